@@ -1,0 +1,54 @@
+"""Choice sets shared by templates and migrations."""
+
+from django.db import models
+
+
+class Role(models.TextChoices):
+    PRACTICE_MANAGER = "practice_manager", "Practice manager"
+    PRACTICE_STAFF = "practice_staff", "Practice staff"
+    CLINICAL_LEAD = "clinical_lead", "Clinical lead"
+    DELIVERY_PARTNER = "delivery_partner", "Delivery partner project manager"
+    ICB_LEAD = "icb_lead", "ICB lead"
+
+
+PRACTICE_ROLES = (Role.PRACTICE_MANAGER, Role.PRACTICE_STAFF, Role.CLINICAL_LEAD)
+
+
+class Milestone(models.TextChoices):
+    """The dates a migration hangs off. Each is a `<value>_on` field of PracticeMigration."""
+
+    ORDER_ACCEPTED = "order_accepted", "Order accepted"
+    KICK_OFF = "kick_off", "Kick-off"
+    TECHNICAL_SURVEY = "technical_survey", "Technical survey"
+    IDP = "idp", "Initial data production (IDP)"
+    DATA_CHECKING_SIGNOFF = "data_checking_signoff", "Data-checking sign-off"
+    CUTOVER_PLANNING = "cutover_planning", "Cutover planning meeting"
+    FDP = "fdp", "Final data production (FDP)"
+    GO_LIVE = "go_live", "Go-live"
+    OLD_SYSTEM_ACCESS_END = "old_system_access_end", "Old system access ends"
+
+    @property
+    def field_name(self) -> str:
+        return f"{self.value}_on"
+
+
+class ItemKind(models.TextChoices):
+    TASK = "task", "Task"
+    GATE = "gate", "Sign-off gate"
+
+
+class Condition(models.TextChoices):
+    """Migration attributes that decide whether an item applies. Each is a boolean field."""
+
+    DISPENSING_PRACTICE = "dispensing_practice", "Dispensing practice"
+    NEW_HARDWARE_NEEDED = "new_hardware_needed", "Technical survey found new hardware is needed"
+
+
+class ItemStatus(models.TextChoices):
+    TO_DO = "to_do", "To do"
+    DONE = "done", "Done"
+    NOT_APPLICABLE = "not_applicable", "Not applicable"
+    BLOCKED = "blocked", "Blocked"
+
+
+OPEN_STATUSES = (ItemStatus.TO_DO, ItemStatus.BLOCKED)

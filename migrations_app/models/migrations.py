@@ -1,0 +1,479 @@
+"""A practice's migration, its copied checklist, and the append-only event log."""
+
+from datetime import date
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+
+from migrations_app import scheduling
+from migrations_app.models.choices import (
+    OPEN_STATUSES,
+    Condition,
+    ItemKind,
+    ItemStatus,
+    Milestone,
+    Role,
+)
+from migrations_app.models.people import Membership, Practice, Supplier
+from migrations_app.models.templates import TemplateVersion
+
+MILESTONE_FIELDS = [milestone.field_name for milestone in Milestone]
+
+
+class PracticeMigrationQuerySet(models.QuerySet):
+    def visible_to(self, user) -> "PracticeMigrationQuerySet":
+        """The one rule for reading: staff see everything; everyone else sees the migrations
+        of the practices they belong to, that their delivery partner supports, or that are in
+        their ICB. Subqueries rather than joins, so a user with several memberships never
+        sees a row twice."""
+        if not user.is_authenticated or not user.is_active:
+            return self.none()
+        if user.is_staff:
+            return self
+        memberships = Membership.objects.filter(user=user)
+        return self.filter(
+            Q(practice_id__in=memberships.filter(practice__isnull=False).values("practice_id"))
+            | Q(
+                practice__delivery_partner_id__in=memberships.filter(delivery_partner__isnull=False).values(
+                    "delivery_partner_id"
+                )
+            )
+            | Q(practice__icb_id__in=memberships.filter(icb__isnull=False).values("icb_id"))
+        )
+
+    def unfinished(self) -> "PracticeMigrationQuerySet":
+        return self.filter(status=PracticeMigration.Status.ACTIVE)
+
+    def with_progress(self) -> "PracticeMigrationQuerySet":
+        """Annotate `items_applicable` (all but not-applicable) and `items_done`."""
+        return self.annotate(
+            items_applicable=Count("items", filter=~Q(items__status=ItemStatus.NOT_APPLICABLE)),
+            items_done=Count("items", filter=Q(items__status=ItemStatus.DONE)),
+        )
+
+
+def _order_constraints() -> list[models.CheckConstraint]:
+    """The guide's milestone sequence, held by the database as well as by forms."""
+    constraints = []
+    for rule in scheduling.MILESTONE_ORDER:
+        earlier, later = rule.earlier.field_name, rule.later.field_name
+        in_order = Q(**{f"{later}__gt" if rule.strict else f"{later}__gte": F(earlier)})
+        constraints.append(
+            models.CheckConstraint(
+                condition=Q(**{f"{earlier}__isnull": True}) | Q(**{f"{later}__isnull": True}) | in_order,
+                name=f"practicemigration_{rule.earlier.value}_before_{rule.later.value}",
+            )
+        )
+    return constraints
+
+
+class PracticeMigration(models.Model):
+    """One practice's move from its current (source) supplier to a new (target) one."""
+
+    class Status(models.TextChoices):
+        ACTIVE = "active", "In progress"
+        COMPLETED = "completed", "Completed"
+        CANCELLED = "cancelled", "Cancelled"
+
+    practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="migrations")
+    source_supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, related_name="+", verbose_name="current (source) supplier"
+    )
+    target_supplier = models.ForeignKey(
+        Supplier, on_delete=models.PROTECT, related_name="+", verbose_name="new (target) supplier"
+    )
+    template_version = models.ForeignKey(TemplateVersion, on_delete=models.PROTECT, related_name="migrations")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.ACTIVE)
+
+    order_accepted_on = models.DateField("order accepted", null=True, blank=True)
+    kick_off_on = models.DateField("kick-off", null=True, blank=True)
+    technical_survey_on = models.DateField("technical survey", null=True, blank=True)
+    idp_on = models.DateField("initial data production (IDP)", null=True, blank=True)
+    data_checking_signoff_on = models.DateField("data-checking sign-off", null=True, blank=True)
+    cutover_planning_on = models.DateField("cutover planning meeting", null=True, blank=True)
+    fdp_on = models.DateField("final data production (FDP)", null=True, blank=True)
+    go_live_on = models.DateField("go-live", null=True, blank=True)
+    old_system_access_end_on = models.DateField("old system access ends", null=True, blank=True)
+
+    # Attributes that item conditions read (see Condition).
+    dispensing_practice = models.BooleanField(default=False)
+    new_hardware_needed = models.BooleanField(
+        default=False, help_text="The technical survey found new hardware or software is needed."
+    )
+
+    created_at = models.DateTimeField(default=timezone.now)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    objects = PracticeMigrationQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["go_live_on", "practice__name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(status__in=["active", "completed", "cancelled"]), name="practicemigration_status_valid"
+            ),
+            models.UniqueConstraint(
+                fields=["practice"], condition=Q(status="active"), name="practicemigration_one_unfinished_per_practice"
+            ),
+            models.CheckConstraint(
+                condition=~Q(source_supplier=F("target_supplier")), name="practicemigration_suppliers_differ"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="active", finished_at__isnull=True)
+                | (~Q(status="active") & Q(finished_at__isnull=False)),
+                name="practicemigration_finished_at_with_status",
+            ),
+            *_order_constraints(),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.practice}: {self.source_supplier} to {self.target_supplier}"
+
+    def milestone_dates(self) -> dict[str, date | None]:
+        return {milestone.value: getattr(self, milestone.field_name) for milestone in Milestone}
+
+    def clean(self) -> None:
+        errors: dict[str, str] = scheduling.milestone_order_errors(self.milestone_dates())
+        if self.source_supplier_id and self.source_supplier_id == self.target_supplier_id:
+            errors["target_supplier"] = "The new supplier must be different from the current supplier."
+        if self.practice_id and self.status == self.Status.ACTIVE:
+            others = PracticeMigration.objects.unfinished().filter(practice_id=self.practice_id).exclude(pk=self.pk)
+            if others.exists():
+                errors["practice"] = "This practice already has a migration in progress."
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def start(
+        cls,
+        *,
+        practice: Practice,
+        source_supplier: Supplier,
+        target_supplier: Supplier,
+        template_version: TemplateVersion | None = None,
+        created_by=None,
+        **fields,
+    ) -> "PracticeMigration":
+        """Create a migration from the latest published version of the guide, with every
+        item's due date computed from the milestones given. Validates first; saves nothing
+        if anything is wrong."""
+        if template_version is None:
+            template_version = TemplateVersion.objects.published().order_by("-published_at", "-number").first()
+            if template_version is None:
+                raise ValidationError("No published checklist template: run `manage.py load_guide` first.")
+        elif not template_version.is_published:
+            raise ValidationError("A migration can only be made from a published template version.")
+        migration = cls(
+            practice=practice,
+            source_supplier=source_supplier,
+            target_supplier=target_supplier,
+            template_version=template_version,
+            created_by=created_by,
+            **fields,
+        )
+        migration.full_clean()
+        with transaction.atomic():
+            migration.save()
+            migration.instantiate()
+        return migration
+
+    def instantiate(self) -> None:
+        """Copy the template version's phases and items onto this migration."""
+        dates = self.milestone_dates()
+        phases = {}
+        for phase_template in self.template_version.phases.order_by("position"):
+            phases[phase_template.pk] = MigrationPhase.objects.create(
+                migration=self, key=phase_template.key, title=phase_template.title, position=phase_template.position
+            )
+        items = []
+        for item_template in self.template_version.items():
+            item = ChecklistItem(
+                migration=self,
+                phase=phases[item_template.phase_id],
+                key=item_template.key,
+                title=item_template.title,
+                group=item_template.group,
+                guide_url=item_template.guide_url,
+                responsible_role=item_template.responsible_role,
+                anchor=item_template.anchor,
+                offset_days=item_template.offset_days,
+                kind=item_template.kind,
+                condition=item_template.condition,
+                position=item_template.position,
+                due_on=scheduling.due_date(dates, item_template.anchor, item_template.offset_days),
+            )
+            if item.condition and not getattr(self, item.condition):
+                item.status = ItemStatus.NOT_APPLICABLE
+                item.reason = item.condition_reason()
+            items.append(item)
+        ChecklistItem.objects.bulk_create(items)
+        Event.objects.create(
+            migration=self,
+            actor=self.created_by,
+            kind=Event.Kind.CREATED,
+            new_value=f"{len(items)} items from {self.template_version}",
+        )
+
+    def preview_milestone_change(self, changes: dict[str, date | None]) -> list[scheduling.DueDateMove]:
+        """Which items a change of milestone dates would move, from what to what. Saves nothing.
+        `changes` is keyed by milestone value."""
+        dates = self.milestone_dates() | changes
+        moves = []
+        replannable = self.items.filter(
+            status__in=OPEN_STATUSES, manual_due_on__isnull=True, anchor__in=list(changes)
+        ).order_by("phase__position", "position")
+        for item in replannable:
+            new_due_on = scheduling.due_date(dates, item.anchor, item.offset_days)
+            if new_due_on != item.due_on:
+                moves.append(scheduling.DueDateMove(item.pk, item.title, item.due_on, new_due_on))
+        return moves
+
+    def change_milestones(
+        self, changes: dict[str, date | None], *, by, reason: str = ""
+    ) -> list[scheduling.DueDateMove]:
+        """Set milestone dates and replan every open item anchored to them, in one
+        transaction. Done, not-applicable and manually dated items keep their dates. Each
+        change and each move is written to the event log."""
+        unknown = set(changes) - set(Milestone.values)
+        if unknown:
+            raise ValueError(f"Unknown milestones: {sorted(unknown)}")
+        with transaction.atomic():
+            locked = PracticeMigration.objects.select_for_update().get(pk=self.pk)
+            dates = locked.milestone_dates() | changes
+            errors = scheduling.milestone_order_errors(dates)
+            if errors:
+                raise ValidationError(errors)
+            changed = {key: value for key, value in changes.items() if dates[key] != locked.milestone_dates()[key]}
+            if not changed:
+                return []
+            moves = locked.preview_milestone_change(changed)
+            now = timezone.now()
+            events = []
+            for milestone, new_date in changed.items():
+                field = Milestone(milestone).field_name
+                events.append(
+                    Event(
+                        migration=locked,
+                        actor=by,
+                        at=now,
+                        kind=Event.Kind.MILESTONE,
+                        field=field,
+                        old_value=_date_text(getattr(locked, field)),
+                        new_value=_date_text(new_date),
+                        reason=reason,
+                    )
+                )
+                setattr(locked, field, new_date)
+            locked.save(update_fields=[Milestone(key).field_name for key in changed])
+            items = ChecklistItem.objects.in_bulk([move.item_id for move in moves])
+            for move in moves:
+                item = items[move.item_id]
+                item.due_on = move.new_due_on
+                item.revision += 1
+                events.append(
+                    Event(
+                        migration=locked,
+                        item=item,
+                        actor=by,
+                        at=now,
+                        kind=Event.Kind.REPLAN,
+                        field="due_on",
+                        old_value=_date_text(move.old_due_on),
+                        new_value=_date_text(move.new_due_on),
+                        reason=reason,
+                    )
+                )
+            ChecklistItem.objects.bulk_update(items.values(), ["due_on", "revision"])
+            Event.objects.bulk_create(events)
+        for field in changed:
+            setattr(self, Milestone(field).field_name, changes[field])
+        return moves
+
+
+def _date_text(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+class MigrationPhase(models.Model):
+    migration = models.ForeignKey(PracticeMigration, on_delete=models.CASCADE, related_name="phases")
+    key = models.SlugField(max_length=100)
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["migration", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["migration", "key"], name="migrationphase_unique_key"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ChecklistItemQuerySet(models.QuerySet):
+    def open(self) -> "ChecklistItemQuerySet":
+        """Items still to do or blocked: the ones that can fall overdue."""
+        return self.filter(status__in=OPEN_STATUSES)
+
+    def overdue(self, on: date) -> "ChecklistItemQuerySet":
+        """Open items whose due date is before `on`."""
+        return self.open().filter(due_on__lt=on)
+
+    def due_between(self, start: date, end: date) -> "ChecklistItemQuerySet":
+        """Open items due from `start` to `end`, both included."""
+        return self.open().filter(due_on__gte=start, due_on__lte=end)
+
+
+class ChecklistItem(models.Model):
+    """One task or sign-off gate of a migration, copied from the template when it was made."""
+
+    migration = models.ForeignKey(PracticeMigration, on_delete=models.CASCADE, related_name="items")
+    phase = models.ForeignKey(MigrationPhase, on_delete=models.CASCADE, related_name="items")
+    key = models.SlugField(max_length=100)
+    title = models.CharField(max_length=500)
+    group = models.CharField(max_length=500, blank=True)
+    guide_url = models.URLField("guide link", max_length=500, blank=True)
+    responsible_role = models.CharField(max_length=32, choices=Role.choices)
+    anchor = models.CharField("anchor milestone", max_length=32, choices=Milestone.choices)
+    offset_days = models.IntegerField()
+    kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.TASK)
+    condition = models.CharField(max_length=32, choices=Condition.choices, blank=True)
+    position = models.PositiveIntegerField()
+
+    due_on = models.DateField(null=True, blank=True)
+    manual_due_on = models.DateField(
+        null=True, blank=True, help_text="Set by hand: replanning leaves this item's date alone."
+    )
+    status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.TO_DO)
+    completed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+    )
+    completed_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(blank=True)
+    reason = models.TextField(blank=True, help_text="Why the item is not applicable or blocked.")
+    override_reason = models.TextField(blank=True, help_text="Why a gate was signed with earlier items open.")
+    # Bumped on every change, so a form loaded before someone else's change is detected as stale.
+    revision = models.PositiveIntegerField(default=0)
+
+    objects = ChecklistItemQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["phase__position", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["migration", "key"], name="checklistitem_unique_key"),
+            models.CheckConstraint(condition=Q(status__in=ItemStatus.values), name="checklistitem_status_valid"),
+            models.CheckConstraint(condition=Q(responsible_role__in=Role.values), name="checklistitem_role_valid"),
+            models.CheckConstraint(condition=Q(anchor__in=Milestone.values), name="checklistitem_anchor_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ItemKind.values), name="checklistitem_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(condition="") | Q(condition__in=Condition.values), name="checklistitem_condition_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="done", completed_by__isnull=False, completed_at__isnull=False)
+                | (~Q(status="done") & Q(completed_by__isnull=True, completed_at__isnull=True)),
+                name="checklistitem_done_has_who_and_when",
+            ),
+            models.CheckConstraint(
+                condition=~Q(status__in=["not_applicable", "blocked"]) | ~Q(reason=""),
+                name="checklistitem_reason_required",
+            ),
+            models.CheckConstraint(
+                condition=Q(manual_due_on__isnull=True) | Q(due_on=F("manual_due_on")),
+                name="checklistitem_manual_date_is_due_date",
+            ),
+        ]
+        indexes = [
+            # Overdue and due-soon look-ups scan open items by date.
+            models.Index(fields=["status", "due_on"], name="checklistitem_status_due"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def condition_reason(self) -> str:
+        return f"Applies only when: {Condition(self.condition).label.lower()}."
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The event log is append-only.")
+
+    def delete(self):
+        raise TypeError("The event log is append-only.")
+
+
+class Event(models.Model):
+    """An append-only record of a change to a migration or one of its items."""
+
+    class Kind(models.TextChoices):
+        CREATED = "created", "Migration created"
+        STATUS = "status", "Status changed"
+        NOTE = "note", "Note changed"
+        DUE_DATE = "due_date", "Due date set"
+        MILESTONE = "milestone", "Milestone changed"
+        REPLAN = "replan", "Due date replanned"
+        ATTRIBUTE = "attribute", "Attribute changed"
+        SIGN_OFF = "sign_off", "Signed off"
+        UPGRADE = "upgrade", "Checklist upgraded"
+
+    migration = models.ForeignKey(PracticeMigration, on_delete=models.PROTECT, related_name="events")
+    item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the system made the change.",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    field = models.CharField(max_length=64, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(
+                    kind__in=[
+                        "created",
+                        "status",
+                        "note",
+                        "due_date",
+                        "milestone",
+                        "replan",
+                        "attribute",
+                        "sign_off",
+                        "upgrade",
+                    ]
+                ),
+                name="event_kind_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["item", "at"], name="event_item_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise TypeError("The event log is append-only.")
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The event log is append-only.")

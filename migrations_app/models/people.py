@@ -1,0 +1,155 @@
+"""Organisations, users and who belongs to what."""
+
+from django.contrib.auth.base_user import AbstractBaseUser, BaseUserManager
+from django.contrib.auth.models import PermissionsMixin
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from migrations_app.models.choices import PRACTICE_ROLES, Role
+
+ODS_PRACTICE_CODE_MESSAGE = "Enter a GP practice ODS code: one letter followed by five digits, for example A81001."
+validate_ods_practice_code = RegexValidator(r"^[A-Z][0-9]{5}\Z", ODS_PRACTICE_CODE_MESSAGE, code="ods_code")
+
+
+class ICB(models.Model):
+    code = models.CharField("ODS code", max_length=5, unique=True)
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        verbose_name = "ICB"
+        verbose_name_plural = "ICBs"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class DeliveryPartner(models.Model):
+    """An IT delivery partner, often a commissioning support unit (CSU)."""
+
+    name = models.CharField(max_length=200, unique=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Practice(models.Model):
+    ods_code = models.CharField("ODS code", max_length=6, unique=True, validators=[validate_ods_practice_code])
+    name = models.CharField(max_length=200)
+    icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="practices", verbose_name="ICB")
+    delivery_partner = models.ForeignKey(
+        DeliveryPartner, on_delete=models.PROTECT, related_name="practices", null=True, blank=True
+    )
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(condition=Q(ods_code__regex=r"^[A-Z][0-9]{5}$"), name="practice_ods_code_format"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.ods_code})"
+
+    def clean(self) -> None:
+        self.ods_code = (self.ods_code or "").strip().upper()
+
+
+class Supplier(models.Model):
+    """A clinical system supplier and its system, e.g. EMIS Health's EMIS Web."""
+
+    name = models.CharField(max_length=100, unique=True)
+    system_name = models.CharField(max_length=100)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.system_name
+
+
+class UserManager(BaseUserManager):
+    use_in_migrations = True
+
+    def create_user(self, email: str, password: str | None = None, **fields) -> "User":
+        if not email:
+            raise ValueError("An e-mail address is required.")
+        user = self.model(email=self.normalize_email(email).lower(), **fields)
+        user.set_password(password)
+        user.save(using=self._db)
+        return user
+
+    def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
+        fields.update(is_staff=True, is_superuser=True)
+        return self.create_user(email, password, **fields)
+
+
+class User(AbstractBaseUser, PermissionsMixin):
+    """A person who signs in with their e-mail address. Admins are staff users."""
+
+    email = models.EmailField("e-mail address", unique=True)
+    full_name = models.CharField(max_length=150)
+    is_staff = models.BooleanField(default=False)
+    is_active = models.BooleanField(default=True)
+    date_joined = models.DateTimeField(default=timezone.now)
+
+    objects = UserManager()
+
+    USERNAME_FIELD = "email"
+    EMAIL_FIELD = "email"
+    REQUIRED_FIELDS = ["full_name"]
+
+    class Meta:
+        ordering = ["full_name", "email"]
+
+    def __str__(self) -> str:
+        return self.full_name or self.email
+
+    def clean(self) -> None:
+        super().clean()
+        self.email = self.__class__.objects.normalize_email(self.email).lower()
+
+
+class Membership(models.Model):
+    """A user's role in exactly one organisation: a practice, a delivery partner or an ICB."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=32, choices=Role.choices)
+    practice = models.ForeignKey(Practice, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    delivery_partner = models.ForeignKey(
+        DeliveryPartner, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships"
+    )
+    icb = models.ForeignKey(ICB, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
+            # The role says which kind of organisation the membership is in, and only that one is set.
+            models.CheckConstraint(
+                condition=(
+                    Q(role__in=PRACTICE_ROLES, practice__isnull=False, delivery_partner__isnull=True, icb__isnull=True)
+                    | Q(
+                        role=Role.DELIVERY_PARTNER,
+                        practice__isnull=True,
+                        delivery_partner__isnull=False,
+                        icb__isnull=True,
+                    )
+                    | Q(role=Role.ICB_LEAD, practice__isnull=True, delivery_partner__isnull=True, icb__isnull=False)
+                ),
+                name="membership_role_matches_organisation",
+            ),
+            models.UniqueConstraint(fields=["user", "practice"], name="membership_one_per_practice"),
+            models.UniqueConstraint(fields=["user", "delivery_partner"], name="membership_one_per_delivery_partner"),
+            models.UniqueConstraint(fields=["user", "icb"], name="membership_one_per_icb"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.user} - {self.get_role_display()} at {self.organisation}"
+
+    @property
+    def organisation(self) -> Practice | DeliveryPartner | ICB | None:
+        return self.practice or self.delivery_partner or self.icb

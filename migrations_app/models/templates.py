@@ -1,0 +1,182 @@
+"""Checklist templates: versions of the guide's phases and items.
+
+A version is edited as a draft, then published: a published version is frozen, and
+migrations copy their checklist from one, so later edits never touch work under way.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from migrations_app.models.choices import Condition, ItemKind, Milestone, Role
+
+
+class PublishedVersionError(ValidationError):
+    """Raised on an attempt to change a published template version or its contents."""
+
+    def __init__(self) -> None:
+        super().__init__("A published template version cannot be changed. Make a new draft instead.")
+
+
+class ChecklistTemplate(models.Model):
+    slug = models.SlugField(max_length=100, unique=True)
+    name = models.CharField(max_length=200)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    def latest_published(self) -> "TemplateVersion | None":
+        return self.versions.filter(status=TemplateVersion.Status.PUBLISHED).order_by("-number").first()
+
+
+class TemplateVersionQuerySet(models.QuerySet):
+    def published(self) -> "TemplateVersionQuerySet":
+        return self.filter(status=TemplateVersion.Status.PUBLISHED)
+
+
+class TemplateVersion(models.Model):
+    class Status(models.TextChoices):
+        DRAFT = "draft", "Draft"
+        PUBLISHED = "published", "Published"
+
+    template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField(null=True, blank=True, help_text="Set when the version is published.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.DRAFT)
+    change_note = models.TextField(blank=True)
+    # SHA-256 of the data the version was loaded from, so that loading the same file twice changes nothing.
+    source_digest = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    published_at = models.DateTimeField(null=True, blank=True)
+
+    objects = TemplateVersionQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["template", "-number"]
+        constraints = [
+            models.CheckConstraint(condition=Q(status__in=["draft", "published"]), name="templateversion_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status="draft", number__isnull=True, published_at__isnull=True)
+                | Q(status="published", number__isnull=False, published_at__isnull=False),
+                name="templateversion_published_has_number_and_date",
+            ),
+            models.UniqueConstraint(fields=["template", "number"], name="templateversion_unique_number"),
+        ]
+
+    def __str__(self) -> str:
+        label = f"version {self.number}" if self.number else "draft"
+        return f"{self.template} {label}"
+
+    def save(self, *args, **kwargs) -> None:
+        if self.pk and TemplateVersion.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists():
+            raise PublishedVersionError()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self.is_published:
+            raise PublishedVersionError()
+        return super().delete(*args, **kwargs)
+
+    @property
+    def is_published(self) -> bool:
+        return self.status == self.Status.PUBLISHED
+
+    def publish(self, change_note: str = "") -> None:
+        """Freeze this draft as the template's next version number."""
+        if self.is_published:
+            raise PublishedVersionError()
+        with transaction.atomic():
+            # Lock the template so that two publishers cannot take the same number.
+            ChecklistTemplate.objects.select_for_update().get(pk=self.template_id)
+            latest = self.template.versions.aggregate(latest=models.Max("number"))["latest"] or 0
+            self.number = latest + 1
+            self.published_at = timezone.now()
+            self.change_note = change_note or self.change_note
+            self.status = self.Status.PUBLISHED
+            super().save()
+
+    def items(self) -> "models.QuerySet[ItemTemplate]":
+        return (
+            ItemTemplate.objects.filter(phase__version=self)
+            .select_related("phase")
+            .order_by("phase__position", "position")
+        )
+
+
+class _FrozenWithVersion(models.Model):
+    """Phases and items belong to a version and are frozen with it."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs) -> None:
+        if self._version().is_published:
+            raise PublishedVersionError()
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        if self._version().is_published:
+            raise PublishedVersionError()
+        return super().delete(*args, **kwargs)
+
+    def _version(self) -> TemplateVersion:
+        raise NotImplementedError
+
+
+class PhaseTemplate(_FrozenWithVersion):
+    version = models.ForeignKey(TemplateVersion, on_delete=models.CASCADE, related_name="phases")
+    key = models.SlugField(max_length=100)
+    title = models.CharField(max_length=200)
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["version", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["version", "key"], name="phasetemplate_unique_key"),
+            models.UniqueConstraint(fields=["version", "position"], name="phasetemplate_unique_position"),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def _version(self) -> TemplateVersion:
+        return self.version
+
+
+class ItemTemplate(_FrozenWithVersion):
+    phase = models.ForeignKey(PhaseTemplate, on_delete=models.CASCADE, related_name="items")
+    # Stable across versions: an upgrade matches a migration's items to the new version by key.
+    key = models.SlugField(max_length=100)
+    title = models.CharField(max_length=500)
+    group = models.CharField(max_length=500, blank=True, help_text="The guide's question this item sits under.")
+    guide_url = models.URLField("guide link", max_length=500, blank=True)
+    responsible_role = models.CharField(max_length=32, choices=Role.choices)
+    anchor = models.CharField("anchor milestone", max_length=32, choices=Milestone.choices)
+    offset_days = models.IntegerField(help_text="Days from the anchor milestone; negative is before it.")
+    kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.TASK)
+    condition = models.CharField(
+        max_length=32, choices=Condition.choices, blank=True, help_text="Applies only when this is true."
+    )
+    position = models.PositiveIntegerField()
+
+    class Meta:
+        ordering = ["phase", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["phase", "key"], name="itemtemplate_unique_key"),
+            models.UniqueConstraint(fields=["phase", "position"], name="itemtemplate_unique_position"),
+            models.CheckConstraint(condition=Q(responsible_role__in=Role.values), name="itemtemplate_role_valid"),
+            models.CheckConstraint(condition=Q(anchor__in=Milestone.values), name="itemtemplate_anchor_valid"),
+            models.CheckConstraint(condition=Q(kind__in=ItemKind.values), name="itemtemplate_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(condition="") | Q(condition__in=Condition.values), name="itemtemplate_condition_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.title
+
+    def _version(self) -> TemplateVersion:
+        return self.phase.version
