@@ -23,6 +23,15 @@ from migrations_app.models.templates import TemplateVersion
 MILESTONE_FIELDS = [milestone.field_name for milestone in Milestone]
 
 
+class StaleItemError(ValidationError):
+    """The item changed since the form was loaded; nothing was saved."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Someone else changed this item since you opened the page. Check its status and note, then try again."
+        )
+
+
 class PracticeMigrationQuerySet(models.QuerySet):
     def visible_to(self, user) -> "PracticeMigrationQuerySet":
         """The one rule for reading: staff see everything; everyone else sees the migrations
@@ -402,6 +411,160 @@ class ChecklistItem(models.Model):
     @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
+
+    @property
+    def is_gate(self) -> bool:
+        return self.kind == ItemKind.GATE
+
+    def open_dependencies(self) -> "ChecklistItemQuerySet":
+        """The items a gate waits for: the earlier items of its phase that are still open."""
+        return ChecklistItem.objects.open().filter(phase_id=self.phase_id, position__lt=self.position)
+
+    def complete(self, by) -> None:
+        """Mark done. Done twice (two people at once) is not an error: both are logged."""
+        self._change(by, status=ItemStatus.DONE)
+
+    def reopen(self, by, *, expected_revision: int | None = None) -> None:
+        self._change(by, status=ItemStatus.TO_DO, expected_revision=expected_revision)
+
+    def mark_not_applicable(self, by, reason: str, *, expected_revision: int | None = None) -> None:
+        self._change(by, status=ItemStatus.NOT_APPLICABLE, reason=reason, expected_revision=expected_revision)
+
+    def mark_blocked(self, by, reason: str, *, expected_revision: int | None = None) -> None:
+        self._change(by, status=ItemStatus.BLOCKED, reason=reason, expected_revision=expected_revision)
+
+    def sign_off(self, by, *, override_reason: str = "", expected_revision: int | None = None) -> None:
+        """Sign a gate. Refused while earlier items of its phase are open, unless an override
+        reason is given; the reason is kept on the item and in the log."""
+        if not self.is_gate:
+            raise ValidationError("Only a sign-off gate can be signed off.")
+        override_reason = override_reason.strip()
+        if not override_reason:
+            waiting = list(self.open_dependencies().values_list("title", flat=True)[:5])
+            if waiting:
+                raise ValidationError(
+                    {
+                        "override_reason": "These earlier items are still open: "
+                        + "; ".join(waiting)
+                        + ". Finish them first, or give a reason for signing off anyway."
+                    }
+                )
+        self._change(
+            by,
+            status=ItemStatus.DONE,
+            override_reason=override_reason,
+            expected_revision=expected_revision,
+            kind=Event.Kind.SIGN_OFF,
+        )
+
+    def set_note(self, by, note: str, *, expected_revision: int | None = None) -> None:
+        with transaction.atomic():
+            item = self._lock(expected_revision)
+            old_note, item.note = item.note, note.strip()
+            if old_note == item.note:
+                return
+            item.revision += 1
+            item.save(update_fields=["note", "revision"])
+            Event.objects.create(
+                migration_id=item.migration_id,
+                item=item,
+                actor=by,
+                kind=Event.Kind.NOTE,
+                field="note",
+                old_value=old_note,
+                new_value=item.note,
+            )
+        self._copy_from(item)
+
+    def set_due_date(self, by, due_on: date | None, *, reason: str = "", expected_revision: int | None = None) -> None:
+        """Set a due date by hand (replanning then leaves it alone), or clear it (None) to go
+        back to the date computed from the item's milestone."""
+        with transaction.atomic():
+            item = self._lock(expected_revision)
+            old_due_on = item.due_on
+            item.manual_due_on = due_on
+            item.due_on = due_on or scheduling.due_date(item.migration.milestone_dates(), item.anchor, item.offset_days)
+            item.revision += 1
+            item.save(update_fields=["manual_due_on", "due_on", "revision"])
+            Event.objects.create(
+                migration_id=item.migration_id,
+                item=item,
+                actor=by,
+                kind=Event.Kind.DUE_DATE,
+                field="due_on",
+                old_value=_date_text(old_due_on),
+                new_value=_date_text(item.due_on),
+                reason=reason.strip(),
+            )
+        self._copy_from(item)
+
+    def _lock(self, expected_revision: int | None) -> "ChecklistItem":
+        item = ChecklistItem.objects.select_for_update().select_related("migration").get(pk=self.pk)
+        if expected_revision is not None and item.revision != expected_revision:
+            raise StaleItemError()
+        return item
+
+    def _change(
+        self,
+        by,
+        *,
+        status: str,
+        reason: str = "",
+        override_reason: str = "",
+        expected_revision: int | None = None,
+        kind: str = "status",
+    ) -> None:
+        reason = reason.strip()
+        if status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED) and not reason:
+            label = ItemStatus(status).label.lower()
+            raise ValidationError({"reason": f"Give a reason why this item is {label}."})
+        with transaction.atomic():
+            item = self._lock(expected_revision)
+            old_status = item.status
+            if old_status != status or item.reason != reason:
+                item.status = status
+                item.reason = reason if status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED) else ""
+                if status == ItemStatus.DONE:
+                    item.completed_by, item.completed_at = by, timezone.now()
+                    item.override_reason = override_reason
+                else:
+                    item.completed_by, item.completed_at, item.override_reason = None, None, ""
+                item.revision += 1
+                item.save(
+                    update_fields=[
+                        "status",
+                        "reason",
+                        "completed_by",
+                        "completed_at",
+                        "override_reason",
+                        "revision",
+                    ]
+                )
+            Event.objects.create(
+                migration_id=item.migration_id,
+                item=item,
+                actor=by,
+                kind=kind,
+                field="status",
+                old_value=old_status,
+                new_value=status,
+                reason=reason or override_reason,
+            )
+        self._copy_from(item)
+
+    def _copy_from(self, item: "ChecklistItem") -> None:
+        for field in (
+            "status",
+            "reason",
+            "completed_by_id",
+            "completed_at",
+            "override_reason",
+            "note",
+            "due_on",
+            "manual_due_on",
+            "revision",
+        ):
+            setattr(self, field, getattr(item, field))
 
 
 class EventQuerySet(models.QuerySet):

@@ -1,0 +1,56 @@
+# Two commands matter: `make run` (set up everything and serve with demo data) and `make test`.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run setup install test lint fmt migrations-check worker beat serve bench clean
+
+run: setup ## Set up (idempotent) and serve the app with a Celery worker and beat beside it.
+	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the web server, worker and beat)"
+	@trap 'kill 0' INT TERM EXIT; \
+	$(VENV)/bin/celery -A config worker --beat --loglevel=INFO --concurrency=2 & \
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+setup: install ## Install, migrate, load the guide and the demo data.
+	$(PY) manage.py migrate --no-input
+	$(PY) manage.py load_guide
+	$(PY) manage.py seed_demo
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --upgrade pip
+	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
+	touch $@
+
+test: install ## Run the whole suite (SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set).
+	$(VENV)/bin/pytest
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: install
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
+
+migrations-check: install
+	$(PY) manage.py makemigrations --check --dry-run
+
+serve: install
+	$(PY) manage.py runserver $(HOST):$(PORT)
+
+worker: install
+	$(VENV)/bin/celery -A config worker --loglevel=INFO
+
+beat: install
+	$(VENV)/bin/celery -A config beat --loglevel=INFO
+
+bench: install
+	@ls bench/*.py >/dev/null 2>&1 && for script in bench/*.py; do $(PY) $$script; done || echo "No benchmarks yet."
+
+clean:
+	rm -rf $(VENV) var staticfiles node_modules

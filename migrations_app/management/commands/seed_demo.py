@@ -1,0 +1,170 @@
+"""Demo data for trying the product: one delivery partner, two ICBs, practices at every stage."""
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from django.conf import settings
+from django.core.management.base import BaseCommand, CommandError
+from django.db import transaction
+from django.utils import timezone
+
+from migrations_app.models import (
+    ICB,
+    DeliveryPartner,
+    ItemStatus,
+    Membership,
+    Practice,
+    PracticeMigration,
+    Role,
+    Supplier,
+    TemplateVersion,
+    User,
+)
+
+DEMO_PASSWORD = "demo-password-not-for-real-use"
+DEMO_DOMAIN = "demo.migration-tracker.localhost"
+
+SUPPLIERS = [
+    ("EMIS Health", "EMIS Web"),
+    ("TPP", "SystmOne"),
+    ("Cegedim", "Vision"),
+    ("Medicus Health", "Medicus"),
+]
+
+
+@dataclass(frozen=True)
+class DemoPractice:
+    ods_code: str
+    name: str
+    icb: int
+    stage: str
+    # Days from today for each milestone; None = not agreed yet.
+    offsets: dict
+    source: str = "EMIS Web"
+    target: str = "SystmOne"
+    tick_past_items: bool = True
+    dispensing: bool = False
+
+
+def _milestones(go_live: int, *, known: tuple = ()) -> dict:
+    """A guide-shaped plan around go-live, in days from today."""
+    plan = {
+        "order_accepted": go_live - 98,
+        "kick_off": go_live - 91,
+        "technical_survey": go_live - 87,
+        "idp": go_live - 56,
+        "data_checking_signoff": go_live - 38,
+        "cutover_planning": go_live - 35,
+        "fdp": go_live - 3,
+        "go_live": go_live,
+        "old_system_access_end": go_live + 90,
+    }
+    return {key: value for key, value in plan.items() if not known or key in known}
+
+
+PRACTICES = [
+    DemoPractice(
+        "Y90001",
+        "Riverside Surgery",
+        0,
+        "just ordered",
+        _milestones(95, known=("order_accepted", "kick_off", "go_live")),
+    ),
+    DemoPractice("Y90002", "Hillview Medical Centre", 0, "pre-migration", _milestones(70), target="Medicus"),
+    DemoPractice("Y90003", "Old Mill Health Centre", 0, "data checking", _milestones(40), dispensing=True),
+    DemoPractice(
+        "Y90004", "Castle Street Practice", 1, "cutover", _milestones(2), source="SystmOne", target="EMIS Web"
+    ),
+    DemoPractice("Y90005", "Meadowbank Surgery", 1, "live", _milestones(-20), source="Vision"),
+    DemoPractice("Y90006", "Harbour Lane Family Practice", 1, "many overdue", _milestones(12), tick_past_items=False),
+]
+
+
+class Command(BaseCommand):
+    help = "Create demo organisations, users and migrations at different stages (safe to run again)."
+
+    def handle(self, *args, **options) -> None:
+        if not settings.DEBUG:
+            raise CommandError("Demo data is for development only; DJANGO_DEBUG is off.")
+        if not TemplateVersion.objects.published().exists():
+            raise CommandError("No published checklist: run `manage.py load_guide` first.")
+        if DeliveryPartner.objects.filter(name__endswith="(demo)").exists():
+            self.stdout.write("Demo data is already loaded.")
+        else:
+            with transaction.atomic():
+                self._create()
+            self.stdout.write(self.style.SUCCESS("Demo data created."))
+        self._print_logins()
+
+    def _create(self) -> None:
+        today = timezone.localdate()
+        partner = DeliveryPartner.objects.create(name="Northern Commissioning Support Unit (demo)")
+        icbs = [
+            ICB.objects.create(code="QX1", name="NHS Riverside and Hills ICB (demo)"),
+            ICB.objects.create(code="QX2", name="NHS Coast and Castle ICB (demo)"),
+        ]
+        suppliers = {
+            system: Supplier.objects.get_or_create(name=name, defaults={"system_name": system})[0]
+            for name, system in SUPPLIERS
+        }
+        admin = User.objects.create_superuser(f"admin@{DEMO_DOMAIN}", DEMO_PASSWORD, full_name="Alex Admin")
+        partner_user = _user("dp", "Devi Partner")
+        Membership.objects.create(user=partner_user, role=Role.DELIVERY_PARTNER, delivery_partner=partner)
+        for number, icb in enumerate(icbs, start=1):
+            Membership.objects.create(user=_user(f"icb{number}", f"Imran ICB {number}"), role=Role.ICB_LEAD, icb=icb)
+        for spec in PRACTICES:
+            practice = Practice.objects.create(
+                ods_code=spec.ods_code, name=spec.name, icb=icbs[spec.icb], delivery_partner=partner
+            )
+            slug = spec.ods_code.lower()
+            manager = _user(f"{slug}.manager", f"{spec.name} manager")
+            Membership.objects.create(user=manager, role=Role.PRACTICE_MANAGER, practice=practice)
+            Membership.objects.create(
+                user=_user(f"{slug}.staff", f"{spec.name} staff"), role=Role.PRACTICE_STAFF, practice=practice
+            )
+            Membership.objects.create(
+                user=_user(f"{slug}.clinician", f"{spec.name} clinical lead"),
+                role=Role.CLINICAL_LEAD,
+                practice=practice,
+            )
+            migration = PracticeMigration.start(
+                practice=practice,
+                source_supplier=suppliers[spec.source],
+                target_supplier=suppliers[spec.target],
+                created_by=admin,
+                dispensing_practice=spec.dispensing,
+                **{f"{key}_on": today + timedelta(days=days) for key, days in spec.offsets.items()},
+            )
+            if spec.tick_past_items:
+                _tick_items_due_before(migration, today, manager)
+
+    def _print_logins(self) -> None:
+        self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
+        rows = [
+            ("Admin (staff)", f"admin@{DEMO_DOMAIN}"),
+            ("Delivery partner", f"dp@{DEMO_DOMAIN}"),
+            ("ICB lead", f"icb1@{DEMO_DOMAIN}"),
+        ]
+        for spec in PRACTICES:
+            slug = spec.ods_code.lower()
+            rows += [
+                (f"{spec.name} ({spec.stage}): practice manager", f"{slug}.manager@{DEMO_DOMAIN}"),
+                (f"{spec.name}: practice staff", f"{slug}.staff@{DEMO_DOMAIN}"),
+                (f"{spec.name}: clinical lead", f"{slug}.clinician@{DEMO_DOMAIN}"),
+            ]
+        width = max(len(label) for label, _ in rows)
+        for label, email in rows:
+            self.stdout.write(f"  {label.ljust(width)}  {email}")
+
+
+def _user(local_part: str, full_name: str) -> User:
+    return User.objects.create_user(f"{local_part}@{DEMO_DOMAIN}", DEMO_PASSWORD, full_name=full_name)
+
+
+def _tick_items_due_before(migration: PracticeMigration, today: date, by: User) -> None:
+    """Work the checklist as a tidy practice would have: everything due before today is done."""
+    for item in migration.items.filter(status=ItemStatus.TO_DO, due_on__lt=today).order_by("due_on"):
+        if item.is_gate:
+            item.sign_off(by, override_reason="Demo data: signed off when due.")
+        else:
+            item.complete(by)
