@@ -1,0 +1,141 @@
+"""Shared fixtures: the published guide, one demo practice with its delivery partner and ICB, a
+migration of that practice, and the personas who work on it.
+
+Fixture names are a contract: the page, dashboard and reminder tests use them too.
+"""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+
+from migrations_app.models import (
+    ICB,
+    DeliveryPartner,
+    Practice,
+    PracticeMigration,
+    Role,
+    Supplier,
+    TemplateVersion,
+    User,
+)
+from tests.factories import (
+    MILESTONE_DATES,
+    DeliveryPartnerFactory,
+    ICBFactory,
+    MembershipFactory,
+    PracticeFactory,
+    SupplierFactory,
+    UserFactory,
+)
+
+
+@pytest.fixture(autouse=True)
+def fast_password_hasher(settings) -> None:
+    # Every persona has a password; the default PBKDF2 work factor would dominate the run time.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture
+def guide_version(db) -> TemplateVersion:
+    """The published version of the guide, loaded from the real data file by the real command."""
+    call_command("load_guide", stdout=StringIO())
+    return TemplateVersion.objects.published().get(template__slug="practice-migration")
+
+
+# --- organisations ---------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def icb(db) -> ICB:
+    return ICBFactory(code="QWE", name="NHS South West London Integrated Care Board")
+
+
+@pytest.fixture
+def delivery_partner(db) -> DeliveryPartner:
+    return DeliveryPartnerFactory(name="South West London Commissioning Support Unit")
+
+
+@pytest.fixture
+def practice(icb, delivery_partner) -> Practice:
+    return PracticeFactory(
+        ods_code="H85001", name="Riverside Medical Centre", icb=icb, delivery_partner=delivery_partner
+    )
+
+
+@pytest.fixture
+def source_supplier(db) -> Supplier:
+    return SupplierFactory(name="EMIS Health", system_name="EMIS Web")
+
+
+@pytest.fixture
+def target_supplier(db) -> Supplier:
+    return SupplierFactory(name="TPP", system_name="SystmOne")
+
+
+# --- personas: each a user with one membership on the demo practice or its organisations -----------
+
+
+@pytest.fixture
+def practice_manager(practice) -> User:
+    user = UserFactory(email="practice.manager@example.nhs.uk", full_name="Priya Manager")
+    MembershipFactory(user=user, role=Role.PRACTICE_MANAGER, practice=practice)
+    return user
+
+
+@pytest.fixture
+def practice_staff(practice) -> User:
+    user = UserFactory(email="practice.staff@example.nhs.uk", full_name="Sam Staff")
+    MembershipFactory(user=user, role=Role.PRACTICE_STAFF, practice=practice)
+    return user
+
+
+@pytest.fixture
+def clinical_lead(practice) -> User:
+    user = UserFactory(email="clinical.lead@example.nhs.uk", full_name="Dr Chris Lead")
+    MembershipFactory(user=user, role=Role.CLINICAL_LEAD, practice=practice)
+    return user
+
+
+@pytest.fixture
+def delivery_partner_user(delivery_partner) -> User:
+    user = UserFactory(email="project.manager@example.nhs.uk", full_name="Dana Partner")
+    MembershipFactory(user=user, role=Role.DELIVERY_PARTNER, practice=None, delivery_partner=delivery_partner)
+    return user
+
+
+@pytest.fixture
+def icb_user(icb) -> User:
+    user = UserFactory(email="icb.lead@example.nhs.uk", full_name="Ivan Board")
+    MembershipFactory(user=user, role=Role.ICB_LEAD, practice=None, icb=icb)
+    return user
+
+
+@pytest.fixture
+def outsider(db) -> User:
+    """Signed in, but a member of nothing."""
+    return UserFactory(email="outsider@example.com", full_name="Olive Outsider")
+
+
+@pytest.fixture
+def admin_user(db) -> User:
+    """Staff: maintains the checklist templates and sees every migration. Overrides pytest-django's
+    fixture of the same name, so its `admin_client` signs in as this user."""
+    return UserFactory(email="admin@example.nhs.uk", full_name="Ada Admin", is_staff=True, is_superuser=True)
+
+
+# --- the demo migration ----------------------------------------------------------------------------
+
+
+@pytest.fixture
+def migration(guide_version, practice, source_supplier, target_supplier, delivery_partner_user) -> PracticeMigration:
+    """The demo practice's migration from EMIS Web to SystmOne, every milestone agreed
+    (tests.factories.MILESTONE_DATES), made from the published guide."""
+    return PracticeMigration.start(
+        practice=practice,
+        source_supplier=source_supplier,
+        target_supplier=target_supplier,
+        template_version=guide_version,
+        created_by=delivery_partner_user,
+        **MILESTONE_DATES,
+    )
