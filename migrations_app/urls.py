@@ -6,4 +6,19 @@ app_name = "migrations"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("migrations/<int:pk>/", views.migration_detail, name="migration_detail"),
+    path("migrations/<int:pk>/milestones/", views.milestones_edit, name="milestones_edit"),
+    path("migrations/<int:pk>/items/<int:item_pk>/", views.item_detail, name="item_detail"),
+    path("migrations/<int:pk>/items/<int:item_pk>/history/", views.item_history, name="item_history"),
+    path("migrations/<int:pk>/items/<int:item_pk>/complete/", views.item_complete, name="item_complete"),
+    path("migrations/<int:pk>/items/<int:item_pk>/reopen/", views.item_reopen, name="item_reopen"),
+    path("migrations/<int:pk>/items/<int:item_pk>/note/", views.item_note, name="item_note"),
+    path("migrations/<int:pk>/items/<int:item_pk>/sign-off/", views.item_sign_off, name="item_sign_off"),
+    path(
+        "migrations/<int:pk>/items/<int:item_pk>/not-applicable/",
+        views.item_mark,
+        {"mark": "not-applicable"},
+        name="item_not_applicable",
+    ),
+    path("migrations/<int:pk>/items/<int:item_pk>/blocked/", views.item_mark, {"mark": "blocked"}, name="item_blocked"),
 ]

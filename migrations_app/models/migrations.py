@@ -640,3 +640,22 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The event log is append-only.")
+
+    def old_display(self) -> str:
+        return self._display(self.old_value)
+
+    def new_display(self) -> str:
+        return self._display(self.new_value)
+
+    def _display(self, value: str) -> str:
+        """Stored values are raw (a status key, an ISO date); people read labels and dates."""
+        if not value:
+            return "(empty)"
+        if self.field == "status" and value in ItemStatus.values:
+            return ItemStatus(value).label
+        if self.field.endswith("_on"):
+            try:
+                return date.fromisoformat(value).strftime("%-d %B %Y")
+            except ValueError:
+                return value
+        return value

@@ -1,0 +1,119 @@
+"""The migration page's view of a checklist: phases, question groups, progress and the
+"This week" panel, computed in memory from one query over the items so the page costs the
+same number of queries whatever the checklist's size."""
+
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from itertools import groupby
+
+from migrations_app.access import Access
+from migrations_app.models import ChecklistItem, ItemStatus, MigrationPhase, Milestone, PracticeMigration
+
+DUE_SOON_DAYS = 7
+
+
+@dataclass
+class Progress:
+    done: int = 0
+    applicable: int = 0
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.done / self.applicable) if self.applicable else 100
+
+    def count(self, item: ChecklistItem) -> None:
+        if item.status != ItemStatus.NOT_APPLICABLE:
+            self.applicable += 1
+        if item.status == ItemStatus.DONE:
+            self.done += 1
+
+
+@dataclass
+class Group:
+    title: str
+    items: list[ChecklistItem]
+
+
+@dataclass
+class Phase:
+    phase: MigrationPhase
+    groups: list[Group]
+    progress: Progress
+    open_count: int
+
+
+@dataclass
+class Checklist:
+    migration: PracticeMigration
+    today: date
+    phases: list[Phase] = field(default_factory=list)
+    progress: Progress = field(default_factory=Progress)
+    overdue: list[ChecklistItem] = field(default_factory=list)
+    due_soon: list[ChecklistItem] = field(default_factory=list)
+
+    @property
+    def milestones(self) -> list[tuple[str, date | None]]:
+        return [(milestone.label, getattr(self.migration, milestone.field_name)) for milestone in Milestone]
+
+    @property
+    def current_phase(self) -> Phase | None:
+        """The first phase with open items: where the practice's attention belongs."""
+        return next((phase for phase in self.phases if phase.open_count), None)
+
+    def phase_of(self, item: ChecklistItem) -> Phase:
+        return next(phase for phase in self.phases if phase.phase.pk == item.phase_id)
+
+
+def due_state(item: ChecklistItem, today: date) -> str:
+    """'overdue', 'due_soon' or '' for an item on `today`."""
+    if not item.is_open or item.due_on is None:
+        return ""
+    if item.due_on < today:
+        return "overdue"
+    if item.due_on <= today + timedelta(days=DUE_SOON_DAYS):
+        return "due_soon"
+    return ""
+
+
+def build(migration: PracticeMigration, today: date, access: Access) -> Checklist:
+    checklist = Checklist(migration=migration, today=today)
+    items = list(migration.items.select_related("completed_by").order_by("phase__position", "position"))
+    phases = list(migration.phases.order_by("position"))
+    by_phase = {phase.pk: [] for phase in phases}
+    for item in items:
+        item.migration = migration
+        item.due_state = due_state(item, today)
+        item.can_sign = access.can_sign(item)
+        by_phase[item.phase_id].append(item)
+        checklist.progress.count(item)
+        if item.due_state == "overdue":
+            checklist.overdue.append(item)
+        elif item.due_state == "due_soon":
+            checklist.due_soon.append(item)
+    for phase in phases:
+        phase_items = by_phase[phase.pk]
+        progress = Progress()
+        for item in phase_items:
+            progress.count(item)
+        groups = [Group(title, list(members)) for title, members in groupby(phase_items, key=lambda item: item.group)]
+        checklist.phases.append(
+            Phase(phase, groups, progress, open_count=sum(1 for item in phase_items if item.is_open))
+        )
+    checklist.overdue.sort(key=lambda item: item.due_on)
+    checklist.due_soon.sort(key=lambda item: item.due_on)
+    return checklist
+
+
+def go_live_countdown(migration: PracticeMigration, today: date) -> str:
+    if migration.go_live_on is None:
+        return "Go-live date not agreed"
+    days = (migration.go_live_on - today).days
+    if days > 1:
+        return f"Go-live in {days} days"
+    if days == 1:
+        return "Go-live tomorrow"
+    if days == 0:
+        return "Go-live today"
+    if days == -1:
+        return "Went live yesterday"
+    return f"Went live {-days} days ago"

@@ -1,0 +1,56 @@
+from django.contrib import messages
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from migrations_app import access
+from migrations_app.access import Permission
+from migrations_app.forms import MilestonesForm
+from migrations_app.models import Milestone
+
+
+@require_http_methods(["GET", "POST"])
+def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change milestone dates: first a preview of the due dates that would move, then apply."""
+    migration, _ = access.get_migration(request.user, pk, Permission.EDIT_MILESTONES)
+    if request.method == "GET":
+        return render(
+            request,
+            "migrations_app/milestones_form.html",
+            {"migration": migration, "form": MilestonesForm(migration=migration)},
+        )
+    form = MilestonesForm(request.POST, migration=migration)
+    if not form.is_valid():
+        return render(
+            request, "migrations_app/milestones_form.html", {"migration": migration, "form": form}, status=400
+        )
+    changes = form.changes()
+    if not changes:
+        messages.info(request, "No dates were changed.")
+        return redirect("migrations:migration_detail", pk=pk)
+    if request.POST.get("confirm") != "yes":
+        return render(
+            request,
+            "migrations_app/milestones_preview.html",
+            {
+                "migration": migration,
+                "form": form,
+                "changes": _describe(migration, changes),
+                "moves": migration.preview_milestone_change(changes),
+            },
+        )
+    try:
+        moves = migration.change_milestones(changes, by=request.user, reason=form.cleaned_data["reason"])
+    except ValidationError as error:
+        form.add_error(None, error)
+        return render(
+            request, "migrations_app/milestones_form.html", {"migration": migration, "form": form}, status=400
+        )
+    messages.success(request, f"Milestones saved. {len(moves)} due dates moved.")
+    return redirect("migrations:migration_detail", pk=pk)
+
+
+def _describe(migration, changes: dict) -> list[tuple[str, object, object]]:
+    current = migration.milestone_dates()
+    return [(Milestone(key).label, current[key], value) for key, value in changes.items()]

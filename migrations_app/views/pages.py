@@ -1,0 +1,41 @@
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from migrations_app import access, checklist
+from migrations_app.models import Membership, PracticeMigration
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    """A practice user lands on their practice's migration; everyone else on the list."""
+    migrations = (
+        PracticeMigration.objects.visible_to(request.user)
+        .unfinished()
+        .select_related("practice__icb", "source_supplier", "target_supplier")
+        .with_progress()
+        .order_by("go_live_on", "practice__name")
+    )
+    is_practice_user = Membership.objects.filter(user=request.user, practice__isnull=False).exists()
+    if is_practice_user and not request.user.is_staff:
+        own = list(migrations[:2])
+        if len(own) == 1:
+            return redirect("migrations:migration_detail", pk=own[0].pk)
+    return render(request, "migrations_app/home.html", {"migrations": migrations})
+
+
+@require_GET
+def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    migration, user_access = access.get_migration(request.user, pk)
+    today = timezone.localdate()
+    return render(
+        request,
+        "migrations_app/migration_detail.html",
+        {
+            "migration": migration,
+            "access": user_access,
+            "checklist": checklist.build(migration, today, user_access),
+            "countdown": checklist.go_live_countdown(migration, today),
+        },
+    )
