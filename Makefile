@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run setup install test lint fmt migrations-check worker beat serve bench clean
+.PHONY: run setup install test test-browser lint fmt migrations-check worker beat serve bench clean
 
 run: setup ## Set up (idempotent) and serve the app with a Celery worker and beat beside it.
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the web server, worker and beat)"
@@ -18,7 +18,7 @@ setup: install ## Install, migrate, load the guide and the demo data.
 	$(PY) manage.py load_guide
 	$(PY) manage.py seed_demo
 
-install: $(VENV)/.installed
+install: $(VENV)/.installed node_modules/.installed ## Python packages in .venv, front-end packages in node_modules.
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -26,7 +26,19 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(VENV)/bin/pip install --quiet -r requirements-dev.txt
 	touch $@
 
-test: install ## Run the whole suite (SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set).
+# NHS.UK frontend, htmx and axe-core come from the npm registry, pinned by package-lock.json.
+node_modules/.installed: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+# The browser tests drive Debian's Chromium; install it when we can (root with apt-get).
+CHROMIUM := /usr/bin/chromium
+$(CHROMIUM):
+	@if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
+	else echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install -y chromium"; exit 1; fi
+
+test: install $(CHROMIUM) ## Run the whole suite (SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set).
 	$(VENV)/bin/pytest
 
 lint: install
@@ -54,3 +66,6 @@ bench: install
 
 clean:
 	rm -rf $(VENV) var staticfiles node_modules
+
+test-browser: install $(CHROMIUM)
+	$(VENV)/bin/pytest tests/browser
