@@ -108,6 +108,7 @@ USE_TZ = True
 
 STATIC_URL = "static/"
 STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT.mkdir(exist_ok=True)
 # Third-party assets come straight from their npm packages (installed by `make install`), so
 # nothing is loaded from a CDN and nothing vendored is committed.
 NODE_MODULES = BASE_DIR / "node_modules"

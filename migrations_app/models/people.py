@@ -13,6 +13,14 @@ ODS_PRACTICE_CODE_MESSAGE = "Enter a GP practice ODS code: one letter followed b
 validate_ods_practice_code = RegexValidator(r"^[A-Z][0-9]{5}\Z", ODS_PRACTICE_CODE_MESSAGE, code="ods_code")
 
 
+class OdsCodeField(models.CharField):
+    """An ODS code, stored upper-case and trimmed whatever way it was typed."""
+
+    def to_python(self, value):
+        value = super().to_python(value)
+        return value.strip().upper() if isinstance(value, str) else value
+
+
 class ICB(models.Model):
     code = models.CharField("ODS code", max_length=5, unique=True)
     name = models.CharField(max_length=200, unique=True)
@@ -39,7 +47,7 @@ class DeliveryPartner(models.Model):
 
 
 class Practice(models.Model):
-    ods_code = models.CharField("ODS code", max_length=6, unique=True, validators=[validate_ods_practice_code])
+    ods_code = OdsCodeField("ODS code", max_length=6, unique=True, validators=[validate_ods_practice_code])
     name = models.CharField(max_length=200)
     icb = models.ForeignKey(ICB, on_delete=models.PROTECT, related_name="practices", verbose_name="ICB")
     delivery_partner = models.ForeignKey(
@@ -54,9 +62,6 @@ class Practice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.ods_code})"
-
-    def clean(self) -> None:
-        self.ods_code = (self.ods_code or "").strip().upper()
 
 
 class Supplier(models.Model):
@@ -82,6 +87,10 @@ class UserManager(BaseUserManager):
         user.set_password(password)
         user.save(using=self._db)
         return user
+
+    def get_by_natural_key(self, username: str) -> "User":
+        # People type their address in any case; it is stored lower-case.
+        return self.get(email__iexact=username.strip())
 
     def create_superuser(self, email: str, password: str | None = None, **fields) -> "User":
         fields.update(is_staff=True, is_superuser=True)

@@ -1,0 +1,151 @@
+"""The Django admin: organisations, people and migrations. Template editing grows here too."""
+
+from django.contrib import admin
+from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
+from django.core.exceptions import ValidationError
+from django.db import transaction
+
+from migrations_app.models import (
+    ICB,
+    ChecklistItem,
+    DeliveryPartner,
+    Event,
+    Membership,
+    Practice,
+    PracticeMigration,
+    Supplier,
+    TemplateVersion,
+    User,
+)
+
+admin.site.site_header = "GP migration tracker administration"
+admin.site.site_title = "GP migration tracker"
+
+
+@admin.register(ICB)
+class ICBAdmin(admin.ModelAdmin):
+    list_display = ["name", "code"]
+    search_fields = ["name", "code"]
+
+
+@admin.register(DeliveryPartner)
+class DeliveryPartnerAdmin(admin.ModelAdmin):
+    search_fields = ["name"]
+
+
+@admin.register(Practice)
+class PracticeAdmin(admin.ModelAdmin):
+    list_display = ["name", "ods_code", "icb", "delivery_partner"]
+    list_filter = ["icb", "delivery_partner"]
+    search_fields = ["name", "ods_code"]
+    autocomplete_fields = ["icb", "delivery_partner"]
+
+
+@admin.register(Supplier)
+class SupplierAdmin(admin.ModelAdmin):
+    list_display = ["system_name", "name"]
+    search_fields = ["name", "system_name"]
+
+
+class MembershipInline(admin.TabularInline):
+    model = Membership
+    extra = 1
+    autocomplete_fields = ["practice", "delivery_partner", "icb"]
+
+
+class UserCreationForm(AdminUserCreationForm):
+    class Meta:
+        model = User
+        fields = ["email", "full_name"]
+
+
+class UserEditForm(UserChangeForm):
+    class Meta:
+        model = User
+        fields = "__all__"
+
+
+@admin.register(User)
+class UserAdmin(BaseUserAdmin):
+    add_form = UserCreationForm
+    form = UserEditForm
+    ordering = ["email"]
+    list_display = ["email", "full_name", "is_staff", "is_active"]
+    list_filter = ["is_staff", "is_active", "memberships__role"]
+    search_fields = ["email", "full_name"]
+    inlines = [MembershipInline]
+    fieldsets = [
+        (None, {"fields": ["email", "full_name", "password"]}),
+        ("Access", {"fields": ["is_active", "is_staff", "is_superuser", "groups", "user_permissions"]}),
+        ("Dates", {"fields": ["last_login", "date_joined"]}),
+    ]
+    add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+
+
+@admin.register(PracticeMigration)
+class PracticeMigrationAdmin(admin.ModelAdmin):
+    """Adding a migration here copies the latest published checklist onto it."""
+
+    list_display = ["practice", "source_supplier", "target_supplier", "go_live_on", "status"]
+    list_filter = ["status", "source_supplier", "target_supplier", "practice__icb", "practice__delivery_partner"]
+    search_fields = ["practice__name", "practice__ods_code"]
+    autocomplete_fields = ["practice"]
+    readonly_fields = ["template_version", "created_at", "created_by", "finished_at"]
+
+    def get_readonly_fields(self, request, obj=None):
+        if obj is None:
+            return ["template_version", "created_at", "created_by", "finished_at"]
+        # Dates change through the migration page, which replans items and logs the change.
+        milestone_fields = [field.name for field in obj._meta.fields if field.name.endswith("_on")]
+        return [*self.readonly_fields, *milestone_fields, "practice"]
+
+    def save_model(self, request, obj, form, change) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        obj.created_by = request.user
+        obj.template_version = TemplateVersion.objects.published().order_by("-published_at", "-number").first()
+        if obj.template_version is None:
+            raise ValidationError("No published checklist template: run `manage.py load_guide` first.")
+        with transaction.atomic():
+            obj.save()
+            obj.instantiate()
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        # A migration's history is kept: cancel it instead.
+        return False
+
+
+@admin.register(Event)
+class EventAdmin(admin.ModelAdmin):
+    """The append-only log, readable by admins and never editable."""
+
+    list_display = ["at", "kind", "migration", "item", "actor", "field", "old_value", "new_value"]
+    list_filter = ["kind"]
+    search_fields = ["migration__practice__name", "migration__practice__ods_code", "item__title"]
+    list_select_related = ["migration__practice", "item", "actor"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ChecklistItem)
+class ChecklistItemAdmin(admin.ModelAdmin):
+    list_display = ["title", "migration", "status", "due_on", "responsible_role"]
+    list_filter = ["status", "kind", "responsible_role"]
+    search_fields = ["title", "migration__practice__name", "migration__practice__ods_code"]
+    list_select_related = ["migration__practice"]
+    readonly_fields = [field.name for field in ChecklistItem._meta.fields]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False

@@ -1,0 +1,105 @@
+"""Admins set up organisations and migrations in the Django admin."""
+
+import pytest
+from django.urls import reverse
+
+from migrations_app.models import Event, Practice, PracticeMigration
+from tests.factories import MILESTONE_DATES
+
+pytestmark = pytest.mark.django_db
+
+
+def _migration_form(practice, source_supplier, target_supplier, **dates) -> dict:
+    data = {
+        "practice": practice.pk,
+        "source_supplier": source_supplier.pk,
+        "target_supplier": target_supplier.pk,
+        "status": "active",
+        "dispensing_practice": "",
+        "new_hardware_needed": "",
+    }
+    for field, value in (MILESTONE_DATES | dates).items():
+        data[field] = value.isoformat() if value else ""
+    return data
+
+
+def test_adding_a_migration_in_the_admin_copies_the_published_checklist(
+    client, admin_user, guide_version, practice, source_supplier, target_supplier
+):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:migrations_app_practicemigration_add"),
+        _migration_form(practice, source_supplier, target_supplier),
+    )
+
+    assert response.status_code == 302
+    migration = PracticeMigration.objects.get(practice=practice)
+    assert migration.template_version == guide_version
+    assert migration.created_by == admin_user
+    assert migration.items.count() == guide_version.items().count()
+    assert Event.objects.filter(migration=migration, kind=Event.Kind.CREATED).count() == 1
+
+
+def test_admin_refuses_go_live_before_fdp_and_saves_nothing(
+    client, admin_user, guide_version, practice, source_supplier, target_supplier
+):
+    client.force_login(admin_user)
+    fdp_on = MILESTONE_DATES["fdp_on"]
+
+    response = client.post(
+        reverse("admin:migrations_app_practicemigration_add"),
+        _migration_form(practice, source_supplier, target_supplier, go_live_on=fdp_on.replace(day=fdp_on.day - 1)),
+    )
+
+    assert response.status_code == 200
+    assert "Go-live cannot be before final data production (FDP)." in response.content.decode()
+    assert not PracticeMigration.objects.exists()
+
+
+def test_admin_refuses_an_unknown_supplier_and_saves_nothing(
+    client, admin_user, guide_version, practice, source_supplier, target_supplier
+):
+    client.force_login(admin_user)
+    data = _migration_form(practice, source_supplier, target_supplier) | {"target_supplier": 999999}
+
+    response = client.post(reverse("admin:migrations_app_practicemigration_add"), data)
+
+    assert response.status_code == 200
+    assert "Select a valid choice" in response.content.decode()
+    assert not PracticeMigration.objects.exists()
+
+
+def test_admin_refuses_the_same_supplier_on_both_sides(client, admin_user, guide_version, practice, source_supplier):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:migrations_app_practicemigration_add"),
+        _migration_form(practice, source_supplier, source_supplier),
+    )
+
+    assert "The new supplier must be different from the current supplier." in response.content.decode()
+    assert not PracticeMigration.objects.exists()
+
+
+def test_admin_stores_a_practice_code_in_upper_case(client, admin_user, icb, delivery_partner):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:migrations_app_practice_add"),
+        {"ods_code": " b82005 ", "name": "Brook Surgery", "icb": icb.pk, "delivery_partner": delivery_partner.pk},
+    )
+
+    assert response.status_code == 302
+    assert Practice.objects.get(name="Brook Surgery").ods_code == "B82005"
+
+
+def test_admin_explains_an_invalid_practice_code(client, admin_user, icb):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:migrations_app_practice_add"), {"ods_code": "B8200", "name": "Brook Surgery", "icb": icb.pk}
+    )
+
+    assert "one letter followed by five digits, for example A81001" in response.content.decode()
+    assert not Practice.objects.filter(name="Brook Surgery").exists()
