@@ -3,7 +3,9 @@
 FROM node:20-bookworm-slim AS assets
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --no-audit --no-fund
+RUN npm ci --no-audit --no-fund
+COPY static/scss ./static/scss
+RUN npm run build && npm prune --omit=dev
 
 FROM python:3.11-slim-bookworm AS runtime
 ENV PYTHONDONTWRITEBYTECODE=1 \
@@ -15,6 +17,7 @@ RUN groupadd --system tracker && useradd --system --gid tracker --home-dir /app 
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 COPY --from=assets /app/node_modules ./node_modules
+COPY --from=assets /app/static/build ./static/build
 COPY . .
 # collectstatic needs settings that import cleanly: a throwaway key, used only at build time.
 RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost \

@@ -18,7 +18,7 @@ setup: install ## Install, migrate, load the guide and the demo data.
 	$(PY) manage.py load_guide
 	$(PY) manage.py seed_demo
 
-install: $(VENV)/.installed node_modules/.installed ## Python packages in .venv, front-end packages in node_modules.
+install: $(VENV)/.installed static/build/nhsuk.css ## Python packages in .venv, front-end packages in node_modules.
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +30,10 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
+
+# NHS.UK frontend's styles compiled without the CDN-hosted web fonts (see static/scss/nhsuk.scss).
+static/build/nhsuk.css: node_modules/.installed static/scss/nhsuk.scss
+	npm run --silent build
 
 # The browser tests drive Debian's Chromium; install it when we can (root with apt-get).
 CHROMIUM := /usr/bin/chromium
@@ -65,7 +69,7 @@ bench: install
 	@ls bench/*.py >/dev/null 2>&1 && for script in bench/*.py; do $(PY) $$script; done || echo "No benchmarks yet."
 
 clean:
-	rm -rf $(VENV) var staticfiles node_modules
+	rm -rf $(VENV) var staticfiles node_modules static/build
 
 test-browser: install $(CHROMIUM)
 	$(VENV)/bin/pytest tests/browser
