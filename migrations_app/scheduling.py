@@ -21,8 +21,9 @@ class MilestoneOrder:
     message: str
 
 
-# The guide's sequence. Only pairs whose dates are both set are checked.
-MILESTONE_ORDER = (
+# The guide's sequence, as the pairs it names. MILESTONE_ORDER below adds the pairs these imply,
+# so that go-live before the order date is caught even while the dates between are unset.
+DIRECT_MILESTONE_ORDER = (
     MilestoneOrder(
         Milestone.ORDER_ACCEPTED, Milestone.KICK_OFF, False, "Kick-off cannot be before the order is accepted."
     ),
@@ -66,8 +67,53 @@ MILESTONE_ORDER = (
 )
 
 
+# How a milestone reads inside a sentence, for the messages of implied pairs.
+_IN_A_SENTENCE = {
+    Milestone.ORDER_ACCEPTED: "the order date",
+    Milestone.KICK_OFF: "kick-off",
+    Milestone.TECHNICAL_SURVEY: "the technical survey",
+    Milestone.IDP: "initial data production (IDP)",
+    Milestone.DATA_CHECKING_SIGNOFF: "data-checking sign-off",
+    Milestone.CUTOVER_PLANNING: "the cutover planning meeting",
+    Milestone.FDP: "final data production (FDP)",
+    Milestone.GO_LIVE: "go-live",
+    Milestone.OLD_SYSTEM_ACCESS_END: "the end of old system access",
+}
+
+
+def _implied_order(direct: tuple[MilestoneOrder, ...]) -> tuple[MilestoneOrder, ...]:
+    """Every pair the direct rules imply (a before b before c gives a before c); a pair is strict
+    when any step between them is."""
+    strict: dict[tuple[Milestone, Milestone], bool] = {(rule.earlier, rule.later): rule.strict for rule in direct}
+    changed = True
+    while changed:
+        changed = False
+        for (first, middle), first_strict in list(strict.items()):
+            for (middle_again, last), second_strict in list(strict.items()):
+                if middle != middle_again:
+                    continue
+                combined = first_strict or second_strict
+                if (first, last) not in strict or (combined and not strict[(first, last)]):
+                    strict[(first, last)] = combined
+                    changed = True
+    messages = {(rule.earlier, rule.later): rule.message for rule in direct}
+    rules = []
+    for (earlier, later), is_strict in strict.items():
+        subject, other = _IN_A_SENTENCE[later], _IN_A_SENTENCE[earlier]
+        subject = subject[0].upper() + subject[1:]
+        message = messages.get((earlier, later)) or (
+            f"{subject} must be after {other}." if is_strict else f"{subject} cannot be before {other}."
+        )
+        rules.append(MilestoneOrder(earlier, later, is_strict, message))
+    return tuple(rules)
+
+
+MILESTONE_ORDER = _implied_order(DIRECT_MILESTONE_ORDER)
+
+
 def milestone_order_errors(dates: dict[str, date | None]) -> dict[str, str]:
-    """Map each milestone field in the wrong order to a message. `dates` is keyed by milestone value."""
+    """Map each milestone field in the wrong order to a message. `dates` is keyed by milestone value.
+    Only pairs whose dates are both set are checked; direct pairs first, so their wording wins."""
     errors: dict[str, str] = {}
     for rule in MILESTONE_ORDER:
         earlier, later = dates.get(rule.earlier), dates.get(rule.later)

@@ -18,4 +18,3 @@ def test_broker_accepts_a_connection():
     with app.connection_for_write() as broker:
         broker.ensure_connection(max_retries=2, timeout=5)
         assert broker.connected
-

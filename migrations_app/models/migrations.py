@@ -393,7 +393,7 @@ class ChecklistItem(models.Model):
                 name="checklistitem_reason_required",
             ),
             models.CheckConstraint(
-                condition=Q(manual_due_on__isnull=True) | Q(due_on=F("manual_due_on")),
+                condition=Q(manual_due_on__isnull=True) | Q(due_on__isnull=False, due_on=F("manual_due_on")),
                 name="checklistitem_manual_date_is_due_date",
             ),
         ]
@@ -422,7 +422,7 @@ class ChecklistItem(models.Model):
 
     def complete(self, by) -> None:
         """Mark done. Done twice (two people at once) is not an error: both are logged."""
-        self._change(by, status=ItemStatus.DONE)
+        self._change(by, status=ItemStatus.DONE, log_unchanged=True)
 
     def reopen(self, by, *, expected_revision: int | None = None) -> None:
         self._change(by, status=ItemStatus.TO_DO, expected_revision=expected_revision)
@@ -513,6 +513,7 @@ class ChecklistItem(models.Model):
         override_reason: str = "",
         expected_revision: int | None = None,
         kind: str = "status",
+        log_unchanged: bool = False,
     ) -> None:
         reason = reason.strip()
         if status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED) and not reason:
@@ -521,7 +522,11 @@ class ChecklistItem(models.Model):
         with transaction.atomic():
             item = self._lock(expected_revision)
             old_status = item.status
-            if old_status != status or item.reason != reason:
+            changed = old_status != status or item.reason != reason
+            if not changed and not log_unchanged:
+                self._copy_from(item)
+                return
+            if changed:
                 item.status = status
                 item.reason = reason if status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED) else ""
                 if status == ItemStatus.DONE:
@@ -636,6 +641,8 @@ class Event(models.Model):
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:
             raise TypeError("The event log is append-only.")
+        # force_insert: an object carrying an existing id must fail, never overwrite that row.
+        kwargs["force_insert"] = True
         super().save(*args, **kwargs)
 
     def delete(self, *args, **kwargs):

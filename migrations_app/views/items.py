@@ -63,6 +63,9 @@ def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 def item_mark(request: HttpRequest, pk: int, item_pk: int, mark: str) -> HttpResponse:
     """Mark an item not applicable or blocked; both need a reason."""
     item, user_access = access.get_item(request.user, pk, item_pk, Permission.TICK)
+    if item.is_gate and not user_access.can_sign(item):
+        # Closing or holding a gate is a decision for whoever may sign it.
+        raise PermissionDenied
     status, method = MARKS[mark]
     label = ItemStatus(status).label.lower()
     form = ReasonForm(request.POST, status_label=label)
