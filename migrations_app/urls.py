@@ -10,6 +10,7 @@ urlpatterns = [
     path("migrations/<int:pk>/milestones/", views.milestones_edit, name="milestones_edit"),
     path("migrations/<int:pk>/items/<int:item_pk>/", views.item_detail, name="item_detail"),
     path("migrations/<int:pk>/items/<int:item_pk>/history/", views.item_history, name="item_history"),
+    path("migrations/<int:pk>/items/<int:item_pk>/forms/", views.item_forms, name="item_forms"),
     path("migrations/<int:pk>/items/<int:item_pk>/complete/", views.item_complete, name="item_complete"),
     path("migrations/<int:pk>/items/<int:item_pk>/reopen/", views.item_reopen, name="item_reopen"),
     path("migrations/<int:pk>/items/<int:item_pk>/note/", views.item_note, name="item_note"),

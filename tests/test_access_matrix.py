@@ -166,6 +166,8 @@ MATRIX = [
     Route("migrations:milestones_edit", "POST", EDIT_MILESTONES, "migration", milestones_data, assert_go_live_moved),
     Route("migrations:item_detail", "GET", VIEW, "task"),
     Route("migrations:item_history", "GET", VIEW, "task"),
+    # The note and reason forms of a checklist row, fetched when its details open.
+    Route("migrations:item_forms", "GET", TICK, "task"),
     Route("migrations:item_complete", "POST", TICK, "task", no_data, assert_done),
     Route("migrations:item_reopen", "POST", TICK, "done task", revision_data(), assert_reopened),
     # Reopening a gate undoes a sign-off: only someone who may sign that gate may do it.

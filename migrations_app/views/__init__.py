@@ -1,6 +1,7 @@
 from migrations_app.views.items import (
     item_complete,
     item_detail,
+    item_forms,
     item_history,
     item_mark,
     item_note,
@@ -14,6 +15,7 @@ __all__ = [
     "home",
     "item_complete",
     "item_detail",
+    "item_forms",
     "item_history",
     "item_mark",
     "item_note",

@@ -27,6 +27,23 @@ def item_detail(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 
 @require_GET
+def item_forms(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """The note and reason forms of one checklist row, loaded by htmx when the row's details open."""
+    item, _ = access.get_item(request.user, pk, item_pk, Permission.TICK)
+    return render(
+        request,
+        "migrations_app/_item_forms.html",
+        {
+            "migration": item.migration,
+            "item": item,
+            "in_row": True,
+            "reason_form": ReasonForm(initial={"revision": item.revision}),
+            "note_form": NoteForm(initial={"revision": item.revision, "note": item.note}),
+        },
+    )
+
+
+@require_GET
 def item_history(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     item, _ = access.get_item(request.user, pk, item_pk)
     events = item.events.select_related("actor").order_by("-at", "-pk")
