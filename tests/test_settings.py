@@ -53,3 +53,29 @@ def test_production_settings_pass_the_deployment_checklist():
 
     assert result.returncode == 0, result.stderr
     assert "System check identified no issues" in result.stdout
+
+
+def test_the_embedded_sqlite_database_runs_in_wal_mode(tmp_path):
+    environment = {key: value for key, value in os.environ.items() if key != "DATABASE_URL"}
+    environment["DATABASE_URL"] = f"sqlite:///{tmp_path / 'tracker.sqlite3'}"
+
+    result = subprocess.run(
+        [
+            sys.executable,
+            "manage.py",
+            "shell",
+            "-c",
+            "from django.db import connection\n"
+            "cursor = connection.cursor()\n"
+            "cursor.execute('PRAGMA journal_mode')\n"
+            "print(cursor.fetchone()[0])",
+        ],
+        cwd=ROOT,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip().splitlines()[-1] == "wal"

@@ -4,6 +4,7 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from django.template.loader import render_to_string
 from playwright.sync_api import Page, expect
 
 from migrations_app.models import PracticeMigration
@@ -176,5 +177,18 @@ def test_permission_denied_page(page, sign_in, practice_staff, current_migration
     response = sign_in_and_open(page, sign_in, practice_staff, migration_path(current_migration) + "milestones/")
     assert response.status == 403
     expect(page.get_by_role("heading", level=1)).to_have_text("You do not have permission to do this")
+
+    assert_no_axe_violations(page)
+
+
+def test_server_error_page(page):
+    """The 500 page renders without a request; shown here as the browser would get it, with its styles."""
+    page.goto("/accounts/login/")
+    page.set_content(render_to_string("500.html"))
+    expect(page.get_by_role("heading", level=1)).to_be_visible()
+    stylesheet_loaded = page.evaluate(
+        "() => [...document.styleSheets].some(sheet => (sheet.href || '').includes('/static/build/nhsuk.css'))"
+    )
+    assert stylesheet_loaded
 
     assert_no_axe_violations(page)

@@ -1,0 +1,81 @@
+"""`manage.py seed_demo`: the data `make run` serves, safe to run again."""
+
+from datetime import date
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+
+from migrations_app.management.commands.seed_demo import DEMO_PASSWORD, PRACTICES
+from migrations_app.models import ICB, DeliveryPartner, Membership, PracticeMigration, Role, User
+
+pytestmark = pytest.mark.django_db
+
+TODAY = date(2026, 11, 26)
+
+
+@pytest.fixture
+def development(settings) -> None:
+    """The test runner turns DEBUG off; demo data is for development, where it is on."""
+    settings.DEBUG = True
+
+
+@pytest.fixture
+def seeded(guide_version, development, time_machine, capsys) -> str:
+    time_machine.move_to(TODAY)
+    call_command("seed_demo")
+    return capsys.readouterr().out
+
+
+def test_demo_has_one_delivery_partner_two_icbs_and_a_migration_per_practice(seeded):
+    assert DeliveryPartner.objects.count() == 1
+    assert ICB.objects.count() == 2
+    assert PracticeMigration.objects.unfinished().count() == len(PRACTICES) >= 6
+
+
+def test_demo_migrations_are_at_different_stages(seeded):
+    by_name = {migration.practice.name: migration for migration in PracticeMigration.objects.select_related("practice")}
+    just_ordered = by_name["Riverside Surgery"]
+    live = by_name["Meadowbank Surgery"]
+    slipping = by_name["Harbour Lane Family Practice"]
+
+    assert just_ordered.idp_on is None and just_ordered.items.filter(due_on__isnull=True).exists()
+    assert live.go_live_on < TODAY
+    assert by_name["Castle Street Practice"].fdp_on < TODAY <= by_name["Castle Street Practice"].go_live_on
+    assert slipping.items.overdue(TODAY).count() >= 20
+    assert live.items.overdue(TODAY).count() == 0
+
+
+def test_demo_prints_a_login_for_every_role_that_works(seeded, client):
+    for role in Role:
+        member = Membership.objects.filter(role=role).select_related("user").first()
+        assert member is not None, role
+        assert member.user.email in seeded
+    assert DEMO_PASSWORD in seeded
+
+    signed_in = client.login(username="dp@demo.migration-tracker.localhost", password=DEMO_PASSWORD)
+
+    assert signed_in
+
+
+def test_running_the_demo_again_changes_nothing(seeded, capsys):
+    counts = (User.objects.count(), PracticeMigration.objects.count(), Membership.objects.count())
+
+    call_command("seed_demo")
+
+    assert "already loaded" in capsys.readouterr().out
+    assert (User.objects.count(), PracticeMigration.objects.count(), Membership.objects.count()) == counts
+
+
+def test_demo_data_is_refused_in_production(guide_version, settings):
+    settings.DEBUG = False
+
+    with pytest.raises(CommandError, match="development only"):
+        call_command("seed_demo")
+
+    assert not PracticeMigration.objects.exists()
+
+
+def test_demo_needs_the_guide_loaded_first(development):
+    with pytest.raises(CommandError, match="load_guide"):
+        call_command("seed_demo")
