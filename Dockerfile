@@ -13,7 +13,7 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1
 WORKDIR /app
-RUN groupadd --system tracker && useradd --system --gid tracker --home-dir /app tracker
+RUN groupadd --system --gid 10001 tracker && useradd --system --uid 10001 --gid tracker --home-dir /app tracker
 COPY requirements.txt ./
 RUN pip install -r requirements.txt
 COPY --from=assets /app/node_modules ./node_modules
@@ -23,6 +23,8 @@ COPY . .
 RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --no-input \
     && mkdir -p var && chown -R tracker:tracker var
-USER tracker
+USER 10001:10001
 EXPOSE 8000
+# Migrates (unless MIGRATE=false, as for the worker and beat), then runs the command.
+ENTRYPOINT ["config/docker-entrypoint.sh"]
 CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]

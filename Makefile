@@ -48,6 +48,7 @@ test: install $(CHROMIUM) ## Run the whole suite (SQLite and the filesystem brok
 lint: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/hadolint Dockerfile
 
 fmt: install
 	$(VENV)/bin/ruff check --fix .

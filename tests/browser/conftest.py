@@ -22,6 +22,7 @@ from tests.factories import MILESTONE_DATES, PASSWORD, make_migration
 # made from it (SynchronousOnlyOperation) although the calls are plain synchronous code.
 os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
 
+AXE = Path(__file__).resolve().parents[2] / "node_modules" / "axe-core" / "axe.min.js"
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
     "--no-sandbox",
@@ -62,9 +63,20 @@ def new_page(browser: Browser, live_server) -> Iterator[Callable[..., Page]]:
         # Only the live server answers: the NHS.UK stylesheet asks assets.nhs.uk for its fonts, and
         # a test must not wait on, or depend on, the internet.
         context.route(re.compile(r"^https?://(?!localhost[:/]|127\.0\.0\.1[:/])"), lambda route: route.abort())
+        # axe-core is served as if from our origin, so the page's CSP (script-src 'self') allows it.
+        context.route("**/__axe.min.js", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
         contexts.append(context)
         page = context.new_page()
         page.on("pageerror", lambda error: problems.append(f"script error on {page.url}: {error}"))
+        # The Content Security Policy stays on in the browser: anything it blocks fails the test.
+        page.on(
+            "console",
+            lambda message: (
+                problems.append(f"CSP blocked something on {page.url}: {message.text}")
+                if "Content Security Policy" in message.text
+                else None
+            ),
+        )
         page.on(
             "response",
             lambda response: (
