@@ -6,9 +6,13 @@ and CELERY_BROKER_URL to run the same code on PostgreSQL and Redis. Every variab
 documented in .env.example.
 """
 
+import os
+from datetime import timedelta
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
@@ -35,6 +39,9 @@ else:
 
 # Transport and cookie security. In production the app sits behind TLS; cookies carry the
 # __Host- prefix, which browsers accept only from a secure origin, for the whole host, no Domain.
+# Behind one TLS-terminating proxy, which sets X-Forwarded-Proto and appends the client's address
+# to X-Forwarded-For (migrations_app.audit.client_ip reads it).
+BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=not DEBUG)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -44,7 +51,7 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # Health checks come from inside the cluster over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
-    if env.bool("DJANGO_BEHIND_TLS_PROXY", default=True):
+    if BEHIND_TLS_PROXY:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -55,6 +62,23 @@ if not DEBUG:
     SESSION_COOKIE_NAME = "__Host-sessionid"
     CSRF_COOKIE_NAME = "__Host-csrftoken"
 
+# Content Security Policy: everything from our own origin, no inline script or style, no
+# framing. htmx is configured (meta htmx-config in base.html) to need neither eval nor inline styles.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        "base-uri": [SELF],
+        "object-src": [NONE],
+    }
+}
+
 INSTALLED_APPS = [
     "django.contrib.admin",
     "django.contrib.auth",
@@ -64,20 +88,30 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django_htmx",
+    "csp",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "migrations_app",
 ]
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
+    "migrations_app.middleware.SessionTimeoutMiddleware",
+    "migrations_app.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Last, so that it sees the lock-out django-axes' backend flags during the view.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -104,9 +138,13 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process read while the worker writes; IMMEDIATE takes the write
     # lock at BEGIN so two writers queue instead of failing with "database is locked".
     DATABASES["default"]["OPTIONS"] = {
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=5000;",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=30000;",
         "transaction_mode": "IMMEDIATE",
     }
+    # Tests use a file too, not SQLite's shared in-memory database: only a file gives threads
+    # (the live server, concurrency tests) the same locking as the running app. One per test
+    # process, so that runs side by side do not share it; the test runner deletes it after.
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-tracker-{os.getpid()}.sqlite3")}
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
@@ -122,6 +160,30 @@ AUTH_PASSWORD_VALIDATORS = [
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "migrations:home"
 LOGOUT_REDIRECT_URL = "login"
+# django-axes checks every sign-in before the password does, and counts failures.
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+
+# Failed sign-ins: an account, or an address, is locked for a while after too many failures.
+# The same limit serves both: practices share an NHS network address, so it is not set lower.
+AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=10)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_USERNAME_FORM_FIELD = "username"
+AXES_RESET_ON_SUCCESS = True
+# Attempts during a lock-out are refused unchecked and do not extend it, so an attacker cannot
+# keep a real user locked out for ever.
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "migrations_app.views.signin.locked_out"
+AXES_VERBOSE = False
+AXES_CLIENT_IP_CALLABLE = "migrations_app.audit.client_ip"
+
+# Sessions: ended after 30 minutes without a request, and 12 hours after sign-in whatever happens.
+SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
+SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_HOURS", default=12) * 60 * 60
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Two-factor sign-in (TOTP): required for staff admins and delivery-partner users, open to all.
+OTP_TOTP_ISSUER = "GP migration tracker"
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -153,6 +215,9 @@ EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
 vars().update(EMAIL_CONFIG)
 DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", default="GP migration tracker <noreply@migration-tracker.localhost>")
 SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
+# Seconds to wait on the SMTP server before a send fails (and is retried): a hung server must not
+# hold a worker, or a reminder's claim, for long.
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # Celery: kombu's filesystem transport under var/ unless CELERY_BROKER_URL says otherwise.
 CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
@@ -167,6 +232,11 @@ if CELERY_BROKER_URL == "filesystem://":
     }
     _queue_dir.mkdir(parents=True, exist_ok=True)
     _processed_dir.mkdir(parents=True, exist_ok=True)
+else:
+    # Redis hands an unacknowledged message (acks_late, worker killed) to another worker after this
+    # long. Longer than any retry countdown, or a waiting retry would be delivered twice.
+    CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"
 CELERY_ACCEPT_CONTENT = ["json"]
@@ -177,15 +247,53 @@ CELERY_TASK_TIME_LIMIT = 300
 CELERY_TASK_SOFT_TIME_LIMIT = 240
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A task that loses its broker connection mid-run is redelivered (acks_late); stop the first copy.
+CELERY_WORKER_CANCEL_LONG_RUNNING_TASKS_ON_CONNECTION_LOSS = True
 CELERY_BEAT_SCHEDULE_FILENAME = str(VAR_DIR / "celerybeat-schedule")
-# The beat schedule, in UTC so that clock changes neither skip nor double a run.
-CELERY_BEAT_SCHEDULE: dict = {}
+# The beat schedule, in UTC so that clock changes neither skip nor double a run. The reminder
+# sweep runs every 5 minutes whatever the date; it decides from Europe/London local time whether
+# the day's digests are due (REMINDER_DIGEST_HOUR), and it may run twice or overlap (a second beat).
+# REMINDER_SWEEP_SECONDS replaces the 5 minutes by a short interval, for the end-to-end tests.
+_sweep_seconds = env.int("REMINDER_SWEEP_SECONDS", default=0)
+CELERY_BEAT_SCHEDULE: dict = {
+    "sweep-reminders": {
+        "task": "migrations_app.tasks.sweep_reminders",
+        "schedule": timedelta(seconds=_sweep_seconds) if _sweep_seconds else crontab(minute="*/5"),
+        # A sweep still queued when the next one is due is dropped rather than run late.
+        "options": {"expires": 240},
+    },
+}
+
+# Reminders (migrations_app/reminders.py).
+# Local hour (Europe/London) from which the day's digests go out, on working days.
+REMINDER_DIGEST_HOUR = env.int("REMINDER_DIGEST_HOUR", default=7)
+# Seconds after which a claimed e-mail that no worker has reported on is queued again.
+REMINDER_CLAIM_TIMEOUT = env.int("REMINDER_CLAIM_TIMEOUT", default=600)
+# Hours after which a claimed e-mail still not sent is given up (marked failed): a digest is for its day.
+REMINDER_GIVE_UP_HOURS = env.int("REMINDER_GIVE_UP_HOURS", default=12)
+# Temporary SMTP failures: attempts in all, and the first wait in seconds (doubled each time, at most half an hour).
+REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=6)
+REMINDER_RETRY_BACKOFF = env.int("REMINDER_RETRY_BACKOFF", default=60)
+# E-mails per send task: each batch shares one SMTP connection and one read of what is due.
+REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=50)
 
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"},
+        # Security events: one JSON object a line, times in UTC (see migrations_app/audit.py).
+        "security": {"()": "migrations_app.audit.SecurityEventFormatter"},
+    },
+    "handlers": {
+        "console": {"class": "logging.StreamHandler", "formatter": "plain"},
+        "security": {"class": "logging.StreamHandler", "formatter": "security"},
+    },
     "root": {"handlers": ["console"], "level": env("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
+    "loggers": {
+        "django.db.backends": {"level": "WARNING"},
+        "security": {"handlers": ["security"], "level": "INFO", "propagate": False},
+        # django-axes logs each failure itself; our security log records them once, without noise.
+        "axes": {"level": "ERROR"},
+    },
 }

@@ -1,11 +1,24 @@
 from django.contrib import admin
+from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
+from django.views.generic import RedirectView
 
+from migrations_app.views import signin
 from migrations_app.views.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    # The admin signs in through the product's sign-in (throttled, two-factor), not its own form.
+    path("admin/login/", login_not_required(RedirectView.as_view(pattern_name="login", query_string=True))),
     path("admin/", admin.site.urls),
+    path("accounts/login/", signin.sign_in, name="login"),
+    path("accounts/logout/", signin.sign_out, name="logout"),
+    path("accounts/two-factor/", signin.two_factor_manage, name="two_factor_manage"),
+    path("accounts/two-factor/set-up/", signin.two_factor_setup, name="two_factor_setup"),
+    path("accounts/two-factor/verify/", signin.two_factor_verify, name="two_factor_verify"),
+    path("accounts/two-factor/turn-off/", signin.two_factor_disable, name="two_factor_disable"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("migrations_app.urls")),
 ]
+
+handler403 = "migrations_app.views.errors.permission_denied"

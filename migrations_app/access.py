@@ -11,6 +11,7 @@ from enum import StrEnum
 from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.shortcuts import get_object_or_404
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from migrations_app.models import ChecklistItem, Membership, PracticeMigration, Role
 
@@ -60,6 +61,16 @@ class Access:
     @property
     def can_edit_milestones(self) -> bool:
         return self.can(Permission.EDIT_MILESTONES)
+
+
+def two_factor_required(user) -> bool:
+    """Staff admins and delivery-partner users must sign in with a second factor: they can see
+    and change many practices' migrations. Everyone else may choose to."""
+    return user.is_staff or Membership.objects.filter(user=user, role=Role.DELIVERY_PARTNER).exists()
+
+
+def has_two_factor_device(user) -> bool:
+    return TOTPDevice.objects.devices_for_user(user, confirmed=True).exists()
 
 
 def access_to(user, migration: PracticeMigration) -> Access:

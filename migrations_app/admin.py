@@ -9,11 +9,13 @@ from django.db import transaction
 from migrations_app.models import (
     ICB,
     ChecklistItem,
+    Delivery,
     DeliveryPartner,
     Event,
     Membership,
     Practice,
     PracticeMigration,
+    ReminderPreference,
     Supplier,
     TemplateVersion,
     User,
@@ -149,3 +151,49 @@ class ChecklistItemAdmin(admin.ModelAdmin):
 
     def has_change_permission(self, request, obj=None) -> bool:
         return False
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Every reminder e-mail claimed and what became of it. Filter on "Failed" for those that need
+    a look (address refused, server down past the last retry); "Send again" queues them anew."""
+
+    list_display = [
+        "claimed_at",
+        "kind",
+        "recipient",
+        "key",
+        "status",
+        "attempts",
+        "sent_at",
+        "items_listed",
+        "last_error",
+    ]
+    list_filter = ["status", "kind", "on"]
+    search_fields = ["recipient__email", "key", "last_error"]
+    list_select_related = ["recipient"]
+    readonly_fields = [field.name for field in Delivery._meta.fields]
+    actions = ["send_again"]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+    @admin.action(description="Send again (failed e-mails only)")
+    def send_again(self, request, queryset) -> None:
+        from migrations_app import reminders
+
+        count = reminders.retry_deliveries(list(queryset.values_list("pk", flat=True)))
+        self.message_user(request, f"{count} failed e-mail{'s' if count != 1 else ''} queued again.")
+
+
+@admin.register(ReminderPreference)
+class ReminderPreferenceAdmin(admin.ModelAdmin):
+    list_display = ["user", "frequency", "first_lead_days", "second_lead_days", "unsubscribed_at"]
+    list_filter = ["frequency"]
+    search_fields = ["user__email"]
+    list_select_related = ["user"]
+    exclude = ["calendar_token"]
+    autocomplete_fields = ["user"]

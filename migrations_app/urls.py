@@ -1,11 +1,17 @@
 from django.urls import path
 
 from migrations_app import views
+from migrations_app.views import dashboard as dashboard_views
+from migrations_app.views import reminders as reminder_views
 
 app_name = "migrations"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    # The dashboard across practices (filters in the query string), its CSV, and how RAG is worked out.
+    path("dashboard/", dashboard_views.dashboard, name="dashboard"),
+    path("dashboard/migrations.csv", dashboard_views.dashboard_csv, name="dashboard_csv"),
+    path("dashboard/rag/", dashboard_views.rag_help, name="rag_help"),
     path("migrations/<int:pk>/", views.migration_detail, name="migration_detail"),
     path("migrations/<int:pk>/milestones/", views.milestones_edit, name="milestones_edit"),
     path("migrations/<int:pk>/items/<int:item_pk>/", views.item_detail, name="item_detail"),
@@ -22,4 +28,9 @@ urlpatterns = [
         name="item_not_applicable",
     ),
     path("migrations/<int:pk>/items/<int:item_pk>/blocked/", views.item_mark, {"mark": "blocked"}, name="item_blocked"),
+    # Reminders: a person's own settings, and the public token URLs (one-click unsubscribe, calendar feed).
+    path("reminders/", reminder_views.preferences, name="preferences"),
+    path("reminders/calendar-link/", reminder_views.calendar_link, name="calendar_link"),
+    path("reminders/unsubscribe/<str:token>/", reminder_views.unsubscribe, name="unsubscribe"),
+    path("reminders/calendar/<str:token>.ics", reminder_views.calendar_feed_view, name="calendar_feed"),
 ]

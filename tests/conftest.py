@@ -8,7 +8,11 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.test import Client
+from django_otp import DEVICE_ID_SESSION_KEY
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from migrations_app.middleware import start_session
 from migrations_app.models import (
     ICB,
     DeliveryPartner,
@@ -34,6 +38,30 @@ from tests.factories import (
 def fast_password_hasher(settings) -> None:
     # Every persona has a password; the default PBKDF2 work factor would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def force_login_includes_the_second_factor(monkeypatch) -> None:
+    """`client.force_login(user)` stands for a completed sign-in: for a user with a two-factor
+    device that includes the code. The two-factor tests sign in through the pages instead."""
+    original = Client.force_login
+
+    def force_login(self, user, backend=None) -> None:
+        original(self, user, backend)
+        session = self.session
+        start_session(session, user)
+        device = TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
+        if device is not None:
+            session[DEVICE_ID_SESSION_KEY] = device.persistent_id
+        session.save()
+
+    monkeypatch.setattr(Client, "force_login", force_login)
+
+
+def with_two_factor_device(user: User) -> User:
+    """Staff and delivery-partner users must have a second factor; give them a confirmed one."""
+    TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    return user
 
 
 @pytest.fixture
@@ -101,7 +129,7 @@ def clinical_lead(practice) -> User:
 def delivery_partner_user(delivery_partner) -> User:
     user = UserFactory(email="project.manager@example.nhs.uk", full_name="Dana Partner")
     MembershipFactory(user=user, role=Role.DELIVERY_PARTNER, practice=None, delivery_partner=delivery_partner)
-    return user
+    return with_two_factor_device(user)
 
 
 @pytest.fixture
@@ -121,7 +149,9 @@ def outsider(db) -> User:
 def admin_user(db) -> User:
     """Staff: maintains the checklist templates and sees every migration. Overrides pytest-django's
     fixture of the same name, so its `admin_client` signs in as this user."""
-    return UserFactory(email="admin@example.nhs.uk", full_name="Ada Admin", is_staff=True, is_superuser=True)
+    return with_two_factor_device(
+        UserFactory(email="admin@example.nhs.uk", full_name="Ada Admin", is_staff=True, is_superuser=True)
+    )
 
 
 # --- the demo migration ----------------------------------------------------------------------------

@@ -13,7 +13,16 @@ import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 
-from migrations_app.models import ChecklistItem, Event, ItemStatus, Milestone, PracticeMigration, User
+from migrations_app import reminder_emails
+from migrations_app.models import (
+    ChecklistItem,
+    Event,
+    ItemStatus,
+    Milestone,
+    PracticeMigration,
+    ReminderPreference,
+    User,
+)
 from tests.factories import GO_LIVE_ON, MILESTONE_DATES, make_migration
 
 pytestmark = pytest.mark.django_db
@@ -47,6 +56,7 @@ GRANTED = {
     "anonymous": set(),
 }
 PRACTICE_PERSONAS = {"practice_manager", "practice_staff", "clinical_lead"}
+DASHBOARD_PERSONAS = {"delivery_partner_user", "icb_user", "admin_user"}
 # The guide gives the data-checking sign-off to the practice's lead clinician: only a clinical lead
 # (or a staff admin) may sign it. Other gates can be signed by anyone who may sign gates.
 CLINICAL_GATE_SIGNERS = {"clinical_lead", "admin_user"}
@@ -134,9 +144,10 @@ def assert_go_live_moved(item, migration: PracticeMigration, user: User) -> None
 class Route:
     """One URL pattern and method: what it needs and what it acts on.
 
-    target: "list" (no kwargs), "migration" (pk), "task" / "done task" (pk and an ordinary task
-    item, done first for a reopen), "gate" / "clinical gate" (pk and that gate item), "signed gate" /
-    "signed clinical gate" (the gate, signed off first for a reopen).
+    target: "list" (no kwargs, the landing page), "dashboard" (no kwargs, the dashboard pages),
+    "migration" (pk), "task" / "done task" (pk and an ordinary task item, done first for a reopen),
+    "gate" / "clinical gate" (pk and that gate item), "signed gate" / "signed clinical gate" (the gate,
+    signed off first for a reopen).
     """
 
     name: str
@@ -155,11 +166,16 @@ class Route:
 
     @property
     def on_item(self) -> bool:
-        return self.target not in ("list", "migration")
+        return self.target not in ("list", "dashboard", "migration")
 
 
 MATRIX = [
     Route("migrations:home", "GET", VIEW, "list"),
+    # The dashboard, its CSV and the RAG help page: any signed-in user, showing only the migrations
+    # they can see (an outsider gets an empty dashboard; tests/test_dashboard.py checks the rows).
+    Route("migrations:dashboard", "GET", VIEW, "dashboard"),
+    Route("migrations:dashboard_csv", "GET", VIEW, "dashboard"),
+    Route("migrations:rag_help", "GET", VIEW, "dashboard"),
     Route("migrations:migration_detail", "GET", VIEW, "migration"),
     # The form only makes sense to someone who may change the dates, so it is refused like the change.
     Route("migrations:milestones_edit", "GET", EDIT_MILESTONES, "migration"),
@@ -189,13 +205,51 @@ MATRIX = [
     Route("migrations:item_blocked", "POST", TICK, "task", revision_data(reason=REASON), assert_blocked),
 ]
 POSTS = [route for route in MATRIX if route.method == "POST"]
-ON_MIGRATION = [route for route in MATRIX if route.target != "list"]
+ON_MIGRATION = [route for route in MATRIX if route.target not in ("list", "dashboard")]
 ON_ITEM = [route for route in MATRIX if route.on_item]
 
 # The sign-in and password pages under accounts/: who may open them.
 AUTH_PUBLIC = {"login", "password_reset", "password_reset_done", "password_reset_confirm", "password_reset_complete"}
-AUTH_SIGNED_IN = {"logout", "password_change", "password_change_done"}
+AUTH_SIGNED_IN = {
+    "logout",
+    "password_change",
+    "password_change_done",
+    "two_factor_manage",
+    "two_factor_setup",
+    "two_factor_verify",
+    "two_factor_disable",
+}
 AUTH_KWARGS = {"password_reset_confirm": {"uidb64": "MQ", "token": "not-a-token"}}
+
+
+@dataclass(frozen=True)
+class PersonalRoute:
+    """A URL about the person, not a migration (reminders), so not in MATRIX. `token` names the
+    credential in a public URL: "unsubscribe" (signed) or "calendar" (random, revocable)."""
+
+    name: str
+    method: str
+    token: str = ""
+
+    def __str__(self) -> str:
+        return f"{self.method} {self.name}"
+
+    @property
+    def public(self) -> bool:
+        return bool(self.token)
+
+
+# The reminder settings act on the signed-in user only, so every signed-in persona may use them (an
+# outsider too); the one-click unsubscribe and the calendar feed are public, the token is the key.
+PERSONAL = [
+    PersonalRoute("migrations:preferences", "GET"),
+    PersonalRoute("migrations:preferences", "POST"),
+    PersonalRoute("migrations:calendar_link", "POST"),
+    PersonalRoute("migrations:unsubscribe", "GET", token="unsubscribe"),
+    PersonalRoute("migrations:unsubscribe", "POST", token="unsubscribe"),
+    PersonalRoute("migrations:calendar_feed", "GET", token="calendar"),
+]
+PERSONAL_NAMES = {route.name for route in PERSONAL}
 
 
 def url_patterns(patterns=None, namespace: str = "", prefix: str = "") -> Iterator[tuple[str, str | None, str]]:
@@ -231,7 +285,7 @@ def sign_in(client: Client, request, persona: str) -> User | None:
 
 
 def target_of(route: Route, migration: PracticeMigration, finisher: User) -> ChecklistItem | PracticeMigration:
-    if route.target in ("list", "migration"):
+    if route.target in ("list", "dashboard", "migration"):
         return migration
     key = CLINICAL_GATE_KEY if "clinical gate" in route.target else GATE_KEY if "gate" in route.target else TASK_KEY
     item = migration.items.get(key=key)
@@ -243,7 +297,7 @@ def target_of(route: Route, migration: PracticeMigration, finisher: User) -> Che
 
 
 def url_of(route: Route, migration: PracticeMigration, item_pk: int | None = None) -> str:
-    if route.target == "list":
+    if route.target in ("list", "dashboard"):
         return reverse(route.name)
     kwargs = {"pk": migration.pk}
     if route.on_item:
@@ -283,8 +337,9 @@ def allowed(route: Route, persona: str) -> bool:
 
 
 def test_every_migrations_url_pattern_is_in_the_matrix():
-    uncovered = migration_url_names() - {route.name for route in MATRIX}
-    stale = {route.name for route in MATRIX} - migration_url_names()
+    covered = {route.name for route in MATRIX} | PERSONAL_NAMES
+    uncovered = migration_url_names() - covered
+    stale = covered - migration_url_names()
 
     assert not uncovered, f"URL patterns missing from the access matrix: {sorted(map(str, uncovered))}"
     assert not stale, f"Matrix rows for URL names that no longer exist: {sorted(stale)}"
@@ -321,13 +376,18 @@ def test_access_matrix(route, persona, request, client, migration, delivery_part
         assert response.status_code == 302
         assert response.url == login_url(url)
     elif route.target == "list":
-        # The landing page: a practice member goes straight to their migration, everyone else
-        # (an outsider too, with an empty list) gets the list.
+        # The landing page: a practice member goes straight to their migration, delivery-partner and
+        # ICB users and staff to the dashboard, an outsider gets the (empty) list.
         if persona in PRACTICE_PERSONAS:
             assert response.status_code == 302
             assert response.url == detail_url
+        elif persona in DASHBOARD_PERSONAS:
+            assert response.status_code == 302
+            assert response.url == reverse("migrations:dashboard")
         else:
             assert response.status_code == 200
+    elif route.target == "dashboard":
+        assert response.status_code == 200
     elif persona == "outsider":
         assert response.status_code == 404
     elif not allowed(route, persona):
@@ -388,7 +448,7 @@ def test_the_matrix_expects_what_the_brief_says():
 # --- methods: every POST view refuses GET, and no GET changes anything --------------------------------
 
 
-@pytest.mark.parametrize("name", sorted(migration_url_names()))
+@pytest.mark.parametrize("name", sorted(migration_url_names() - PERSONAL_NAMES))
 def test_undeclared_methods_get_405_and_change_nothing(name, client, migration, clinical_lead):
     client.force_login(clinical_lead)
     declared = [route for route in MATRIX if route.name == name]
@@ -416,7 +476,8 @@ def test_get_changes_nothing_even_for_an_admin(route, client, migration, admin_u
 
     response = client.get(url, {"confirm": "yes", "note": NOTE, "reason": REASON})
 
-    assert response.status_code == 200
+    # Staff land on the dashboard from the home page.
+    assert response.status_code == (302 if route.name == "migrations:home" else 200)
     assert snapshot() == before
 
 
@@ -509,3 +570,127 @@ def test_accounts_pages_are_public_or_send_anonymous_users_to_sign_in(name, clie
     else:
         assert response.status_code == 302
         assert response.url == login_url(url)
+
+
+# --- personal pages: reminder settings, one-click unsubscribe, calendar feed ---------------------------
+
+
+def personal_url(route: PersonalRoute, owner: User) -> str:
+    """The route's URL; a public one carries `owner`'s token."""
+    if route.token == "unsubscribe":
+        return reverse(route.name, kwargs={"token": reminder_emails.unsubscribe_token(owner)})
+    if route.token == "calendar":
+        preference, _ = ReminderPreference.objects.get_or_create(user=owner)
+        preference.new_calendar_token()
+        return reverse(route.name, kwargs={"token": preference.calendar_token})
+    return reverse(route.name)
+
+
+def preferences_of(user: User) -> tuple:
+    preference = ReminderPreference.objects.filter(user=user).first()
+    if preference is None:
+        return ()
+    return (
+        preference.frequency,
+        preference.first_lead_days,
+        preference.unsubscribed_at is not None,
+        preference.calendar_token,
+    )
+
+
+PREFERENCES_DATA = {"frequency": "weekly", "first_lead_days": "5", "second_lead_days": "2"}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("route", PERSONAL, ids=str)
+def test_personal_pages(route, persona, request, client, practice_manager):
+    user = sign_in(client, request, persona)
+    # A public URL's token is the credential whoever follows it: the anonymous visitor uses the
+    # practice manager's, as a mail client posting the one-click unsubscribe would.
+    owner = user or practice_manager
+    url = personal_url(route, owner)
+    before = preferences_of(owner)
+
+    response = send(client, route.method, url, PREFERENCES_DATA if route.method == "POST" else {})
+
+    owner.refresh_from_db()
+    if persona == "anonymous" and not route.public:
+        assert response.status_code == 302
+        assert response.url == login_url(url)
+        assert preferences_of(owner) == before
+    elif route.name == "migrations:preferences" and route.method == "POST":
+        assert response.status_code == 302
+        assert preferences_of(owner)[:3] == ("weekly", 5, False)
+    elif route.name == "migrations:calendar_link":
+        assert response.status_code == 302
+        assert preferences_of(owner)[3] not in (None, before[3] if before else None)
+    elif route.name == "migrations:unsubscribe" and route.method == "POST":
+        assert response.status_code == 200
+        assert preferences_of(owner)[2] is True
+    else:
+        assert response.status_code == 200
+        assert preferences_of(owner) == before
+        if route.name == "migrations:calendar_feed":
+            assert response["Content-Type"] == "text/calendar; charset=utf-8"
+
+
+@pytest.mark.parametrize("route", [route for route in PERSONAL if route.public], ids=str)
+def test_public_personal_pages_with_a_wrong_token_get_404(route, client, practice_manager):
+    good = personal_url(route, practice_manager)
+    wrong = [
+        good.replace(good.rstrip("/").rsplit("/", 1)[1][:8], "AAAAAAAA"),
+        reverse(route.name, kwargs={"token": reminder_emails.unsubscribe_token(practice_manager) + "x"}),
+    ]
+    before = preferences_of(practice_manager)
+
+    statuses = {url: send(client, route.method, url).status_code for url in wrong}
+
+    assert set(statuses.values()) == {404}, statuses
+    assert preferences_of(practice_manager) == before
+
+
+def test_a_new_calendar_link_stops_the_old_one(client, practice_manager):
+    old_url = personal_url(PERSONAL[-1], practice_manager)
+    client.force_login(practice_manager)
+
+    client.post(reverse("migrations:calendar_link"), {"action": "new"})
+    turned_off = client.post(reverse("migrations:calendar_link"), {"action": "turn_off"})
+
+    assert turned_off.status_code == 302
+    assert Client().get(old_url).status_code == 404
+    assert preferences_of(practice_manager)[3] is None
+
+
+@pytest.mark.parametrize("name", sorted(PERSONAL_NAMES))
+def test_undeclared_methods_on_personal_pages_get_405_and_change_nothing(name, client, practice_manager):
+    client.force_login(practice_manager)
+    declared = {route.method for route in PERSONAL if route.name == name}
+    url = personal_url(next(route for route in PERSONAL if route.name == name), practice_manager)
+    before = preferences_of(practice_manager)
+
+    refused = {
+        method: send(client, method, url, PREFERENCES_DATA).status_code
+        for method in ("GET", "POST", "PUT", "DELETE")
+        if method not in declared
+    }
+
+    assert refused and set(refused.values()) == {405}, refused
+    assert preferences_of(practice_manager) == before
+
+
+@pytest.mark.parametrize("route", [route for route in PERSONAL if route.method == "POST"], ids=str)
+def test_personal_posts_need_a_csrf_token_except_the_one_click_unsubscribe(route, practice_manager):
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(practice_manager)
+    url = personal_url(route, practice_manager)
+    before = preferences_of(practice_manager)
+
+    response = csrf_client.post(url, PREFERENCES_DATA | {"List-Unsubscribe": "One-Click"})
+
+    if route.public:
+        # RFC 8058: the mail client posts without a session or a form; the signed token is the key.
+        assert response.status_code == 200
+        assert preferences_of(practice_manager)[2] is True
+    else:
+        assert response.status_code == 403
+        assert preferences_of(practice_manager) == before

@@ -1,13 +1,23 @@
 from migrations_app.models.choices import Condition, ItemKind, ItemStatus, Milestone, Role
-from migrations_app.models.migrations import ChecklistItem, Event, MigrationPhase, PracticeMigration
+from migrations_app.models.migrations import (
+    ChecklistItem,
+    ChecklistProgress,
+    Event,
+    MigrationPhase,
+    PracticeMigration,
+)
 from migrations_app.models.people import ICB, DeliveryPartner, Membership, Practice, Supplier, User
+from migrations_app.models.reminders import Delivery, ReminderPreference
+from migrations_app.models.signin import SignInLock
 from migrations_app.models.templates import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
 
 __all__ = [
     "ICB",
     "ChecklistItem",
+    "ChecklistProgress",
     "ChecklistTemplate",
     "Condition",
+    "Delivery",
     "DeliveryPartner",
     "Event",
     "ItemKind",
@@ -19,7 +29,9 @@ __all__ = [
     "PhaseTemplate",
     "Practice",
     "PracticeMigration",
+    "ReminderPreference",
     "Role",
+    "SignInLock",
     "Supplier",
     "TemplateVersion",
     "User",

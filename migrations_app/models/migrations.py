@@ -5,7 +5,8 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, Min, Q, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from migrations_app import scheduling
@@ -21,6 +22,21 @@ from migrations_app.models.people import Membership, Practice, Supplier
 from migrations_app.models.templates import TemplateVersion
 
 MILESTONE_FIELDS = [milestone.field_name for milestone in Milestone]
+DASHBOARD_FIELDS = (
+    "pk",
+    "practice__name",
+    "practice__ods_code",
+    "practice__icb__name",
+    "source_supplier__system_name",
+    "target_supplier__system_name",
+    "status",
+    "template_version_id",
+    "go_live_on",
+    "fdp_on",
+    "progress__items_done",
+    "progress__items_applicable",
+    "progress__phase_position",
+)
 
 
 class StaleItemError(ValidationError):
@@ -61,6 +77,36 @@ class PracticeMigrationQuerySet(models.QuerySet):
         return self.annotate(
             items_applicable=Count("items", filter=~Q(items__status=ItemStatus.NOT_APPLICABLE)),
             items_done=Count("items", filter=Q(items__status=ItemStatus.DONE)),
+        )
+
+    def on_dashboard(self) -> "PracticeMigrationQuerySet":
+        """The migrations a dashboard lists: in progress or completed. A cancelled migration moves
+        no practice, so it is left out of the rows and of every figure."""
+        return self.exclude(status=PracticeMigration.Status.CANCELLED)
+
+    def dashboard_values(self) -> models.QuerySet:
+        """One tuple per migration with what a dashboard row shows, its done and applicable counts
+        and its current phase read from ChecklistProgress rather than worked out from the items.
+        Fields, in order: DASHBOARD_FIELDS."""
+        return self.order_by().values_list(*DASHBOARD_FIELDS)
+
+    def facets(self) -> models.QuerySet:
+        """The distinct (ICB, delivery partner, source, target) combinations of these migrations,
+        with names: the choices a dashboard offers, so no option names an organisation whose
+        migrations the user cannot see. One small query whatever the number of migrations."""
+        return (
+            self.order_by()
+            .values_list(
+                "practice__icb_id",
+                "practice__icb__name",
+                "practice__delivery_partner_id",
+                "practice__delivery_partner__name",
+                "source_supplier_id",
+                "source_supplier__system_name",
+                "target_supplier_id",
+                "target_supplier__system_name",
+            )
+            .distinct()
         )
 
 
@@ -222,6 +268,12 @@ class PracticeMigration(models.Model):
                 item.reason = item.condition_reason()
             items.append(item)
         ChecklistItem.objects.bulk_create(items)
+        ChecklistProgress.objects.create(
+            migration=self,
+            items_done=sum(1 for item in items if item.status == ItemStatus.DONE),
+            items_applicable=sum(1 for item in items if item.status != ItemStatus.NOT_APPLICABLE),
+            phase_position=min((item.phase.position for item in items if item.is_open), default=None),
+        )
         Event.objects.create(
             migration=self,
             actor=self.created_by,
@@ -325,6 +377,10 @@ class MigrationPhase(models.Model):
         return self.title
 
 
+# An item's due date, or the end of time when it has none yet: "not due yet" is one range.
+DUE_OR_NEVER = Coalesce("due_on", Value(date.max))
+
+
 class ChecklistItemQuerySet(models.QuerySet):
     def open(self) -> "ChecklistItemQuerySet":
         """Items still to do or blocked: the ones that can fall overdue."""
@@ -337,6 +393,50 @@ class ChecklistItemQuerySet(models.QuerySet):
     def due_between(self, start: date, end: date) -> "ChecklistItemQuerySet":
         """Open items due from `start` to `end`, both included."""
         return self.open().filter(due_on__gte=start, due_on__lte=end)
+
+    def open_counts_by_migration(self, on: date) -> models.QuerySet:
+        """Per migration with open items: how many are overdue on `on`, blocked, and overdue
+        gates; and the next due date from `on`. Reads only open items, and only from the partial
+        index checklistitem_open_migration."""
+        overdue = Q(due_on__lt=on)
+        # Counting a column the index holds (not the primary key) keeps the scan index-only.
+        return (
+            self.open()
+            .order_by()
+            .values("migration_id")
+            .annotate(
+                overdue=Count("status", filter=overdue),
+                blocked=Count("status", filter=Q(status=ItemStatus.BLOCKED)),
+                gates_overdue=Count("status", filter=overdue & Q(kind=ItemKind.GATE)),
+                next_due_on=Min("due_on", filter=Q(due_on__gte=on)),
+            )
+            .values_list("migration_id", "overdue", "blocked", "gates_overdue", "next_due_on")
+        )
+
+    def done_ahead_by_migration(self, on: date) -> models.QuerySet:
+        """Per migration: items done although not yet due on `on` (due later, or no date yet).
+        Done items are most of a checklist; these few are found by date through the partial
+        index checklistitem_done_due without reading the rest."""
+        return (
+            self.filter(status=ItemStatus.DONE)
+            .alias(due_or_never=DUE_OR_NEVER)
+            .filter(due_or_never__gte=on)
+            .order_by()
+            .values("migration_id")
+            .annotate(count=Count("migration_id"))
+            .values_list("migration_id", "count")
+        )
+
+    def next_due_candidates(self, next_due_on: dict[int, date]) -> models.QuerySet:
+        """The open items that may be each migration's next item due: those of the given
+        migrations due on any of the given dates (the caller keeps, per migration, the first
+        one due on its own date)."""
+        return (
+            self.open()
+            .filter(migration_id__in=list(next_due_on), due_on__in=set(next_due_on.values()))
+            .order_by("migration_id", "due_on", "phase__position", "position")
+            .values_list("migration_id", "due_on", "pk", "title")
+        )
 
 
 class ChecklistItem(models.Model):
@@ -400,6 +500,26 @@ class ChecklistItem(models.Model):
         indexes = [
             # Overdue and due-soon look-ups scan open items by date.
             models.Index(fields=["status", "due_on"], name="checklistitem_status_due"),
+            # The dashboard's per-migration figures (overdue, blocked, next due) read only open
+            # items, about half of all items; this partial index holds just those, ordered by
+            # migration and date and carrying every column the aggregate reads, so PostgreSQL
+            # answers from the index alone (index-only scan) instead of reading the whole table.
+            # Measured on 7,000 migrations (784k items): 110 ms instead of 330 ms over all items.
+            models.Index(
+                fields=["migration", "due_on"],
+                include=["status", "kind"],
+                condition=Q(status__in=["to_do", "blocked"]),
+                name="checklistitem_open_migration",
+            ),
+            # The RAG rule needs the items done ahead of their due date (due from today on, or with
+            # no date yet). Done items are the other half of the table; indexed by that date, with
+            # "no date" as the end of time so the look-up is one range, the few are found directly.
+            models.Index(
+                DUE_OR_NEVER,
+                F("migration"),
+                condition=Q(status="done"),
+                name="checklistitem_done_due",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -421,8 +541,14 @@ class ChecklistItem(models.Model):
         return ChecklistItem.objects.open().filter(phase_id=self.phase_id, position__lt=self.position)
 
     def complete(self, by) -> None:
-        """Mark done. Done twice (two people at once) is not an error: both are logged."""
+        """Mark done. Done twice (two people at once) is not an error: both are logged. Once the
+        transaction commits, a gate this made ready to sign has its signers e-mailed at once."""
         self._change(by, status=ItemStatus.DONE, log_unchanged=True)
+        from migrations_app import reminders  # reminders builds on these models
+
+        # robust: the item is done whatever happens to the e-mail (a broker that is down).
+        item_id = self.pk
+        transaction.on_commit(lambda: reminders.queue_sign_off_requests(item_id), robust=True)
 
     def reopen(self, by, *, expected_revision: int | None = None) -> None:
         self._change(by, status=ItemStatus.TO_DO, expected_revision=expected_revision)
@@ -545,6 +671,7 @@ class ChecklistItem(models.Model):
                         "revision",
                     ]
                 )
+                ChecklistProgress.record_change(item.migration_id, old_status, status)
             Event.objects.create(
                 migration_id=item.migration_id,
                 item=item,
@@ -570,6 +697,96 @@ class ChecklistItem(models.Model):
             "revision",
         ):
             setattr(self, field, getattr(item, field))
+
+
+class ChecklistProgress(models.Model):
+    """How many of a migration's items are done and how many apply, and its current phase (the
+    first with an open item), kept beside the items so that a dashboard across thousands of
+    migrations reads three numbers per migration instead of going through every item (784k at
+    national scale) on each page.
+
+    Transactions: kept right by the only code that creates items or changes their status, in the
+    same transaction as the change. `PracticeMigration.instantiate()` creates the row;
+    `ChecklistItem._change()` (complete, reopen, not applicable, blocked, sign-off) calls
+    `record_change()`, one UPDATE that adds the difference to the counts with F() expressions (so
+    concurrent changes add up) and works the phase out again from the open items. That UPDATE runs
+    after `ChecklistItem._lock()` has locked the migration's row (select_for_update over
+    select_related), so changes to one migration's items queue one after another and each sees the
+    ones before it. A row of its own rather than fields on PracticeMigration, so that a full save()
+    of a migration loaded earlier (the admin's change form does one) can never write back stale
+    values. Any new code that adds or removes items or changes their status must update it too;
+    `recount()` rebuilds rows from the items (bulk loads, repairs, tests)."""
+
+    migration = models.OneToOneField(
+        PracticeMigration, on_delete=models.CASCADE, primary_key=True, related_name="progress"
+    )
+    items_done = models.PositiveIntegerField(default=0)
+    items_applicable = models.PositiveIntegerField(default=0)
+    phase_position = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Position of the first phase with an open item; empty when all are closed."
+    )
+
+    class Meta:
+        verbose_name_plural = "checklist progress"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(items_done__lte=F("items_applicable")), name="checklistprogress_done_within_applicable"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.items_done} of {self.items_applicable} done"
+
+    @classmethod
+    def record_change(cls, migration_id: int, old_status: str, new_status: str) -> None:
+        """Apply one item's change of status. Call inside the transaction that saves the item,
+        after it is saved. A change that opens or closes an item always changes a count, so the
+        phase needs working out only then."""
+        done = (new_status == ItemStatus.DONE) - (old_status == ItemStatus.DONE)
+        applicable = (old_status == ItemStatus.NOT_APPLICABLE) - (new_status == ItemStatus.NOT_APPLICABLE)
+        if not done and not applicable:
+            return
+        updated = cls.objects.filter(migration_id=migration_id).update(
+            items_done=F("items_done") + done,
+            items_applicable=F("items_applicable") + applicable,
+            phase_position=models.Subquery(
+                ChecklistItem.objects.open()
+                .filter(migration_id=migration_id)
+                .order_by()
+                .values("migration_id")
+                .annotate(first=Min("phase__position"))
+                .values("first")
+            ),
+        )
+        if not updated:
+            # A migration made before the counts existed and missed by the data migration: count it now.
+            cls.recount([migration_id])
+
+    @classmethod
+    def recount(cls, migration_ids: list[int] | None = None) -> None:
+        """Rebuild the counts and phases from the items, for the given migrations or all of them."""
+        migrations = PracticeMigration.objects.all()
+        if migration_ids is not None:
+            migrations = migrations.filter(pk__in=migration_ids)
+        counts = (
+            migrations.order_by()
+            .annotate(
+                done=Count("items", filter=Q(items__status=ItemStatus.DONE)),
+                applicable=Count("items", filter=~Q(items__status=ItemStatus.NOT_APPLICABLE)),
+                first_open_phase=Min("items__phase__position", filter=Q(items__status__in=OPEN_STATUSES)),
+            )
+            .values_list("pk", "done", "applicable", "first_open_phase")
+        )
+        cls.objects.bulk_create(
+            [
+                cls(migration_id=pk, items_done=done, items_applicable=applicable, phase_position=phase)
+                for pk, done, applicable, phase in counts
+            ],
+            batch_size=1000,
+            update_conflicts=True,
+            unique_fields=["migration"],
+            update_fields=["items_done", "items_applicable", "phase_position"],
+        )
 
 
 class EventQuerySet(models.QuerySet):

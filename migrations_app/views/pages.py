@@ -9,7 +9,11 @@ from migrations_app.models import Membership, PracticeMigration
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """A practice user lands on their practice's migration; everyone else on the list."""
+    """Delivery-partner and ICB users, and staff, land on the dashboard across their practices; a
+    practice user on their practice's migration; anyone else on the list."""
+    memberships = Membership.objects.filter(user=request.user)
+    if request.user.is_staff or memberships.filter(practice__isnull=True).exists():
+        return redirect("migrations:dashboard")
     migrations = (
         PracticeMigration.objects.visible_to(request.user)
         .unfinished()
@@ -17,8 +21,7 @@ def home(request: HttpRequest) -> HttpResponse:
         .with_progress()
         .order_by("go_live_on", "practice__name")
     )
-    is_practice_user = Membership.objects.filter(user=request.user, practice__isnull=False).exists()
-    if is_practice_user and not request.user.is_staff:
+    if memberships.exists():
         own = list(migrations[:2])
         if len(own) == 1:
             return redirect("migrations:migration_detail", pk=own[0].pk)

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 from django.utils import timezone
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from migrations_app.models import PracticeMigration, TemplateVersion, User
@@ -130,6 +132,11 @@ def sign_in() -> Callable[..., None]:
         page.get_by_label("Password", exact=True).fill(PASSWORD)
         page.get_by_role("button", name="Sign in").click()
         page.wait_for_url(lambda url: "/accounts/login/" not in url)
+        if "/accounts/two-factor/verify/" in page.url:
+            device = TOTPDevice.objects.devices_for_user(user, confirmed=True).get()
+            page.get_by_label("Security code").fill(f"{totp(device.bin_key):06d}")
+            page.get_by_role("button", name="Continue").click()
+            page.wait_for_url(lambda url: "/two-factor/" not in url)
         expect(page.get_by_role("navigation", name="Account")).to_contain_text(user.email)
 
     return sign_in_as

@@ -159,9 +159,10 @@ def test_milestones_preview(page, sign_in, practice_manager, current_migration):
 # --- lists and error pages -------------------------------------------------------------------------
 
 
-def test_home_list_for_a_delivery_partner(page, sign_in, delivery_partner_user, current_migration):
+def test_home_dashboard_for_a_delivery_partner(page, sign_in, delivery_partner_user, current_migration):
+    # A delivery partner lands on the dashboard (tests/browser/test_dashboard_in_browser.py has more).
     sign_in(page, delivery_partner_user)
-    expect(page.get_by_role("table")).to_contain_text(current_migration.practice.name)
+    expect(page.locator("#migrations-table")).to_contain_text(current_migration.practice.name)
 
     assert_no_axe_violations(page)
 

@@ -1,0 +1,95 @@
+"""A person's private iCalendar feed, for Outlook and other calendar apps that subscribe to a URL.
+
+It holds the milestones of the unfinished migrations the person works on (through any of their
+memberships) and the open items they are responsible for, each an all-day event on its date that
+links to the page in the tracker. Titles name the practice and the item; nothing else (no notes,
+no reasons) goes in, so the feed carries no patient data. Two queries, whatever the size.
+"""
+
+from datetime import timedelta
+
+from django.db.models import Q
+from django.urls import reverse
+from django.utils import timezone
+from icalendar import Calendar, Event
+
+from migrations_app import digests, reminder_emails
+from migrations_app.models import ChecklistItem, Milestone, PracticeMigration, User
+
+
+def calendar_for(user: User) -> bytes:
+    responsibilities = digests.Responsibilities.of(user)
+    practice_ids = {practice_id for practice_id, _ in responsibilities.practice_roles}
+    domain = reminder_emails.mail_domain()
+    stamp = timezone.now()
+    calendar = Calendar()
+    calendar.add("prodid", "-//NHS GP migration tracker//Reminders//EN")
+    calendar.add("version", "2.0")
+    calendar.add("calscale", "GREGORIAN")
+    calendar.add("x-wr-calname", "GP practice migrations")
+    # Outlook and others poll a subscribed feed; an hour keeps it close to the tracker.
+    calendar.add("refresh-interval", timedelta(hours=1), parameters={"VALUE": "DURATION"})
+    calendar.add("x-published-ttl", "PT1H")
+
+    migrations = (
+        PracticeMigration.objects.unfinished()
+        .filter(
+            Q(practice_id__in=practice_ids)
+            | Q(practice__delivery_partner_id__in=responsibilities.partner_ids)
+            | Q(practice__icb_id__in=responsibilities.icb_ids)
+        )
+        .select_related("practice")
+        .order_by("pk")
+    )
+    for migration in migrations.iterator(chunk_size=500):
+        practice = migration.practice
+        migration_url = reminder_emails.absolute_url(
+            reverse("migrations:migration_detail", kwargs={"pk": migration.pk})
+        )
+        for milestone in Milestone:
+            on = getattr(migration, milestone.field_name)
+            if on is None:
+                continue
+            calendar.add_component(
+                _all_day(
+                    uid=f"milestone-{migration.pk}-{milestone.value}@{domain}",
+                    on=on,
+                    stamp=stamp,
+                    summary=f"{milestone.label}: {practice.name} ({practice.ods_code})",
+                    url=migration_url,
+                )
+            )
+
+    items = (
+        ChecklistItem.objects.open()
+        .filter(migration__status=PracticeMigration.Status.ACTIVE, due_on__isnull=False)
+        .filter(responsibilities.own_items())
+        .select_related("migration__practice")
+        .order_by("due_on", "pk")
+    )
+    for item in items.iterator(chunk_size=2000):
+        practice = item.migration.practice
+        calendar.add_component(
+            _all_day(
+                uid=f"item-{item.pk}@{domain}",
+                on=item.due_on,
+                stamp=stamp,
+                summary=f"Due: {item.title} ({practice.name}, {practice.ods_code})",
+                url=reminder_emails.absolute_url(reminder_emails.item_path(item)),
+                description=f"{item.get_responsible_role_display()}. {item.get_kind_display()}.",
+            )
+        )
+    return calendar.to_ical()
+
+
+def _all_day(*, uid: str, on, stamp, summary: str, url: str, description: str = "") -> Event:
+    event = Event()
+    event.add("uid", uid)
+    event.add("dtstamp", stamp)
+    event.add("dtstart", on)
+    event.add("dtend", on + timedelta(days=1))
+    event.add("summary", summary)
+    event.add("url", url)
+    event.add("description", f"{description} {url}".strip())
+    event.add("transp", "TRANSPARENT")  # a due date is not a meeting: it does not make the person busy
+    return event

@@ -1,0 +1,76 @@
+"""The RAG (red, amber, green) status of a migration: the one rule, used by the dashboard's rows,
+its filters and sort, its summary, its CSV and the help page.
+
+The rule compares the share of a migration's checklist that is done with the share its plan has
+due by today. Due dates follow the milestones, so the planned share is how far along its own
+timeline the migration is, weighted by the work the guide puts in each stretch. A plain share of
+the calendar time to go-live would not do: about a third of the guide's items fall due after
+go-live, so a practice that did every item on its due date would look more than 30 points behind
+in the weeks before go-live (measured on the national bench data: 36 points at worst).
+"""
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+FAR_BEHIND_PERCENT = 15
+"""Red when the share done trails the share planned by more than this many percentage points."""
+
+
+class Rag(StrEnum):
+    RED = "red"
+    AMBER = "amber"
+    GREEN = "green"
+
+    @property
+    def label(self) -> str:
+        return self.value.capitalize()
+
+    @property
+    def rank(self) -> int:
+        """Red first: the order a list sorted by status shows them in."""
+        return _RANKS[self]
+
+    @property
+    def tag_class(self) -> str:
+        return {Rag.RED: "nhsuk-tag--red", Rag.AMBER: "nhsuk-tag--orange", Rag.GREEN: "nhsuk-tag--green"}[self]
+
+
+_RANKS = {rag: rank for rank, rag in enumerate(Rag)}
+
+
+@dataclass(frozen=True)
+class Assessment:
+    rag: Rag
+    reason: str
+
+
+def assess(*, applicable: int, done: int, done_ahead: int, overdue: int, gates_overdue: int) -> Assessment:
+    """The RAG status of one migration from its item counts on a given day.
+
+    applicable: items that apply (all but not applicable); done: of those, done; done_ahead: done
+    although not yet due (due today or later, or no date yet); overdue: open (to do or blocked) and
+    due before today; gates_overdue: of those, sign-off gates.
+
+    Red: a sign-off gate is overdue, or the share done is more than FAR_BEHIND_PERCENT points
+    below the share planned, that is the share of applicable items due before today. Amber:
+    anything is overdue. Green: otherwise.
+    """
+    if gates_overdue:
+        gates = "gate is" if gates_overdue == 1 else "gates are"
+        return Assessment(Rag.RED, f"{gates_overdue} sign-off {gates} overdue")
+    if applicable:
+        planned = done - done_ahead + overdue
+        behind = planned - done  # items: the planned share minus the done share, times applicable
+        # In whole numbers, so that exactly FAR_BEHIND_PERCENT points is not yet red.
+        if 100 * behind > FAR_BEHIND_PERCENT * applicable:
+            return Assessment(
+                Rag.RED,
+                f"{_percent(done, applicable)}% done against {_percent(planned, applicable)}% planned by today",
+            )
+    if overdue:
+        return Assessment(Rag.AMBER, f"{overdue} item{'s' if overdue != 1 else ''} overdue")
+    return Assessment(Rag.GREEN, "Nothing overdue")
+
+
+def _percent(part: int, whole: int) -> int:
+    return round(100 * part / whole)

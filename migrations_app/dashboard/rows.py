@@ -1,0 +1,291 @@
+"""The dashboard's rows: one per migration the user can see, with its progress, counts, next item
+due and RAG status; filtered, searched and sorted.
+
+A page costs the same queries whatever the number of migrations:
+  1. the ICBs, delivery partners and supplier pairs of the migrations the user can see (filter choices);
+  2. the phases of the checklist versions those migrations use (filter choices, phase titles);
+  3. the migrations matching the filters SQL can apply, one tuple each, with their done and
+     applicable counts and current phase (ChecklistProgress, kept up to date by the item methods);
+  4. per migration, counts over its open items (overdue, blocked, overdue gates, next due);
+  5. per migration, the items done ahead of their due date (for the RAG rule; few, found by date);
+  6. the next item due of each row on the page only.
+The RAG status is computed in Python from those numbers (and each phase named from its position),
+so the RAG rule stays one function (rag.assess) that the RAG filter, the sort, the summary and the
+CSV all use; the RAG and phase filters, the sort and the pages are applied in Python too.
+"""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import date, timedelta
+from typing import Any
+
+from django.db.models import Q
+
+from migrations_app.checklist import Progress
+from migrations_app.dashboard.rag import Assessment, Rag, assess
+from migrations_app.models import ChecklistItem, PhaseTemplate, PracticeMigration
+
+CLOSED_PHASE = ("closed", "All items closed")
+"""The phase of a migration with no open item left (its 'current phase' on the migration page is none)."""
+SOON_DAYS = 28
+"""'The next four weeks': go-live today or in the 27 days after."""
+LATER_DAYS = 91
+"""'The next three months' (13 weeks)."""
+
+GO_LIVE_WINDOWS: dict[str, tuple[str, int | None, int | None]] = {
+    # key: (label, first and last day counted from today, both included; None is open-ended)
+    "past": ("Already live (go-live date passed)", None, -1),
+    "next-4-weeks": ("In the next 4 weeks", 0, SOON_DAYS - 1),
+    "next-3-months": ("In the next 3 months", 0, LATER_DAYS - 1),
+    "later": ("More than 3 months away", LATER_DAYS, None),
+}
+GO_LIVE_NOT_AGREED = "not-agreed"
+
+LOOK_UP_IDS_UP_TO = 2000
+"""Up to this many rows, their open items are looked up by the rows' ids (see find())."""
+
+STATUSES = {
+    "": ("In progress", [PracticeMigration.Status.ACTIVE]),
+    "completed": ("Completed", [PracticeMigration.Status.COMPLETED]),
+    "all": ("In progress and completed", [PracticeMigration.Status.ACTIVE, PracticeMigration.Status.COMPLETED]),
+}
+
+
+@dataclass(slots=True)
+class Row:
+    pk: int
+    practice_name: str
+    ods_code: str
+    icb_name: str
+    source: str
+    target: str
+    status: str
+    template_version_id: int
+    go_live_on: date | None
+    fdp_on: date | None
+    done: int
+    applicable: int
+    overdue: int = 0
+    blocked: int = 0
+    gates_overdue: int = 0
+    next_due_on: date | None = None
+    phase_position: int | None = None
+    done_ahead: int = 0
+    days_to_go: int | None = None
+    phase_key: str = CLOSED_PHASE[0]
+    phase_title: str = CLOSED_PHASE[1]
+    assessment: Assessment | None = None
+    next_item_pk: int | None = None
+    next_item_title: str = ""
+
+    @property
+    def percent(self) -> int:
+        return Progress(done=self.done, applicable=self.applicable).percent
+
+    @property
+    def suppliers(self) -> str:
+        return f"{self.source} to {self.target}"
+
+    @property
+    def rag(self) -> Rag:
+        return self.assessment.rag
+
+    @property
+    def cutover_days(self) -> int | None:
+        """FDP to go-live, in days, once the practice is live."""
+        if self.fdp_on is None or self.days_to_go is None or self.days_to_go > 0:
+            return None
+        return (self.go_live_on - self.fdp_on).days
+
+
+@dataclass(frozen=True)
+class Filters:
+    search: str = ""
+    icb: int | None = None
+    delivery_partner: int | None = None
+    suppliers: tuple[int, int] | None = None
+    phase: str = ""
+    go_live: str = ""
+    rag: frozenset[str] = frozenset()
+    status: str = ""
+    sort: str = "rag"
+    page: int = 1
+
+
+@dataclass
+class Options:
+    """What the filters offer: only organisations and systems of migrations the user can see."""
+
+    icbs: list[tuple[int, str]]
+    delivery_partners: list[tuple[int, str]]
+    supplier_pairs: list[tuple[str, str]]
+    phases: list[tuple[str, str]]
+    phase_by_position: dict[tuple[int, int], tuple[str, str]] = field(repr=False)
+
+
+def options_for(user) -> Options:
+    """Two queries: the facets of the migrations `user` can see, and their checklists' phases."""
+    visible = PracticeMigration.objects.visible_to(user).on_dashboard()
+    icbs, partners, pairs = {}, {}, {}
+    for icb_id, icb, partner_id, partner, source_id, source, target_id, target in visible.facets():
+        icbs[icb_id] = icb
+        if partner_id is not None:
+            partners[partner_id] = partner
+        pairs[f"{source_id}-{target_id}"] = f"{source} to {target}"
+    # A migration's phases are copies of its template version's (PracticeMigration.instantiate), and a
+    # published version is frozen, so (version, position) names the phase without reading the copies.
+    phase_by_position, phases = {}, {}
+    phase_rows = (
+        PhaseTemplate.objects.filter(version_id__in=visible.values("template_version_id"))
+        .order_by("position", "-version__number")
+        .values_list("version_id", "position", "key", "title")
+    )
+    for version_id, position, key, title in phase_rows:
+        phase_by_position[version_id, position] = (key, title)
+        phases.setdefault(key, title)
+    return Options(
+        icbs=sorted(icbs.items(), key=lambda choice: choice[1].casefold()),
+        delivery_partners=sorted(partners.items(), key=lambda choice: choice[1].casefold()),
+        supplier_pairs=sorted(pairs.items(), key=lambda choice: choice[1].casefold()),
+        phases=[*phases.items(), CLOSED_PHASE],
+        phase_by_position=phase_by_position,
+    )
+
+
+def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
+    """Every row `user` can see that matches `filters`, unsorted. Three queries."""
+    migrations = _matching(PracticeMigration.objects.visible_to(user).on_dashboard(), filters, today)
+    rows = {
+        values[0]: Row(*values[:10], done=values[10] or 0, applicable=values[11] or 0, phase_position=values[12])
+        for values in migrations.dashboard_values()
+    }
+    if not rows:
+        return []
+    # A delivery partner's or an ICB's few hundred rows: their items are looked up by the rows'
+    # ids (given the filters again, PostgreSQL misjudges visible_to as nearly every migration and
+    # reads every open item in the country). More rows than that: the whole index is read in
+    # migration order, and only the rows' counts kept, which is cheaper than joining it to the
+    # filters; the other migrations' counts are dropped unread.
+    items = ChecklistItem.objects.all()
+    if len(rows) <= LOOK_UP_IDS_UP_TO:
+        items = items.filter(migration_id__in=list(rows))
+    for pk, overdue, blocked, gates_overdue, next_due_on in items.open_counts_by_migration(today):
+        if row := rows.get(pk):
+            row.overdue, row.blocked, row.gates_overdue, row.next_due_on = overdue, blocked, gates_overdue, next_due_on
+    # Items done ahead of plan are few and found by date in their index: read them for every
+    # migration and keep the rows' (looking them up migration by migration costs more).
+    for pk, count in ChecklistItem.objects.done_ahead_by_migration(today):
+        if row := rows.get(pk):
+            row.done_ahead = count
+    found = []
+    for row in rows.values():
+        row.days_to_go = (row.go_live_on - today).days if row.go_live_on else None
+        if row.phase_position is not None:
+            row.phase_key, row.phase_title = options.phase_by_position.get(
+                (row.template_version_id, row.phase_position), (f"position-{row.phase_position}", "Unknown phase")
+            )
+        row.assessment = assess(
+            applicable=row.applicable,
+            done=row.done,
+            done_ahead=row.done_ahead,
+            overdue=row.overdue,
+            gates_overdue=row.gates_overdue,
+        )
+        if filters.phase and row.phase_key != filters.phase:
+            continue
+        if filters.rag and row.rag not in filters.rag:
+            continue
+        found.append(row)
+    return found
+
+
+def _matching(migrations, filters: Filters, today: date):
+    """The filters SQL can apply before the counts are read."""
+    migrations = migrations.filter(status__in=STATUSES[filters.status][1])
+    if filters.search:
+        migrations = migrations.filter(
+            Q(practice__name__icontains=filters.search) | Q(practice__ods_code__icontains=filters.search)
+        )
+    if filters.icb is not None:
+        migrations = migrations.filter(practice__icb_id=filters.icb)
+    if filters.delivery_partner is not None:
+        migrations = migrations.filter(practice__delivery_partner_id=filters.delivery_partner)
+    if filters.suppliers is not None:
+        migrations = migrations.filter(source_supplier_id=filters.suppliers[0], target_supplier_id=filters.suppliers[1])
+    if filters.go_live == GO_LIVE_NOT_AGREED:
+        migrations = migrations.filter(go_live_on__isnull=True)
+    elif filters.go_live:
+        _, first, last = GO_LIVE_WINDOWS[filters.go_live]
+        if first is not None:
+            migrations = migrations.filter(go_live_on__gte=today + timedelta(days=first))
+        if last is not None:
+            migrations = migrations.filter(go_live_on__lte=today + timedelta(days=last))
+    return migrations
+
+
+def add_next_items(rows: Iterable[Row]) -> None:
+    """Fill in the next item due (the first open item due on its next due date) of each row. One
+    query; none when no row has an item due."""
+    wanted = {row.pk: row for row in rows if row.next_due_on is not None}
+    if not wanted:
+        return
+    candidates = ChecklistItem.objects.next_due_candidates({pk: row.next_due_on for pk, row in wanted.items()})
+    for migration_id, due_on, item_pk, title in candidates:
+        row = wanted[migration_id]
+        if due_on == row.next_due_on and row.next_item_pk is None:
+            row.next_item_pk, row.next_item_title = item_pk, title
+
+
+# --- sorting ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column of the table, and of the CSV: the same list for both."""
+
+    key: str
+    heading: str
+    csv_value: Callable[[Row], Any]
+    sort_key: Callable[[Row], Any] | None = None
+    numeric: bool = False
+
+
+def _date(value: date | None) -> str:
+    return value.isoformat() if value else ""
+
+
+COLUMNS = [
+    Column("practice", "Practice", lambda row: row.practice_name, lambda row: row.practice_name.casefold()),
+    Column("ods_code", "ODS code", lambda row: row.ods_code, lambda row: row.ods_code),
+    Column("icb", "ICB", lambda row: row.icb_name, lambda row: row.icb_name.casefold()),
+    Column("suppliers", "Systems", lambda row: row.suppliers, lambda row: row.suppliers.casefold()),
+    Column("phase", "Current phase", lambda row: row.phase_title, lambda row: row.phase_position),
+    Column("go_live", "Go-live", lambda row: _date(row.go_live_on), lambda row: row.go_live_on),
+    Column("days_to_go", "Days to go-live", lambda row: row.days_to_go, lambda row: row.days_to_go, numeric=True),
+    Column("percent", "Complete (%)", lambda row: row.percent, lambda row: row.percent, numeric=True),
+    Column("overdue", "Overdue", lambda row: row.overdue, lambda row: row.overdue, numeric=True),
+    Column("blocked", "Blocked", lambda row: row.blocked, lambda row: row.blocked, numeric=True),
+    Column(
+        "next_due",
+        "Next item due",
+        lambda row: f"{_date(row.next_due_on)} {row.next_item_title}".strip(),
+        lambda row: row.next_due_on,
+    ),
+    Column("rag", "RAG status", lambda row: row.rag.label, lambda row: row.rag.rank),
+]
+SORTABLE = {column.key: column for column in COLUMNS if column.sort_key is not None}
+DEFAULT_SORT = "rag"
+
+
+def sort_rows(rows: list[Row], sort: str) -> list[Row]:
+    """Sorted by `sort` (a column key, "-key" for descending); rows without a value last. Ties
+    keep go-live order, then practice name, so a page is the same on every visit."""
+    descending = sort.startswith("-")
+    key = SORTABLE[sort.removeprefix("-")].sort_key
+    ordered = sorted(
+        rows, key=lambda row: (row.go_live_on is None, row.go_live_on or date.min, row.practice_name.casefold(), row.pk)
+    )
+    keyed = [(key(row), row) for row in ordered]
+    present = [pair for pair in keyed if pair[0] is not None]
+    present.sort(key=lambda pair: pair[0], reverse=descending)
+    return [row for _, row in present] + [row for value, row in keyed if value is None]

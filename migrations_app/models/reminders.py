@@ -1,0 +1,163 @@
+"""Reminder preferences, and the record of every reminder e-mail: claimed before it is sent.
+
+A `Delivery` row is the unit of work of the reminder sweep. It is inserted under a unique
+constraint (recipient, kind, key) before anything is sent, so a sweep that runs twice, two sweeps
+that overlap or a task delivered twice can each claim it only once; the outcome (sent at, attempts,
+last error) is then written on the same row.
+"""
+
+import secrets
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+MAX_LEAD_DAYS = 28
+# Reminders 7 days and 1 day before an item is due, unless the person chooses otherwise.
+DEFAULT_LEAD_DAYS = (7, 1)
+
+
+class ReminderPreference(models.Model):
+    """How a person wants to be reminded. A user without a row gets the defaults."""
+
+    class Frequency(models.TextChoices):
+        DAILY = "daily", "Every working day"
+        WEEKLY = "weekly", "Once a week, on Monday"
+        NONE = "none", "No digest"
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_preference")
+    frequency = models.CharField(max_length=16, choices=Frequency.choices, default=Frequency.DAILY)
+    first_lead_days = models.PositiveSmallIntegerField(
+        "first reminder, days before the due date",
+        default=DEFAULT_LEAD_DAYS[0],
+        validators=[MaxValueValidator(MAX_LEAD_DAYS)],
+    )
+    second_lead_days = models.PositiveSmallIntegerField(
+        "second reminder, days before the due date",
+        default=DEFAULT_LEAD_DAYS[1],
+        validators=[MaxValueValidator(MAX_LEAD_DAYS)],
+    )
+    # Set by the one-click unsubscribe link: no reminder e-mail of any kind until the person saves
+    # their preferences again.
+    unsubscribed_at = models.DateTimeField(null=True, blank=True)
+    # The credential of the private calendar feed: whoever has the URL can read it, so it is long,
+    # random, and replaced (or removed) from the preferences page.
+    calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
+    calendar_token_created_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(frequency__in=["daily", "weekly", "none"]), name="reminderpreference_frequency_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(first_lead_days__lte=MAX_LEAD_DAYS, second_lead_days__lte=MAX_LEAD_DAYS),
+                name="reminderpreference_lead_days_in_range",
+            ),
+            models.CheckConstraint(
+                condition=Q(calendar_token__isnull=True) | Q(calendar_token_created_at__isnull=False),
+                name="reminderpreference_calendar_token_has_date",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Reminders for {self.user}: {self.get_frequency_display().lower()}"
+
+    @property
+    def lead_days(self) -> tuple[int, ...]:
+        """The lead times, largest first, each once."""
+        return tuple(sorted({self.first_lead_days, self.second_lead_days}, reverse=True))
+
+    @property
+    def is_unsubscribed(self) -> bool:
+        return self.unsubscribed_at is not None
+
+    def unsubscribe(self) -> None:
+        """Stop every reminder e-mail (the one-click link). Saves."""
+        if self.unsubscribed_at is None:
+            self.unsubscribed_at = timezone.now()
+            self.save()
+
+    def new_calendar_token(self) -> None:
+        """Replace the calendar feed's token: the old URL stops working. Saves."""
+        self.calendar_token = secrets.token_urlsafe(32)
+        self.calendar_token_created_at = timezone.now()
+        self.save()
+
+    def revoke_calendar_token(self) -> None:
+        self.calendar_token = None
+        self.calendar_token_created_at = None
+        self.save()
+
+
+class Delivery(models.Model):
+    """One reminder e-mail to one person, claimed before it is sent.
+
+    `key` names what the e-mail is about, so that a second claim of the same thing conflicts: the
+    local date for a digest ("2025-06-03"), the gate and the date for a sign-off request
+    ("1234:2025-06-03", at most one request per gate, person and day).
+    """
+
+    class Kind(models.TextChoices):
+        DIGEST = "digest", "Digest"
+        SIGN_OFF_REQUEST = "sign_off_request", "Sign-off request"
+
+    class Status(models.TextChoices):
+        CLAIMED = "claimed", "Claimed, not sent yet"
+        SENT = "sent", "Sent"
+        NOTHING_DUE = "nothing_due", "Nothing to send"
+        FAILED = "failed", "Failed"
+
+    recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries")
+    kind = models.CharField(max_length=32, choices=Kind.choices)
+    key = models.CharField(max_length=100)
+    on = models.DateField(help_text="The local date the e-mail is for.")
+    item = models.ForeignKey(
+        "migrations_app.ChecklistItem",
+        on_delete=models.CASCADE,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="The gate, for a sign-off request.",
+    )
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.CLAIMED)
+    # The sweep (or request) that claimed or last re-queued the row: it queues only its own rows.
+    claim_token = models.CharField(max_length=32, db_index=True)
+    claimed_at = models.DateTimeField(default=timezone.now)
+    # When a worker is expected to pick the row up; a claimed row long past it was lost (worker
+    # killed, broker restarted) and is queued again by the next sweep.
+    next_attempt_at = models.DateTimeField(default=timezone.now)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    items_listed = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        verbose_name_plural = "deliveries"
+        ordering = ["-claimed_at", "-pk"]
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind", "key"], name="delivery_one_per_recipient_kind_key"),
+            models.CheckConstraint(condition=Q(kind__in=["digest", "sign_off_request"]), name="delivery_kind_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=["claimed", "sent", "nothing_due", "failed"]), name="delivery_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(status="sent", sent_at__isnull=False) | (~Q(status="sent") & Q(sent_at__isnull=True)),
+                name="delivery_sent_at_with_status",
+            ),
+            models.CheckConstraint(
+                condition=Q(kind="digest", item__isnull=True) | Q(kind="sign_off_request", item__isnull=False),
+                name="delivery_item_with_kind",
+            ),
+        ]
+        indexes = [
+            # The sweep looks for claimed rows whose worker never reported back,
+            models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next_attempt"),
+            # and whether the day's digests were claimed already.
+            models.Index(fields=["on", "kind"], name="delivery_on_kind"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} for {self.recipient} ({self.key}): {self.get_status_display().lower()}"

@@ -1,0 +1,132 @@
+"""The reminder e-mails themselves: subject, plain text and HTML bodies, headers, links. Only what
+an e-mail says and how; what is due is decided in digests.py, and when to send in reminders.py.
+
+Links are absolute (SITE_URL). Bodies name the practice and the item and link to the item's page;
+no note, reason or other free text of an item goes in, so an e-mail carries no patient data.
+Every e-mail has a one-click unsubscribe link (RFC 8058: List-Unsubscribe and
+List-Unsubscribe-Post headers) signed with the user's id.
+"""
+
+from datetime import date
+from functools import cache
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.core import signing
+from django.core.mail import EmailMultiAlternatives
+from django.template.loader import render_to_string
+from django.urls import reverse
+
+from migrations_app import digests
+from migrations_app.models import ChecklistItem, Delivery, User
+
+UNSUBSCRIBE_SALT = "migrations_app.reminders.unsubscribe"
+
+
+def digest_message(delivery: Delivery, digest: digests.Digest) -> EmailMultiAlternatives:
+    counts = [f"{digest.overdue_count} overdue"] if digest.overdue_count else []
+    if digest.due_soon_count:
+        counts.append(f"{digest.due_soon_count} due soon")
+    if digest.escalated_count:
+        counts.append(f"{digest.escalated_count} escalated")
+    if len(digest.sections) == 1:
+        practice = digest.sections[0].migration.practice
+        about = f"{practice.name} ({practice.ods_code})"
+    else:
+        about = f"{len(digest.sections)} practices"
+    subject = f"Migration tasks for {about}: {', '.join(counts)}"
+    # Links and dates are written here rather than with {% url %} and |date in the templates:
+    # those were most of the time to render a digest, and there are thousands a morning.
+    site_url = settings.SITE_URL.rstrip("/")
+    for section in digest.sections:
+        for entry in section.overdue:
+            entry.when = f"Was due {_long_date(entry.item.due_on)} ({_days(entry.days)} ago)"
+        for entry in section.due_soon:
+            soon = "today" if entry.days == 0 else f"in {_days(entry.days)}"
+            entry.when = f"Due {entry.item.due_on:%A} {_long_date(entry.item.due_on)} ({soon})"
+        for entry in section.escalated:
+            entry.when = f"Was due {_long_date(entry.item.due_on)} ({entry.working_days_overdue} working days ago)"
+        for entry in (*section.overdue, *section.due_soon, *section.escalated):
+            entry.url = site_url + item_path(entry.item)
+    context = {"digest": digest, "on": delivery.on}
+    return _message(delivery, digest.recipient, subject, "emails/digest", context)
+
+
+def sign_off_message(delivery: Delivery, recipient: User, gate: ChecklistItem) -> EmailMultiAlternatives:
+    practice = gate.migration.practice
+    subject = f"Ready to sign off: {_shorten(gate.title)} ({practice.name}, {practice.ods_code})"
+    context = {"gate": gate, "practice": practice, "item_url": absolute_url(item_path(gate))}
+    return _message(delivery, recipient, subject, "emails/sign_off_request", context)
+
+
+def _message(delivery: Delivery, recipient: User, subject: str, template: str, context: dict) -> EmailMultiAlternatives:
+    unsubscribe_url = absolute_url(reverse("migrations:unsubscribe", kwargs={"token": unsubscribe_token(recipient)}))
+    context |= {
+        "recipient": recipient,
+        "site_url": settings.SITE_URL.rstrip("/"),
+        "preferences_url": absolute_url(reverse("migrations:preferences")),
+        "unsubscribe_url": unsubscribe_url,
+    }
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=render_to_string(f"{template}.txt", context),
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[recipient.email],
+        headers={
+            # RFC 8058 one-click unsubscribe: the mail client POSTs to the URL, no page to visit.
+            "List-Unsubscribe": f"<{unsubscribe_url}>",
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+            "Auto-Submitted": "auto-generated",
+            "X-Auto-Response-Suppress": "All",
+            # The same for every attempt at this delivery: a resend after a crash is recognisable.
+            "Message-ID": f"<delivery-{delivery.pk}.{delivery.kind}.{delivery.key.replace(':', '.')}@{mail_domain()}>",
+        },
+    )
+    message.attach_alternative(render_to_string(f"{template}.html", context), "text/html")
+    return message
+
+
+def mail_domain() -> str:
+    return urlsplit(settings.SITE_URL).hostname or "localhost"
+
+
+def _long_date(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
+
+
+def _days(count: int) -> str:
+    return f"{count} day" if count == 1 else f"{count} days"
+
+
+def _shorten(text: str, length: int = 80) -> str:
+    return text if len(text) <= length else text[: length - 1].rstrip() + "…"
+
+
+def absolute_url(path: str) -> str:
+    return settings.SITE_URL.rstrip("/") + path
+
+
+def item_path(item: ChecklistItem) -> str:
+    return _item_path_format().format(pk=item.migration_id, item_pk=item.pk)
+
+
+@cache
+def _item_path_format() -> str:
+    """The item page's path with {pk} and {item_pk} holes. A digest links every item it lists,
+    and reverse() for each of them was a large share of the time to render one."""
+    pattern = reverse("migrations:item_detail", kwargs={"pk": 1234567890, "item_pk": 9876543210})
+    return pattern.replace("1234567890", "{pk}").replace("9876543210", "{item_pk}")
+
+
+def unsubscribe_token(user: User) -> str:
+    """The signed token of a user's one-click unsubscribe link. It does not expire: an old
+    e-mail's link must still work."""
+    return signing.dumps(user.pk, salt=UNSUBSCRIBE_SALT)
+
+
+def user_for_unsubscribe_token(token: str) -> User | None:
+    try:
+        user_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+    except signing.BadSignature:
+        return None
+    return User.objects.filter(pk=user_id).first()

@@ -1,0 +1,128 @@
+"""The dashboard across practices, its CSV export and the page that explains the RAG status.
+
+Everything is a plain GET: the filters, the sort and the page live in the query string, so a view
+can be bookmarked and shared. Rows come only from `PracticeMigration.objects.visible_to(user)`.
+"""
+
+from dataclasses import dataclass
+
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.http import require_GET
+
+from migrations_app.dashboard import rag, rows
+from migrations_app.dashboard.export import csv_chunks
+from migrations_app.dashboard.forms import DashboardForm
+from migrations_app.dashboard.summary import SOON_SHOWN, summarise
+
+PAGE_SIZE = 50
+
+
+@dataclass(frozen=True)
+class Heading:
+    column: rows.Column
+    url: str
+    aria_sort: str
+
+
+@require_GET
+def dashboard(request: HttpRequest) -> HttpResponse:
+    form, filters, found = _rows(request)
+    page = Paginator(found, PAGE_SIZE).get_page(filters.page)
+    rows.add_next_items(page.object_list)
+    summary = summarise(found, form.options)
+    context = {
+        "form": form,
+        "errors": form.error_list(),
+        "filters": filters,
+        "page": page,
+        "summary": summary,
+        "soon_shown": SOON_SHOWN,
+        **_links(request, form, filters, page, summary),
+    }
+    return render(request, "migrations_app/dashboard.html", context, status=400 if form.errors else 200)
+
+
+@require_GET
+def dashboard_csv(request: HttpRequest) -> HttpResponse:
+    """The filtered view as CSV, sorted as on the page, every page. Streamed: see export.csv_chunks."""
+    form, _, found = _rows(request)
+    if form.errors:
+        messages = "\n".join(message for _, message in form.error_list())
+        return HttpResponseBadRequest(f"Check the filters:\n{messages}\n", content_type="text/plain; charset=utf-8")
+    today = timezone.localdate()
+    response = StreamingHttpResponse(csv_chunks(found), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="migrations-{today.isoformat()}.csv"'
+    return response
+
+
+@require_GET
+def rag_help(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "migrations_app/rag_help.html",
+        {"far_behind_percent": rag.FAR_BEHIND_PERCENT, "soon_days": rows.SOON_DAYS, "Rag": rag.Rag},
+    )
+
+
+def _rows(request: HttpRequest) -> tuple[DashboardForm, rows.Filters, list[rows.Row]]:
+    """The form read from the query string, and the sorted rows its valid filters select."""
+    today = timezone.localdate()
+    options = rows.options_for(request.user)
+    form = DashboardForm(request.GET, options=options)
+    form.is_valid()
+    filters = form.filters()
+    found = rows.sort_rows(rows.find(request.user, filters, today, options), filters.sort)
+    return form, filters, found
+
+
+def _links(request: HttpRequest, form: DashboardForm, filters: rows.Filters, page, summary) -> dict:
+    """The page's links, each the current query string changed: sort headings, pages, the RAG
+    counts, the go-lives to come, the CSV. They carry the filters in force, not a bad value that
+    was ignored."""
+    params = request.GET.copy()
+    for name in form.errors:
+        params.pop(name, None)
+    return {
+        "headings": _headings(params, filters.sort),
+        "page_links": _page_links(params, page),
+        "previous_url": "?" + _query(params, page=str(page.number - 1)),
+        "next_url": "?" + _query(params, page=str(page.number + 1)),
+        "rag_links": [(rag, count, "?" + _query(params, rag=rag.value, page=None)) for rag, count in summary.by_rag],
+        "soon_url": "?" + _query(params, go_live="next-4-weeks", page=None),
+        "csv_query": _query(params, page=None),
+    }
+
+
+def _query(params: QueryDict, **changes) -> str:
+    """`params` with `changes` applied (None removes a key), URL-encoded."""
+    query = params.copy()
+    for key, value in changes.items():
+        query.pop(key, None)
+        if value is not None:
+            query[key] = value
+    return query.urlencode()
+
+
+def _headings(params: QueryDict, sort: str) -> list[Heading]:
+    """Each column's heading; a sortable one links to sorting by it, the other way round if the
+    table is sorted by it already. The page goes back to the first."""
+    headings = []
+    for column in rows.COLUMNS:
+        if column.key not in rows.SORTABLE:
+            headings.append(Heading(column, "", ""))
+            continue
+        aria_sort = {column.key: "ascending", f"-{column.key}": "descending"}.get(sort, "")
+        next_sort = f"-{column.key}" if sort == column.key else column.key
+        headings.append(Heading(column, "?" + _query(params, sort=next_sort, page=None), aria_sort))
+    return headings
+
+
+def _page_links(params: QueryDict, page) -> list[tuple[object, str]]:
+    """(number or ellipsis, URL) for the numbered pagination."""
+    return [
+        (number, "?" + _query(params, page=str(number)) if number != page.paginator.ELLIPSIS else "")
+        for number in page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)
+    ]

@@ -1,0 +1,121 @@
+"""A person's own reminder settings, the one-click unsubscribe, and the private calendar feed.
+
+None of these is about a migration, so none goes through access.py: the preferences page acts
+on the signed-in user only, and the unsubscribe and calendar URLs are public, with the signed or
+random token in the URL as the credential.
+"""
+
+from django import forms
+from django.conf import settings
+from django.contrib import messages
+from django.contrib.auth.decorators import login_not_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import csrf_exempt
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from migrations_app import calendar_feed, digests, reminder_emails
+from migrations_app.models import ReminderPreference
+from migrations_app.models.reminders import MAX_LEAD_DAYS
+
+LEAD_DAYS_MESSAGE = f"Enter a whole number of days from 0 to {MAX_LEAD_DAYS}"
+
+
+class ReminderPreferenceForm(forms.ModelForm):
+    """Saving the form also subscribes again someone who used an unsubscribe link."""
+
+    class Meta:
+        model = ReminderPreference
+        fields = ["frequency", "first_lead_days", "second_lead_days"]
+        widgets = {"frequency": forms.RadioSelect}
+        labels = {
+            "frequency": "How often do you want a digest?",
+            "first_lead_days": "First reminder",
+            "second_lead_days": "Second reminder",
+        }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        for name in ("first_lead_days", "second_lead_days"):
+            self.fields[name].error_messages.update(
+                required=LEAD_DAYS_MESSAGE,
+                invalid=LEAD_DAYS_MESSAGE,
+                min_value=LEAD_DAYS_MESSAGE,
+                max_value=LEAD_DAYS_MESSAGE,
+            )
+        self.fields["frequency"].error_messages["required"] = "Select how often you want a digest"
+
+    def save(self, commit: bool = True) -> ReminderPreference:
+        self.instance.unsubscribed_at = None
+        return super().save(commit)
+
+
+@require_http_methods(["GET", "POST"])
+def preferences(request: HttpRequest) -> HttpResponse:
+    preference = digests.preference_for(request.user)
+    form = ReminderPreferenceForm(request.POST if request.method == "POST" else None, instance=preference)
+    if request.method == "POST" and form.is_valid():
+        form.save()
+        messages.success(request, "Your reminder settings are saved.")
+        return redirect("migrations:preferences")
+    feed_url = (
+        request.build_absolute_uri(reverse("migrations:calendar_feed", kwargs={"token": preference.calendar_token}))
+        if preference.calendar_token
+        else ""
+    )
+    return render(
+        request,
+        "migrations_app/preferences.html",
+        {
+            "form": form,
+            "lead_fields": [form["first_lead_days"], form["second_lead_days"]],
+            "preference": preference,
+            "feed_url": feed_url,
+            "digest_hour": settings.REMINDER_DIGEST_HOUR,
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_POST
+def calendar_link(request: HttpRequest) -> HttpResponse:
+    """Make a new calendar link (the old one stops working), or turn the link off."""
+    preference, _ = ReminderPreference.objects.get_or_create(user=request.user)
+    if request.POST.get("action") == "turn_off":
+        preference.revoke_calendar_token()
+        messages.success(request, "Your calendar link is turned off.")
+    else:
+        preference.new_calendar_token()
+        messages.success(request, "Your new calendar link is ready. Any earlier link no longer works.")
+    return redirect(reverse("migrations:preferences") + "#calendar")
+
+
+@login_not_required
+@csrf_exempt  # RFC 8058: mail clients POST the one-click unsubscribe without a session; the token is the credential.
+@never_cache
+@require_http_methods(["GET", "POST"])
+def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
+    """GET asks for confirmation and changes nothing (link scanners follow links); POST unsubscribes."""
+    user = reminder_emails.user_for_unsubscribe_token(token)
+    if user is None:
+        raise Http404("This unsubscribe link is not valid.")
+    if request.method == "POST":
+        digests.preference_for(user).unsubscribe()
+        return render(request, "migrations_app/unsubscribed.html", {"email": user.email})
+    return render(request, "migrations_app/unsubscribe_confirm.html", {"email": user.email, "token": token})
+
+
+@login_not_required
+@never_cache
+@require_GET
+def calendar_feed_view(request: HttpRequest, token: str) -> HttpResponse:
+    """The private iCalendar feed: milestones of the person's migrations and their open items."""
+    preference = get_object_or_404(
+        ReminderPreference.objects.select_related("user"), calendar_token=token, user__is_active=True
+    )
+    response = HttpResponse(calendar_feed.calendar_for(preference.user), content_type="text/calendar; charset=utf-8")
+    response["Content-Disposition"] = 'inline; filename="gp-migrations.ics"'
+    response["X-Robots-Tag"] = "noindex"
+    return response

@@ -1,0 +1,181 @@
+"""Signing in and out, lock-outs, and two-factor (TOTP) set-up and verification."""
+
+import base64
+
+import segno
+from django import forms
+from django.contrib import messages
+from django.contrib.auth import views as auth_views
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_http_methods, require_POST
+from django_otp import login as otp_login
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from migrations_app import access
+from migrations_app.audit import client_ip, log_security_event
+from migrations_app.middleware import start_session
+from migrations_app.models import SignInLock
+
+
+def two_factor_exempt(view):
+    """The pages a signed-in user without a verified second factor may still open."""
+    view.two_factor_exempt = True
+    return view
+
+
+class SignInView(auth_views.LoginView):
+    redirect_authenticated_user = True
+
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        # One attempt at a time per account and per address: django-axes then sees each failure
+        # before the next attempt is checked, however many arrive together.
+        with transaction.atomic():
+            SignInLock.hold(account=request.POST.get("username", ""), address=client_ip(request))
+            return super().post(request, *args, **kwargs)
+
+    def form_valid(self, form):
+        response = super().form_valid(form)
+        start_session(self.request.session, form.get_user())
+        log_security_event("sign_in", self.request, user=form.get_user())
+        return response
+
+    def form_invalid(self, form):
+        if not getattr(self.request, "axes_locked_out", False):
+            log_security_event("sign_in_failed", self.request, username=form.data.get("username", "")[:254])
+        return super().form_invalid(form)
+
+
+class SignOutView(auth_views.LogoutView):
+    def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if request.user.is_authenticated:
+            log_security_event("sign_out", request)
+        return super().post(request, *args, **kwargs)
+
+
+sign_in = two_factor_exempt(SignInView.as_view())
+sign_out = two_factor_exempt(SignOutView.as_view())
+
+
+def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> HttpResponse:
+    """django-axes' answer once an account or an address has too many failures: the same for an
+    account that exists and one that does not."""
+    username = (credentials or {}).get("username") or request.POST.get("username", "")
+    log_security_event("sign_in_locked_out", request, username=username[:254])
+    return render(request, "registration/locked_out.html", status=429)
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Security code",
+        max_length=6,
+        min_length=6,
+        help_text="The 6-digit code your authenticator app shows now.",
+        error_messages={"required": "Enter the 6-digit security code", "min_length": "Enter all 6 digits"},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].replace(" ", "")
+        if not code.isdigit():
+            raise forms.ValidationError("The security code is 6 digits, with no letters")
+        return code
+
+
+@two_factor_exempt
+@require_http_methods(["GET", "POST"])
+def two_factor_verify(request: HttpRequest) -> HttpResponse:
+    if request.user.is_verified():
+        return redirect(_next_url(request))
+    devices = list(TOTPDevice.objects.devices_for_user(request.user, confirmed=True))
+    if not devices:
+        return redirect("two_factor_setup")
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        device = next((device for device in devices if device.verify_token(form.cleaned_data["code"])), None)
+        if device is not None:
+            otp_login(request, device)
+            log_security_event("two_factor_verified", request)
+            return redirect(_next_url(request))
+        log_security_event("two_factor_failed", request)
+        form.add_error("code", "That code did not work. Enter the code your app shows now")
+    return render(
+        request,
+        "registration/two_factor_verify.html",
+        {"form": form, "next": _next_url(request)},
+        status=400 if form.errors else 200,
+    )
+
+
+@two_factor_exempt
+@require_http_methods(["GET", "POST"])
+def two_factor_setup(request: HttpRequest) -> HttpResponse:
+    """Add an authenticator app: scan the code (or type the key), then prove it with a code."""
+    if access.has_two_factor_device(request.user):
+        messages.info(request, "Two-factor sign-in is already set up.")
+        return redirect("two_factor_manage")
+    device, _ = TOTPDevice.objects.get_or_create(
+        user=request.user, confirmed=False, defaults={"name": "Authenticator app"}
+    )
+    form = CodeForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        if device.verify_token(form.cleaned_data["code"]):
+            device.confirmed = True
+            device.save(update_fields=["confirmed"])
+            otp_login(request, device)
+            request.session["two_factor"] = "device"
+            log_security_event("two_factor_enabled", request)
+            messages.success(request, "Two-factor sign-in is set up. You will be asked for a code when you sign in.")
+            return redirect(_next_url(request))
+        form.add_error("code", "That code did not work. Check the time on your phone, then enter the code it shows now")
+    qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=5)
+    return render(
+        request,
+        "registration/two_factor_setup.html",
+        {
+            "form": form,
+            "next": _next_url(request),
+            "qr_code": "data:image/svg+xml;base64," + base64.b64encode(qr_svg.encode()).decode(),
+            "secret": _grouped(base64.b32encode(device.bin_key).decode().rstrip("=")),
+            "required": access.two_factor_required(request.user),
+        },
+        status=400 if form.errors else 200,
+    )
+
+
+@require_http_methods(["GET"])
+def two_factor_manage(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "registration/two_factor_manage.html",
+        {
+            "enabled": access.has_two_factor_device(request.user),
+            "required": access.two_factor_required(request.user),
+        },
+    )
+
+
+@require_POST
+def two_factor_disable(request: HttpRequest) -> HttpResponse:
+    """Turn two-factor sign-in off, where it is optional. Needs a verified session."""
+    if access.two_factor_required(request.user):
+        messages.error(request, "Your role needs two-factor sign-in, so it cannot be turned off.")
+        return redirect("two_factor_manage")
+    TOTPDevice.objects.devices_for_user(request.user).delete()
+    request.session["two_factor"] = "optional"
+    log_security_event("two_factor_disabled", request)
+    messages.success(request, "Two-factor sign-in is turned off.")
+    return redirect("two_factor_manage")
+
+
+def _next_url(request: HttpRequest) -> str:
+    candidate = request.POST.get("next") or request.GET.get("next") or ""
+    if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
+        return candidate
+    return "/"
+
+
+def _grouped(secret: str) -> str:
+    return " ".join(secret[index : index + 4] for index in range(0, len(secret), 4))

@@ -1,0 +1,154 @@
+"""Many people ticking one checklist at once: no tick is lost.
+
+50 threads, each signed in as its own practice user, mark 20 items done through the real view
+(a plain POST, as without JavaScript), all starting together: 1,000 ticks. Every item is ticked
+by 10 threads, so the same item is often ticked by two requests at the same moment. Afterwards
+the log holds one status event per tick (complete() logs a tick of a done item too), every item
+changed once (to_do to done, revision 1), and the progress counts agree with the items.
+
+The threads need committed data, so this runs with transactional_db. On SQLite, pytest-django's
+test database is in memory: threads can share it (SQLite's shared cache), but it cannot use WAL,
+so it would not behave as the app's SQLite file does. This module gives its test a database file
+of its own instead, with the app's own options (WAL, IMMEDIATE transactions, busy timeout). CI
+runs it on PostgreSQL.
+"""
+
+import tempfile
+import threading
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, connections
+from django.test import Client
+from django.urls import reverse
+
+from migrations_app import tasks
+from migrations_app.models import (
+    ChecklistItem,
+    ChecklistProgress,
+    Event,
+    ItemKind,
+    ItemStatus,
+    PracticeMigration,
+    Role,
+)
+from tests.factories import MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = 50
+TICKS_PER_THREAD = 20
+ITEMS = 100
+# Thread t ticks items t, t+5, t+10, ... (mod 100): 20 distinct items each, every item ticked by
+# the 10 threads that share t mod 5; threads t and t+5 tick the same items one step apart.
+STRIDE = ITEMS // TICKS_PER_THREAD
+
+
+@pytest.fixture(scope="module")
+def sqlite_file_database(django_db_setup, django_db_blocker):
+    """On SQLite, point every connection (this thread's and the workers') at a migrated database
+    file for this module, and back at the shared in-memory test database afterwards."""
+    if connection.vendor != "sqlite":
+        yield
+        return
+    memory_connection = connections["default"]
+    memory_settings = connections.settings["default"]
+    # A directory of our own, not pytest's tmp_path: pytest removes old base directories when
+    # another run starts, which would pull the file from under a running test.
+    directory = tempfile.TemporaryDirectory(prefix="concurrent-ticks-")
+    connections.settings["default"] = {**memory_settings, "NAME": str(Path(directory.name) / "ticks.sqlite3")}
+    connections["default"] = connections.create_connection("default")
+    try:
+        with django_db_blocker.unblock():
+            call_command("migrate", verbosity=0)
+        yield
+    finally:
+        with django_db_blocker.unblock():
+            connections["default"].close()
+        connections.settings["default"] = memory_settings
+        connections["default"] = memory_connection
+        directory.cleanup()
+
+
+@dataclass
+class Outcome:
+    statuses: list[int] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+
+def tick_items(user, migration_pk: int, item_pks: list[int], start: threading.Barrier, outcome: Outcome) -> None:
+    """One person's session: sign in, wait for everyone, then mark each item done. A tick that
+    fails is recorded and the next one tried, so the test can say how many failed and why."""
+    try:
+        client = Client()
+        client.force_login(user)
+        start.wait(timeout=60)
+        for item_pk in item_pks:
+            try:
+                response = client.post(reverse("migrations:item_complete", args=[migration_pk, item_pk]))
+            except Exception as error:
+                with outcome.lock:
+                    outcome.errors.append(f"{type(error).__name__}: {error}")
+            else:
+                with outcome.lock:
+                    outcome.statuses.append(response.status_code)
+    except threading.BrokenBarrierError:
+        pass  # another thread could not sign in, and said why
+    except Exception as error:
+        with outcome.lock:
+            outcome.errors.append(f"signing in: {type(error).__name__}: {error}")
+        start.abort()
+    finally:
+        # Each thread has its own database connection; leave none open.
+        connection.close()
+
+
+def test_fifty_people_ticking_one_checklist_lose_no_tick(sqlite_file_database, migration, practice, monkeypatch):
+    # A tick that makes a gate ready queues sign-off requests on the broker: keep them in the process.
+    queued_gates = []
+    monkeypatch.setattr(tasks.request_sign_off, "delay", queued_gates.append)
+    items = list(
+        migration.items.filter(kind=ItemKind.TASK, status=ItemStatus.TO_DO).order_by("phase__position", "position")
+    )[:ITEMS]
+    assert len(items) == ITEMS
+    users = [UserFactory() for _ in range(THREADS)]
+    for user in users:
+        MembershipFactory(user=user, role=Role.PRACTICE_STAFF, practice=practice)
+    plans = {
+        user: [items[(index + STRIDE * step) % ITEMS].pk for step in range(TICKS_PER_THREAD)]
+        for index, user in enumerate(users)
+    }
+    events_before = Event.objects.filter(kind=Event.Kind.STATUS).count()
+    start, outcome = threading.Barrier(THREADS), Outcome()
+    threads = [
+        threading.Thread(target=tick_items, args=(user, migration.pk, item_pks, start, outcome))
+        for user, item_pks in plans.items()
+    ]
+
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=300)
+
+    assert not any(thread.is_alive() for thread in threads), "a ticking thread did not finish"
+    failures = Counter(outcome.errors).most_common()
+    assert not failures, f"{len(outcome.errors)} of {THREADS * TICKS_PER_THREAD} ticks failed: {failures}"
+    assert Counter(outcome.statuses) == {302: THREADS * TICKS_PER_THREAD}
+    ticks = Event.objects.filter(kind=Event.Kind.STATUS, item__in=items, new_value=ItemStatus.DONE)
+    assert Event.objects.filter(kind=Event.Kind.STATUS).count() - events_before == THREADS * TICKS_PER_THREAD
+    assert ticks.count() == THREADS * TICKS_PER_THREAD
+    assert set(ticks.values_list("actor_id", "item_id")) == {
+        (user.pk, item_pk) for user, item_pks in plans.items() for item_pk in item_pks
+    }
+    # Each item changed once (to_do to done); the other nine ticks found it done already.
+    assert ticks.filter(old_value=ItemStatus.TO_DO).count() == ITEMS
+    ticked = ChecklistItem.objects.filter(pk__in=[item.pk for item in items])
+    assert ticked.filter(status=ItemStatus.DONE, completed_by__isnull=False, revision=1).count() == ITEMS
+    done = migration.items.filter(status=ItemStatus.DONE).count()
+    assert done == ITEMS
+    assert PracticeMigration.objects.with_progress().get(pk=migration.pk).items_done == done
+    assert ChecklistProgress.objects.get(migration=migration).items_done == done

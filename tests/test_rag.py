@@ -1,0 +1,161 @@
+"""The RAG rule at its boundaries: the pure function with counts, and real migrations on the days
+either side of a due date (time-machine)."""
+
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from django.urls import reverse
+from django.utils import timezone
+
+from migrations_app.dashboard import rows
+from migrations_app.dashboard.rag import FAR_BEHIND_PERCENT, Rag, assess
+from migrations_app.models import ChecklistItem, ChecklistProgress, ItemKind, ItemStatus, PracticeMigration
+
+pytestmark = pytest.mark.django_db
+
+LONDON = ZoneInfo("Europe/London")
+
+
+def rag_of(**counts) -> Rag:
+    return assess(**({"applicable": 100, "done": 0, "done_ahead": 0, "overdue": 0, "gates_overdue": 0} | counts)).rag
+
+
+# --- the rule, from counts ----------------------------------------------------------------------------
+
+
+def test_nothing_overdue_is_green():
+    assert rag_of(done=30) == Rag.GREEN
+
+
+def test_one_overdue_item_is_amber():
+    assert rag_of(done=30, overdue=1) == Rag.AMBER
+
+
+def test_one_overdue_gate_is_red_however_little_else_is_behind():
+    assessment = assess(applicable=100, done=99, done_ahead=0, overdue=1, gates_overdue=1)
+
+    assert assessment.rag == Rag.RED
+    assert assessment.reason == "1 sign-off gate is overdue"
+
+
+def test_exactly_the_far_behind_threshold_is_still_amber_and_one_item_more_is_red():
+    at_threshold = FAR_BEHIND_PERCENT  # of 100 applicable items: exactly FAR_BEHIND_PERCENT points behind
+
+    assert rag_of(done=40, overdue=at_threshold) == Rag.AMBER
+    assert rag_of(done=40, overdue=at_threshold + 1) == Rag.RED
+
+
+@pytest.mark.parametrize(("applicable", "last_amber"), [(20, 3), (109, 16), (7, 1)])
+def test_the_threshold_is_exact_for_any_number_of_items(applicable, last_amber):
+    # 15% of 20 is exactly 3; of 109 it is 16.35; of 7 it is 1.05.
+    assert rag_of(applicable=applicable, overdue=last_amber) == Rag.AMBER
+    assert rag_of(applicable=applicable, overdue=last_amber + 1) == Rag.RED
+
+
+def test_work_done_ahead_of_plan_makes_up_for_overdue_items():
+    # 20 overdue, but 10 items done before they were due: 10 points behind the plan, not 20.
+    assert rag_of(done=40, done_ahead=10, overdue=20) == Rag.AMBER
+    assert rag_of(done=40, done_ahead=4, overdue=20) == Rag.RED
+
+
+def test_the_red_reason_compares_done_with_planned():
+    assessment = assess(applicable=100, done=40, done_ahead=5, overdue=25, gates_overdue=0)
+
+    assert assessment.rag == Rag.RED
+    assert assessment.reason == "40% done against 60% planned by today"
+
+
+def test_a_checklist_with_nothing_applicable_is_green():
+    assert rag_of(applicable=0) == Rag.GREEN
+
+
+# --- real migrations, either side of a due date -------------------------------------------------------
+
+
+def rag_on(day: date, migration: PracticeMigration, user, time_machine) -> rows.Row:
+    """The dashboard's row for `migration` at 09:00 on `day`."""
+    time_machine.move_to(datetime.combine(day, time(9), tzinfo=LONDON), tick=False)
+    today = timezone.localdate()
+    options = rows.options_for(user)
+    (row,) = [row for row in rows.find(user, rows.Filters(), today, options) if row.pk == migration.pk]
+    return row
+
+
+def leave_open_only(migration: PracticeMigration, keep: list[ChecklistItem], user) -> None:
+    """Arrange: every other item done (a bulk write, then the counts rebuilt from the items)."""
+    migration.items.exclude(pk__in=[item.pk for item in keep]).exclude(status=ItemStatus.NOT_APPLICABLE).update(
+        status=ItemStatus.DONE, completed_by=user, completed_at=timezone.now()
+    )
+    ChecklistProgress.recount([migration.pk])
+
+
+def test_a_task_is_not_overdue_on_its_due_date_and_amber_the_day_after(migration, admin_user, time_machine):
+    task = migration.items.filter(kind=ItemKind.TASK, due_on__isnull=False).order_by("-due_on").first()
+    leave_open_only(migration, [task], admin_user)
+
+    on_the_day = rag_on(task.due_on, migration, admin_user, time_machine)
+    day_after = rag_on(task.due_on + timedelta(days=1), migration, admin_user, time_machine)
+
+    assert (on_the_day.overdue, on_the_day.rag) == (0, Rag.GREEN)
+    assert (day_after.overdue, day_after.rag) == (1, Rag.AMBER)
+
+
+def test_a_gate_is_red_from_the_day_after_its_due_date(migration, admin_user, time_machine):
+    gate = migration.items.get(key="data-checking-sign-off")
+    leave_open_only(migration, [gate], admin_user)
+
+    on_the_day = rag_on(gate.due_on, migration, admin_user, time_machine)
+    day_after = rag_on(gate.due_on + timedelta(days=1), migration, admin_user, time_machine)
+
+    assert (on_the_day.gates_overdue, on_the_day.rag) == (0, Rag.GREEN)
+    assert (day_after.gates_overdue, day_after.rag) == (1, Rag.RED)
+    assert day_after.assessment.reason == "1 sign-off gate is overdue"
+
+
+def test_far_behind_turns_red_on_the_day_the_item_over_the_threshold_falls_overdue(migration, admin_user, time_machine):
+    # The latest-due tasks are left open, so on any day after they fall due every other item is
+    # due too (nothing is done ahead of plan) and "behind" is exactly the number overdue.
+    applicable = ChecklistProgress.objects.get(migration=migration).items_applicable
+    last_amber = FAR_BEHIND_PERCENT * applicable // 100
+    tasks = list(migration.items.filter(kind=ItemKind.TASK).exclude(status=ItemStatus.NOT_APPLICABLE))
+    tasks.sort(key=lambda item: (item.due_on, item.pk))
+    latest = tasks[-(last_amber + 1) :]
+    # Give the open tasks one date each, a day apart, so they fall overdue one a day.
+    last_day = max(item.due_on for item in migration.items.all())
+    for offset, item in enumerate(latest, start=1):
+        item.set_due_date(admin_user, last_day + timedelta(days=offset))
+    leave_open_only(migration, latest, admin_user)
+    threshold_day = last_day + timedelta(days=last_amber + 1)  # the last task's due date
+
+    on_the_day = rag_on(threshold_day, migration, admin_user, time_machine)
+    day_after = rag_on(threshold_day + timedelta(days=1), migration, admin_user, time_machine)
+
+    assert (on_the_day.overdue, on_the_day.rag) == (last_amber, Rag.AMBER)
+    assert (day_after.overdue, day_after.rag) == (last_amber + 1, Rag.RED)
+
+
+def test_an_item_done_early_counts_as_ahead_until_its_due_date(migration, admin_user, time_machine):
+    task = migration.items.filter(kind=ItemKind.TASK, due_on__isnull=False).order_by("-due_on").first()
+    task.complete(admin_user)
+
+    before = rag_on(task.due_on, migration, admin_user, time_machine)
+    after = rag_on(task.due_on + timedelta(days=1), migration, admin_user, time_machine)
+
+    assert before.done_ahead == 1
+    assert after.done_ahead == 0
+
+
+# --- the help page states the same rule ---------------------------------------------------------------
+
+
+def test_the_help_page_states_the_rule_with_its_threshold(client, delivery_partner_user):
+    client.force_login(delivery_partner_user)
+
+    response = client.get(reverse("migrations:rag_help"))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f"more than {FAR_BEHIND_PERCENT} percentage points below the share that were due before today" in html
+    assert "A sign-off gate is overdue" in html
+    assert "at least one item is overdue" in html

@@ -1,0 +1,317 @@
+"""Sign-in hardening: throttling, time-outs, sessions ended, two-factor sign-in, security events."""
+
+import json
+import logging
+import re
+import threading
+from datetime import timedelta
+
+import pytest
+from django.contrib.auth import SESSION_KEY
+from django.contrib.sessions.models import Session
+from django.db import connection
+from django.test import Client
+from django.urls import reverse
+from django_otp.oath import totp
+from django_otp.plugins.otp_totp.models import TOTPDevice
+
+from migrations_app.models import Role
+from tests.factories import PASSWORD, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+LOGIN = "/accounts/login/"
+WRONG = "not-the-password-at-all"
+
+
+@pytest.fixture
+def user(practice):
+    member = UserFactory(email="sam.manager@example.nhs.uk")
+    MembershipFactory(user=member, role=Role.PRACTICE_MANAGER, practice=practice)
+    return member
+
+
+@pytest.fixture
+def limit(settings) -> int:
+    settings.AXES_FAILURE_LIMIT = 3
+    return 3
+
+
+def sign_in(client: Client, email: str, password: str, address: str = "203.0.113.7"):
+    return client.post(LOGIN, {"username": email, "password": password}, REMOTE_ADDR=address)
+
+
+def page_text(response, email: str) -> str:
+    """The page as the person sees it, without their own address and the per-request CSRF token."""
+    html = response.content.decode().replace(email, "ADDRESS")
+    return re.sub(r'(csrfmiddlewaretoken" value="|"X-CSRFToken": ")[^"]+', r"\1TOKEN", html)
+
+
+def security_events(caplog) -> list[dict]:
+    return [record.security for record in caplog.records if record.name == "security"]
+
+
+def code_for(device: TOTPDevice) -> str:
+    return f"{totp(device.bin_key):06d}"
+
+
+# --- throttling --------------------------------------------------------------------------------------
+
+
+def test_an_account_is_locked_after_too_many_failures_even_for_the_right_password(client, user, limit):
+    for _ in range(limit - 1):
+        assert sign_in(client, user.email, WRONG).status_code == 200
+    assert sign_in(client, user.email, WRONG).status_code == 429
+
+    response = sign_in(client, user.email, PASSWORD)
+
+    assert response.status_code == 429
+    assert "Too many attempts to sign in" in response.content.decode()
+    assert SESSION_KEY not in client.session
+
+
+def test_an_unknown_account_gets_the_same_answers_as_a_known_one(client, user, limit):
+    known = [sign_in(Client(), user.email, WRONG, "203.0.113.1") for _ in range(limit + 1)]
+    unknown = [sign_in(Client(), "nobody@example.nhs.uk", WRONG, "203.0.113.2") for _ in range(limit + 1)]
+
+    assert [response.status_code for response in known] == [response.status_code for response in unknown]
+    assert page_text(known[0], user.email) == page_text(unknown[0], "nobody@example.nhs.uk")
+    assert page_text(known[-1], user.email) == page_text(unknown[-1], "nobody@example.nhs.uk")
+    assert known[-1].status_code == 429
+
+
+def test_an_address_is_locked_after_too_many_failures_across_accounts(client, user, limit):
+    for number in range(limit):
+        sign_in(client, f"guess{number}@example.nhs.uk", WRONG, address="198.51.100.9")
+
+    from_that_address = sign_in(client, user.email, PASSWORD, address="198.51.100.9")
+    from_elsewhere = sign_in(Client(), user.email, PASSWORD, address="198.51.100.10")
+
+    assert from_that_address.status_code == 429
+    assert from_elsewhere.status_code == 302
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_limit_holds_when_attempts_arrive_together(user, settings):
+    settings.AXES_FAILURE_LIMIT = 5
+    statuses: list[int] = []
+    start = threading.Barrier(20)
+
+    def attempt(number: int) -> None:
+        try:
+            start.wait()
+            response = sign_in(Client(), user.email, WRONG, address=f"192.0.2.{number}")
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    from axes.models import AccessAttempt
+
+    # Four failures answered as such, the fifth locks the account, and every later attempt is
+    # refused before its password is checked, however many arrived at once.
+    assert len(statuses) == 20
+    assert statuses.count(200) == 4, sorted(statuses)
+    assert statuses.count(429) == 16
+    assert sum(AccessAttempt.objects.values_list("failures_since_start", flat=True)) == 5
+
+
+# --- sessions ----------------------------------------------------------------------------------------
+
+
+def test_a_session_ends_after_30_minutes_without_a_request(client, user, time_machine):
+    time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
+    sign_in(client, user.email, PASSWORD)
+    time_machine.shift(timedelta(minutes=29))
+    assert client.get(reverse("migrations:home")).status_code == 200
+
+    time_machine.shift(timedelta(minutes=31))
+    response = client.get(reverse("migrations:home"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_a_session_in_use_ends_12_hours_after_sign_in(client, user, practice, time_machine):
+    time_machine.move_to("2026-03-02 07:00:00+00:00", tick=False)
+    sign_in(client, user.email, PASSWORD)
+    for _ in range(12 * 4 - 1):
+        time_machine.shift(timedelta(minutes=15))
+        assert client.get(reverse("migrations:home")).status_code == 200
+
+    time_machine.shift(timedelta(minutes=16))
+    response = client.get(reverse("migrations:home"))
+
+    assert response.url.startswith(reverse("login"))
+
+
+def test_signing_out_ends_the_session(client, user):
+    sign_in(client, user.email, PASSWORD)
+    session_key = client.session.session_key
+
+    client.post(reverse("logout"))
+
+    assert not Session.objects.filter(session_key=session_key).exists()
+
+
+def test_changing_the_password_ends_the_other_sessions(user):
+    laptop, phone = Client(), Client()
+    sign_in(laptop, user.email, PASSWORD)
+    sign_in(phone, user.email, PASSWORD)
+
+    laptop.post(
+        reverse("password_change"),
+        {
+            "old_password": PASSWORD,
+            "new_password1": "a-brand-new-passphrase-42",
+            "new_password2": "a-brand-new-passphrase-42",
+        },
+    )
+
+    assert laptop.get(reverse("migrations:home")).status_code == 200
+    assert phone.get(reverse("migrations:home")).url.startswith(reverse("login"))
+
+
+def test_deactivating_an_account_ends_its_sessions(client, user):
+    sign_in(client, user.email, PASSWORD)
+
+    user.is_active = False
+    user.save()
+    response = client.get(reverse("migrations:home"))
+
+    assert response.url.startswith(reverse("login"))
+
+
+# --- two-factor sign-in ------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def partner(delivery_partner):
+    member = UserFactory(email="new.partner@example.nhs.uk")
+    MembershipFactory(user=member, role=Role.DELIVERY_PARTNER, practice=None, delivery_partner=delivery_partner)
+    return member
+
+
+@pytest.mark.parametrize("who", ["partner", "staff"])
+def test_delivery_partners_and_staff_must_set_up_two_factor_sign_in(client, request, who):
+    member = request.getfixturevalue("partner") if who == "partner" else UserFactory(is_staff=True)
+    sign_in(client, member.email, PASSWORD)
+
+    response = client.get(reverse("migrations:home"))
+
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("two_factor_setup"))
+    assert client.get(reverse("admin:index")).url.startswith(reverse("two_factor_setup"))
+
+
+def test_setting_up_two_factor_needs_a_code_from_the_app(client, partner, time_machine):
+    time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
+    sign_in(client, partner.email, PASSWORD)
+    page = client.get(reverse("two_factor_setup"))
+    device = TOTPDevice.objects.get(user=partner, confirmed=False)
+    assert "data:image/svg+xml;base64," in page.content.decode()
+
+    wrong = client.post(reverse("two_factor_setup"), {"code": "000000" if code_for(device) != "000000" else "111111"})
+    assert wrong.status_code == 400
+    assert not TOTPDevice.objects.filter(user=partner, confirmed=True).exists()
+    time_machine.shift(timedelta(seconds=30))  # past the throttle a wrong code sets
+
+    right = client.post(reverse("two_factor_setup"), {"code": code_for(device)})
+
+    assert right.status_code == 302
+    assert TOTPDevice.objects.filter(user=partner, confirmed=True).count() == 1
+    assert client.get(reverse("migrations:home")).url == reverse("migrations:dashboard")
+
+
+def test_a_user_with_two_factor_enters_a_code_after_the_password(client, delivery_partner_user, time_machine):
+    time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
+    device = TOTPDevice.objects.get(user=delivery_partner_user)
+    sign_in(client, delivery_partner_user.email, PASSWORD)
+
+    blocked = client.get(reverse("migrations:home"))
+    assert blocked.url.startswith(reverse("two_factor_verify"))
+
+    wrong = client.post(reverse("two_factor_verify"), {"code": "12345x"})
+    assert wrong.status_code == 400
+    assert "The security code is 6 digits" in wrong.content.decode()
+
+    time_machine.shift(timedelta(seconds=30))  # past the throttle a wrong code sets
+    verified = client.post(reverse("two_factor_verify"), {"code": code_for(device), "next": "/"})
+    assert verified.status_code == 302
+    assert client.get(reverse("migrations:home")).url == reverse("migrations:dashboard")
+
+
+def test_practice_users_may_turn_two_factor_on_and_off(client, user):
+    sign_in(client, user.email, PASSWORD)
+    assert client.get(reverse("migrations:home")).status_code == 200  # no two-factor step
+    client.get(reverse("two_factor_setup"))
+    device = TOTPDevice.objects.get(user=user)
+    client.post(reverse("two_factor_setup"), {"code": code_for(device)})
+    assert TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+
+    client.post(reverse("two_factor_disable"))
+
+    assert not TOTPDevice.objects.filter(user=user).exists()
+
+
+def test_delivery_partners_cannot_turn_two_factor_off(client, delivery_partner_user):
+    client.force_login(delivery_partner_user)
+
+    client.post(reverse("two_factor_disable"))
+
+    assert TOTPDevice.objects.filter(user=delivery_partner_user, confirmed=True).exists()
+
+
+def test_the_admin_sign_in_form_is_the_products(client):
+    response = client.get("/admin/login/?next=/admin/")
+
+    assert response.status_code == 302
+    assert response.url == reverse("login") + "?next=/admin/"
+
+
+# --- security events ---------------------------------------------------------------------------------
+
+
+def test_security_events_say_who_what_when_and_never_the_password(
+    client, user, limit, caplog, migration, practice_staff
+):
+    caplog.set_level(logging.INFO, logger="security")
+    sign_in(client, user.email, WRONG)
+    sign_in(client, user.email, PASSWORD)
+    for _ in range(limit):
+        sign_in(Client(), "someone.else@example.nhs.uk", WRONG, address="192.0.2.77")
+    sign_in(Client(), "someone.else@example.nhs.uk", WRONG, address="192.0.2.77")
+    staff_client = Client()
+    staff_client.force_login(practice_staff)
+    staff_client.get(reverse("migrations:milestones_edit", args=[migration.pk]))
+
+    events = security_events(caplog)
+    kinds = [event["event"] for event in events]
+
+    assert kinds.count("sign_in_failed") >= 1 + limit - 1
+    assert "sign_in" in kinds
+    assert "sign_in_locked_out" in kinds
+    denied = next(event for event in events if event["event"] == "access_denied")
+    assert denied["user"] == practice_staff.email
+    assert denied["path"] == reverse("migrations:milestones_edit", args=[migration.pk])
+    signed_in = next(event for event in events if event["event"] == "sign_in")
+    assert signed_in["user"] == user.email and signed_in["ip"] == "203.0.113.7"
+    everything = caplog.text + "".join(json.dumps(event) for event in events)
+    assert PASSWORD not in everything and WRONG not in everything
+
+
+def test_security_events_are_json_lines_with_utc_times():
+    from migrations_app.audit import SecurityEventFormatter
+
+    record = logging.LogRecord("security", logging.INFO, __file__, 1, "sign_in", None, None)
+    record.created = 1_780_000_000.0
+    record.security = {"event": "sign_in", "user": "a@example.nhs.uk"}
+
+    line = json.loads(SecurityEventFormatter().format(record))
+
+    assert line == {"at": "2026-05-28T20:26:40.000+00:00", "event": "sign_in", "user": "a@example.nhs.uk"}
