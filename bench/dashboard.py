@@ -53,27 +53,27 @@ PAGES = [
 ]
 
 # The rows the page shows, computed by one statement: the migrations the user can see (the
-# visible_to rule; `everything` switches it off for staff), with their done/applicable counts and
-# phase (checklistprogress), their open-item figures (looked up per migration in the partial index)
-# and the items done ahead of plan.
+# visible_to rule; `everything` switches it off for staff) with their done, applicable and blocked
+# counts and phase (checklistprogress), their overdue items and gates, and the items done ahead of
+# plan: every figure the RAG status, the sort and the summary need for every row. (The next item
+# due is looked up for the page's rows only, by two small queries.)
 SAME_ROWS_SQL = """
 SELECT m.id, p.name, p.ods_code, icb.name, source.system_name, target.system_name, m.status,
     m.template_version_id, m.go_live_on, m.fdp_on, progress.items_done, progress.items_applicable,
-    progress.phase_position, o.overdue, o.blocked, o.gates_overdue, o.next_due_on, coalesce(a.done_ahead, 0)
+    progress.items_blocked, progress.phase_position, coalesce(o.overdue, 0), coalesce(o.gates_overdue, 0),
+    coalesce(a.done_ahead, 0)
 FROM migrations_app_practicemigration m
 JOIN migrations_app_practice p ON p.id = m.practice_id
 JOIN migrations_app_icb icb ON icb.id = p.icb_id
 JOIN migrations_app_supplier source ON source.id = m.source_supplier_id
 JOIN migrations_app_supplier target ON target.id = m.target_supplier_id
 LEFT JOIN migrations_app_checklistprogress progress ON progress.migration_id = m.id
-LEFT JOIN LATERAL (
-    SELECT count(*) FILTER (WHERE i.due_on < %(today)s) AS overdue,
-        count(*) FILTER (WHERE i.status = 'blocked') AS blocked,
-        count(*) FILTER (WHERE i.due_on < %(today)s AND i.kind = 'gate') AS gates_overdue,
-        min(i.due_on) FILTER (WHERE i.due_on >= %(today)s) AS next_due_on
-    FROM migrations_app_checklistitem i
-    WHERE i.migration_id = m.id AND i.status IN ('to_do', 'blocked')
-) o ON true
+LEFT JOIN (
+    SELECT migration_id, count(*) AS overdue, count(*) FILTER (WHERE kind = 'gate') AS gates_overdue
+    FROM migrations_app_checklistitem
+    WHERE status IN ('to_do', 'blocked') AND due_on < %(today)s
+    GROUP BY migration_id
+) o ON o.migration_id = m.id
 LEFT JOIN (
     SELECT migration_id, count(*) AS done_ahead FROM migrations_app_checklistitem
     WHERE status = 'done' AND coalesce(due_on, '9999-12-31'::date) >= %(today)s

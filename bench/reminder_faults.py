@@ -7,7 +7,9 @@ digests sent twice.
 1. sigkill   - the worker is killed with SIGKILL in the middle of a batch, then started again;
 2. redis     - Redis is shut down (nosave: every queued task is lost) mid-run and started again;
 3. two-beats - two beat processes run at once, each sweeping every second;
-4. smtp      - the SMTP server answers 451 (try again later) to everything for a while.
+4. smtp      - the SMTP server answers 451 (try again later) to everything for a while;
+5. sigkill-accepted (only when asked for) - the worker is killed after the SMTP server accepted
+   a message and before the worker recorded it: the one window where an e-mail goes twice.
 
 The script makes its own PostgreSQL database (tracker_faults, on the server of DATABASE_URL or
 127.0.0.1:5432; kept for the next run) and runs its own Redis server on a free loopback port,
@@ -207,15 +209,39 @@ class Scenario:
 
 
 def sigkill(scenario: Scenario) -> str:
+    """Killed mid-batch while both pool processes wait on the SMTP server with a message each."""
     worker = scenario.celery.worker()
     scenario.celery.beat()
-    wait_for(lambda: len(scenario.delivered()) >= len(scenario.due) // 4, timeout=TIMEOUT)
+    wait_for(
+        lambda: len(scenario.delivered()) >= len(scenario.due) // 4 and scenario.sink.in_rcpt == 2,
+        timeout=TIMEOUT,
+        interval=0.01,
+    )
     scenario.celery.kill(worker)
     before = len(scenario.delivered())
     scenario.sink.delay = 0.02
     scenario.celery.worker("worker-restarted")
     scenario.all_delivered()
-    return f"killed after {before} digests"
+    return f"killed after {before} digests, 2 in flight"
+
+
+def sigkill_after_acceptance(scenario: Scenario) -> str:
+    """The one window left: killed after the SMTP server accepted a message and before the worker
+    committed that it was sent. Each message caught there goes twice (same Message-ID)."""
+    scenario.sink.hold_after_accept = 1.0
+    worker = scenario.celery.worker()
+    scenario.celery.beat()
+    wait_for(
+        lambda: len(scenario.delivered()) >= len(scenario.due) // 4 and scenario.sink.held > 0,
+        timeout=TIMEOUT,
+        interval=0.01,
+    )
+    caught = scenario.sink.held
+    scenario.celery.kill(worker)
+    scenario.sink.hold_after_accept = 0.0
+    scenario.celery.worker("worker-restarted")
+    scenario.all_delivered()
+    return f"killed with {caught} accepted but not yet recorded: those {caught} expected twice"
 
 
 def redis_restart(scenario: Scenario) -> str:
@@ -257,13 +283,16 @@ SCENARIOS = {
     "redis": (redis_restart, 0.1),
     "two-beats": (two_beats, 0.02),
     "smtp": (smtp_refusing, 0.02),
+    # Not in the default run: shows the bounded duplicate the design leaves (see reminders.py).
+    "sigkill-accepted": (sigkill_after_acceptance, 0.02),
 }
+DEFAULT = ["sigkill", "redis", "two-beats", "smtp"]
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--people", type=int, default=60, help="practices, each with a manager due a digest")
-    parser.add_argument("--only", default=",".join(SCENARIOS), help="comma-separated scenarios to run")
+    parser.add_argument("--only", default=",".join(DEFAULT), help=f"comma-separated, of: {', '.join(SCENARIOS)}")
     arguments = parser.parse_args()
     due = make_people(arguments.people)
     connections.close_all()
@@ -284,7 +313,11 @@ def main() -> None:
                 rows.append(scenario.report(note))
     finally:
         broker.shutdown()
-    failed = [row["scenario"] for row in rows if row["delivered"] != row["due"] or row["duplicated"]]
+    failed = [
+        row["scenario"]
+        for row in rows
+        if row["delivered"] != row["due"] or (row["duplicated"] and row["scenario"] != "sigkill-accepted")
+    ]
     print(f"logs in {log_root}" if failed else "all scenarios: every due digest delivered, none twice")
     if not failed:
         shutil.rmtree(log_root, ignore_errors=True)

@@ -20,7 +20,8 @@ Exactly once, in practice:
    row failed, which the admin lists.
 
 The window left open: the SMTP server accepted the message and the worker died before its
-transaction committed. The e-mail then goes again, with the same Message-ID.
+transaction committed (the row is marked sent before the message goes, so that is one COMMIT).
+The e-mail then goes again, with the same Message-ID.
 """
 
 import logging
@@ -246,17 +247,20 @@ def _send_one(delivery_id: int, composed: "Composed", connection) -> tuple[str, 
             delivery.status, delivery.last_error = Delivery.Status.NOTHING_DUE, ""
             delivery.save(update_fields=["status", "last_error"])
             return delivery.status, None
+        # "Sent" is written before the message goes and committed as soon as the server accepts
+        # it: a worker that dies between the two is the one way an e-mail goes twice, so the gap is
+        # kept to the COMMIT alone. (last_error stays: "sent at the third attempt, after 421 ...".)
         delivery.attempts += 1
+        delivery.status, delivery.sent_at = Delivery.Status.SENT, timezone.now()
+        delivery.items_listed = composed.items_listed
+        delivery.save(update_fields=["status", "sent_at", "attempts", "items_listed"])
         try:
             connection.open()
             connection.send_messages([composed.message])
         except Exception as error:
+            delivery.status, delivery.sent_at = Delivery.Status.CLAIMED, None
             deferred = _record_failure(delivery, error)
             return (delivery.status if deferred is None else "deferred"), deferred
-        # last_error stays: "sent at the third attempt, after 421 ..." is worth seeing in the admin.
-        delivery.status, delivery.sent_at = Delivery.Status.SENT, timezone.now()
-        delivery.items_listed = composed.items_listed
-        delivery.save(update_fields=["status", "sent_at", "attempts", "items_listed"])
         return delivery.status, None
 
 
@@ -272,11 +276,11 @@ def _record_failure(delivery: Delivery, error: Exception) -> DeliveryDeferred | 
     if is_temporary(error) and delivery.attempts < settings.REMINDER_MAX_ATTEMPTS:
         retry_in = min(settings.REMINDER_RETRY_BACKOFF * 2 ** (delivery.attempts - 1), MAX_RETRY_WAIT)
         delivery.next_attempt_at = timezone.now() + timedelta(seconds=retry_in)
-        delivery.save(update_fields=["attempts", "last_error", "next_attempt_at"])
+        delivery.save(update_fields=["status", "sent_at", "attempts", "last_error", "next_attempt_at"])
         logger.warning("Reminder %s not sent, retrying in %ss: %s", delivery.pk, retry_in, delivery.last_error)
         return DeliveryDeferred([delivery.pk], retry_in, delivery.last_error)
     delivery.status = Delivery.Status.FAILED
-    delivery.save(update_fields=["attempts", "last_error", "status"])
+    delivery.save(update_fields=["status", "sent_at", "attempts", "last_error"])
     logger.error("Reminder %s failed: %s", delivery.pk, delivery.last_error)
     return None
 

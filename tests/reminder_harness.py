@@ -66,6 +66,13 @@ class SmtpSink:
         self.delay = delay
         self.refusing = False
         self.refused = 0
+        # How many clients are waiting on a (delayed) RCPT now: a worker killed then has its
+        # message in flight, not yet accepted.
+        self.in_rcpt = 0
+        # Seconds to keep a client waiting for "250" after its message was accepted: a worker
+        # killed then dies between the server's acceptance and its own record of it.
+        self.hold_after_accept = 0.0
+        self.held = 0
         self.port = free_port()
         self._caught: list[Caught] = []
         self._lock = threading.Lock()
@@ -102,8 +109,12 @@ class _Handler:
         self.sink = sink
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):  # noqa: N802 (aiosmtpd's name)
-        if self.sink.delay:
-            await asyncio.sleep(self.sink.delay)
+        self.sink.in_rcpt += 1
+        try:
+            if self.sink.delay:
+                await asyncio.sleep(self.sink.delay)
+        finally:
+            self.sink.in_rcpt -= 1
         envelope.rcpt_tos.append(address)
         return "250 OK"
 
@@ -112,6 +123,12 @@ class _Handler:
             self.sink.refused += 1
             return "451 4.3.0 Try again later"
         self.sink.keep(envelope.content, list(envelope.rcpt_tos))
+        if self.sink.hold_after_accept:
+            self.sink.held += 1
+            try:
+                await asyncio.sleep(self.sink.hold_after_accept)
+            finally:
+                self.sink.held -= 1
         return "250 Message accepted for delivery"
 
 

@@ -20,18 +20,19 @@ GATE_KEY = "technical-requirements-signed-off"
 REASON = "The practice does not use this service"
 
 
-def stored(migration: PracticeMigration) -> tuple[int, int, int | None]:
+def stored(migration: PracticeMigration) -> tuple[int, int, int, int | None]:
     progress = ChecklistProgress.objects.get(migration=migration)
-    return progress.items_done, progress.items_applicable, progress.phase_position
+    return progress.items_done, progress.items_applicable, progress.items_blocked, progress.phase_position
 
 
-def counted(migration: PracticeMigration) -> tuple[int, int, int | None]:
-    """Done, applicable, and the position of the first phase with an open item, from the items."""
+def counted(migration: PracticeMigration) -> tuple[int, int, int, int | None]:
+    """Done, applicable, blocked, and the position of the first phase with an open item, from the items."""
     items = ChecklistItem.objects.filter(migration=migration)
     first_open = items.filter(status__in=OPEN_STATUSES).order_by("phase__position").first()
     return (
         items.filter(status=ItemStatus.DONE).count(),
         items.exclude(status=ItemStatus.NOT_APPLICABLE).count(),
+        items.filter(status=ItemStatus.BLOCKED).count(),
         first_open.phase.position if first_open else None,
     )
 
@@ -46,8 +47,8 @@ def close_all_but(migration: PracticeMigration, keep: ChecklistItem, user) -> No
 
 def test_a_new_migration_counts_its_applicable_items_and_none_done(migration):
     assert stored(migration) == counted(migration)
-    done, applicable, phase = stored(migration)
-    assert (done, phase) == (0, 1)
+    done, applicable, blocked, phase = stored(migration)
+    assert (done, blocked, phase) == (0, 0, 1)
     # The guide's dispensing items do not apply to the demo practice, which does not dispense.
     assert 0 < applicable < migration.items.count()
 
@@ -90,15 +91,25 @@ def test_not_applicable_counts_one_fewer_applicable(migration, practice_manager)
 
     migration.items.get(key=TASK_KEY).mark_not_applicable(practice_manager, REASON)
 
-    assert stored(migration) == (before[0], before[1] - 1, before[2]) == counted(migration)
+    assert stored(migration) == (before[0], before[1] - 1, *before[2:]) == counted(migration)
 
 
-def test_blocked_changes_neither_count(migration, practice_manager):
+def test_blocked_counts_one_more_blocked(migration, practice_manager):
     before = stored(migration)
 
     migration.items.get(key=TASK_KEY).mark_blocked(practice_manager, "Waiting for the supplier")
 
-    assert stored(migration) == before == counted(migration)
+    assert stored(migration) == (*before[:2], before[2] + 1, before[3]) == counted(migration)
+
+
+def test_unblocking_by_reopening_counts_one_fewer_blocked(migration, practice_manager):
+    task = migration.items.get(key=TASK_KEY)
+    task.mark_blocked(practice_manager, "Waiting for the supplier")
+
+    task.reopen(practice_manager)
+
+    assert stored(migration)[2] == 0
+    assert stored(migration) == counted(migration)
 
 
 def test_sign_off_counts_the_gate_done(migration, practice_manager):
@@ -155,20 +166,20 @@ def test_closing_the_last_open_item_of_a_phase_moves_the_current_phase_on_and_re
     close_all_but(migration, first_of_second_phase, practice_manager)
     last_of_first_phase.refresh_from_db()
     last_of_first_phase.reopen(practice_manager)
-    assert stored(migration)[2] == 1
+    assert stored(migration)[3] == 1
 
     if close == "complete":
         last_of_first_phase.complete(practice_manager)
     else:
         last_of_first_phase.mark_not_applicable(practice_manager, REASON)
-    assert stored(migration)[2] == 2 == counted(migration)[2]
+    assert stored(migration)[3] == 2 == counted(migration)[3]
 
     first_of_second_phase.complete(practice_manager)
-    assert stored(migration)[2] is None
+    assert stored(migration)[3] is None
     assert stored(migration) == counted(migration)
 
     last_of_first_phase.reopen(practice_manager)
-    assert stored(migration)[2] == 1
+    assert stored(migration)[3] == 1
     assert stored(migration) == counted(migration)
 
 
@@ -178,7 +189,7 @@ def test_blocking_an_item_keeps_it_open_and_its_phase_current(migration, practic
 
     task.mark_blocked(practice_manager, "Waiting for the supplier")
 
-    assert stored(migration)[2] == 2 == counted(migration)[2]
+    assert stored(migration)[3] == 2 == counted(migration)[3]
 
 
 def test_a_refused_change_leaves_the_counts_as_they_were(migration, practice_manager):
@@ -211,7 +222,9 @@ def test_a_migration_whose_counts_are_missing_is_counted_on_its_next_change(migr
 
 def test_recount_repairs_counts_and_creates_missing_ones(guide_version, migration, practice_manager):
     other = make_migration(template_version=guide_version)
-    ChecklistProgress.objects.filter(migration=migration).update(items_done=0, items_applicable=1, phase_position=4)
+    ChecklistProgress.objects.filter(migration=migration).update(
+        items_done=0, items_applicable=1, items_blocked=1, phase_position=4
+    )
     ChecklistProgress.objects.filter(migration=other).delete()
     # A bulk write bypasses the counts: the not-applicable dispensing items become applicable.
     migration.items.filter(kind=ItemKind.TASK).update(status=ItemStatus.TO_DO)
@@ -223,6 +236,10 @@ def test_recount_repairs_counts_and_creates_missing_ones(guide_version, migratio
     assert stored(other) == counted(other)
 
 
-def test_the_database_refuses_more_done_than_applicable(migration):
+def test_the_database_refuses_more_done_and_blocked_than_applicable(migration):
+    applicable = stored(migration)[1]
+
     with pytest.raises(IntegrityError), transaction.atomic():
-        ChecklistProgress.objects.filter(migration=migration).update(items_done=1000)
+        ChecklistProgress.objects.filter(migration=migration).update(items_done=applicable + 1)
+    with pytest.raises(IntegrityError), transaction.atomic():
+        ChecklistProgress.objects.filter(migration=migration).update(items_done=applicable - 1, items_blocked=2)

@@ -110,7 +110,7 @@ def test_a_gate_is_red_from_the_day_after_its_due_date(migration, admin_user, ti
 
     assert (on_the_day.gates_overdue, on_the_day.rag) == (0, Rag.GREEN)
     assert (day_after.gates_overdue, day_after.rag) == (1, Rag.RED)
-    assert day_after.assessment.reason == "1 sign-off gate is overdue"
+    assert day_after.rag_reason == "1 sign-off gate is overdue"
 
 
 def test_far_behind_turns_red_on_the_day_the_item_over_the_threshold_falls_overdue(migration, admin_user, time_machine):

@@ -9,8 +9,8 @@ go-live, so a practice that did every item on its due date would look more than 
 in the weeks before go-live (measured on the national bench data: 36 points at worst).
 """
 
-from dataclasses import dataclass
 from enum import StrEnum
+from typing import NamedTuple
 
 FAR_BEHIND_PERCENT = 15
 """Red when the share done trails the share planned by more than this many percentage points."""
@@ -38,8 +38,7 @@ class Rag(StrEnum):
 _RANKS = {rag: rank for rank, rag in enumerate(Rag)}
 
 
-@dataclass(frozen=True)
-class Assessment:
+class Assessment(NamedTuple):
     rag: Rag
     reason: str
 

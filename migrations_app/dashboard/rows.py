@@ -4,11 +4,12 @@ due and RAG status; filtered, searched and sorted.
 A page costs the same queries whatever the number of migrations:
   1. the ICBs, delivery partners and supplier pairs of the migrations the user can see (filter choices);
   2. the phases of the checklist versions those migrations use (filter choices, phase titles);
-  3. the migrations matching the filters SQL can apply, one tuple each, with their done and
-     applicable counts and current phase (ChecklistProgress, kept up to date by the item methods);
-  4. per migration, counts over its open items (overdue, blocked, overdue gates, next due);
+  3. the migrations matching the filters SQL can apply, one tuple each, with their done, applicable
+     and blocked counts and current phase (ChecklistProgress, kept up to date by the item methods);
+  4. per migration, its overdue items and overdue gates (a range of an index of open items by date);
   5. per migration, the items done ahead of their due date (for the RAG rule; few, found by date);
-  6. the next item due of each row on the page only.
+  6. the next due date of the rows on the page (of every row when sorted by it, or for the CSV);
+  7. the item due on that date, for the rows on the page (for the CSV, per chunk of rows).
 The RAG status is computed in Python from those numbers (and each phase named from its position),
 so the RAG rule stays one function (rag.assess) that the RAG filter, the sort, the summary and the
 CSV all use; the RAG and phase filters, the sort and the pages are applied in Python too.
@@ -22,7 +23,7 @@ from typing import Any
 from django.db.models import Q
 
 from migrations_app.checklist import Progress
-from migrations_app.dashboard.rag import Assessment, Rag, assess
+from migrations_app.dashboard.rag import Rag, assess
 from migrations_app.models import ChecklistItem, PhaseTemplate, PracticeMigration
 
 CLOSED_PHASE = ("closed", "All items closed")
@@ -42,7 +43,7 @@ GO_LIVE_WINDOWS: dict[str, tuple[str, int | None, int | None]] = {
 GO_LIVE_NOT_AGREED = "not-agreed"
 
 LOOK_UP_IDS_UP_TO = 2000
-"""Up to this many rows, their open items are looked up by the rows' ids (see find())."""
+"""Up to this many rows, their next due dates are looked up by the rows' ids (see add_next_due())."""
 
 STATUSES = {
     "": ("In progress", [PracticeMigration.Status.ACTIVE]),
@@ -65,16 +66,18 @@ class Row:
     fdp_on: date | None
     done: int
     applicable: int
+    blocked: int
+    phase_position: int | None
     overdue: int = 0
-    blocked: int = 0
     gates_overdue: int = 0
-    next_due_on: date | None = None
-    phase_position: int | None = None
     done_ahead: int = 0
+    next_due_on: date | None = None
+    next_due_known: bool = False  # next_due_on is looked up only for the rows that need it
     days_to_go: int | None = None
     phase_key: str = CLOSED_PHASE[0]
     phase_title: str = CLOSED_PHASE[1]
-    assessment: Assessment | None = None
+    rag: Rag | None = None
+    rag_reason: str = ""
     next_item_pk: int | None = None
     next_item_title: str = ""
 
@@ -85,10 +88,6 @@ class Row:
     @property
     def suppliers(self) -> str:
         return f"{self.source} to {self.target}"
-
-    @property
-    def rag(self) -> Rag:
-        return self.assessment.rag
 
     @property
     def cutover_days(self) -> int | None:
@@ -156,24 +155,18 @@ def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
     """Every row `user` can see that matches `filters`, unsorted. Three queries."""
     migrations = _matching(PracticeMigration.objects.visible_to(user).on_dashboard(), filters, today)
     rows = {
-        values[0]: Row(*values[:10], done=values[10] or 0, applicable=values[11] or 0, phase_position=values[12])
+        values[0]: Row(*values[:10], *(count or 0 for count in values[10:13]), phase_position=values[13])
         for values in migrations.dashboard_values()
     }
     if not rows:
         return []
-    # A delivery partner's or an ICB's few hundred rows: their items are looked up by the rows'
-    # ids (given the filters again, PostgreSQL misjudges visible_to as nearly every migration and
-    # reads every open item in the country). More rows than that: the whole index is read in
-    # migration order, and only the rows' counts kept, which is cheaper than joining it to the
-    # filters; the other migrations' counts are dropped unread.
-    items = ChecklistItem.objects.all()
-    if len(rows) <= LOOK_UP_IDS_UP_TO:
-        items = items.filter(migration_id__in=list(rows))
-    for pk, overdue, blocked, gates_overdue, next_due_on in items.open_counts_by_migration(today):
+    # Overdue items, and items done ahead of plan, are a small part of all items and one range of
+    # their indexes each: read them for every migration and keep the rows' figures (looking them
+    # up migration by migration costs more, even for a delivery partner's rows); the other
+    # migrations' figures are dropped unread.
+    for pk, overdue, gates_overdue in ChecklistItem.objects.overdue_counts_by_migration(today):
         if row := rows.get(pk):
-            row.overdue, row.blocked, row.gates_overdue, row.next_due_on = overdue, blocked, gates_overdue, next_due_on
-    # Items done ahead of plan are few and found by date in their index: read them for every
-    # migration and keep the rows' (looking them up migration by migration costs more).
+            row.overdue, row.gates_overdue = overdue, gates_overdue
     for pk, count in ChecklistItem.objects.done_ahead_by_migration(today):
         if row := rows.get(pk):
             row.done_ahead = count
@@ -184,7 +177,7 @@ def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
             row.phase_key, row.phase_title = options.phase_by_position.get(
                 (row.template_version_id, row.phase_position), (f"position-{row.phase_position}", "Unknown phase")
             )
-        row.assessment = assess(
+        row.rag, row.rag_reason = assess(
             applicable=row.applicable,
             done=row.done,
             done_ahead=row.done_ahead,
@@ -223,9 +216,30 @@ def _matching(migrations, filters: Filters, today: date):
     return migrations
 
 
-def add_next_items(rows: Iterable[Row]) -> None:
-    """Fill in the next item due (the first open item due on its next due date) of each row. One
-    query; none when no row has an item due."""
+def add_next_due(rows: Iterable[Row], today: date) -> None:
+    """Fill in the next due date of the rows that lack it. One query; none if none lacks it.
+
+    Up to LOOK_UP_IDS_UP_TO rows (a page, a delivery partner's or an ICB's rows) are looked up by
+    their ids, one index range each. More are read for every migration, through the whole index,
+    and the rows' kept: cheaper than looking thousands up, or than repeating the filters (given
+    visible_to again, PostgreSQL misjudges it as nearly every migration)."""
+    wanted = {row.pk: row for row in rows if not row.next_due_known}
+    if not wanted:
+        return
+    items = ChecklistItem.objects.all()
+    if len(wanted) <= LOOK_UP_IDS_UP_TO:
+        items = items.filter(migration_id__in=list(wanted))
+    for pk, next_due_on in items.next_due_by_migration(today):
+        if row := wanted.get(pk):
+            row.next_due_on = next_due_on
+    for row in wanted.values():
+        row.next_due_known = True
+
+
+def add_next_items(rows: list[Row], today: date) -> None:
+    """Fill in the next item due of each row: the first open item due on its next due date. Two
+    queries (the dates, unless known already, then the items); none for a date when none is due."""
+    add_next_due(rows, today)
     wanted = {row.pk: row for row in rows if row.next_due_on is not None}
     if not wanted:
         return
@@ -248,6 +262,7 @@ class Column:
     csv_value: Callable[[Row], Any]
     sort_key: Callable[[Row], Any] | None = None
     numeric: bool = False
+    needs_next_due: bool = False
 
 
 def _date(value: date | None) -> str:
@@ -270,6 +285,7 @@ COLUMNS = [
         "Next item due",
         lambda row: f"{_date(row.next_due_on)} {row.next_item_title}".strip(),
         lambda row: row.next_due_on,
+        needs_next_due=True,
     ),
     Column("rag", "RAG status", lambda row: row.rag.label, lambda row: row.rag.rank),
 ]
@@ -277,11 +293,15 @@ SORTABLE = {column.key: column for column in COLUMNS if column.sort_key is not N
 DEFAULT_SORT = "rag"
 
 
-def sort_rows(rows: list[Row], sort: str) -> list[Row]:
+def sort_rows(rows: list[Row], sort: str, today: date) -> list[Row]:
     """Sorted by `sort` (a column key, "-key" for descending); rows without a value last. Ties
-    keep go-live order, then practice name, so a page is the same on every visit."""
+    keep go-live order, then practice name, so a page is the same on every visit. Sorting by the
+    next item due first looks up every row's next due date (one query)."""
     descending = sort.startswith("-")
-    key = SORTABLE[sort.removeprefix("-")].sort_key
+    column = SORTABLE[sort.removeprefix("-")]
+    if column.needs_next_due:
+        add_next_due(rows, today)
+    key = column.sort_key
     ordered = sorted(
         rows, key=lambda row: (row.go_live_on is None, row.go_live_on or date.min, row.practice_name.casefold(), row.pk)
     )

