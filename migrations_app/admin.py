@@ -197,3 +197,7 @@ class ReminderPreferenceAdmin(admin.ModelAdmin):
     list_select_related = ["user"]
     exclude = ["calendar_token"]
     autocomplete_fields = ["user"]
+
+
+# Template editing has its own module; importing it registers its admin classes.
+from migrations_app import admin_templates  # noqa: E402, F401

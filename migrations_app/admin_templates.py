@@ -1,0 +1,1 @@
+"""The Django admin for checklist templates: versions, phases and items."""
