@@ -377,8 +377,8 @@ def signers_of(gate: ChecklistItem) -> QuerySet[User]:
 
 def gates_made_ready_by(item_id: int) -> list[int]:
     """Open gates of the item's phase, after it, with no open item before them: the gates that
-    completing this item (now done) made ready to sign. One query."""
-    completed = ChecklistItem.objects.filter(pk=item_id, status=ItemStatus.DONE)
+    closing this item (now done or not applicable) made ready to sign. One query."""
+    completed = ChecklistItem.objects.filter(pk=item_id, status__in=[ItemStatus.DONE, ItemStatus.NOT_APPLICABLE])
     earlier_open = ChecklistItem.objects.open().filter(phase_id=OuterRef("phase_id"), position__lt=OuterRef("position"))
     return list(
         ChecklistItem.objects.open()
@@ -394,8 +394,8 @@ def gates_made_ready_by(item_id: int) -> list[int]:
 
 
 def queue_sign_off_requests(item_id: int) -> None:
-    """Run by ChecklistItem.complete() once its transaction has committed: queue a sign-off
-    request for each gate that the completion made ready."""
+    """Run once the transaction that closed an item (ChecklistItem.complete(), mark_not_applicable()
+    or sign_off()) has committed: queue a sign-off request for each gate this made ready."""
     from migrations_app import tasks  # the tasks module imports this one
 
     for gate_id in gates_made_ready_by(item_id):

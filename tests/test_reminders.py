@@ -607,6 +607,36 @@ def test_the_data_sign_off_request_goes_to_the_clinical_lead_only(
     assert [message.to for message in sign_off_requests()] == [[clinical_lead.email]]
 
 
+def test_marking_the_last_earlier_item_not_applicable_asks_the_signers_at_once(
+    migration, practice_manager, clinical_lead, django_capture_on_commit_callbacks
+):
+    gate = migration.items.get(key="data-checking-sign-off")
+    last = close_all_but_one_before(gate, practice_manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        last.mark_not_applicable(practice_manager, "Not used at this practice.")
+
+    assert [message.to for message in sign_off_requests()] == [[clinical_lead.email]]
+
+
+def test_signing_a_gate_that_was_the_last_open_item_before_another_asks_for_the_next(
+    migration, practice_manager, django_capture_on_commit_callbacks
+):
+    gates = list(migration.items.filter(phase__position=1, kind=ItemKind.GATE).order_by("position"))
+    earlier_gate, later_gate = gates[-2], gates[-1]
+    ChecklistItem.objects.filter(phase=later_gate.phase, position__lt=later_gate.position).exclude(
+        pk=earlier_gate.pk
+    ).update(status=ItemStatus.DONE, completed_by=practice_manager, completed_at=datetime(2025, 4, 1, tzinfo=LONDON))
+    earlier_gate.refresh_from_db()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        earlier_gate.sign_off(practice_manager)
+
+    requests = sign_off_requests()
+    assert requests, "signing the earlier gate made the later one ready"
+    assert all(later_gate.title[:40] in message.body for message in requests)
+
+
 def test_completing_an_item_that_leaves_others_open_asks_nobody(
     migration, practice_manager, clinical_lead, django_capture_on_commit_callbacks
 ):

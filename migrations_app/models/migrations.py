@@ -557,9 +557,15 @@ class ChecklistItem(models.Model):
         """Mark done. Done twice (two people at once) is not an error: both are logged. Once the
         transaction commits, a gate this made ready to sign has its signers e-mailed at once."""
         self._change(by, status=ItemStatus.DONE, log_unchanged=True)
+        self._request_sign_offs_on_commit()
+
+    def _request_sign_offs_on_commit(self) -> None:
+        """Closing an item (done, not applicable, or a gate signed) can leave a later gate of its
+        phase with nothing open before it: once the transaction commits, that gate's signers are
+        e-mailed at once rather than at the next digest."""
         from migrations_app import reminders  # reminders builds on these models
 
-        # robust: the item is done whatever happens to the e-mail (a broker that is down).
+        # robust: the item stays closed whatever happens to the e-mail (a broker that is down).
         item_id = self.pk
         transaction.on_commit(lambda: reminders.queue_sign_off_requests(item_id), robust=True)
 
@@ -568,6 +574,7 @@ class ChecklistItem(models.Model):
 
     def mark_not_applicable(self, by, reason: str, *, expected_revision: int | None = None) -> None:
         self._change(by, status=ItemStatus.NOT_APPLICABLE, reason=reason, expected_revision=expected_revision)
+        self._request_sign_offs_on_commit()
 
     def mark_blocked(self, by, reason: str, *, expected_revision: int | None = None) -> None:
         self._change(by, status=ItemStatus.BLOCKED, reason=reason, expected_revision=expected_revision)
@@ -595,6 +602,7 @@ class ChecklistItem(models.Model):
             expected_revision=expected_revision,
             kind=Event.Kind.SIGN_OFF,
         )
+        self._request_sign_offs_on_commit()
 
     def set_note(self, by, note: str, *, expected_revision: int | None = None) -> None:
         with transaction.atomic():
