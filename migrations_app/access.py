@@ -20,14 +20,17 @@ class Permission(StrEnum):
     TICK = "tick"  # mark done, reopen, not applicable, blocked; write notes
     EDIT_MILESTONES = "edit_milestones"  # change milestone dates (replans items)
     SIGN_GATES = "sign_gates"  # sign off a gate item
+    # Move the checklist to a later template version. The delivery partner runs the project plan
+    # (and admins maintain the templates); practice users work the checklist they are given.
+    UPGRADE_CHECKLIST = "upgrade_checklist"
 
 
-EDITOR = frozenset(Permission)
+EDITOR = frozenset({Permission.TICK, Permission.EDIT_MILESTONES, Permission.SIGN_GATES})
 GRANTS: dict[str, frozenset[Permission]] = {
     Role.PRACTICE_MANAGER: EDITOR,
     Role.CLINICAL_LEAD: EDITOR,
     Role.PRACTICE_STAFF: frozenset({Permission.TICK}),
-    Role.DELIVERY_PARTNER: EDITOR,
+    Role.DELIVERY_PARTNER: EDITOR | {Permission.UPGRADE_CHECKLIST},
     Role.ICB_LEAD: frozenset(),
 }
 
@@ -42,7 +45,7 @@ class Access:
     @property
     def permissions(self) -> frozenset[Permission]:
         if self.is_admin:
-            return EDITOR
+            return frozenset(Permission)
         return frozenset().union(*(GRANTS[role] for role in self.roles))
 
     def can(self, permission: Permission) -> bool:
@@ -61,6 +64,10 @@ class Access:
     @property
     def can_edit_milestones(self) -> bool:
         return self.can(Permission.EDIT_MILESTONES)
+
+    @property
+    def can_upgrade_checklist(self) -> bool:
+        return self.can(Permission.UPGRADE_CHECKLIST)
 
 
 def two_factor_required(user) -> bool:

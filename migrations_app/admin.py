@@ -1,11 +1,15 @@
 """The Django admin: organisations, people and migrations. Template editing grows here too."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.template.response import TemplateResponse
 
+from migrations_app import upgrades
+from migrations_app.forms import UpgradeForm
 from migrations_app.models import (
     ICB,
     ChecklistItem,
@@ -94,6 +98,7 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
     search_fields = ["practice__name", "practice__ods_code"]
     autocomplete_fields = ["practice"]
     readonly_fields = ["template_version", "created_at", "created_by", "finished_at"]
+    actions = ["review_checklist_upgrade"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
@@ -117,6 +122,54 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request, obj=None) -> bool:
         # A migration's history is kept: cancel it instead.
         return False
+
+    @admin.action(description="Review checklist upgrade")
+    def review_checklist_upgrade(self, request, queryset):
+        """First a page with what the latest version would change for each selected migration;
+        its button posts the action again with the versions reviewed, which applies them."""
+        selected = list(queryset.select_related("practice", "template_version__template"))
+        if request.POST.get("apply") == "yes":
+            self._apply_upgrades(request, selected)
+            return None
+        reviews, skipped = [], []
+        for migration in selected:
+            target = upgrades.newer_version(migration)
+            reason = upgrades.refusal(migration, target) if target else ""
+            if target is None:
+                reason = f"{migration.practice} is already on the latest version ({migration.template_version})."
+            if reason:
+                skipped.append(reason)
+            else:
+                reviews.append(upgrades.plan(migration, target))
+        if not reviews:
+            for reason in skipped:
+                self.message_user(request, f"{reason} Skipped.", messages.WARNING)
+            return None
+        context = {
+            **self.admin_site.each_context(request),
+            "title": "Review checklist upgrade",
+            "opts": self.model._meta,
+            "reviews": reviews,
+            "skipped": skipped,
+            "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
+        }
+        return TemplateResponse(request, "migrations_app/upgrade_admin_confirm.html", context)
+
+    def _apply_upgrades(self, request, selected: list[PracticeMigration]) -> None:
+        upgraded = 0
+        for migration in selected:
+            form = UpgradeForm({"version": request.POST.get(f"version-{migration.pk}")})
+            if not form.is_valid():
+                self.message_user(request, f"{migration.practice}: {form.errors['version'][0]}", messages.ERROR)
+                continue
+            outcome = upgrades.apply([migration], form.cleaned_data["version"], request.user)[0]
+            if outcome.skipped:
+                self.message_user(request, f"{outcome.skipped} Skipped.", messages.WARNING)
+            else:
+                upgraded += 1
+                self.message_user(request, f"{migration.practice}: {outcome.plan.summary()}", messages.SUCCESS)
+        if upgraded > 1:
+            self.message_user(request, f"{upgraded} checklists upgraded.", messages.SUCCESS)
 
 
 @admin.register(Event)

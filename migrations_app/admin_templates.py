@@ -1,1 +1,512 @@
-"""The Django admin for checklist templates: versions, phases and items."""
+"""The Django admin for checklist templates: versions, phases and items.
+
+Editors work on a draft: its page lists the phases (reordered by position number), each phase's
+page lists its items. A draft is made from a published version ("Make a new draft") or imported
+from a data file, and published with a change note; published versions are read-only here, in
+the models and in the database. Every save carries the draft's revision, so that two editors
+cannot overwrite each other's work, and is logged (LogEntry) on the version's History page.
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import models, transaction
+from django.db.models import Count, F
+from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils.html import format_html
+
+from migrations_app.guide import loader
+from migrations_app.models import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
+from migrations_app.models.templates import DraftConflictError, PublishedVersionError
+
+# Rows are renumbered 1, 2, 3... on save; on the way there every row of the list is first moved
+# this far up, so that no two rows ever hold the same position (a unique constraint) in between.
+PARKED = 1_000_000
+MAX_IMPORT_BYTES = 1_000_000
+
+
+def version_of(obj) -> TemplateVersion:
+    if isinstance(obj, TemplateVersion):
+        return obj
+    if isinstance(obj, PhaseTemplate):
+        return obj.version
+    return obj.phase.version
+
+
+def is_frozen(obj) -> bool:
+    return obj is not None and version_of(obj).is_published
+
+
+# --- forms -----------------------------------------------------------------------------------------
+
+
+class DraftForm(forms.ModelForm):
+    """Carries the revision of the draft that the editor saw, and refuses the save if the draft
+    has been saved (or published) since. The admin runs the whole change view in one transaction,
+    and the version row is locked here, so the check holds until the save commits."""
+
+    seen_revision = forms.IntegerField(widget=forms.HiddenInput, min_value=1)
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk:
+            self.initial.setdefault("seen_revision", version_of(self.instance).revision)
+
+    def clean(self) -> dict:
+        cleaned_data = super().clean()
+        version = TemplateVersion.objects.select_for_update().get(pk=version_of(self.instance).pk)
+        if version.is_published:
+            raise PublishedVersionError()
+        if "seen_revision" in cleaned_data and cleaned_data["seen_revision"] != version.revision:
+            raise DraftConflictError()
+        return cleaned_data
+
+
+class PositionedForm(forms.ModelForm):
+    """A row of an ordered list. Two rows may be given the same number, or none (added at the
+    end): positions are renumbered on save (save_in_order), so they are not checked as unique."""
+
+    position = forms.IntegerField(
+        min_value=0, required=False, widget=forms.NumberInput(attrs={"class": "position-input"})
+    )
+
+    def _get_validation_exclusions(self) -> set:
+        return super()._get_validation_exclusions() | {"position"}
+
+
+class UniqueKeyInVersion(forms.ModelForm):
+    def clean_key(self) -> str:
+        # Upgrades match a migration's items to a new version by key, so a key is unique in the
+        # whole version, not only in its phase.
+        key = self.cleaned_data["key"]
+        phase = getattr(self.instance, "phase", None)
+        if phase is not None and (
+            ItemTemplate.objects.filter(phase__version_id=phase.version_id, key=key)
+            .exclude(phase=phase)
+            .exclude(pk=self.instance.pk)
+            .exists()
+        ):
+            raise ValidationError(f"Another phase of this version has an item with the key '{key}'.")
+        return key
+
+
+class ItemInlineForm(UniqueKeyInVersion, PositionedForm):
+    pass
+
+
+class ItemAdminForm(DraftForm, UniqueKeyInVersion):
+    pass
+
+
+class PublishForm(forms.Form):
+    change_note = forms.CharField(
+        widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        help_text="What changed and why, for the people who run migrations. Shown with the version.",
+    )
+    seen_revision = forms.IntegerField(widget=forms.HiddenInput)
+
+
+class ImportForm(forms.Form):
+    data_file = forms.FileField(
+        label="Data file (YAML)", help_text="In the format of an export, or of the guide's practice-migration.yaml."
+    )
+
+
+def save_in_order(formset) -> None:
+    """Save a formset of positioned rows, numbering the rows 1, 2, 3... in the order their
+    position numbers give. A row given a new number goes before a row that already had it (typing
+    1 moves a row to the top); rows with no number go last; other ties keep the order on the page."""
+    kept = [form for form in formset.initial_forms if form not in formset.deleted_forms]
+    kept += [form for form in formset.extra_forms if form.has_changed() and form not in formset.deleted_forms]
+
+    def place(index: int) -> tuple:
+        position = kept[index].cleaned_data.get("position")
+        return (position is None, position or 0, "position" not in kept[index].changed_data, index)
+
+    order = sorted(range(len(kept)), key=place)
+    for number, index in enumerate(order, start=1):
+        kept[index].instance.position = number
+    formset.model.objects.filter(**{formset.fk.name: formset.instance}).update(position=F("position") + PARKED)
+    formset.save()
+    for form in kept:
+        if form.instance.pk and form.instance.position is not None:
+            formset.model.objects.filter(pk=form.instance.pk, position__gte=PARKED).update(
+                position=form.instance.position
+            )
+
+
+# --- shared behaviour ------------------------------------------------------------------------------
+
+
+class FrozenWhenPublishedInline:
+    """Inline rows of a published version are read-only."""
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return not is_frozen(obj) and super().has_add_permission(request, obj)
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not is_frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not is_frozen(obj) and super().has_delete_permission(request, obj)
+
+
+class DraftPartAdmin(admin.ModelAdmin):
+    """A version, phase or item: editable while its version is a draft, read-only once published.
+    Each save takes the draft's next revision; each change is logged on the version as well."""
+
+    form = DraftForm
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return not is_frozen(obj) and super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request, obj=None) -> bool:
+        return not is_frozen(obj) and super().has_delete_permission(request, obj)
+
+    def get_actions(self, request):
+        # Bulk deletion would skip the per-object checks; delete drafts one at a time.
+        actions = super().get_actions(request)
+        actions.pop("delete_selected", None)
+        return actions
+
+    def get_fields(self, request, obj=None) -> list[str]:
+        fields = [field for field in super().get_fields(request, obj) if field != "seen_revision"]
+        if obj is not None and self.has_change_permission(request, obj):
+            fields.append("seen_revision")
+        return fields
+
+    def save_model(self, request, obj, form, change) -> None:
+        version = version_of(obj)
+        # Sets obj.revision too when obj is the version itself, so that its save keeps the new one.
+        version.record_edit(form.cleaned_data["seen_revision"])
+        super().save_model(request, obj, form, change)
+
+    def save_formset(self, request, form, formset, change) -> None:
+        if issubclass(formset.model, PhaseTemplate | ItemTemplate):
+            save_in_order(formset)
+        else:
+            super().save_formset(request, form, formset, change)
+
+    def log_change(self, request, obj, message):
+        entry = super().log_change(request, obj, message)
+        if not isinstance(obj, TemplateVersion):
+            # The version's History page then shows every change to its phases and items.
+            super().log_change(request, version_of(obj), on_version(obj, message))
+        return entry
+
+    def log_deletions(self, request, queryset):
+        entries = super().log_deletions(request, queryset)
+        for obj in queryset:
+            if not isinstance(obj, TemplateVersion):
+                deleted = [{"deleted": {"name": str(obj._meta.verbose_name), "object": str(obj)}}]
+                super().log_change(request, version_of(obj), deleted)
+        return entries
+
+
+def on_version(obj, message: list | str) -> list | str:
+    """A change message about a phase or an item, reworded for its version's history: changes
+    to the object's own fields name the object."""
+    if not isinstance(message, list):
+        return message
+    named = {"name": str(obj._meta.verbose_name), "object": str(obj)}
+    reworded = []
+    for entry in message:
+        [(action, details)] = entry.items()
+        reworded.append({action: named | details} if "name" not in details else entry)
+    return reworded or [{"changed": named | {"fields": []}}]
+
+
+# --- templates -------------------------------------------------------------------------------------
+
+
+class TemplateVersionInline(admin.TabularInline):
+    model = TemplateVersion
+    fields = ["number", "status", "change_note", "published_at", "created_at"]
+    readonly_fields = fields
+    ordering = ["-status", "-number"]
+    show_change_link = True
+    extra = 0
+    can_delete = False
+
+    def has_add_permission(self, request, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        return False
+
+
+@admin.register(ChecklistTemplate)
+class ChecklistTemplateAdmin(admin.ModelAdmin):
+    list_display = ["name", "slug", "latest_version", "has_draft"]
+    search_fields = ["name", "slug"]
+    inlines = [TemplateVersionInline]
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).prefetch_related("versions")
+
+    @admin.display(description="latest published version")
+    def latest_version(self, template: ChecklistTemplate) -> str:
+        numbers = [version.number for version in template.versions.all() if version.is_published]
+        return str(max(numbers)) if numbers else "-"
+
+    @admin.display(description="draft", boolean=True)
+    def has_draft(self, template: ChecklistTemplate) -> bool:
+        return any(not version.is_published for version in template.versions.all())
+
+
+# --- versions --------------------------------------------------------------------------------------
+
+
+class PhaseInline(FrozenWhenPublishedInline, admin.TabularInline):
+    model = PhaseTemplate
+    form = PositionedForm
+    fields = ["position", "key", "title", "item_count"]
+    readonly_fields = ["item_count"]
+    show_change_link = True
+    extra = 0
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).annotate(item_total=Count("items"))
+
+    @admin.display(description="items")
+    def item_count(self, phase: PhaseTemplate) -> int | str:
+        return getattr(phase, "item_total", "-")
+
+
+@admin.register(TemplateVersion)
+class TemplateVersionAdmin(DraftPartAdmin):
+    """Drafts are made from a version or imported, never added blank; see the buttons."""
+
+    change_form_template = "admin/migrations_app/templateversion/change_form.html"
+    change_list_template = "admin/migrations_app/templateversion/change_list.html"
+    list_display = ["__str__", "template", "status", "number", "published_at", "short_change_note"]
+    list_filter = ["template", "status"]
+    search_fields = ["template__name", "template__slug", "change_note"]
+    list_select_related = ["template"]
+    fields = ["template", "status", "number", "published_at", "created_at", "revision", "change_note"]
+    readonly_fields = ["template", "status", "number", "published_at", "created_at", "revision"]
+    inlines = [PhaseInline]
+
+    @admin.display(description="change note")
+    def short_change_note(self, version: TemplateVersion) -> str:
+        return version.change_note if len(version.change_note) <= 80 else version.change_note[:79] + "…"
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    def can_make_drafts(self, request) -> bool:
+        return request.user.has_perm("migrations_app.add_templateversion")
+
+    def get_urls(self):
+        view = self.admin_site.admin_view
+        prefix = f"{self.opts.app_label}_{self.opts.model_name}"
+        return [
+            path("import/", view(self.import_view), name=f"{prefix}_import"),
+            path("<path:object_id>/new-draft/", view(self.new_draft_view), name=f"{prefix}_new_draft"),
+            path("<path:object_id>/publish/", view(self.publish_view), name=f"{prefix}_publish"),
+            path("<path:object_id>/export/", view(self.export_view), name=f"{prefix}_export"),
+            *super().get_urls(),
+        ]
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        version = self.get_object(request, unquote(object_id))
+        extra_context = (extra_context or {}) | {
+            "can_make_draft": version is not None and version.is_published and self.can_make_drafts(request),
+            "can_publish": version is not None and self.has_change_permission(request, version),
+        }
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def changelist_view(self, request, extra_context=None):
+        extra_context = (extra_context or {}) | {"can_import": self.can_make_drafts(request)}
+        return super().changelist_view(request, extra_context)
+
+    def _version_or_404(self, request, object_id) -> TemplateVersion:
+        version = self.get_object(request, unquote(object_id))
+        if version is None:
+            raise Http404("No such template version.")
+        if not self.has_view_or_change_permission(request, version):
+            raise PermissionDenied
+        return version
+
+    def _change_url(self, version: TemplateVersion) -> str:
+        return reverse("admin:migrations_app_templateversion_change", args=[version.pk])
+
+    def _render(self, request, template: str, title: str, context: dict) -> TemplateResponse:
+        context = self.admin_site.each_context(request) | {"opts": self.opts, "title": title} | context
+        return TemplateResponse(request, f"admin/migrations_app/templateversion/{template}", context)
+
+    def new_draft_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        version = self._version_or_404(request, object_id)
+        if not self.can_make_drafts(request):
+            raise PermissionDenied
+        existing = version.template.draft()
+        if request.method == "POST":
+            try:
+                draft = version.copy_as_draft()
+            except ValidationError as error:
+                self.message_user(request, " ".join(error.messages), messages.ERROR)
+                return HttpResponseRedirect(self._change_url(existing or version))
+            self.log_addition(request, draft, f"Made from {version}.")
+            self.message_user(request, f"Made a new draft from {version}. Edit it, then publish it.")
+            return HttpResponseRedirect(self._change_url(draft))
+        return self._render(
+            request,
+            "new_draft.html",
+            f"Make a new draft from {version}",
+            {"original": version, "existing_draft": existing},
+        )
+
+    def publish_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        draft = self._version_or_404(request, object_id)
+        if draft.is_published:
+            self.message_user(request, f"{draft} is already published.", messages.WARNING)
+            return HttpResponseRedirect(self._change_url(draft))
+        if not self.has_change_permission(request, draft):
+            raise PermissionDenied
+        if request.method == "POST":
+            form = PublishForm(request.POST)
+            if form.is_valid():
+                try:
+                    with transaction.atomic():
+                        loader.publish(
+                            draft, form.cleaned_data["change_note"], seen_revision=form.cleaned_data["seen_revision"]
+                        )
+                except ValidationError as error:
+                    form.add_error(None, error)
+                else:
+                    self.log_change(request, draft, f"Published as version {draft.number}: {draft.change_note}")
+                    self.message_user(
+                        request, f"Published {draft}. New migrations use it; migrations under way keep their copy."
+                    )
+                    return HttpResponseRedirect(self._change_url(draft))
+        else:
+            form = PublishForm(initial={"change_note": draft.change_note, "seen_revision": draft.revision})
+        latest = draft.template.latest_published()
+        return self._render(
+            request,
+            "publish.html",
+            f"Publish {draft}",
+            {
+                "original": draft,
+                "form": form,
+                "latest": latest,
+                "differences": loader.differences(latest, draft) if latest else None,
+                "problems": loader.problems(loader.export(draft)),
+                "item_count": draft.items().count(),
+            },
+        )
+
+    def export_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
+        version = self._version_or_404(request, object_id)
+        label = f"v{version.number}" if version.is_published else "draft"
+        response = HttpResponse(loader.export_text(version), content_type="application/yaml; charset=utf-8")
+        response["Content-Disposition"] = f'attachment; filename="{version.template.slug}-{label}.yaml"'
+        return response
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        if not self.can_make_drafts(request):
+            raise PermissionDenied
+        form = ImportForm(request.POST or None, request.FILES or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                draft = self._import(request, form.cleaned_data["data_file"])
+            except ValidationError as error:
+                form.add_error(None, error)
+            else:
+                self.log_addition(request, draft, f"Imported from {form.cleaned_data['data_file'].name}.")
+                self.message_user(request, f"Imported a new draft of {draft.template}. Check it, then publish it.")
+                return HttpResponseRedirect(self._change_url(draft))
+        return self._render(request, "import.html", "Import a draft", {"form": form})
+
+    def _import(self, request, upload) -> TemplateVersion:
+        if upload.size > MAX_IMPORT_BYTES:
+            raise ValidationError("The file is too large for template data (at most 1 MB).")
+        try:
+            text = upload.read().decode("utf-8")
+        except UnicodeDecodeError as error:
+            raise ValidationError("The file is not UTF-8 text.") from error
+        data = loader.parse(text)
+        known = ChecklistTemplate.objects.filter(slug=data["template"]).exists()
+        if not known and not request.user.has_perm("migrations_app.add_checklisttemplate"):
+            raise ValidationError(f"There is no template '{data['template']}'; only an administrator can add one.")
+        return loader.import_draft(data)
+
+
+# --- phases and items ------------------------------------------------------------------------------
+
+
+class ItemInline(FrozenWhenPublishedInline, admin.TabularInline):
+    model = ItemTemplate
+    form = ItemInlineForm
+    fields = [
+        "position",
+        "key",
+        "title",
+        "group",
+        "guide_url",
+        "responsible_role",
+        "anchor",
+        "offset_days",
+        "kind",
+        "condition",
+    ]
+    extra = 0
+    classes = ["item-table"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+
+@admin.register(PhaseTemplate)
+class PhaseTemplateAdmin(DraftPartAdmin):
+    """A phase and its items, one table; phases themselves are added and reordered on the version."""
+
+    list_display = ["title", "key", "version", "position"]
+    list_filter = ["version__template", "version__status"]
+    search_fields = ["title", "key"]
+    list_select_related = ["version__template"]
+    fields = ["version", "key", "title", "position"]
+    readonly_fields = ["version", "position"]
+    inlines = [ItemInline]
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+
+@admin.register(ItemTemplate)
+class ItemTemplateAdmin(DraftPartAdmin):
+    """Every item of every version, to search and filter; editing is usually on the phase's page."""
+
+    form = ItemAdminForm
+    list_display = ["title", "key", "phase_link", "version", "responsible_role", "anchor", "offset_days", "kind"]
+    list_filter = ["responsible_role", "kind", "anchor", "condition", "phase__key", "phase__version__status"]
+    search_fields = ["title", "key", "group"]
+    list_select_related = ["phase__version__template"]
+    fields = [
+        "phase",
+        "position",
+        "key",
+        "title",
+        "group",
+        "guide_url",
+        "responsible_role",
+        "anchor",
+        "offset_days",
+        "kind",
+        "condition",
+    ]
+    readonly_fields = ["phase", "position"]
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+
+    def has_add_permission(self, request) -> bool:
+        return False
+
+    @admin.display(description="phase", ordering="phase__position")
+    def phase_link(self, item: ItemTemplate) -> str:
+        url = reverse("admin:migrations_app_phasetemplate_change", args=[item.phase_id])
+        return format_html('<a href="{}">{}</a>', url, item.phase)
+
+    @admin.display(description="version", ordering="phase__version")
+    def version(self, item: ItemTemplate) -> str:
+        return str(item.phase.version)

@@ -50,6 +50,8 @@ class Checklist:
     progress: Progress = field(default_factory=Progress)
     overdue: list[ChecklistItem] = field(default_factory=list)
     due_soon: list[ChecklistItem] = field(default_factory=list)
+    # Items a checklist upgrade dropped after work on them: shown apart, with their history.
+    archived: list[ChecklistItem] = field(default_factory=list)
 
     @property
     def milestones(self) -> list[tuple[str, date | None]]:
@@ -77,11 +79,19 @@ def due_state(item: ChecklistItem, today: date) -> str:
 
 def build(migration: PracticeMigration, today: date, access: Access) -> Checklist:
     checklist = Checklist(migration=migration, today=today)
-    items = list(migration.items.select_related("completed_by").order_by("phase__position", "position"))
+    # Archived items come in the same query (the page's query count does not grow) and are set apart.
+    items = list(
+        ChecklistItem.all_objects.filter(migration=migration)
+        .select_related("completed_by")
+        .order_by("phase__position", "position")
+    )
     phases = list(migration.phases.order_by("position"))
     by_phase = {phase.pk: [] for phase in phases}
     for item in items:
         item.migration = migration
+        if item.archived_at is not None:
+            checklist.archived.append(item)
+            continue
         item.due_state = due_state(item, today)
         item.can_sign = access.can_sign(item)
         by_phase[item.phase_id].append(item)

@@ -8,7 +8,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from migrations_app import scheduling
-from migrations_app.models import Milestone, PracticeMigration
+from migrations_app.models import Milestone, PracticeMigration, TemplateVersion
 
 REASON_MAX = 2000
 NOTE_MAX = 5000
@@ -44,6 +44,20 @@ class SignOffForm(RevisionForm):
         max_length=REASON_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+
+class UpgradeForm(forms.Form):
+    """The template version the reviewer saw: the upgrade applies that version, never one
+    published after the page was opened."""
+
+    version = forms.ModelChoiceField(
+        queryset=TemplateVersion.objects.published().select_related("template"),
+        widget=forms.HiddenInput,
+        error_messages={
+            "required": "Choose the checklist version to upgrade to.",
+            "invalid_choice": "That checklist version does not exist or is not published. Nothing was changed.",
+        },
     )
 
 

@@ -3,6 +3,7 @@ from django.urls import path
 from migrations_app import views
 from migrations_app.views import dashboard as dashboard_views
 from migrations_app.views import reminders as reminder_views
+from migrations_app.views import upgrades as upgrade_views
 
 app_name = "migrations"
 
@@ -14,6 +15,13 @@ urlpatterns = [
     path("dashboard/rag/", dashboard_views.rag_help, name="rag_help"),
     path("migrations/<int:pk>/", views.migration_detail, name="migration_detail"),
     path("migrations/<int:pk>/milestones/", views.milestones_edit, name="milestones_edit"),
+    # A later checklist version: review what it would change, then apply it (staff, delivery partner).
+    path("migrations/<int:pk>/upgrade/", upgrade_views.upgrade_review, name="upgrade_review"),
+    path(
+        "migrations/<int:pk>/archived-items/<int:item_pk>/history/",
+        upgrade_views.archived_item_history,
+        name="archived_item_history",
+    ),
     path("migrations/<int:pk>/items/<int:item_pk>/", views.item_detail, name="item_detail"),
     path("migrations/<int:pk>/items/<int:item_pk>/history/", views.item_history, name="item_history"),
     path("migrations/<int:pk>/items/<int:item_pk>/forms/", views.item_forms, name="item_forms"),

@@ -12,8 +12,10 @@ from datetime import timedelta
 import pytest
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from migrations_app import reminder_emails
+from migrations_app.guide import loader
 from migrations_app.models import (
     ChecklistItem,
     Event,
@@ -21,6 +23,7 @@ from migrations_app.models import (
     Milestone,
     PracticeMigration,
     ReminderPreference,
+    TemplateVersion,
     User,
 )
 from tests.factories import GO_LIVE_ON, MILESTONE_DATES, make_migration
@@ -34,6 +37,9 @@ TICK = "tick"  # mark done, reopen, not applicable, blocked, notes
 EDIT_MILESTONES = "edit_milestones"
 SIGN_GATES = "sign_gates"
 EDITOR = {VIEW, TICK, EDIT_MILESTONES, SIGN_GATES}
+# Moving a checklist to a later template version: the delivery partner runs the project plan and
+# admins maintain the templates; practice users work the checklist they are given.
+UPGRADE_CHECKLIST = "upgrade_checklist"
 
 PERSONAS = [
     "practice_manager",
@@ -48,8 +54,8 @@ PERSONAS = [
 GRANTED = {
     "practice_manager": EDITOR,
     "clinical_lead": EDITOR,
-    "delivery_partner_user": EDITOR,
-    "admin_user": EDITOR,
+    "delivery_partner_user": EDITOR | {UPGRADE_CHECKLIST},
+    "admin_user": EDITOR | {UPGRADE_CHECKLIST},
     "practice_staff": {VIEW, TICK},
     "icb_user": {VIEW},
     "outsider": set(),
@@ -102,6 +108,16 @@ def milestones_data(item, migration: PracticeMigration) -> dict:
     return data
 
 
+def upgrade_data(item, migration: PracticeMigration) -> dict:
+    """A later version of the guide (one item renamed), and the POST that applies it."""
+    current = migration.template_version
+    data = loader.export(current)
+    data["phases"][0]["items"][0]["title"] += " (revised)"
+    version = loader.create_draft(data)
+    version.publish("Revised wording")
+    return {"version": version.pk}
+
+
 def assert_done(item: ChecklistItem, migration: PracticeMigration, user: User) -> None:
     assert item.status == ItemStatus.DONE
     assert item.completed_by == user
@@ -132,6 +148,11 @@ def assert_blocked(item: ChecklistItem, migration: PracticeMigration, user: User
     assert item.reason == REASON
 
 
+def assert_upgraded(item, migration: PracticeMigration, user: User) -> None:
+    assert migration.template_version == TemplateVersion.objects.published().order_by("-number").first()
+    assert Event.objects.filter(migration=migration, item=None, kind=Event.Kind.UPGRADE, actor=user).exists()
+
+
 def assert_go_live_moved(item, migration: PracticeMigration, user: User) -> None:
     assert migration.go_live_on == NEW_GO_LIVE_ON
     assert Event.objects.filter(migration=migration, kind=Event.Kind.MILESTONE, field="go_live_on", actor=user).exists()
@@ -147,7 +168,7 @@ class Route:
     target: "list" (no kwargs, the landing page), "dashboard" (no kwargs, the dashboard pages),
     "migration" (pk), "task" / "done task" (pk and an ordinary task item, done first for a reopen),
     "gate" / "clinical gate" (pk and that gate item), "signed gate" / "signed clinical gate" (the gate,
-    signed off first for a reopen).
+    signed off first for a reopen), "archived task" (the task, archived as an upgrade archives it).
     """
 
     name: str
@@ -203,6 +224,12 @@ MATRIX = [
     ),
     Route("migrations:item_not_applicable", "POST", TICK, "task", revision_data(reason=REASON), assert_not_applicable),
     Route("migrations:item_blocked", "POST", TICK, "task", revision_data(reason=REASON), assert_blocked),
+    # Review a later checklist version, then apply it. The GET shows the review (or "nothing to
+    # upgrade"); it is refused like the change, as only those who may apply it need it.
+    Route("migrations:upgrade_review", "GET", UPGRADE_CHECKLIST, "migration"),
+    Route("migrations:upgrade_review", "POST", UPGRADE_CHECKLIST, "migration", upgrade_data, assert_upgraded),
+    # The history of an item an upgrade archived: readable by whoever can see the migration.
+    Route("migrations:archived_item_history", "GET", VIEW, "archived task"),
 ]
 POSTS = [route for route in MATRIX if route.method == "POST"]
 ON_MIGRATION = [route for route in MATRIX if route.target not in ("list", "dashboard")]
@@ -291,6 +318,8 @@ def target_of(route: Route, migration: PracticeMigration, finisher: User) -> Che
     item = migration.items.get(key=key)
     if route.target == "done task":
         item.complete(finisher)
+    elif route.target == "archived task":
+        ChecklistItem.objects.filter(pk=item.pk).update(archived_at=timezone.now())
     elif route.target.startswith("signed"):
         item.sign_off(finisher, override_reason=OVERRIDE)
     return item
@@ -485,10 +514,12 @@ def test_get_changes_nothing_even_for_an_admin(route, client, migration, admin_u
 
 
 @pytest.mark.parametrize("route", POSTS, ids=str)
-def test_post_without_csrf_token_gets_403_and_changes_nothing(route, migration, clinical_lead):
+def test_post_without_csrf_token_gets_403_and_changes_nothing(route, request, migration):
+    # The clinical lead may make every POST but the checklist upgrade, which is the delivery partner's.
+    user = request.getfixturevalue("clinical_lead" if allowed(route, "clinical_lead") else "delivery_partner_user")
     csrf_client = Client(enforce_csrf_checks=True)
-    csrf_client.force_login(clinical_lead)
-    target = target_of(route, migration, finisher=clinical_lead)
+    csrf_client.force_login(user)
+    target = target_of(route, migration, finisher=user)
     url = url_of(route, migration, target.pk)
     before = snapshot()
 

@@ -22,6 +22,8 @@ from migrations_app.models.people import Membership, Practice, Supplier
 from migrations_app.models.templates import TemplateVersion
 
 MILESTONE_FIELDS = [milestone.field_name for milestone in Milestone]
+# Counting over the `items` join bypasses ChecklistItem's manager: leave archived items out by hand.
+LIVE_ITEMS = Q(items__archived_at__isnull=True)
 DASHBOARD_FIELDS = (
     "pk",
     "practice__name",
@@ -76,8 +78,8 @@ class PracticeMigrationQuerySet(models.QuerySet):
     def with_progress(self) -> "PracticeMigrationQuerySet":
         """Annotate `items_applicable` (all but not-applicable) and `items_done`."""
         return self.annotate(
-            items_applicable=Count("items", filter=~Q(items__status=ItemStatus.NOT_APPLICABLE)),
-            items_done=Count("items", filter=Q(items__status=ItemStatus.DONE)),
+            items_applicable=Count("items", filter=LIVE_ITEMS & ~Q(items__status=ItemStatus.NOT_APPLICABLE)),
+            items_done=Count("items", filter=LIVE_ITEMS & Q(items__status=ItemStatus.DONE)),
         )
 
     def on_dashboard(self) -> "PracticeMigrationQuerySet":
@@ -363,11 +365,30 @@ def _date_text(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+class LiveManager(models.Manager):
+    """Leaves out what a checklist upgrade archived. The default manager, so `migration.items`,
+    `migration.phases` and every `ChecklistItem.objects` query (checklist page, progress, dashboard,
+    reminders, calendar feed, gates, replanning) see only the live checklist; `all_objects` sees
+    the archived rows too (upgrades, the archived items' history)."""
+
+    def get_queryset(self) -> models.QuerySet:
+        return super().get_queryset().filter(archived_at__isnull=True)
+
+
+class AllRowsManager(models.Manager):
+    """Every row, archived ones too: for upgrades and the history of archived items."""
+
+
 class MigrationPhase(models.Model):
     migration = models.ForeignKey(PracticeMigration, on_delete=models.CASCADE, related_name="phases")
     key = models.SlugField(max_length=100)
     title = models.CharField(max_length=200)
     position = models.PositiveIntegerField()
+    # Set when an upgrade drops the phase while it still holds archived items (kept for their history).
+    archived_at = models.DateTimeField(null=True, blank=True)
+
+    objects = LiveManager()
+    all_objects = AllRowsManager()
 
     class Meta:
         ordering = ["migration", "position"]
@@ -377,6 +398,11 @@ class MigrationPhase(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+def condition_reason(condition: str) -> str:
+    """The reason an item reads as not applicable because its condition does not hold."""
+    return f"Applies only when: {Condition(condition).label.lower()}."
 
 
 # An item's due date, or the end of time when it has none yet: "not due yet" is one range.
@@ -446,6 +472,10 @@ class ChecklistItemQuerySet(models.QuerySet):
         )
 
 
+class LiveChecklistItemManager(LiveManager.from_queryset(ChecklistItemQuerySet)):
+    pass
+
+
 class ChecklistItem(models.Model):
     """One task or sign-off gate of a migration, copied from the template when it was made."""
 
@@ -476,8 +506,12 @@ class ChecklistItem(models.Model):
     override_reason = models.TextField(blank=True, help_text="Why a gate was signed with earlier items open.")
     # Bumped on every change, so a form loaded before someone else's change is detected as stale.
     revision = models.PositiveIntegerField(default=0)
+    # Set when a checklist upgrade drops an item that was worked on: kept with its history, left out
+    # of the checklist, progress, dashboards, reminders and the calendar (see LiveManager).
+    archived_at = models.DateTimeField(null=True, blank=True)
 
-    objects = ChecklistItemQuerySet.as_manager()
+    objects = LiveChecklistItemManager()
+    all_objects = ChecklistItemQuerySet.as_manager()
 
     class Meta:
         ordering = ["phase__position", "position"]
@@ -514,14 +548,14 @@ class ChecklistItem(models.Model):
             models.Index(
                 fields=["due_on"],
                 include=["migration", "kind"],
-                condition=Q(status__in=["to_do", "blocked"]),
+                condition=Q(status__in=["to_do", "blocked"], archived_at__isnull=True),
                 name="checklistitem_open_due",
             ),
             # A migration's next item due: its open items in date order, so the first from today
             # is one look-up per migration (the page's rows, or every row when sorted by it).
             models.Index(
                 fields=["migration", "due_on"],
-                condition=Q(status__in=["to_do", "blocked"]),
+                condition=Q(status__in=["to_do", "blocked"], archived_at__isnull=True),
                 name="checklistitem_open_migration",
             ),
             # The RAG rule needs the items done ahead of their due date (due from today on, or with
@@ -530,7 +564,7 @@ class ChecklistItem(models.Model):
             models.Index(
                 DUE_OR_NEVER,
                 F("migration"),
-                condition=Q(status="done"),
+                condition=Q(status="done", archived_at__isnull=True),
                 name="checklistitem_done_due",
             ),
         ]
@@ -539,7 +573,7 @@ class ChecklistItem(models.Model):
         return self.title
 
     def condition_reason(self) -> str:
-        return f"Applies only when: {Condition(self.condition).label.lower()}."
+        return condition_reason(self.condition)
 
     @property
     def is_open(self) -> bool:
@@ -797,10 +831,10 @@ class ChecklistProgress(models.Model):
         counts = (
             migrations.order_by()
             .annotate(
-                done=Count("items", filter=Q(items__status=ItemStatus.DONE)),
-                applicable=Count("items", filter=~Q(items__status=ItemStatus.NOT_APPLICABLE)),
-                blocked=Count("items", filter=Q(items__status=ItemStatus.BLOCKED)),
-                first_open_phase=Min("items__phase__position", filter=Q(items__status__in=OPEN_STATUSES)),
+                done=Count("items", filter=LIVE_ITEMS & Q(items__status=ItemStatus.DONE)),
+                applicable=Count("items", filter=LIVE_ITEMS & ~Q(items__status=ItemStatus.NOT_APPLICABLE)),
+                blocked=Count("items", filter=LIVE_ITEMS & Q(items__status=ItemStatus.BLOCKED)),
+                first_open_phase=Min("items__phase__position", filter=LIVE_ITEMS & Q(items__status__in=OPEN_STATUSES)),
             )
             .values_list("pk", "done", "applicable", "blocked", "first_open_phase")
         )

@@ -2,11 +2,14 @@
 
 A version is edited as a draft, then published: a published version is frozen, and
 migrations copy their checklist from one, so later edits never touch work under way.
+The freeze is kept three times over: by the admin (read-only pages), by the models below
+(save and delete raise PublishedVersionError) and by database triggers (migration 0006),
+which also refuse raw SQL and bulk updates.
 """
 
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 from migrations_app.models.choices import Condition, ItemKind, Milestone, Role
@@ -17,6 +20,16 @@ class PublishedVersionError(ValidationError):
 
     def __init__(self) -> None:
         super().__init__("A published template version cannot be changed. Make a new draft instead.")
+
+
+class DraftConflictError(ValidationError):
+    """Raised when a draft was saved by someone else since the editor opened it."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "Someone else saved this draft since you opened it, so nothing was saved. "
+            "Reload the page to see their changes, then make yours again."
+        )
 
 
 class ChecklistTemplate(models.Model):
@@ -31,6 +44,9 @@ class ChecklistTemplate(models.Model):
 
     def latest_published(self) -> "TemplateVersion | None":
         return self.versions.filter(status=TemplateVersion.Status.PUBLISHED).order_by("-number").first()
+
+    def draft(self) -> "TemplateVersion | None":
+        return self.versions.filter(status=TemplateVersion.Status.DRAFT).order_by("-created_at").first()
 
 
 class TemplateVersionQuerySet(models.QuerySet):
@@ -51,6 +67,9 @@ class TemplateVersion(models.Model):
     source_digest = models.CharField(max_length=64, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     published_at = models.DateTimeField(null=True, blank=True)
+    # Optimistic locking for editors: every save of the draft or of its phases and items takes the
+    # next revision, and a save made from an older revision is refused (record_edit).
+    revision = models.PositiveIntegerField(default=1, editable=False)
 
     objects = TemplateVersionQuerySet.as_manager()
 
@@ -84,19 +103,65 @@ class TemplateVersion(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
-    def publish(self, change_note: str = "") -> None:
-        """Freeze this draft as the template's next version number."""
+    def publish(self, change_note: str = "", *, seen_revision: int | None = None) -> None:
+        """Freeze this draft as the template's next version number. With `seen_revision`, refuse
+        (DraftConflictError) if the draft was edited since the publisher reviewed it."""
         if self.is_published:
             raise PublishedVersionError()
         with transaction.atomic():
             # Lock the template so that two publishers cannot take the same number.
             ChecklistTemplate.objects.select_for_update().get(pk=self.template_id)
+            current = TemplateVersion.objects.select_for_update().get(pk=self.pk)
+            if current.is_published:
+                raise PublishedVersionError()
+            if seen_revision is not None and current.revision != seen_revision:
+                raise DraftConflictError()
             latest = self.template.versions.aggregate(latest=models.Max("number"))["latest"] or 0
             self.number = latest + 1
             self.published_at = timezone.now()
-            self.change_note = change_note or self.change_note
+            self.change_note = change_note or current.change_note
             self.status = self.Status.PUBLISHED
-            super().save()
+            self.revision = current.revision
+            super().save(update_fields=["number", "published_at", "change_note", "status", "source_digest"])
+
+    def record_edit(self, seen_revision: int) -> None:
+        """Take the next revision of this draft for an edit made from `seen_revision`. A conditional
+        UPDATE that must change exactly one row: if another editor saved first (or the draft was
+        published) it changes none, and DraftConflictError rolls the caller's transaction back."""
+        changed = TemplateVersion.objects.filter(pk=self.pk, status=self.Status.DRAFT, revision=seen_revision).update(
+            revision=F("revision") + 1
+        )
+        if changed != 1:
+            if TemplateVersion.objects.filter(pk=self.pk, status=self.Status.PUBLISHED).exists():
+                raise PublishedVersionError()
+            raise DraftConflictError()
+        self.revision = seen_revision + 1
+
+    def copy_as_draft(self) -> "TemplateVersion":
+        """A new draft of the template with this version's phases and items, to edit and publish as
+        the next version. One draft per template at a time, so that two edits cannot race to publish."""
+        with transaction.atomic():
+            ChecklistTemplate.objects.select_for_update().get(pk=self.template_id)
+            existing = self.template.draft()
+            if existing is not None:
+                raise ValidationError(f"{self.template} already has a draft: edit or delete it first.")
+            draft = TemplateVersion.objects.create(
+                template=self.template, change_note="", source_digest=self.source_digest
+            )
+            items = list(self.items())
+            phases = {}
+            for phase in self.phases.order_by("position"):
+                phases[phase.pk] = PhaseTemplate.objects.create(
+                    version=draft, key=phase.key, title=phase.title, position=phase.position
+                )
+            ItemTemplate.objects.bulk_create(
+                ItemTemplate(
+                    phase=phases[item.phase_id],
+                    **{field: getattr(item, field) for field in ItemTemplate.COPIED_FIELDS},
+                )
+                for item in items
+            )
+        return draft
 
     def items(self) -> "models.QuerySet[ItemTemplate]":
         return (
@@ -161,6 +226,20 @@ class ItemTemplate(_FrozenWithVersion):
         max_length=32, choices=Condition.choices, blank=True, help_text="Applies only when this is true."
     )
     position = models.PositiveIntegerField()
+
+    # Everything but the phase: what a copy of the item keeps.
+    COPIED_FIELDS = (
+        "key",
+        "title",
+        "group",
+        "guide_url",
+        "responsible_role",
+        "anchor",
+        "offset_days",
+        "kind",
+        "condition",
+        "position",
+    )
 
     class Meta:
         ordering = ["phase", "position"]

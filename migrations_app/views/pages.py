@@ -3,7 +3,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from migrations_app import access, checklist
+from migrations_app import access, checklist, upgrades
 from migrations_app.models import Membership, PracticeMigration
 
 
@@ -40,5 +40,6 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "access": user_access,
             "checklist": checklist.build(migration, today, user_access),
             "countdown": checklist.go_live_countdown(migration, today),
+            "newer_version": upgrades.newer_version(migration) if user_access.can_upgrade_checklist else None,
         },
     )
