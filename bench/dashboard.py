@@ -71,12 +71,12 @@ LEFT JOIN migrations_app_checklistprogress progress ON progress.migration_id = m
 LEFT JOIN (
     SELECT migration_id, count(*) AS overdue, count(*) FILTER (WHERE kind = 'gate') AS gates_overdue
     FROM migrations_app_checklistitem
-    WHERE status IN ('to_do', 'blocked') AND due_on < %(today)s
+    WHERE status IN ('to_do', 'blocked') AND due_on < %(today)s AND archived_at IS NULL
     GROUP BY migration_id
 ) o ON o.migration_id = m.id
 LEFT JOIN (
     SELECT migration_id, count(*) AS done_ahead FROM migrations_app_checklistitem
-    WHERE status = 'done' AND coalesce(due_on, '9999-12-31'::date) >= %(today)s
+    WHERE status = 'done' AND coalesce(due_on, '9999-12-31'::date) >= %(today)s AND archived_at IS NULL
     GROUP BY migration_id
 ) a ON a.migration_id = m.id
 WHERE m.status = 'active' AND (
@@ -98,6 +98,7 @@ SELECT i.migration_id,
     min(i.due_on) FILTER (WHERE i.status IN ('to_do', 'blocked') AND i.due_on >= %(today)s) AS next_due_on,
     min(ph.position) FILTER (WHERE i.status IN ('to_do', 'blocked')) AS phase_position
 FROM migrations_app_checklistitem i JOIN migrations_app_migrationphase ph ON ph.id = i.phase_id
+WHERE i.archived_at IS NULL
 GROUP BY i.migration_id
 """
 
