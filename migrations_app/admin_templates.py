@@ -438,21 +438,14 @@ class TemplateVersionAdmin(DraftPartAdmin):
 # --- phases and items ------------------------------------------------------------------------------
 
 
+# Every field of an item, position first (the order an editor reads and sets).
+ITEM_FIELDS = ["position", *(name for name in ItemTemplate.COPIED_FIELDS if name != "position")]
+
+
 class ItemInline(FrozenWhenPublishedInline, admin.TabularInline):
     model = ItemTemplate
     form = ItemInlineForm
-    fields = [
-        "position",
-        "key",
-        "title",
-        "group",
-        "guide_url",
-        "responsible_role",
-        "anchor",
-        "offset_days",
-        "kind",
-        "condition",
-    ]
+    fields = ITEM_FIELDS
     extra = 0
     classes = ["item-table"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
@@ -483,19 +476,7 @@ class ItemTemplateAdmin(DraftPartAdmin):
     list_filter = ["responsible_role", "kind", "anchor", "condition", "phase__key", "phase__version__status"]
     search_fields = ["title", "key", "group"]
     list_select_related = ["phase__version__template"]
-    fields = [
-        "phase",
-        "position",
-        "key",
-        "title",
-        "group",
-        "guide_url",
-        "responsible_role",
-        "anchor",
-        "offset_days",
-        "kind",
-        "condition",
-    ]
+    fields = ["phase", *ITEM_FIELDS]
     readonly_fields = ["phase", "position"]
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
 
