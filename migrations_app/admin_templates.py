@@ -13,6 +13,7 @@ from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, F
+from django.forms.models import BaseInlineFormSet
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -75,6 +76,19 @@ class PositionedForm(forms.ModelForm):
 
     def _get_validation_exclusions(self) -> set:
         return super()._get_validation_exclusions() | {"position"}
+
+
+class LabelledRowsFormSet(BaseInlineFormSet):
+    """The admin's tables label their columns only by the heading, so each input of a row,
+    the delete box included, is named for screen readers too ("Title of: Check the dates ...";
+    WCAG 1.3.1 and 4.1.2)."""
+
+    def add_fields(self, form, index) -> None:
+        super().add_fields(form, index)
+        row = getattr(form.instance, "title", "") or "the new row"
+        for field in form.fields.values():
+            label = str(field.label or "")
+            field.widget.attrs["aria-label"] = f"{label[:1].upper()}{label[1:]} of: {row}"
 
 
 class UniqueKeyInVersion(forms.ModelForm):
@@ -263,6 +277,7 @@ class ChecklistTemplateAdmin(admin.ModelAdmin):
 class PhaseInline(FrozenWhenPublishedInline, admin.TabularInline):
     model = PhaseTemplate
     form = PositionedForm
+    formset = LabelledRowsFormSet
     fields = ["position", "key", "title", "item_count"]
     readonly_fields = ["item_count"]
     show_change_link = True
@@ -445,6 +460,7 @@ ITEM_FIELDS = ["position", *(name for name in ItemTemplate.COPIED_FIELDS if name
 class ItemInline(FrozenWhenPublishedInline, admin.TabularInline):
     model = ItemTemplate
     form = ItemInlineForm
+    formset = LabelledRowsFormSet
     fields = ITEM_FIELDS
     extra = 0
     classes = ["item-table"]

@@ -4,9 +4,11 @@ migration of that practice, and the personas who work on it.
 Fixture names are a contract: the page, dashboard and reminder tests use them too.
 """
 
+import importlib
 from io import StringIO
 
 import pytest
+from django.contrib.auth.models import Group, Permission
 from django.core.management import call_command
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -61,6 +63,27 @@ def force_login_includes_the_second_factor(monkeypatch) -> None:
 def with_two_factor_device(user: User) -> User:
     """Staff and delivery-partner users must have a second factor; give them a confirmed one."""
     TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
+    return user
+
+
+TEMPLATE_EDITORS_MIGRATION = importlib.import_module("migrations_app.migrations.0006_template_editing")
+
+
+@pytest.fixture
+def template_editor(db) -> User:
+    """A staff user in the Template editors group, with a second factor. The group is the one
+    migration 0006 makes; transactional tests empty the database after them, so it is made
+    again, with the migration's permissions, when a later test finds it gone."""
+    group, created = Group.objects.get_or_create(name="Template editors")
+    if created:
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="migrations_app",
+                codename__in=TEMPLATE_EDITORS_MIGRATION.TEMPLATE_EDITOR_PERMISSIONS,
+            )
+        )
+    user = with_two_factor_device(UserFactory(email="editor@england.nhs.uk", full_name="Tess Editor", is_staff=True))
+    user.groups.add(group)
     return user
 
 

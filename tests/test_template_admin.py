@@ -9,18 +9,11 @@ from django.test import Client
 from django.urls import reverse
 
 from migrations_app.guide import loader
-from migrations_app.models import ItemTemplate, PhaseTemplate, TemplateVersion, User
+from migrations_app.models import ItemTemplate, PhaseTemplate, TemplateVersion
 from tests.conftest import with_two_factor_device
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def template_editor(db) -> User:
-    user = with_two_factor_device(UserFactory(email="editor@england.nhs.uk", full_name="Tess Editor", is_staff=True))
-    user.groups.add(Group.objects.get(name="Template editors"))
-    return user
 
 
 @pytest.fixture

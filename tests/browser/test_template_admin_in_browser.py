@@ -3,14 +3,13 @@ new draft from the published version, an item retitled on its phase's page, then
 a change note. The migration under way keeps its copy; the next one gets the new version."""
 
 import os
+import re
 
 import pytest
-from django.contrib.auth.models import Group
 from playwright.sync_api import expect
 
 from migrations_app.models import ItemTemplate, TemplateVersion
-from tests.conftest import with_two_factor_device
-from tests.factories import UserFactory
+from tests.browser.test_accessibility import AXE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -21,13 +20,6 @@ SCREENSHOTS = os.environ.get("BROWSER_SCREENSHOTS")  # a folder, to look at the 
 def snap(page, name: str) -> None:
     if SCREENSHOTS:
         page.screenshot(path=f"{SCREENSHOTS}/{name}.png", full_page=True)
-
-
-@pytest.fixture
-def template_editor(db):
-    user = with_two_factor_device(UserFactory(email="editor@england.nhs.uk", full_name="Tess Editor", is_staff=True))
-    user.groups.add(Group.objects.get(name="Template editors"))
-    return user
 
 
 def test_an_editor_drafts_edits_and_publishes_a_version(
@@ -66,3 +58,42 @@ def test_an_editor_drafts_edits_and_publishes_a_version(
     assert draft.status == TemplateVersion.Status.PUBLISHED and draft.number == 2
     assert ItemTemplate.objects.get(phase__version=draft, key=item.key).title == NEW_TITLE
     assert current_migration.items.get(key=item.key).title == old_title
+
+
+# WCAG 2.2 A and AA only: the Django admin's tables leave the heading of their first column empty,
+# which axe reports as a best practice (minor), not as a WCAG failure.
+AXE_WCAG = """async () => await axe.run(document, {
+    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa']}
+})"""
+
+
+def test_the_template_admin_pages_meet_wcag_2_2_aa(browser, live_server, sign_in, template_editor, guide_version):
+    # axe sets inline styles while it measures the admin's wide tables, which the CSP blocks and
+    # the page fixture reports; the test above walks these pages with the CSP on, so this one
+    # bypasses it.
+    context = browser.new_context(base_url=live_server.url, bypass_csp=True)
+    context.route(re.compile(r"^https?://(?!localhost[:/]|127\.0\.0\.1[:/])"), lambda route: route.abort())
+    context.route("**/__axe.min.js", lambda route: route.fulfill(path=str(AXE), content_type="text/javascript"))
+    page = context.new_page()
+    draft = guide_version.copy_as_draft()
+    sign_in(page, template_editor)
+    paths = [
+        "/admin/",
+        "/admin/migrations_app/templateversion/",
+        f"/admin/migrations_app/templateversion/{guide_version.pk}/change/",
+        f"/admin/migrations_app/templateversion/{draft.pk}/change/",
+        f"/admin/migrations_app/phasetemplate/{draft.phases.first().pk}/change/",
+        f"/admin/migrations_app/templateversion/{draft.pk}/publish/",
+        "/admin/migrations_app/templateversion/import/",
+        "/admin/migrations_app/itemtemplate/",
+    ]
+    found = {}
+    for path in paths:
+        page.goto(path)
+        page.add_script_tag(url="/__axe.min.js")
+        violations = page.evaluate(AXE_WCAG)["violations"]
+        found.update({f"{path} {violation['id']}": violation["nodes"][0]["target"] for violation in violations})
+
+    context.close()
+
+    assert found == {}
