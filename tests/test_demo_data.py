@@ -60,6 +60,15 @@ def test_demo_prints_a_login_for_every_role_that_works(seeded, client):
     assert response.status_code == 302
 
 
+def test_demo_has_a_template_editor_for_the_template_admin(seeded):
+    editor = User.objects.get(email="editor@demo.migration-tracker.localhost")
+
+    assert editor.email in seeded
+    assert editor.is_staff and not editor.is_superuser
+    assert editor.has_perm("migrations_app.change_itemtemplate")
+    assert not editor.has_perm("migrations_app.change_practicemigration")
+
+
 def test_running_the_demo_again_changes_nothing(seeded, capsys):
     counts = (User.objects.count(), PracticeMigration.objects.count(), Membership.objects.count())
 

@@ -4,6 +4,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
 from django.utils import timezone
@@ -108,6 +109,10 @@ class Command(BaseCommand):
             for name, system in SUPPLIERS
         }
         admin = User.objects.create_superuser(f"admin@{DEMO_DOMAIN}", DEMO_PASSWORD, full_name="Alex Admin")
+        editor = _user("editor", "Tess Editor")
+        editor.is_staff = True
+        editor.save(update_fields=["is_staff"])
+        editor.groups.add(Group.objects.get(name="Template editors"))
         partner_user = _user("dp", "Devi Partner")
         Membership.objects.create(user=partner_user, role=Role.DELIVERY_PARTNER, delivery_partner=partner)
         for number, icb in enumerate(icbs, start=1):
@@ -142,6 +147,7 @@ class Command(BaseCommand):
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")
         rows = [
             ("Admin (staff)", f"admin@{DEMO_DOMAIN}"),
+            ("Template editor (staff)", f"editor@{DEMO_DOMAIN}"),
             ("Delivery partner", f"dp@{DEMO_DOMAIN}"),
             ("ICB lead", f"icb1@{DEMO_DOMAIN}"),
         ]
