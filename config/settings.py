@@ -163,11 +163,19 @@ LOGOUT_REDIRECT_URL = "login"
 # django-axes checks every sign-in before the password does, and counts failures.
 AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
 
-# Failed sign-ins: an account, or an address, is locked for a while after too many failures.
-# The same limit serves both: practices share an NHS network address, so it is not set lower.
+# Failed sign-ins. An account is locked for a while after SIGN_IN_FAILURE_LIMIT failures
+# (django-axes; signing in to it successfully starts its count again). An address is locked after
+# SIGN_IN_ADDRESS_FAILURE_LIMIT failures across all accounts in the same period, counted from
+# django-axes' failure log (migrations_app/views/signin.py). That limit is higher because a whole
+# practice or CSU signs in from one NHS network address. Someone else's successful sign-in never
+# resets it: if it did, anyone with an account could clear the count of the account they are guessing.
 AXES_FAILURE_LIMIT = env.int("SIGN_IN_FAILURE_LIMIT", default=10)
+SIGN_IN_ADDRESS_FAILURE_LIMIT = env.int("SIGN_IN_ADDRESS_FAILURE_LIMIT", default=100)
 AXES_COOLOFF_TIME = timedelta(minutes=env.int("SIGN_IN_LOCKOUT_MINUTES", default=30))
-AXES_LOCKOUT_PARAMETERS = ["username", "ip_address"]
+AXES_LOCKOUT_PARAMETERS = ["username"]
+AXES_ENABLE_ACCESS_FAILURE_LOG = True
+# Failures are kept this many days (the address limit reads only the last SIGN_IN_LOCKOUT_MINUTES).
+SIGN_IN_FAILURE_LOG_DAYS = env.int("SIGN_IN_FAILURE_LOG_DAYS", default=30)
 AXES_USERNAME_FORM_FIELD = "username"
 AXES_RESET_ON_SUCCESS = True
 # Attempts during a lock-out are refused unchecked and do not extend it, so an attacker cannot
@@ -261,6 +269,10 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": timedelta(seconds=_sweep_seconds) if _sweep_seconds else crontab(minute="*/5"),
         # A sweep still queued when the next one is due is dropped rather than run late.
         "options": {"expires": 240},
+    },
+    "forget-old-sign-in-failures": {
+        "task": "migrations_app.tasks.forget_old_sign_in_failures",
+        "schedule": crontab(hour=3, minute=30),
     },
 }
 

@@ -6,6 +6,7 @@ message to be delivered again, and running it twice sends nothing twice.
 """
 
 from celery import shared_task
+from django.conf import settings
 
 from migrations_app import reminders
 
@@ -34,3 +35,12 @@ def send_deliveries(self, delivery_ids: list[int]) -> None:
 def request_sign_off(gate_id: int) -> None:
     """E-mail the people who may sign a gate that has become ready (at most once a day each)."""
     reminders.request_sign_off(gate_id)
+
+
+@shared_task(**IDEMPOTENT)
+def forget_old_sign_in_failures() -> int:
+    """Daily: delete the failed sign-ins logged more than SIGN_IN_FAILURE_LOG_DAYS ago (the
+    address limit reads only the last half hour; the security log keeps its own record)."""
+    from axes.handlers.proxy import AxesProxyHandler
+
+    return AxesProxyHandler.reset_failure_logs(age_days=settings.SIGN_IN_FAILURE_LOG_DAYS)

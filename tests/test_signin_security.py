@@ -80,15 +80,91 @@ def test_an_unknown_account_gets_the_same_answers_as_a_known_one(client, user, l
     assert known[-1].status_code == 429
 
 
-def test_an_address_is_locked_after_too_many_failures_across_accounts(client, user, limit):
-    for number in range(limit):
-        sign_in(client, f"guess{number}@example.nhs.uk", WRONG, address="198.51.100.9")
+@pytest.fixture
+def address_limit(settings, limit) -> int:
+    settings.SIGN_IN_ADDRESS_FAILURE_LIMIT = 5
+    return 5
+
+
+def test_an_address_is_locked_after_too_many_failures_across_accounts(client, user, address_limit):
+    statuses = [
+        sign_in(Client(), f"guess{number}@example.nhs.uk", WRONG, address="198.51.100.9").status_code
+        for number in range(address_limit)
+    ]
 
     from_that_address = sign_in(client, user.email, PASSWORD, address="198.51.100.9")
     from_elsewhere = sign_in(Client(), user.email, PASSWORD, address="198.51.100.10")
 
+    assert statuses == [200] * (address_limit - 1) + [429]
     assert from_that_address.status_code == 429
+    assert "Too many attempts to sign in" in from_that_address.content.decode()
     assert from_elsewhere.status_code == 302
+
+
+def test_an_address_takes_more_failures_than_an_account_by_default():
+    from django.conf import settings
+
+    assert settings.SIGN_IN_ADDRESS_FAILURE_LIMIT > settings.AXES_FAILURE_LIMIT
+
+
+def test_signing_in_to_one_account_does_not_clear_the_failures_of_another(user, practice, limit):
+    # Someone with an account of their own guesses another's password from the same address,
+    # signing in to their own between guesses: the count of the account guessed still grows.
+    insider = UserFactory(email="insider@example.nhs.uk")
+    MembershipFactory(user=insider, role=Role.PRACTICE_STAFF, practice=practice)
+    for _ in range(limit - 1):
+        assert sign_in(Client(), user.email, WRONG, address="198.51.100.20").status_code == 200
+        assert sign_in(Client(), insider.email, PASSWORD, address="198.51.100.20").status_code == 302
+
+    assert sign_in(Client(), user.email, WRONG, address="198.51.100.20").status_code == 429
+    assert sign_in(Client(), user.email, PASSWORD, address="198.51.100.21").status_code == 429
+
+
+def test_signing_in_to_an_account_clears_only_its_own_failures(user, limit):
+    for _ in range(limit - 1):
+        sign_in(Client(), user.email, WRONG)
+    assert sign_in(Client(), user.email, PASSWORD).status_code == 302
+
+    statuses = [sign_in(Client(), user.email, WRONG).status_code for _ in range(limit)]
+
+    assert statuses == [200] * (limit - 1) + [429]
+
+
+def test_successful_sign_ins_from_an_address_do_not_lift_its_lock(client, user, practice, address_limit):
+    colleague = UserFactory(email="colleague@example.nhs.uk")
+    MembershipFactory(user=colleague, role=Role.PRACTICE_STAFF, practice=practice)
+    for number in range(address_limit - 1):
+        sign_in(Client(), f"guess{number}@example.nhs.uk", WRONG, address="198.51.100.30")
+    assert sign_in(Client(), colleague.email, PASSWORD, address="198.51.100.30").status_code == 302
+
+    assert sign_in(Client(), "guess-last@example.nhs.uk", WRONG, address="198.51.100.30").status_code == 429
+    assert sign_in(Client(), user.email, PASSWORD, address="198.51.100.30").status_code == 429
+
+
+def test_an_address_lock_ends_after_the_lockout_period(user, address_limit, settings, time_machine):
+    time_machine.move_to("2026-11-26 09:00Z", tick=False)
+    for number in range(address_limit):
+        sign_in(Client(), f"guess{number}@example.nhs.uk", WRONG, address="198.51.100.40")
+    assert sign_in(Client(), user.email, PASSWORD, address="198.51.100.40").status_code == 429
+
+    time_machine.move_to("2026-11-26 09:31Z", tick=False)
+
+    assert sign_in(Client(), user.email, PASSWORD, address="198.51.100.40").status_code == 302
+
+
+def test_old_failures_are_forgotten_by_the_daily_task(user, settings, time_machine):
+    from axes.models import AccessFailureLog
+
+    from migrations_app import tasks
+
+    time_machine.move_to("2026-10-01 09:00Z", tick=False)
+    sign_in(Client(), user.email, WRONG)
+    time_machine.move_to("2026-11-20 09:00Z", tick=False)
+    sign_in(Client(), user.email, WRONG)
+
+    tasks.forget_old_sign_in_failures()
+
+    assert [failure.attempt_time.date().isoformat() for failure in AccessFailureLog.objects.all()] == ["2026-11-20"]
 
 
 @pytest.mark.django_db(transaction=True)
@@ -119,6 +195,32 @@ def test_the_limit_holds_when_attempts_arrive_together(user, settings):
     assert statuses.count(200) == 4, sorted(statuses)
     assert statuses.count(429) == 16
     assert sum(AccessAttempt.objects.values_list("failures_since_start", flat=True)) == 5
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_address_limit_holds_when_attempts_on_many_accounts_arrive_together(settings):
+    from axes.models import AccessFailureLog
+
+    settings.SIGN_IN_ADDRESS_FAILURE_LIMIT = 5
+    statuses: list[int] = []
+    start = threading.Barrier(20)
+
+    def attempt(number: int) -> None:
+        try:
+            start.wait()
+            response = sign_in(Client(), f"guess{number}@example.nhs.uk", WRONG, address="198.51.100.50")
+            statuses.append(response.status_code)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert sorted(statuses) == [200] * 4 + [429] * 16
+    assert AccessFailureLog.objects.filter(ip_address="198.51.100.50").count() == 5
 
 
 # --- sessions ----------------------------------------------------------------------------------------

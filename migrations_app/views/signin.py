@@ -3,12 +3,15 @@
 import base64
 
 import segno
+from axes.models import AccessFailureLog
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import views as auth_views
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods, require_POST
 from django_otp import login as otp_login
@@ -26,15 +29,32 @@ def two_factor_exempt(view):
     return view
 
 
+def address_locked_out(address: str) -> bool:
+    """Whether `address` has had SIGN_IN_ADDRESS_FAILURE_LIMIT failed sign-ins, on any accounts,
+    within the lock-out period. Counted from django-axes' failure log, which successful sign-ins
+    do not clear."""
+    since = timezone.now() - settings.AXES_COOLOFF_TIME
+    failures = AccessFailureLog.objects.filter(ip_address=address, attempt_time__gte=since)
+    return failures.count() >= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
+
+
 class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         # One attempt at a time per account and per address: django-axes then sees each failure
-        # before the next attempt is checked, however many arrive together.
+        # before the next attempt is checked, however many arrive together, and so does the
+        # address limit. An address at its limit is refused before any password is checked; the
+        # failure that reaches the limit is answered as a lock-out, as django-axes does for an account.
+        address = client_ip(request)
         with transaction.atomic():
-            SignInLock.hold(account=request.POST.get("username", ""), address=client_ip(request))
-            return super().post(request, *args, **kwargs)
+            SignInLock.hold(account=request.POST.get("username", ""), address=address)
+            if address_locked_out(address):
+                return locked_out(request)
+            response = super().post(request, *args, **kwargs)
+            if not request.user.is_authenticated and response.status_code == 200 and address_locked_out(address):
+                return locked_out(request)
+            return response
 
     def form_valid(self, form):
         response = super().form_valid(form)
