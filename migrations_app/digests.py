@@ -8,24 +8,29 @@ the ICB lead for its ICB's):
 - every item as it comes within each of their **lead times** (by default 7 days and 1 day before
   it is due). A digest covers the days until the next one - the weekend and any bank holiday after
   a Friday digest, the whole week after a weekly one - so an item whose "7 days before" falls on a
-  Saturday is announced on the Friday: each lead time is announced once, never skipped;
+  Saturday is announced on the Friday; and it starts where the last digest sent stopped, so a
+  working day on which no sweep ran at all is caught up by the next digest (up to CATCH_UP_DAYS
+  back): each lead time is announced once, never skipped (see window_start);
 - and, for a delivery partner's project manager, every other role's item of their practices that
   is **5 working days or more overdue** (escalation).
 
-Nothing to say, no digest. `due_digests(on)` picks the recipients with a few queries (one per
-distinct preference); `build_digests(users, on)` reads a batch of digests again at send time, in
-two queries whatever the batch's size. Both apply the same rule.
+Nothing to say, no digest. `due_digests(on)` picks the recipients and the day each one's digest
+covers from, with a few queries (one per distinct preference); that day is stored on the claimed
+Delivery, and `build_digests(users, on, covers_from)` reads a batch of digests again at send time
+from it, in two queries whatever the batch's size. Both apply the same rule.
 """
 
 from collections import defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 
 from migrations_app import working_days
 from migrations_app.models import (
     ChecklistItem,
+    Delivery,
     Membership,
     PracticeMigration,
     ReminderPreference,
@@ -41,10 +46,24 @@ Frequency = ReminderPreference.Frequency
 
 # --- when digests go out and what each covers ---------------------------------------------------------
 
+# How far back a digest catches up on days no digest went out: the first after a long outage
+# announces at most this many days' worth of lead-time reminders, not weeks of them.
+CATCH_UP_DAYS = 10
+
+
+def previous_digest_day(on: date) -> date | None:
+    """The last day before `on` on which digests were claimed (any Delivery of kind digest), or
+    None if there is none. Rows of `on` itself are left out: at send time, and in a sweep that
+    overlaps another, the day's own rows are there already and must not move its window.
+
+    One index descent (delivery_kind_on), however long ago that day was."""
+    return Delivery.objects.filter(kind=Delivery.Kind.DIGEST, on__lt=on).aggregate(latest=Max("on"))["latest"]
+
 
 def is_digest_day(on: date, frequency: str) -> bool:
-    """Daily digests go out on working days; weekly ones on the week's first working day (Monday,
-    or Tuesday after a bank holiday Monday)."""
+    """The calendar's digest days: daily digests go out on working days; weekly ones on the week's
+    first working day (Monday, or Tuesday after a bank holiday Monday). A missed day moves a weekly
+    digest later in its week (window_start)."""
     if frequency == Frequency.DAILY:
         return working_days.is_working_day(on)
     if frequency == Frequency.WEEKLY:
@@ -52,8 +71,48 @@ def is_digest_day(on: date, frequency: str) -> bool:
     return False
 
 
+def window_start(on: date, frequency: str, previous: date | None) -> date | None:
+    """The first day whose lead-time reminders a `frequency` digest on `on` announces, or None when
+    no such digest goes out on `on`. `previous` is previous_digest_day(on).
+
+    A digest covers the days from its start up to, not including, covered_until(on). It starts
+    where the digest of the last day the sweep claimed digests stopped, covered_until(previous):
+    normally `on` itself (the working day after the last one, or the first working day of the week
+    for a weekly digest); earlier when a working day went by with no sweep at all (beat down all
+    day, a failed deploy), so that the next digest also announces what that day's would have. Never
+    more than CATCH_UP_DAYS back; and the very first digests (no digest day before) start at `on`,
+    on the calendar's digest days (is_digest_day): before them there was nothing to miss.
+
+    Weekly digests follow the same rule: the week's digest goes out on the first day of the week
+    that a sweep claims digests - Monday, or, when no sweep ran on Monday, the next working day one
+    does (on Tuesday no weekly digest is due if Monday has digest rows: covered_until(Monday) is
+    next week) - and covers from the first working day of the week after the last digest day.
+
+    Why nothing is announced twice (for a given due date and preference). The days with digest
+    rows, d1 < d2 < ..., have windows [..., covered_until(d1)), [covered_until(d1),
+    covered_until(d2)), ...: they meet and never overlap, so each lead-time day falls in one
+    digest's window, or (beyond the bound) in none; and the window is stored on the claimed row, so
+    a second sweep, an overlapping one or a late send cannot move it. Missed days are judged by
+    Delivery rows alone, so a day on which a sweep ran but nobody had anything to hear about (no
+    rows) counts as missed, and the next digest covers its lead-time days again. That repeats
+    nothing: every e-mail is a row claimed before it is sent, so no row means nobody was told
+    anything that day, and the window still begins at covered_until(previous), after the last
+    digest that went out. The same holds for one person with no row on a day others had one: they
+    heard nothing that day (nothing of theirs was due), and their next window starts after it, as
+    everyone's does. A row with nothing left to say at send time, or a failed one, counts as sent:
+    "Send again" in the admin resends that day's digest, with its own window."""
+    if frequency == Frequency.NONE or not working_days.is_working_day(on):
+        return None
+    if previous is None:
+        return on if is_digest_day(on, frequency) else None
+    start = covered_until(previous, frequency)
+    if start > on:  # weekly: this week's digest went out already
+        return None
+    return max(start, on - timedelta(days=CATCH_UP_DAYS))
+
+
 def covered_until(on: date, frequency: str) -> date:
-    """The day of the next digest after `on`: a digest covers the days from `on` up to, not
+    """The day of the next digest after `on`: a digest covers the days from its start up to, not
     including, that day."""
     if frequency == Frequency.WEEKLY:
         return working_days.first_working_day_of_next_week(on)
@@ -68,16 +127,16 @@ def preference_for(user: User) -> ReminderPreference:
         return ReminderPreference(user=user)
 
 
-def lead_windows(on: date, until: date, lead_days: tuple[int, ...]) -> list[tuple[date, date]]:
-    """For each lead time, the due dates (first, last) whose reminder day falls from `on` to the
+def lead_windows(start: date, until: date, lead_days: tuple[int, ...]) -> list[tuple[date, date]]:
+    """For each lead time, the due dates (first, last) whose reminder day falls from `start` to the
     day before `until`."""
-    return [(on + timedelta(days=lead), until + timedelta(days=lead - 1)) for lead in lead_days]
+    return [(start + timedelta(days=lead), until + timedelta(days=lead - 1)) for lead in lead_days]
 
 
-def _due_condition(on: date, until: date, lead_days: tuple[int, ...]) -> Q:
+def _due_condition(on: date, start: date, until: date, lead_days: tuple[int, ...]) -> Q:
     """Overdue, or within one of the lead windows: the same rule as `_classify`, for the database."""
     condition = Q(due_on__lt=on)
-    for first, last in lead_windows(on, until, lead_days):
+    for first, last in lead_windows(start, until, lead_days):
         condition |= Q(due_on__gte=first, due_on__lte=last)
     return condition
 
@@ -94,28 +153,38 @@ def escalation_cutoff(on: date) -> date:
 # --- who gets a digest --------------------------------------------------------------------------------
 
 
-def due_digests(on: date) -> list[int]:
-    """Ids of the active, subscribed people who get a digest on `on` and have something in it.
+def due_digests(on: date) -> dict[int, date]:
+    """The active, subscribed people who get a digest on `on` and have something in it: their ids,
+    in order, each with the first day their digest covers (window_start).
 
-    People are grouped by their plan (frequency and lead times): one query lists the plans in use,
-    then one query per plan finds its people with at least one item to mention. The number of
-    queries grows with the number of distinct preferences, never with the number of items."""
-    frequencies = [frequency for frequency in (Frequency.DAILY, Frequency.WEEKLY) if is_digest_day(on, frequency)]
-    if not frequencies:
-        return []
+    People are grouped by their plan (frequency and lead times): one query finds the last digest
+    day, one lists the plans in use, then one query per plan finds its people with at least one
+    item to mention. The number of queries grows with the number of distinct preferences, never
+    with the number of items."""
+    if not working_days.is_working_day(on):
+        return {}
+    previous = previous_digest_day(on)
+    starts = {
+        frequency: start
+        for frequency in (Frequency.DAILY, Frequency.WEEKLY)
+        if (start := window_start(on, frequency, previous)) is not None
+    }
+    if not starts:
+        return {}
     plans = set(
-        ReminderPreference.objects.filter(frequency__in=frequencies, unsubscribed_at__isnull=True)
+        ReminderPreference.objects.filter(frequency__in=list(starts), unsubscribed_at__isnull=True)
         .values_list("frequency", "first_lead_days", "second_lead_days")
         .distinct()
     )
     default_plan = (Frequency.DAILY.value, *DEFAULT_LEAD_DAYS)
-    if Frequency.DAILY in frequencies:
+    if Frequency.DAILY in starts:
         plans.add(default_plan)
     escalating = _escalating_partner_members(on)
-    recipients: set[int] = set()
+    recipients: dict[int, date] = {}
     for frequency, first_lead, second_lead in sorted(plans):
         lead_days = tuple(sorted({first_lead, second_lead}, reverse=True))
-        due = _open_items().filter(_due_condition(on, covered_until(on, frequency), lead_days))
+        start = starts[frequency]
+        due = _open_items().filter(_due_condition(on, start, covered_until(on, frequency), lead_days))
         on_plan = Q(
             reminder_preference__frequency=frequency,
             reminder_preference__first_lead_days=first_lead,
@@ -127,8 +196,8 @@ def due_digests(on: date) -> list[int]:
         people = User.objects.filter(on_plan, is_active=True).filter(
             Q(pk__in=_responsible_members(due).values("user_id")) | Q(pk__in=escalating.values("user_id"))
         )
-        recipients.update(people.values_list("pk", flat=True))
-    return sorted(recipients)
+        recipients.update(dict.fromkeys(people.values_list("pk", flat=True), start))
+    return dict(sorted(recipients.items()))
 
 
 def _responsible_members(items: QuerySet[ChecklistItem]) -> QuerySet[Membership]:
@@ -196,6 +265,16 @@ class Digest:
     until: date
     lead_days: tuple[int, ...]
     sections: list[MigrationSection] = field(default_factory=list)
+    # The first day whose lead-time reminders it announces: `on`, or earlier after a missed day.
+    covers_from: date | None = None
+
+    @property
+    def missed_days(self) -> list[date]:
+        """The working days before `on` that this digest catches up on (no digest went out)."""
+        if self.covers_from is None:
+            return []
+        days = (self.covers_from + timedelta(days=offset) for offset in range((self.on - self.covers_from).days))
+        return [day for day in days if working_days.is_working_day(day)]
 
     @property
     def is_empty(self) -> bool:
@@ -277,21 +356,33 @@ def build_digest(user: User, on: date) -> Digest:
     return build_digests([user], on)[user.pk]
 
 
-def build_digests(users: list[User], on: date) -> dict[int, Digest]:
+def build_digests(
+    users: list[User], on: date, covers_from: Mapping[int, date | None] | None = None
+) -> dict[int, Digest]:
     """The digests of `users` on `on`, read now, keyed by user id. A digest is empty when its
     person gets none that day (inactive, unsubscribed, not their digest day) or has nothing to
     hear about. Two queries for any number of people - their memberships, then the items of all
     of them - with `users` fetched with select_related("reminder_preference").
 
+    `covers_from` holds each person's window start as claimed (Delivery.covers_from): a claimed
+    digest is sent with the window its claim decided on, not one worked out again after the
+    day's rows exist. For anyone not in it (a row claimed before the field existed, a preview)
+    the start is worked out here, by the same rule, at the cost of one more query.
+
     Only the columns a digest shows are read: an item's note and reasons never reach an e-mail."""
+    claimed = dict(covers_from or {})
+    previous = None
+    if any(claimed.get(user.pk) is None for user in users):
+        previous = previous_digest_day(on)
     built: dict[int, Digest] = {}
     windows: dict[int, list[tuple[date, date]]] = {}
     for user in users:
         preference = preference_for(user)
         until = covered_until(on, preference.frequency)
-        built[user.pk] = Digest(recipient=user, on=on, until=until, lead_days=preference.lead_days)
-        if user.is_active and not preference.is_unsubscribed and is_digest_day(on, preference.frequency):
-            windows[user.pk] = lead_windows(on, until, preference.lead_days)
+        start = claimed.get(user.pk) or window_start(on, preference.frequency, previous)
+        built[user.pk] = Digest(recipient=user, on=on, until=until, lead_days=preference.lead_days, covers_from=start)
+        if start and user.is_active and not preference.is_unsubscribed and preference.frequency != Frequency.NONE:
+            windows[user.pk] = lead_windows(start, until, preference.lead_days)
     if not windows:
         return built
     responsibilities = Responsibilities.of_users(windows)

@@ -48,8 +48,19 @@ def digest_message(delivery: Delivery, digest: digests.Digest) -> EmailMultiAlte
             entry.when = f"Was due {_long_date(entry.item.due_on)} ({entry.working_days_overdue} working days ago)"
         for entry in (*section.overdue, *section.due_soon, *section.escalated):
             entry.url = site_url + item_path(entry.item)
-    context = {"digest": digest, "on": delivery.on}
+    context = {"digest": digest, "on": delivery.on, "catch_up": _catch_up_note(digest)}
     return _message(delivery, digest.recipient, subject, "emails/digest", context)
+
+
+def _catch_up_note(digest: digests.Digest) -> str:
+    """Why a digest lists items reminded on days before its own: no digest went out on them. Each
+    item still reads by its real due date ("Due Wednesday 18 June 2025 (in 6 days)")."""
+    missed = [f"{day:%A} {_long_date(day)}" for day in digest.missed_days]
+    if not missed:
+        return ""
+    if len(missed) == 1:
+        return f"No digest went out on {missed[0]}, so this one also lists what it would have."
+    return f"No digests went out from {missed[0]} to {missed[-1]}, so this one also lists what they would have."
 
 
 def sign_off_message(delivery: Delivery, recipient: User, gate: ChecklistItem) -> EmailMultiAlternatives:

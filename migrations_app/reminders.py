@@ -27,6 +27,7 @@ The e-mail then goes again, with the same Message-ID.
 import logging
 import smtplib
 from collections import Counter, defaultdict
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from uuid import uuid4
@@ -98,16 +99,25 @@ def sweep(now: datetime | None = None) -> SweepResult:
     now = now or timezone.now()
     token = uuid4().hex
     on = digest_day(now)
-    recipients = []
+    recipients: dict[int, date] = {}
     # The day's digests are claimed by the first sweep from digest time (all in one transaction):
     # the sweeps after it only look for lost e-mails. Two sweeps that overlap both claim, and the
     # unique constraint keeps one row per person.
     if on and not Delivery.objects.filter(on=on, kind=Delivery.Kind.DIGEST).exists():
-        # Read before the transaction: it is the long query.
+        # Read before the transaction: it is the long query. Each person's window start goes on
+        # their row, for the send to use (see digests.window_start).
         recipients = digests.due_digests(on)
     with transaction.atomic():
         if recipients:
-            claim(Delivery.Kind.DIGEST, recipients, key=on.isoformat(), on=on, token=token, now=now)
+            claim(
+                Delivery.Kind.DIGEST,
+                list(recipients),
+                key=on.isoformat(),
+                on=on,
+                token=token,
+                now=now,
+                covers_from=recipients,
+            )
         given_up = _give_up_stalled(now)
         requeued = _requeue_stalled(now, token)
         queued = tuple(
@@ -122,10 +132,20 @@ def sweep(now: datetime | None = None) -> SweepResult:
 
 
 def claim(
-    kind: str, recipient_ids: list[int], *, key: str, on: date, token: str, now: datetime, item_id: int | None = None
+    kind: str,
+    recipient_ids: list[int],
+    *,
+    key: str,
+    on: date,
+    token: str,
+    now: datetime,
+    item_id: int | None = None,
+    covers_from: Mapping[int, date] | None = None,
 ) -> None:
     """Insert a claimed Delivery per recipient, skipping any that exists (ON CONFLICT DO NOTHING on
-    the unique constraint). The rows inserted carry `token`; rows claimed before keep theirs."""
+    the unique constraint). The rows inserted carry `token`; rows claimed before keep theirs (and
+    their digest window, `covers_from`: a second sweep cannot widen or move it)."""
+    covers_from = covers_from or {}
     Delivery.objects.bulk_create(
         (
             Delivery(
@@ -133,6 +153,7 @@ def claim(
                 kind=kind,
                 key=key,
                 on=on,
+                covers_from=covers_from.get(recipient_id),
                 item_id=item_id,
                 claim_token=token,
                 claimed_at=now,
@@ -325,7 +346,11 @@ def compose(deliveries: list[Delivery]) -> dict[int, Composed]:
         else:
             composed[delivery.pk] = _sign_off_composed(delivery)
     for on, group in by_day.items():
-        built = digests.build_digests([delivery.recipient for delivery in group], on)
+        built = digests.build_digests(
+            [delivery.recipient for delivery in group],
+            on,
+            covers_from={delivery.recipient_id: delivery.covers_from for delivery in group},
+        )
         for delivery in group:
             digest = built[delivery.recipient_id]
             composed[delivery.pk] = (

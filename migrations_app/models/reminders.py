@@ -11,7 +11,7 @@ import secrets
 from django.conf import settings
 from django.core.validators import MaxValueValidator
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
 MAX_LEAD_DAYS = 28
@@ -114,6 +114,15 @@ class Delivery(models.Model):
     kind = models.CharField(max_length=32, choices=Kind.choices)
     key = models.CharField(max_length=100)
     on = models.DateField(help_text="The local date the e-mail is for.")
+    # Written when the digest is claimed, so that the send (minutes later, or a "Send again" days
+    # later) announces exactly the lead-time reminders the claim decided on: see
+    # digests.window_start. Empty for sign-off requests and for digests claimed before it existed.
+    covers_from = models.DateField(
+        null=True,
+        blank=True,
+        help_text="For a digest: the first day whose lead-time reminders it announces (before the "
+        "digest's own day when a digest day was missed).",
+    )
     item = models.ForeignKey(
         "migrations_app.ChecklistItem",
         on_delete=models.CASCADE,
@@ -151,12 +160,20 @@ class Delivery(models.Model):
                 condition=Q(kind="digest", item__isnull=True) | Q(kind="sign_off_request", item__isnull=False),
                 name="delivery_item_with_kind",
             ),
+            models.CheckConstraint(
+                condition=Q(covers_from__isnull=True) | Q(kind="digest", covers_from__lte=F("on")),
+                name="delivery_covers_from_digest_not_after_on",
+            ),
         ]
         indexes = [
             # The sweep looks for claimed rows whose worker never reported back,
             models.Index(fields=["status", "next_attempt_at"], name="delivery_status_next_attempt"),
-            # and whether the day's digests were claimed already.
-            models.Index(fields=["on", "kind"], name="delivery_on_kind"),
+            # whether the day's digests were claimed already, and the last day before it on which
+            # digests were (digests.previous_digest_day): kind first, so that the latter is one
+            # descent of the index to the last digest row before the day, rather than a backward
+            # walk over the sign-off requests of every day since (the table grows by thousands of
+            # rows a working day).
+            models.Index(fields=["kind", "on"], name="delivery_kind_on"),
         ]
 
     def __str__(self) -> str:
