@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 from django.contrib.auth import SESSION_KEY
+from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
@@ -221,6 +222,52 @@ def test_the_address_limit_holds_when_attempts_on_many_accounts_arrive_together(
 
     assert sorted(statuses) == [200] * 4 + [429] * 16
     assert AccessFailureLog.objects.filter(ip_address="198.51.100.50").count() == 5
+
+
+class GatedHasher(MD5PasswordHasher):
+    """Checks a password only once the test opens the gate: a sign-in held in its password check."""
+
+    algorithm = "gated_md5"
+    entered = threading.Event()
+    gate = threading.Event()
+
+    def verify(self, password: str, encoded: str) -> bool:
+        self.entered.set()
+        assert self.gate.wait(timeout=20)
+        return super().verify(password, encoded)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_sign_in_held_in_its_password_check_does_not_hold_up_others_from_its_address(user, settings):
+    # A practice shares one network address: a sign-in waiting on its password check must not
+    # make the next person's wait, as a lock held for the whole attempt would.
+    settings.PASSWORD_HASHERS = [*settings.PASSWORD_HASHERS, "tests.test_signin_security.GatedHasher"]
+    slow = UserFactory(email="slow.typist@example.nhs.uk")
+    slow.password = GatedHasher().encode(PASSWORD, GatedHasher().salt())
+    slow.save(update_fields=["password"])
+    GatedHasher.entered.clear()
+    GatedHasher.gate.clear()
+    statuses: dict[str, int] = {}
+
+    def attempt(who: str, email: str) -> None:
+        try:
+            statuses[who] = sign_in(Client(), email, PASSWORD, address="198.51.100.60").status_code
+        finally:
+            connection.close()
+
+    held = threading.Thread(target=attempt, args=("held", slow.email))
+    held.start()
+    assert GatedHasher.entered.wait(timeout=10)
+    other = threading.Thread(target=attempt, args=("other", user.email))
+    other.start()
+    other.join(timeout=10)
+    finished_while_held = not other.is_alive()
+    GatedHasher.gate.set()
+    held.join()
+    other.join()
+
+    assert finished_while_held
+    assert statuses == {"other": 302, "held": 302}
 
 
 # --- sessions ----------------------------------------------------------------------------------------

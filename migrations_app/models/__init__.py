@@ -8,7 +8,7 @@ from migrations_app.models.migrations import (
 )
 from migrations_app.models.people import ICB, DeliveryPartner, Membership, Practice, Supplier, User
 from migrations_app.models.reminders import Delivery, ReminderPreference
-from migrations_app.models.signin import SignInLock
+from migrations_app.models.signin import SignInInFlight, SignInLock
 from migrations_app.models.templates import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
 
 __all__ = [
@@ -31,6 +31,7 @@ __all__ = [
     "PracticeMigration",
     "ReminderPreference",
     "Role",
+    "SignInInFlight",
     "SignInLock",
     "Supplier",
     "TemplateVersion",

@@ -3,6 +3,7 @@
 import base64
 
 import segno
+from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessFailureLog
 from django import forms
 from django.conf import settings
@@ -20,7 +21,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from migrations_app import access
 from migrations_app.audit import client_ip, log_security_event
 from migrations_app.middleware import start_session
-from migrations_app.models import SignInLock
+from migrations_app.models import SignInInFlight, SignInLock
 
 
 def two_factor_exempt(view):
@@ -29,32 +30,44 @@ def two_factor_exempt(view):
     return view
 
 
-def address_locked_out(address: str) -> bool:
-    """Whether `address` has had SIGN_IN_ADDRESS_FAILURE_LIMIT failed sign-ins, on any accounts,
-    within the lock-out period. Counted from django-axes' failure log, which successful sign-ins
-    do not clear."""
+def address_failures(address: str) -> int:
+    """Failed sign-ins from `address`, on any accounts, within the lock-out period. Counted from
+    django-axes' failure log, which successful sign-ins do not clear."""
     since = timezone.now() - settings.AXES_COOLOFF_TIME
-    failures = AccessFailureLog.objects.filter(ip_address=address, attempt_time__gte=since)
-    return failures.count() >= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
+    return AccessFailureLog.objects.filter(ip_address=address, attempt_time__gte=since).count()
 
 
 class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        # One attempt at a time per account and per address: django-axes then sees each failure
-        # before the next attempt is checked, however many arrive together, and so does the
-        # address limit. An address at its limit is refused before any password is checked; the
-        # failure that reaches the limit is answered as a lock-out, as django-axes does for an account.
+        """Check the attempt against both limits, counting the attempts in flight as failures, and
+        register it as in flight: under a lock on its account and address, so the limits hold
+        however many attempts arrive together. The password is then checked outside the lock, and
+        the attempt leaves the in-flight count once answered. The failure that reaches the address
+        limit is answered as a lock-out, as django-axes answers the one that reaches an account's."""
         address = client_ip(request)
+        username = request.POST.get("username", "")
+        account = username.strip().lower()
         with transaction.atomic():
-            SignInLock.hold(account=request.POST.get("username", ""), address=address)
-            if address_locked_out(address):
+            SignInLock.hold(account=account, address=address)
+            in_flight_on_account, in_flight_from_address = SignInInFlight.counts(account=account, address=address)
+            AxesProxyHandler.update_request(request)
+            account_failures = AxesProxyHandler.get_failures(request, {"username": username})
+            if (
+                account_failures + in_flight_on_account >= settings.AXES_FAILURE_LIMIT
+                or address_failures(address) + in_flight_from_address >= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
+            ):
                 return locked_out(request)
+            attempt = SignInInFlight.objects.create(account=account, address=address, started_at=timezone.now())
+        try:
             response = super().post(request, *args, **kwargs)
-            if not request.user.is_authenticated and response.status_code == 200 and address_locked_out(address):
+            failed = not request.user.is_authenticated and response.status_code == 200
+            if failed and address_failures(address) >= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT:
                 return locked_out(request)
             return response
+        finally:
+            SignInInFlight.objects.filter(pk=attempt.pk).delete()
 
     def form_valid(self, form):
         response = super().form_valid(form)
