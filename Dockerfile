@@ -27,4 +27,4 @@ USER 10001:10001
 EXPOSE 8000
 # Migrates (unless MIGRATE=false, as for the worker and beat), then runs the command.
 ENTRYPOINT ["config/docker-entrypoint.sh"]
-CMD ["gunicorn", "config.wsgi:application", "--bind", "0.0.0.0:8000", "--workers", "3", "--access-logfile", "-"]
+CMD ["gunicorn", "--config", "config/gunicorn.conf.py", "config.wsgi:application"]

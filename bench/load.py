@@ -9,11 +9,12 @@
    bench/national_data.py's data set at 700 migrations (70 per delivery partner), its practice
    managers, and one delivery-partner user per simulated person (each with a confirmed TOTP
    device when two-factor sign-in is installed), all with the bench password.
-2. Serves the app with gunicorn on 127.0.0.1 and a free port, as the Dockerfile does (3 sync
-   workers), with DJANGO_DEBUG=false and the production settings: static files collected and
-   served by WhiteNoise, persistent database connections (CONN_MAX_AGE), secure cookies, SSL
-   redirect. The load client stands in for the TLS proxy (see bench/locustfile.py). Sign-off
-   requests that ticks queue go to Redis database 14 under a queue of their own, emptied afterwards.
+2. Serves the app with gunicorn on 127.0.0.1 and a free port, as the Dockerfile does
+   (config/gunicorn.conf.py: 3 workers of 4 threads), with DJANGO_DEBUG=false and the
+   production settings: static files collected and served by WhiteNoise, persistent database
+   connections (CONN_MAX_AGE), secure cookies, SSL redirect. The load client stands in for the
+   TLS proxy (see bench/locustfile.py). Sign-off requests that ticks queue go to Redis
+   database 14 under a queue of their own, emptied afterwards.
 3. Runs locust headless with bench/locustfile.py: 4 practice users ticking items on their own
    migration (and reloading its page) for each delivery partner opening their dashboard, each
    person waiting 2-8 s between requests (--think; 1-3 for a stress test).
@@ -71,7 +72,12 @@ def main() -> None:
         "checklist; 1-3 is a stress test",
     )
     parser.add_argument("--migrations", type=int, default=700)
-    parser.add_argument("--workers", type=int, default=3, help="gunicorn sync workers (the Dockerfile runs 3)")
+    parser.add_argument(
+        "--workers",
+        type=int,
+        default=3,
+        help="gunicorn workers, each with config/gunicorn.conf.py's threads (the image runs 3)",
+    )
     parser.add_argument("--database-url", default=os.environ.get("LOAD_DATABASE_URL", DEFAULT_DATABASE_URL))
     parser.add_argument(
         "--rebuild", action="store_true", help="drop the load database and build it again (after a migration changed)"
@@ -397,6 +403,8 @@ def start_gunicorn(port: int, workers: int, environment: dict, log: Path) -> sub
         return subprocess.Popen(
             [
                 str(VENV_BIN / "gunicorn"),
+                "--config",
+                "config/gunicorn.conf.py",
                 "config.wsgi:application",
                 "--bind",
                 f"127.0.0.1:{port}",
