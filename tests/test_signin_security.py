@@ -168,34 +168,39 @@ def test_old_failures_are_forgotten_by_the_daily_task(user, settings, time_machi
     assert [failure.attempt_time.date().isoformat() for failure in AccessFailureLog.objects.all()] == ["2026-11-20"]
 
 
-@pytest.mark.django_db(transaction=True)
-def test_the_limit_holds_when_attempts_arrive_together(user, settings):
-    settings.AXES_FAILURE_LIMIT = 5
+def together(count: int, attempt) -> list[int]:
+    """The status codes of `count` sign-in attempts (attempt(number) -> response) started at once."""
     statuses: list[int] = []
-    start = threading.Barrier(20)
+    start = threading.Barrier(count)
 
-    def attempt(number: int) -> None:
+    def run(number: int) -> None:
         try:
             start.wait()
-            response = sign_in(Client(), user.email, WRONG, address=f"192.0.2.{number}")
-            statuses.append(response.status_code)
+            statuses.append(attempt(number).status_code)
         finally:
             connection.close()
 
-    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(20)]
+    threads = [threading.Thread(target=run, args=(number,)) for number in range(count)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
+    return statuses
 
+
+@pytest.mark.django_db(transaction=True)
+def test_the_limit_holds_when_attempts_arrive_together(user, settings):
     from axes.models import AccessAttempt
 
-    # Four failures answered as such, the fifth locks the account, and every later attempt is
-    # refused before its password is checked, however many arrived at once.
-    assert len(statuses) == 20
-    assert statuses.count(200) == 4, sorted(statuses)
-    assert statuses.count(429) == 16
+    settings.AXES_FAILURE_LIMIT = 5
+
+    statuses = together(20, lambda number: sign_in(Client(), user.email, WRONG, address=f"192.0.2.{number}"))
+
+    # Five passwords checked, however many attempts arrived at once: the rest are refused before
+    # theirs is. The fifth failure locks the account; one that finishes at the same moment as it
+    # may already be answered as locked, so at most four are answered as plain failures.
     assert sum(AccessAttempt.objects.values_list("failures_since_start", flat=True)) == 5
+    assert set(statuses) == {200, 429} and statuses.count(200) <= 4
 
 
 @pytest.mark.django_db(transaction=True)
@@ -203,25 +208,13 @@ def test_the_address_limit_holds_when_attempts_on_many_accounts_arrive_together(
     from axes.models import AccessFailureLog
 
     settings.SIGN_IN_ADDRESS_FAILURE_LIMIT = 5
-    statuses: list[int] = []
-    start = threading.Barrier(20)
 
-    def attempt(number: int) -> None:
-        try:
-            start.wait()
-            response = sign_in(Client(), f"guess{number}@example.nhs.uk", WRONG, address="198.51.100.50")
-            statuses.append(response.status_code)
-        finally:
-            connection.close()
+    statuses = together(
+        20, lambda number: sign_in(Client(), f"guess{number}@example.nhs.uk", WRONG, address="198.51.100.50")
+    )
 
-    threads = [threading.Thread(target=attempt, args=(number,)) for number in range(20)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert sorted(statuses) == [200] * 4 + [429] * 16
     assert AccessFailureLog.objects.filter(ip_address="198.51.100.50").count() == 5
+    assert set(statuses) == {200, 429} and statuses.count(200) <= 4
 
 
 class GatedHasher(MD5PasswordHasher):
