@@ -159,3 +159,13 @@ def test_the_help_page_states_the_rule_with_its_threshold(client, delivery_partn
     assert f"more than {FAR_BEHIND_PERCENT} percentage points below the share that were due before today" in html
     assert "A sign-off gate is overdue" in html
     assert "at least one item is overdue" in html
+
+
+def test_the_help_page_shows_each_status_in_the_colour_the_dashboard_gives_it(client, delivery_partner_user):
+    client.force_login(delivery_partner_user)
+
+    response = client.get(reverse("migrations:rag_help"))
+
+    html = response.content.decode()
+    for rag in Rag:
+        assert f'<strong class="nhsuk-tag {rag.tag_class}">{rag.label}</strong>' in html

@@ -9,7 +9,7 @@ go-live, so a practice that did every item on its due date would look more than 
 in the weeks before go-live (measured on the national bench data: 36 points at worst).
 """
 
-from enum import StrEnum
+from enum import StrEnum, nonmember
 from typing import NamedTuple
 
 FAR_BEHIND_PERCENT = 15
@@ -20,6 +20,10 @@ class Rag(StrEnum):
     RED = "red"
     AMBER = "amber"
     GREEN = "green"
+
+    # A template would call the class (Rag.RED.tag_class would come out empty), as Django's own
+    # Choices say it must not.
+    do_not_call_in_templates = nonmember(True)
 
     @property
     def label(self) -> str:
