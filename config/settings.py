@@ -232,8 +232,9 @@ SITE_URL = env("SITE_URL", default="http://127.0.0.1:8000")
 EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=30)
 
 # Celery: kombu's filesystem transport under var/ unless CELERY_BROKER_URL says otherwise.
-CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://")
-if CELERY_BROKER_URL == "filesystem://":
+# (The folder transport needs no host; naming one keeps kombu from warning at every connection.)
+CELERY_BROKER_URL = env("CELERY_BROKER_URL", default="filesystem://localhost/")
+if CELERY_BROKER_URL.startswith("filesystem://"):
     _queue_dir = VAR_DIR / "celery" / "queue"
     _processed_dir = VAR_DIR / "celery" / "processed"
     CELERY_BROKER_TRANSPORT_OPTIONS = {
