@@ -460,8 +460,8 @@ def empty_queue() -> None:
 
 def describe_setup(arguments, port: int) -> str:
     return (
-        f"serving: gunicorn {arguments.workers} workers of {os.environ.get('WEB_THREADS', '4')} threads "
-        f"(config/gunicorn.conf.py) on 127.0.0.1:{port}, DJANGO_DEBUG=false, "
+        f"serving: gunicorn {arguments.workers} threaded workers (config/gunicorn.conf.py) on 127.0.0.1:{port}, "
+        "DJANGO_DEBUG=false, "
         f"PostgreSQL {urlsplit(arguments.database_url).path.lstrip('/')} on loopback (CONN_MAX_AGE 60), "
         f"static files by WhiteNoise, {os.cpu_count()} CPUs shared with PostgreSQL and locust\n"
         f"load: {arguments.users} users ({arguments.spawn_rate:g}/s), {arguments.run_time}; "
