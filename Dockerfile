@@ -8,10 +8,13 @@ COPY static/scss ./static/scss
 RUN npm run build && npm prune --omit=dev
 
 FROM python:3.11-slim-bookworm AS runtime
+# Production is the settings' default; saying so here as well keeps a stray .env (which the
+# environment wins over) from turning development mode on in the image.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    DJANGO_DEBUG=false
 WORKDIR /app
 RUN groupadd --system --gid 10001 tracker && useradd --system --uid 10001 --gid tracker --home-dir /app tracker
 COPY requirements.txt ./
@@ -20,7 +23,7 @@ COPY --from=assets /app/node_modules ./node_modules
 COPY --from=assets /app/static/build ./static/build
 COPY . .
 # collectstatic needs settings that import cleanly: a throwaway key, used only at build time.
-RUN DJANGO_DEBUG=false DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost \
+RUN DJANGO_SECRET_KEY=build-only DJANGO_ALLOWED_HOSTS=localhost \
     python manage.py collectstatic --no-input \
     && mkdir -p var && chown -R tracker:tracker var
 USER 10001:10001

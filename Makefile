@@ -7,6 +7,12 @@ PORT ?= 8000
 
 .PHONY: run setup install test test-browser lint fmt migrations-check worker beat serve bench security clean
 
+# The settings default to production, which refuses to start without DJANGO_SECRET_KEY and
+# DJANGO_ALLOWED_HOSTS; every target that runs Django asks for development mode. (A plain
+# .venv/bin/pytest asks too: [tool.pytest_env] in pyproject.toml.)
+DEVELOPMENT_TARGETS := run setup test test-browser migrations-check serve worker beat bench
+$(DEVELOPMENT_TARGETS): export DJANGO_DEBUG = true
+
 run: setup ## Set up (idempotent) and serve the app with a Celery worker and beat beside it.
 	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the web server, worker and beat)"
 	@trap 'kill 0' INT TERM EXIT; \

@@ -22,6 +22,8 @@ from urllib.parse import urlencode
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Development settings, asked for as `make bench` does (production, the default, needs a secret key).
+os.environ.setdefault("DJANGO_DEBUG", "true")
 
 import django  # noqa: E402
 
@@ -53,7 +55,7 @@ PAGES = [
 ]
 
 # The rows the page shows, computed by one statement: the migrations the user can see (the
-# visible_to rule; `everything` switches it off for staff) with their done, applicable and blocked
+# access rule; `everything` switches it off for a reader of every migration) with their done, applicable and blocked
 # counts and phase (checklistprogress), their overdue items and gates, and the items done ahead of
 # plan: every figure the RAG status, the sort and the summary need for every row. (The next item
 # due is looked up for the page's rows only, by two small queries.)

@@ -383,8 +383,9 @@ def production_environment(database_url: str) -> dict:
         "DJANGO_DEBUG": "false",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(50),
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
-        # As behind the production TLS proxy: the client sends X-Forwarded-Proto: https.
-        "DJANGO_BEHIND_TLS_PROXY": "true",
+        # As behind the production TLS proxy: locust sends X-Forwarded-Proto: https and an
+        # X-Forwarded-For of one address per person, as the proxy would.
+        "DJANGO_TRUSTED_PROXY_COUNT": "1",
         "DATABASE_URL": database_url,
         "CELERY_BROKER_URL": BROKER_URL,
         "CELERY_TASK_DEFAULT_QUEUE": BROKER_QUEUE,

@@ -17,6 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+# Development settings, asked for as `make bench` does (production, the default, needs a secret key).
+os.environ.setdefault("DJANGO_DEBUG", "true")
 
 import django  # noqa: E402
 

@@ -39,6 +39,8 @@ SERVER_URL = os.environ.get("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/
 DATABASE = "tracker_faults"
 os.environ["DATABASE_URL"] = f"{SERVER_URL}/{DATABASE}"
 os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings"
+# Development settings, asked for as `make bench` does (production, the default, needs a secret key).
+os.environ.setdefault("DJANGO_DEBUG", "true")
 
 
 def create_database() -> None:

@@ -1,9 +1,10 @@
 """Settings for the GP practice migration tracker, read from the environment.
 
-With no environment at all the app runs on an embedded default: a SQLite file and a
-filesystem Celery broker under var/, and e-mail printed to the console. Set DATABASE_URL
-and CELERY_BROKER_URL to run the same code on PostgreSQL and Redis. Every variable is
-documented in .env.example.
+Production is the default: DJANGO_DEBUG=true asks for development (make run and make test set
+it). In either mode the app runs on an embedded default unless told otherwise: a SQLite file and
+a filesystem Celery broker under var/, and e-mail printed to the console. Set DATABASE_URL and
+CELERY_BROKER_URL to run the same code on PostgreSQL and Redis. Every variable is documented in
+.env.example.
 """
 
 import os
@@ -20,10 +21,18 @@ VAR_DIR = BASE_DIR / "var"
 
 env = environ.Env()
 VAR_DIR.mkdir(exist_ok=True)
-if (BASE_DIR / ".env").exists():
-    env.read_env(BASE_DIR / ".env")
+# A .env beside manage.py is read when present; variables already in the environment win over it.
+# DJANGO_ENV_FILE names another file: the settings tests point it at one of their own, so that a
+# developer's .env cannot change what they see.
+_env_file = Path(os.environ.get("DJANGO_ENV_FILE", BASE_DIR / ".env"))
+if _env_file.exists():
+    env.read_env(_env_file)
 
-DEBUG = env.bool("DJANGO_DEBUG", default=True)
+# Production unless development is asked for with DJANGO_DEBUG=true (`make run`, `make test` and
+# every other Makefile target that runs Django ask, and so does the test run itself: [tool.pytest_env]
+# in pyproject.toml). A container or a shell that forgot the variable gets production, which refuses
+# to start without a secret key and a host list, rather than a public key that signs its links.
+DEBUG = env.bool("DJANGO_DEBUG", default=False)
 
 if DEBUG:
     SECRET_KEY = env("DJANGO_SECRET_KEY", default="development-only-not-secret")
@@ -32,16 +41,32 @@ else:
     # Production refuses to start on a guessable key or an open host list.
     SECRET_KEY = env("DJANGO_SECRET_KEY", default="")
     ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=[])
+    _development = "For development, set DJANGO_DEBUG=true (make run and make test do)."
     if not SECRET_KEY:
-        raise ImproperlyConfigured("DJANGO_SECRET_KEY must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(f"DJANGO_SECRET_KEY must be set in production mode, the default. {_development}")
     if not ALLOWED_HOSTS:
-        raise ImproperlyConfigured("DJANGO_ALLOWED_HOSTS must be set when DJANGO_DEBUG is off.")
+        raise ImproperlyConfigured(f"DJANGO_ALLOWED_HOSTS must be set in production mode, the default. {_development}")
+
+# The reverse proxies in front of the app (TLS terminator, load balancer), each of which appends the
+# address it received the request from to X-Forwarded-For. With 0, the default, the client is the
+# connection's address (REMOTE_ADDR) and X-Forwarded-* headers are the client's own claims, ignored:
+# trusting them on a port the client can reach directly would let anyone pick the address the
+# per-address sign-in limit counts. With N, the client is the Nth address from the right of
+# X-Forwarded-For (migrations_app.audit.client_ip) and the proxy's X-Forwarded-Proto says whether
+# the request came over HTTPS. Set it only where nothing but those proxies can reach the app.
+TRUSTED_PROXY_COUNT = env.int("DJANGO_TRUSTED_PROXY_COUNT", default=0)
+if TRUSTED_PROXY_COUNT < 0:
+    raise ImproperlyConfigured("DJANGO_TRUSTED_PROXY_COUNT must be 0 or more.")
+# Its predecessor trusted the last X-Forwarded-For entry by default in production: refuse it rather
+# than silently read its "true" as no proxy at all.
+if "DJANGO_BEHIND_TLS_PROXY" in os.environ:
+    raise ImproperlyConfigured(
+        "DJANGO_BEHIND_TLS_PROXY is replaced by DJANGO_TRUSTED_PROXY_COUNT: the number of proxies in front "
+        "of the app (1 behind one TLS proxy). Set that and remove DJANGO_BEHIND_TLS_PROXY."
+    )
 
 # Transport and cookie security. In production the app sits behind TLS; cookies carry the
 # __Host- prefix, which browsers accept only from a secure origin, for the whole host, no Domain.
-# Behind one TLS-terminating proxy, which sets X-Forwarded-Proto and appends the client's address
-# to X-Forwarded-For (migrations_app.audit.client_ip reads it).
-BEHIND_TLS_PROXY = env.bool("DJANGO_BEHIND_TLS_PROXY", default=not DEBUG)
 SECURE_REFERRER_POLICY = "same-origin"
 SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
 X_FRAME_OPTIONS = "DENY"
@@ -51,7 +76,7 @@ if not DEBUG:
     SECURE_SSL_REDIRECT = env.bool("DJANGO_SECURE_SSL_REDIRECT", default=True)
     # Health checks come from inside the cluster over plain HTTP.
     SECURE_REDIRECT_EXEMPT = [r"^healthz/?$"]
-    if BEHIND_TLS_PROXY:
+    if TRUSTED_PROXY_COUNT:
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     SECURE_HSTS_SECONDS = env.int("DJANGO_HSTS_SECONDS", default=60 * 60 * 24 * 365)
     SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", default=True)
@@ -80,7 +105,8 @@ CONTENT_SECURITY_POLICY = {
 }
 
 INSTALLED_APPS = [
-    "django.contrib.admin",
+    # django.contrib.admin, with our site (migrations_app/admin_site.py).
+    "migrations_app.admin_site.TrackerAdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -99,6 +125,10 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # Cache-Control: no-store, private on every response. Right after WhiteNoise, which answers static
+    # files with their own headers first, so that redirects made by the middleware below (time-outs,
+    # a missing slash) carry it too.
+    "migrations_app.middleware.PrivatePagesMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -194,8 +224,11 @@ SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_HOURS", default=12) * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
-# Two-factor sign-in (TOTP): required for staff admins and delivery-partner users, open to all.
+# Two-factor sign-in (TOTP): required for the people access.two_factor_required names, open to all.
 OTP_TOTP_ISSUER = "GP migration tracker"
+# The admin never shows anyone's two-factor key or its QR code: whoever saw it could make that
+# person's codes. A lost phone is handled by deleting the device, and its owner sets up a new one.
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
 
 LANGUAGE_CODE = "en-gb"
 TIME_ZONE = "Europe/London"
@@ -296,6 +329,10 @@ REMINDER_MAX_ATTEMPTS = env.int("REMINDER_MAX_ATTEMPTS", default=6)
 REMINDER_RETRY_BACKOFF = env.int("REMINDER_RETRY_BACKOFF", default=60)
 # E-mails per send task: each batch shares one SMTP connection and one read of what is due.
 REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=50)
+# Days an e-mail's one-click unsubscribe link works (migrations_app/reminder_emails.py). The link
+# is a credential in an e-mail that gets forwarded and archived; every e-mail brings a fresh one,
+# and after this long the page sends the person to their reminder settings instead.
+REMINDER_UNSUBSCRIBE_LINK_DAYS = env.int("REMINDER_UNSUBSCRIBE_LINK_DAYS", default=90)
 
 LOGGING = {
     "version": 1,

@@ -1,15 +1,14 @@
 from django.contrib import admin
-from django.contrib.auth.decorators import login_not_required
 from django.urls import include, path
-from django.views.generic import RedirectView
 
 from migrations_app.views import signin
 from migrations_app.views.health import healthz
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
-    # The admin signs in through the product's sign-in (throttled, two-factor), not its own form.
-    path("admin/login/", login_not_required(RedirectView.as_view(pattern_name="login", query_string=True))),
+    # The admin signs in through the product's sign-in (throttled, two-factor), not its own form;
+    # a signed-in person who is not staff gets the 403 page from it.
+    path("admin/login/", signin.admin_sign_in),
     path("admin/", admin.site.urls),
     path("accounts/login/", signin.sign_in, name="login"),
     path("accounts/logout/", signin.sign_out, name="logout"),

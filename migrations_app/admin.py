@@ -1,5 +1,7 @@
 """The Django admin: organisations, people and migrations. Template editing grows here too."""
 
+from axes import admin as axes_admin
+from axes.models import AccessAttempt
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -24,9 +26,6 @@ from migrations_app.models import (
     TemplateVersion,
     User,
 )
-
-admin.site.site_header = "GP migration tracker administration"
-admin.site.site_title = "GP migration tracker"
 
 
 @admin.register(ICB)
@@ -123,7 +122,7 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
         # A migration's history is kept: cancel it instead.
         return False
 
-    @admin.action(description="Review checklist upgrade")
+    @admin.action(description="Review checklist upgrade", permissions=["change"])
     def review_checklist_upgrade(self, request, queryset):
         """First a page with what the latest version would change for each selected migration;
         its button posts the action again with the versions reviewed, which applies them."""
@@ -234,7 +233,12 @@ class DeliveryAdmin(admin.ModelAdmin):
     def has_change_permission(self, request, obj=None) -> bool:
         return False
 
-    @admin.action(description="Send again (failed e-mails only)")
+    def has_resend_permission(self, request) -> bool:
+        # Deliveries are never edited by hand (has_change_permission is False for everyone), but
+        # sending one again is a change: it needs the change permission all the same.
+        return request.user.has_perm("migrations_app.change_delivery")
+
+    @admin.action(description="Send again (failed e-mails only)", permissions=["resend"])
     def send_again(self, request, queryset) -> None:
         from migrations_app import reminders
 
@@ -251,6 +255,18 @@ class ReminderPreferenceAdmin(admin.ModelAdmin):
     exclude = ["calendar_token"]
     autocomplete_fields = ["user"]
 
+
+class AccessAttemptAdmin(axes_admin.AccessAttemptAdmin):
+    """django-axes' list of sign-in attempts, whose clean-up action deletes rows: it needs the
+    delete permission, as every admin action here declares what it needs."""
+
+    @admin.action(description="Clean up expired attempts", permissions=["delete"])
+    def cleanup_expired_attempts(self, request, queryset) -> None:
+        super().cleanup_expired_attempts(request, queryset)
+
+
+admin.site.unregister(AccessAttempt)
+admin.site.register(AccessAttempt, AccessAttemptAdmin)
 
 # Template editing has its own module; importing it registers its admin classes.
 from migrations_app import admin_templates  # noqa: E402, F401

@@ -13,12 +13,22 @@ logger = logging.getLogger("security")
 
 
 def client_ip(request: HttpRequest) -> str:
-    """The client's address. Behind our TLS proxy it is the last address in X-Forwarded-For (the
-    one the proxy appended); anything before it was sent by the client and cannot be trusted."""
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR", "")
-    if settings.BEHIND_TLS_PROXY and forwarded:
-        return forwarded.split(",")[-1].strip()
-    return request.META.get("REMOTE_ADDR", "")
+    """The client's address: the one the per-address sign-in limit counts and the log records.
+
+    With no trusted proxy (settings.TRUSTED_PROXY_COUNT 0, the default) it is the connection's
+    address; X-Forwarded-For is then whatever the client chose to send. Behind N proxies, each
+    appends the address it was reached from, so the Nth entry from the right is the one the
+    outermost proxy saw; entries left of it were sent by the client and cannot be trusted. A header
+    with fewer entries did not come through all N proxies: the connection's address is used."""
+    remote_address = request.META.get("REMOTE_ADDR", "")
+    proxies = settings.TRUSTED_PROXY_COUNT
+    if not proxies:
+        return remote_address
+    forwarded = [address.strip() for address in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",")]
+    forwarded = [address for address in forwarded if address]
+    if len(forwarded) < proxies:
+        return remote_address
+    return forwarded[-proxies]
 
 
 def log_security_event(event: str, request: HttpRequest | None = None, *, user=None, **details) -> None:

@@ -8,18 +8,16 @@ no reasons) goes in, so the feed carries no patient data. Two queries, whatever 
 
 from datetime import timedelta
 
-from django.db.models import Q
 from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from migrations_app import digests, reminder_emails
+from migrations_app import access, reminder_emails
 from migrations_app.models import ChecklistItem, Milestone, PracticeMigration, User
 
 
 def calendar_for(user: User) -> bytes:
-    responsibilities = digests.Responsibilities.of(user)
-    practice_ids = {practice_id for practice_id, _ in responsibilities.practice_roles}
+    relations = access.Relations.of(user)
     domain = reminder_emails.mail_domain()
     stamp = timezone.now()
     calendar = Calendar()
@@ -32,14 +30,7 @@ def calendar_for(user: User) -> bytes:
     calendar.add("x-published-ttl", "PT1H")
 
     migrations = (
-        PracticeMigration.objects.unfinished()
-        .filter(
-            Q(practice_id__in=practice_ids)
-            | Q(practice__delivery_partner_id__in=responsibilities.partner_ids)
-            | Q(practice__icb_id__in=responsibilities.icb_ids)
-        )
-        .select_related("practice")
-        .order_by("pk")
+        PracticeMigration.objects.unfinished().filter(relations.migrations()).select_related("practice").order_by("pk")
     )
     for migration in migrations.iterator(chunk_size=500):
         practice = migration.practice
@@ -63,7 +54,7 @@ def calendar_for(user: User) -> bytes:
     items = (
         ChecklistItem.objects.open()
         .filter(migration__status=PracticeMigration.Status.ACTIVE, due_on__isnull=False)
-        .filter(responsibilities.own_items())
+        .filter(relations.own_items())
         .select_related("migration__practice")
         .order_by("due_on", "pk")
     )

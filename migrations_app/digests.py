@@ -25,9 +25,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet
+from django.db.models import Max, Q, QuerySet
 
-from migrations_app import working_days
+from migrations_app import access, working_days
 from migrations_app.models import (
     ChecklistItem,
     Delivery,
@@ -194,45 +194,16 @@ def due_digests(on: date) -> dict[int, date]:
         if (frequency, first_lead, second_lead) == default_plan:
             on_plan |= Q(reminder_preference__isnull=True)
         people = User.objects.filter(on_plan, is_active=True).filter(
-            Q(pk__in=_responsible_members(due).values("user_id")) | Q(pk__in=escalating.values("user_id"))
+            Q(pk__in=access.memberships_responsible_for(due).values("user_id")) | Q(pk__in=escalating.values("user_id"))
         )
         recipients.update(dict.fromkeys(people.values_list("pk", flat=True), start))
     return dict(sorted(recipients.items()))
 
 
-def _responsible_members(items: QuerySet[ChecklistItem]) -> QuerySet[Membership]:
-    """Memberships whose role is responsible for at least one of `items`."""
-    return Membership.objects.filter(
-        (
-            Q(practice__isnull=False)
-            & Exists(items.filter(responsible_role=OuterRef("role"), migration__practice_id=OuterRef("practice_id")))
-        )
-        | (
-            Q(role=Role.DELIVERY_PARTNER)
-            & Exists(
-                items.filter(
-                    responsible_role=Role.DELIVERY_PARTNER,
-                    migration__practice__delivery_partner_id=OuterRef("delivery_partner_id"),
-                )
-            )
-        )
-        | (
-            Q(role=Role.ICB_LEAD)
-            & Exists(items.filter(responsible_role=Role.ICB_LEAD, migration__practice__icb_id=OuterRef("icb_id")))
-        )
-    )
-
-
 def _escalating_partner_members(on: date) -> QuerySet[Membership]:
     """Delivery partner memberships with an escalated item at one of their practices."""
-    escalated = (
-        _open_items()
-        .exclude(responsible_role=Role.DELIVERY_PARTNER)
-        .filter(
-            due_on__lte=escalation_cutoff(on), migration__practice__delivery_partner_id=OuterRef("delivery_partner_id")
-        )
-    )
-    return Membership.objects.filter(role=Role.DELIVERY_PARTNER).filter(Exists(escalated))
+    escalated = _open_items().exclude(responsible_role=Role.DELIVERY_PARTNER).filter(due_on__lte=escalation_cutoff(on))
+    return access.partner_memberships_over(escalated)
 
 
 # --- what one digest says -----------------------------------------------------------------------------
@@ -297,60 +268,6 @@ class Digest:
         return self.overdue_count + self.due_soon_count + self.escalated_count
 
 
-@dataclass(frozen=True)
-class Responsibilities:
-    """The roles a person holds, as sets to test items against in memory."""
-
-    practice_roles: frozenset[tuple[int, str]] = frozenset()  # (practice id, role)
-    partner_ids: frozenset[int] = frozenset()
-    icb_ids: frozenset[int] = frozenset()
-
-    @classmethod
-    def of(cls, user: User) -> "Responsibilities":
-        return cls.of_users([user.pk]).get(user.pk, cls())
-
-    @classmethod
-    def of_users(cls, user_ids) -> dict[int, "Responsibilities"]:
-        """Everyone's responsibilities in one query."""
-        found: dict[int, tuple[set, set, set]] = defaultdict(lambda: (set(), set(), set()))
-        for user_id, role, practice_id, partner_id, icb_id in Membership.objects.filter(
-            user_id__in=list(user_ids)
-        ).values_list("user_id", "role", "practice_id", "delivery_partner_id", "icb_id"):
-            practice_roles, partner_ids, icb_ids = found[user_id]
-            if practice_id:
-                practice_roles.add((practice_id, role))
-            elif partner_id:
-                partner_ids.add(partner_id)
-            elif icb_id:
-                icb_ids.add(icb_id)
-        return {user_id: cls(*(frozenset(part) for part in parts)) for user_id, parts in found.items()}
-
-    def own_items(self) -> Q:
-        """Items whose responsible role this person holds at that item's practice."""
-        condition = Q(pk__in=[])
-        by_role: dict[str, list[int]] = defaultdict(list)
-        for practice_id, role in self.practice_roles:
-            by_role[role].append(practice_id)
-        for role, practice_ids in by_role.items():
-            condition |= Q(responsible_role=role, migration__practice_id__in=practice_ids)
-        if self.partner_ids:
-            condition |= Q(
-                responsible_role=Role.DELIVERY_PARTNER, migration__practice__delivery_partner_id__in=self.partner_ids
-            )
-        if self.icb_ids:
-            condition |= Q(responsible_role=Role.ICB_LEAD, migration__practice__icb_id__in=self.icb_ids)
-        return condition
-
-    def holds(self, item: ChecklistItem) -> bool:
-        practice = item.migration.practice
-        role = item.responsible_role
-        return (
-            (practice.pk, role) in self.practice_roles
-            or (role == Role.DELIVERY_PARTNER and practice.delivery_partner_id in self.partner_ids)
-            or (role == Role.ICB_LEAD and practice.icb_id in self.icb_ids)
-        )
-
-
 def build_digest(user: User, on: date) -> Digest:
     """The digest `user` gets on `on`, read now (see build_digests)."""
     return build_digests([user], on)[user.pk]
@@ -385,7 +302,7 @@ def build_digests(
             windows[user.pk] = lead_windows(start, until, preference.lead_days)
     if not windows:
         return built
-    responsibilities = Responsibilities.of_users(windows)
+    responsibilities = access.Relations.of_users(windows)
     cutoff = escalation_cutoff(on)
     practice_holders: dict[int, list[tuple[int, str]]] = defaultdict(list)
     partner_holders: dict[int, list[int]] = defaultdict(list)
@@ -398,23 +315,18 @@ def build_digests(
         for icb_id in held.icb_ids:
             icb_holders[icb_id].append(user_id)
 
-    # One query for everyone: each person's own items within any of the windows in use, plus
-    # escalations; the exact rule per person is applied in memory (_classify).
+    # One query for everyone: the items any of them holds the role for (access.Relations) within any
+    # of the windows in use, plus escalations; the exact rule per person is applied in memory
+    # (_classify), to the people the index above says may be concerned.
     due = Q(due_on__lt=on)
     for first, last in {window for user_windows in windows.values() for window in user_windows}:
         due |= Q(due_on__gte=first, due_on__lte=last)
-    wanted = Q(pk__in=[])
-    if practice_holders:
-        roles = {role for holders in practice_holders.values() for _, role in holders}
-        wanted |= Q(migration__practice_id__in=list(practice_holders), responsible_role__in=roles) & due
-    if partner_holders:
-        partners = list(partner_holders)
-        wanted |= Q(responsible_role=Role.DELIVERY_PARTNER, migration__practice__delivery_partner_id__in=partners) & due
-        wanted |= Q(migration__practice__delivery_partner_id__in=partners, due_on__lte=cutoff) & ~Q(
+    everyone = access.Relations.combined(responsibilities.values())
+    wanted = everyone.own_items() & due
+    if everyone.partner_ids:
+        wanted |= Q(migration__practice__delivery_partner_id__in=everyone.partner_ids, due_on__lte=cutoff) & ~Q(
             responsible_role=Role.DELIVERY_PARTNER
         )
-    if icb_holders:
-        wanted |= Q(responsible_role=Role.ICB_LEAD, migration__practice__icb_id__in=list(icb_holders)) & due
     items = (
         _open_items()
         .filter(wanted)

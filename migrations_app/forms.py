@@ -61,9 +61,18 @@ class UpgradeForm(forms.Form):
     )
 
 
+PARTS = ("day", "month", "year")
+# Milestone dates a migration can have: due dates are milestones plus or minus the guide's offsets,
+# and the reminders count working days between them and today, so a year typed as 0001 or 9999
+# would overflow the date arithmetic or make a digest walk thousands of years of bank holidays.
+EARLIEST = date(2000, 1, 1)
+LATEST = date(2099, 12, 31)
+
+
 @dataclass(frozen=True)
 class DateParts:
-    """One NHS.UK date input (day, month, year) as the form saw it."""
+    """One NHS.UK date input (day, month, year) as the form saw it. `error_parts` are the boxes
+    to highlight: the ones that are wrong, or all three when the date as a whole is."""
 
     name: str
     label: str
@@ -71,6 +80,20 @@ class DateParts:
     month: str
     year: str
     error: str
+    error_parts: frozenset[str] = frozenset()
+
+    @property
+    def first_error_part(self) -> str:
+        """The box the error summary links to."""
+        return next((part for part in PARTS if part in self.error_parts), "day")
+
+
+class DateInputError(ValidationError):
+    """A date input's message, and which of its boxes are wrong."""
+
+    def __init__(self, message: str, parts=PARTS) -> None:
+        super().__init__(message)
+        self.parts = frozenset(parts)
 
 
 class MilestonesForm(forms.Form):
@@ -91,34 +114,40 @@ class MilestonesForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.migration = migration
         self.dates: dict[str, date | None] = {}
-        self.date_errors: dict[str, str] = {}
+        self.date_errors: dict[str, DateInputError] = {}
 
     def date_inputs(self) -> list[DateParts]:
         inputs = []
         for milestone in Milestone:
             if self.is_bound:
-                day, month, year = (
-                    self.data.get(f"{milestone.value}-{part}", "").strip() for part in ("day", "month", "year")
-                )
+                day, month, year = self._typed(milestone)
             else:
                 current = getattr(self.migration, milestone.field_name)
                 day, month, year = (str(current.day), str(current.month), str(current.year)) if current else ("",) * 3
+            error = self.date_errors.get(milestone.value)
             inputs.append(
-                DateParts(milestone.value, milestone.label, day, month, year, self.date_errors.get(milestone.value, ""))
+                DateParts(
+                    milestone.value,
+                    milestone.label,
+                    day,
+                    month,
+                    year,
+                    error.messages[0] if error else "",
+                    error.parts if error else frozenset(),
+                )
             )
         return inputs
 
     def clean(self) -> dict:
         cleaned = super().clean()
         for milestone in Milestone:
-            parts = [self.data.get(f"{milestone.value}-{part}", "").strip() for part in ("day", "month", "year")]
             try:
-                self.dates[milestone.value] = _parse_date(milestone.label, *parts)
-            except ValidationError as error:
-                self.date_errors[milestone.value] = error.messages[0]
+                self.dates[milestone.value] = parse_date(milestone.label, *self._typed(milestone))
+            except DateInputError as error:
+                self.date_errors[milestone.value] = error
         if not self.date_errors:
             for field, message in scheduling.milestone_order_errors(self.dates).items():
-                self.date_errors[field.removesuffix("_on")] = message
+                self.date_errors[field.removesuffix("_on")] = DateInputError(message)
         if self.date_errors:
             raise ValidationError("Check the dates")
         return cleaned
@@ -128,16 +157,53 @@ class MilestonesForm(forms.Form):
         current = self.migration.milestone_dates()
         return {key: value for key, value in self.dates.items() if value != current[key]}
 
+    def _typed(self, milestone: Milestone) -> tuple[str, str, str]:
+        day, month, year = (self.data.get(f"{milestone.value}-{part}", "").strip() for part in PARTS)
+        return day, month, year
 
-def _parse_date(label: str, day: str, month: str, year: str) -> date | None:
-    if not (day or month or year):
+
+def parse_date(label: str, day: str, month: str, year: str) -> date | None:
+    """The date typed in an NHS.UK date input, None when all three boxes are empty, or a
+    DateInputError worded as the NHS.UK date input asks, naming the boxes that are wrong."""
+    typed = dict(zip(PARTS, (day.strip(), month.strip(), year.strip()), strict=True))
+    if not any(typed.values()):
         return None
-    missing = [name for name, value in (("day", day), ("month", month), ("year", year)) if not value]
+    missing = [part for part, value in typed.items() if not value]
     if missing:
-        raise ValidationError(f"{label} must include a {' and '.join(missing)}")
-    if not (day.isdigit() and month.isdigit() and year.isdigit()) or len(year) != 4:
-        raise ValidationError(f"{label} must be a real date, for example 27 3 2027")
+        raise DateInputError(f"{label} must include a {' and '.join(missing)}", missing)
+    real_date = f"{label} must be a real date, for example 27 3 2027"
+    # str.isdigit() and int() take any script's digits (Arabic-Indic, full-width) and superscripts
+    # too: only 0 to 9 are read as numbers here, as people reading the date back expect.
+    other_digits = [part for part, value in typed.items() if value.isdecimal() and not value.isascii()]
+    if other_digits:
+        raise DateInputError(f"{label} must be typed with the numbers 0 to 9, for example 27 3 2027", other_digits)
+    not_numbers = [part for part, value in typed.items() if not (value.isascii() and value.isdigit())]
+    if not_numbers:
+        raise DateInputError(real_date, not_numbers)
+    # Checked on the text's length first: a day of thousands of digits is neither a day nor an int
+    # Python will parse, and date() overflows on a day past 2**31.
+    out_of_range = {
+        part: message
+        for part, low, high, message in (
+            ("day", 1, 31, f"{label} day must be a number between 1 and 31"),
+            ("month", 1, 12, f"{label} month must be a number between 1 and 12"),
+        )
+        if not (len(typed[part]) <= 2 and low <= int(typed[part]) <= high)
+    }
+    if len(typed["year"]) != 4:
+        out_of_range["year"] = f"{label} year must include 4 numbers"
+    if len(out_of_range) == 1:
+        [(part, message)] = out_of_range.items()
+        raise DateInputError(message, [part])
+    if out_of_range:
+        raise DateInputError(real_date, out_of_range)
+    if not EARLIEST.year <= int(typed["year"]) <= LATEST.year:
+        raise DateInputError(f"{label} must be between {_long(EARLIEST)} and {_long(LATEST)}")
     try:
-        return date(int(year), int(month), int(day))
-    except ValueError:
-        raise ValidationError(f"{label} must be a real date, for example 27 3 2027") from None
+        return date(int(typed["year"]), int(typed["month"]), int(typed["day"]))
+    except ValueError:  # 31 February, 31 April
+        raise DateInputError(real_date, ["day"]) from None
+
+
+def _long(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"

@@ -1,12 +1,14 @@
-"""Session time-outs and the two-factor requirement, applied to every request."""
+"""Session time-outs, the two-factor requirement and Cache-Control, applied to every request."""
 
 import time
+from urllib.parse import urlencode
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
 from django.shortcuts import redirect
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
 
 from migrations_app import access
 from migrations_app.audit import log_security_event
@@ -40,23 +42,23 @@ class SessionTimeoutMiddleware:
 
 
 def start_session(session, user) -> None:
-    """What a completed sign-in records in the session: when (for the time-outs) and what the
-    user's second factor is, so that requests need no query to enforce it."""
+    """What a completed sign-in records in the session: when (for the time-outs), and whether the
+    user then had a two-factor device (see TwoFactorMiddleware)."""
     now = int(time.time())
     session["signed_in_at"] = now
     session["seen_at"] = now
-    session["two_factor"] = two_factor_state(user)
-
-
-def two_factor_state(user) -> str:
-    if access.has_two_factor_device(user):
-        return "device"
-    return "required" if access.two_factor_required(user) else "optional"
+    session["two_factor"] = "device" if access.has_two_factor_device(user) else "none"
 
 
 class TwoFactorMiddleware:
-    """A signed-in user with a two-factor device must enter a code before anything else; a user
-    who must use two-factor sign-in (staff, delivery partners) and has no device sets one up."""
+    """A signed-in user who has a two-factor device must enter a code before anything else; a user
+    whose roles need two-factor sign-in (access.two_factor_required) and has no device sets one up.
+
+    The roles are read on every request by an unverified user, so a role granted during a session
+    counts from the next page. Whether the user had a device is kept from sign-in: a device means a
+    code whatever the roles, so keeping it can only ask for more, never less. A device removed
+    since is found by two_factor_verify; one added since from another session counts once the
+    roles need it (two_factor_setup sends its owner to enter a code)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -66,15 +68,40 @@ class TwoFactorMiddleware:
 
     def process_view(self, request, view_func, view_args, view_kwargs):
         user = request.user
+        # A verified session pays nothing here: the code is in, whatever the roles.
         if not user.is_authenticated or user.is_verified():
             return None
         # Public pages, and the sign-in, two-factor and sign-out pages themselves.
         if not getattr(view_func, "login_required", True) or getattr(view_func, "two_factor_exempt", False):
             return None
         state = request.session.get("two_factor")
-        if state is None:
-            state = request.session["two_factor"] = two_factor_state(user)
-        target = {"device": "two_factor_verify", "required": "two_factor_setup"}.get(state)
-        if target is None:
+        if state is None:  # a session started without start_session
+            state = request.session["two_factor"] = "device" if access.has_two_factor_device(user) else "none"
+        if state == "device":
+            target = "two_factor_verify"
+        elif access.two_factor_required(user):
+            target = "two_factor_setup"
+        else:
             return None
-        return redirect(f"{reverse(target)}?next={request.get_full_path()}")
+        return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()}, safe='/')}")
+
+
+class PrivatePagesMiddleware:
+    """Nothing this application answers may be kept by a cache: its pages are a signed-in person's
+    (migrations, items, the dashboard and its CSV, reminder settings with a private calendar
+    link) or hold a CSRF token or a token from an e-mail. Static files are answered by WhiteNoise,
+    earlier in MIDDLEWARE, and keep their own headers.
+
+    add_never_cache_headers, the header Django's never_cache already gives the admin, the sign-in
+    page and /healthz: no-store keeps a page out of every cache, shared or the browser's (a
+    practice's computers are shared); private stops a shared cache that ignores no-store; max-age=0
+    and Expires overrule any lifetime a view set, for HTTP/1.0 caches too. It sets headers only,
+    so a streamed response (the CSV) stays streamed."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        response = self.get_response(request)
+        add_never_cache_headers(response)
+        return response

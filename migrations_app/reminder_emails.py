@@ -4,10 +4,10 @@ an e-mail says and how; what is due is decided in digests.py, and when to send i
 Links are absolute (SITE_URL). Bodies name the practice and the item and link to the item's page;
 no note, reason or other free text of an item goes in, so an e-mail carries no patient data.
 Every e-mail has a one-click unsubscribe link (RFC 8058: List-Unsubscribe and
-List-Unsubscribe-Post headers) signed with the user's id.
+List-Unsubscribe-Post headers) signed with the user's id; it works for REMINDER_UNSUBSCRIBE_LINK_DAYS.
 """
 
-from datetime import date
+from datetime import date, timedelta
 from functools import cache
 from urllib.parse import urlsplit
 
@@ -130,14 +130,21 @@ def _item_path_format() -> str:
 
 
 def unsubscribe_token(user: User) -> str:
-    """The signed token of a user's one-click unsubscribe link. It does not expire: an old
-    e-mail's link must still work."""
+    """The signed token of a user's one-click unsubscribe link. It carries the time it was signed:
+    see user_for_unsubscribe_token."""
     return signing.dumps(user.pk, salt=UNSUBSCRIBE_SALT)
 
 
 def user_for_unsubscribe_token(token: str) -> User | None:
+    """The user a token was signed for; None for a token we did not sign. Raises
+    signing.SignatureExpired for one signed more than REMINDER_UNSUBSCRIBE_LINK_DAYS ago: the link
+    is a credential in an e-mail that gets forwarded and archived, so it does not work for ever
+    (every e-mail brings a fresh one)."""
+    max_age = timedelta(days=settings.REMINDER_UNSUBSCRIBE_LINK_DAYS)
     try:
-        user_id = signing.loads(token, salt=UNSUBSCRIBE_SALT)
+        user_id = signing.loads(token, salt=UNSUBSCRIBE_SALT, max_age=max_age)
+    except signing.SignatureExpired:  # a BadSignature too, but the caller tells the person apart
+        raise
     except signing.BadSignature:
         return None
     return User.objects.filter(pk=user_id).first()

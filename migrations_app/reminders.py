@@ -36,19 +36,16 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives, get_connection
 from django.db import transaction
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, QuerySet, Subquery
 from django.utils import timezone
 
-from migrations_app import digests, reminder_emails, working_days
-from migrations_app.access import GRANTS, Permission
+from migrations_app import access, digests, reminder_emails, working_days
 from migrations_app.models import (
     ChecklistItem,
     Delivery,
     ItemKind,
     ItemStatus,
-    Membership,
     PracticeMigration,
-    Role,
     User,
 )
 
@@ -383,21 +380,8 @@ def is_ready_to_sign(gate: ChecklistItem) -> bool:
 
 
 def signers_of(gate: ChecklistItem) -> QuerySet[User]:
-    """Members of the gate's practice, its delivery partner or ICB whose role may sign it (see
-    access.py: the data sign-off needs the clinical lead), active and not unsubscribed. Staff
-    admins may sign any gate but are not asked to."""
-    roles = [role for role, permissions in GRANTS.items() if Permission.SIGN_GATES in permissions]
-    if gate.responsible_role == Role.CLINICAL_LEAD:
-        roles = [Role.CLINICAL_LEAD]
-    practice = gate.migration.practice
-    memberships = Membership.objects.filter(role__in=roles).filter(
-        Q(practice_id=practice.pk)
-        | Q(delivery_partner_id=practice.delivery_partner_id, delivery_partner__isnull=False)
-        | Q(icb_id=practice.icb_id)
-    )
-    return User.objects.filter(is_active=True, pk__in=memberships.values("user_id")).exclude(
-        reminder_preference__unsubscribed_at__isnull=False
-    )
+    """The people who may sign the gate (access.signers_of), less those who unsubscribed."""
+    return access.signers_of(gate).exclude(reminder_preference__unsubscribed_at__isnull=False)
 
 
 def gates_made_ready_by(item_id: int) -> list[int]:

@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import path, register_converter
 
 from migrations_app import views
 from migrations_app.views import dashboard as dashboard_views
@@ -6,6 +6,22 @@ from migrations_app.views import reminders as reminder_views
 from migrations_app.views import upgrades as upgrade_views
 
 app_name = "migrations"
+
+
+class TokenConverter:
+    """The credentials in public reminder URLs: a signed value (letters, digits, "-", "_", ":", ".") or a
+    random URL-safe token. Anything else is no token of ours, and a 404 before any look-up."""
+
+    regex = r"[A-Za-z0-9_.:-]+"
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+register_converter(TokenConverter, "token")
 
 urlpatterns = [
     path("", views.home, name="home"),
@@ -39,6 +55,6 @@ urlpatterns = [
     # Reminders: a person's own settings, and the public token URLs (one-click unsubscribe, calendar feed).
     path("reminders/", reminder_views.preferences, name="preferences"),
     path("reminders/calendar-link/", reminder_views.calendar_link, name="calendar_link"),
-    path("reminders/unsubscribe/<str:token>/", reminder_views.unsubscribe, name="unsubscribe"),
-    path("reminders/calendar/<str:token>.ics", reminder_views.calendar_feed_view, name="calendar_feed"),
+    path("reminders/unsubscribe/<token:token>/", reminder_views.unsubscribe, name="unsubscribe"),
+    path("reminders/calendar/<token:token>.ics", reminder_views.calendar_feed_view, name="calendar_feed"),
 ]

@@ -87,6 +87,50 @@ def template_editor(db) -> User:
     return user
 
 
+STAFF_GROUPS_MIGRATION = importlib.import_module("migrations_app.migrations.0010_staff_groups")
+
+
+def in_group(user: User, name: str) -> User:
+    """Add `user` to the group migration 0010 makes (made again, with its permissions, when a
+    transactional test has emptied the database)."""
+    group, created = Group.objects.get_or_create(name=name)
+    if created:
+        group.permissions.set(
+            Permission.objects.filter(
+                content_type__app_label="migrations_app", codename__in=STAFF_GROUPS_MIGRATION.GROUPS[name]
+            )
+        )
+    user.groups.add(group)
+    return user
+
+
+@pytest.fixture
+def national_viewer(db) -> User:
+    """NHS England: reads every migration and the national dashboard, changes nothing. Not staff
+    (no Django admin), but two-factor, as anyone who can see many practices."""
+    user = UserFactory(email="national.viewer@england.nhs.uk", full_name="Nia National")
+    return with_two_factor_device(in_group(user, "National viewers"))
+
+
+@pytest.fixture
+def support_admin(db) -> User:
+    """Staff in the Support admins group: acts on every migration, with the same audit trail."""
+    user = UserFactory(email="support.admin@example.nhs.uk", full_name="Sid Support", is_staff=True)
+    return with_two_factor_device(in_group(user, "Support admins"))
+
+
+@pytest.fixture
+def view_only_staff(db) -> User:
+    """Staff with only the view permissions on practice migrations and reminder e-mails."""
+    user = with_two_factor_device(UserFactory(email="view.only@example.nhs.uk", full_name="Vic Viewer", is_staff=True))
+    user.user_permissions.set(
+        Permission.objects.filter(
+            content_type__app_label="migrations_app", codename__in=["view_practicemigration", "view_delivery"]
+        )
+    )
+    return user
+
+
 @pytest.fixture
 def guide_version(db) -> TemplateVersion:
     """The published version of the guide, loaded from the real data file by the real command."""

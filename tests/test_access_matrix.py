@@ -49,25 +49,53 @@ PERSONAS = [
     "icb_user",
     "outsider",
     "admin_user",
+    "support_admin",
+    "national_viewer",
+    "view_only_staff",
+    "template_editor",
     "anonymous",
 ]
+# Staff are scoped by what they do, not by being staff: a superuser and a support admin act on every
+# migration; a national viewer and a staff user with only the view permission on migrations read
+# every one and change nothing; a template editor (staff, for the admin) sees none, as an outsider.
 GRANTED = {
     "practice_manager": EDITOR,
     "clinical_lead": EDITOR,
     "delivery_partner_user": EDITOR | {UPGRADE_CHECKLIST},
     "admin_user": EDITOR | {UPGRADE_CHECKLIST},
+    "support_admin": EDITOR | {UPGRADE_CHECKLIST},
     "practice_staff": {VIEW, TICK},
     "icb_user": {VIEW},
+    "national_viewer": {VIEW},
+    "view_only_staff": {VIEW},
     "outsider": set(),
+    "template_editor": set(),
     "anonymous": set(),
 }
 PRACTICE_PERSONAS = {"practice_manager", "practice_staff", "clinical_lead"}
-DASHBOARD_PERSONAS = {"delivery_partner_user", "icb_user", "admin_user"}
+DASHBOARD_PERSONAS = {
+    "delivery_partner_user",
+    "icb_user",
+    "admin_user",
+    "support_admin",
+    "national_viewer",
+    "view_only_staff",
+}
+# Signed in, but with no migration to see: a 404 for every migration (we never reveal one exists).
+SEES_NOTHING = {"outsider", "template_editor"}
 # The guide gives the data-checking sign-off to the practice's lead clinician: only a clinical lead
-# (or a staff admin) may sign it. Other gates can be signed by anyone who may sign gates.
-CLINICAL_GATE_SIGNERS = {"clinical_lead", "admin_user"}
-# Personas who can see the demo migration but have nothing to do with another practice's.
-MEMBERS = ["practice_manager", "practice_staff", "clinical_lead", "delivery_partner_user", "icb_user"]
+# (or someone who acts on every migration) may sign it. Other gates: anyone who may sign gates.
+CLINICAL_GATE_SIGNERS = {"clinical_lead", "admin_user", "support_admin"}
+# Personas who can see the demo migration but have nothing to do with another practice's, and the
+# template editor, who sees neither.
+MEMBERS = [
+    "practice_manager",
+    "practice_staff",
+    "clinical_lead",
+    "delivery_partner_user",
+    "icb_user",
+    "template_editor",
+]
 
 # Items of the published guide the routes act on.
 TASK_KEY = "agree-go-live-date"  # an ordinary task, practice manager's
@@ -405,19 +433,23 @@ def test_access_matrix(route, persona, request, client, migration, delivery_part
         assert response.status_code == 302
         assert response.url == login_url(url)
     elif route.target == "list":
-        # The landing page: a practice member goes straight to their migration, delivery-partner and
-        # ICB users and staff to the dashboard, an outsider gets the (empty) list.
+        # The landing page: a practice member goes straight to their migration, people who look
+        # across practices to the dashboard, a template editor to the admin, an outsider gets the
+        # (empty) list.
         if persona in PRACTICE_PERSONAS:
             assert response.status_code == 302
             assert response.url == detail_url
         elif persona in DASHBOARD_PERSONAS:
             assert response.status_code == 302
             assert response.url == reverse("migrations:dashboard")
+        elif persona == "template_editor":
+            assert response.status_code == 302
+            assert response.url == reverse("admin:index")
         else:
             assert response.status_code == 200
     elif route.target == "dashboard":
         assert response.status_code == 200
-    elif persona == "outsider":
+    elif persona in SEES_NOTHING:
         assert response.status_code == 404
     elif not allowed(route, persona):
         assert response.status_code == 403
@@ -472,6 +504,61 @@ def test_the_matrix_expects_what_the_brief_says():
     assert not allowed(milestones, "practice_staff") and not allowed(sign_other, "practice_staff")
     assert allowed(complete, "practice_staff")
     assert not any(allowed(route, "icb_user") for route in MATRIX if route.is_write)
+    # Staff by what they do: a template editor reaches no migration; a national viewer and view-only
+    # staff write nothing; a support admin may do whatever a delivery partner may, and sign the data gate.
+    assert not any(allowed(route, "template_editor") for route in MATRIX)
+    assert not any(
+        allowed(route, persona)
+        for route in MATRIX
+        if route.is_write
+        for persona in GRANTED
+        if GRANTED[persona] == {VIEW}
+    )
+    assert all(allowed(route, "support_admin") for route in MATRIX)
+
+
+def csv_practices(client: Client) -> set[str]:
+    rows = b"".join(client.get(reverse("migrations:dashboard_csv")).streaming_content).decode().splitlines()[1:]
+    return {row.split(",")[0] for row in rows}
+
+
+def test_a_template_editor_sees_no_migration_anywhere(client, migration, other_migration, template_editor):
+    client.force_login(template_editor)
+
+    dashboard = client.get(reverse("migrations:dashboard"))
+
+    assert dashboard.status_code == 200
+    assert migration.practice.name not in dashboard.content.decode()
+    assert csv_practices(client) == set()
+    assert client.get(reverse("migrations:migration_detail", kwargs={"pk": other_migration.pk})).status_code == 404
+
+
+@pytest.mark.parametrize("persona", ["national_viewer", "view_only_staff"])
+def test_readers_of_every_migration_see_every_practice_and_change_nothing(
+    persona, request, client, migration, other_migration
+):
+    sign_in(client, request, persona)
+    item = other_migration.items.get(key=TASK_KEY)
+    before = snapshot()
+
+    detail = client.get(reverse("migrations:migration_detail", kwargs={"pk": other_migration.pk}))
+    tick = client.post(reverse("migrations:item_complete", kwargs={"pk": other_migration.pk, "item_pk": item.pk}))
+
+    assert detail.status_code == 200
+    assert tick.status_code == 403
+    assert snapshot() == before
+    assert csv_practices(client) == {migration.practice.name, other_migration.practice.name}
+
+
+def test_a_support_admin_acts_on_any_migration_with_the_same_audit_trail(client, other_migration, support_admin):
+    client.force_login(support_admin)
+    item = other_migration.items.get(key=TASK_KEY)
+
+    client.post(reverse("migrations:item_complete", kwargs={"pk": other_migration.pk, "item_pk": item.pk}))
+
+    item.refresh_from_db()
+    assert item.status == ItemStatus.DONE
+    assert Event.objects.filter(item=item, actor=support_admin, new_value=ItemStatus.DONE).exists()
 
 
 # --- methods: every POST view refuses GET, and no GET changes anything --------------------------------

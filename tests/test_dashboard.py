@@ -734,13 +734,14 @@ def test_another_organisations_practice_appears_in_no_page_option_chart_or_csv(
 
 # --- query counts -------------------------------------------------------------------------------------
 
-# Session, user, the user's two-factor device; the facets (ICBs, delivery partners, systems) and the
+# Session, user, the user's two-factor device, the user's standing (access.standing_of: permissions
+# to read every migration, delivery-partner membership); the facets (ICBs, delivery partners, systems) and the
 # checklist phases for the filters; the rows; their overdue counts; their items done ahead of plan;
 # the next due dates (of the page's rows, or of every row when sorted by them) and the items due
 # on them for the page's rows.
-DASHBOARD_QUERIES = 10
+DASHBOARD_QUERIES = 11
 # The same, with every row's next due date, and the items due on them once per chunk of 500 rows.
-CSV_QUERIES = 10
+CSV_QUERIES = 11
 
 
 @pytest.fixture(params=[5, 50], ids=lambda count: f"{count} migrations")

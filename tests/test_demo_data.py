@@ -6,6 +6,7 @@ import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
 
+from migrations_app import access
 from migrations_app.management.commands.seed_demo import DEMO_PASSWORD, PRACTICES
 from migrations_app.models import ICB, DeliveryPartner, Membership, PracticeMigration, Role, User
 
@@ -90,3 +91,16 @@ def test_demo_data_is_refused_in_production(guide_version, settings):
 def test_demo_needs_the_guide_loaded_first(development):
     with pytest.raises(CommandError, match="load_guide"):
         call_command("seed_demo")
+
+
+@pytest.mark.parametrize(
+    ("local_part", "every_migration", "can_act"),
+    [("national", True, False), ("support", True, True), ("editor", False, False), ("admin", True, True)],
+)
+def test_demo_has_one_login_of_each_staff_kind(seeded, local_part, every_migration, can_act):
+    user = User.objects.get(email=f"{local_part}@demo.migration-tracker.localhost")
+    migration = PracticeMigration.objects.first()
+
+    assert user.email in seeded
+    assert access.visible_migrations(user).count() == (PracticeMigration.objects.count() if every_migration else 0)
+    assert access.access_to(user, migration).can_tick is can_act

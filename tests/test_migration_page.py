@@ -680,13 +680,14 @@ def migration_of(size: int) -> tuple[PracticeMigration, User]:
     return migration, manager
 
 
-# Session, user, the migration, the user's roles on it, its items (with who completed them), its phases.
-MIGRATION_PAGE_QUERIES = 6
-# Session, user, the migration, roles, the item; the change (savepoint, locked re-read, update, the
+# Session, user, the user's standing (access.standing_of), the migration, the user's roles on it, its
+# items (with who completed them), its phases.
+MIGRATION_PAGE_QUERIES = 7
+# Session, user, standing, the migration, roles, the item; the change (savepoint, locked re-read, update, the
 # migration's done count (ChecklistProgress, read by the dashboard), event, release: in a test the
 # request runs inside the test's transaction); then the items and phases again for the out-of-band
 # progress and "This week".
-ITEM_COMPLETE_HTMX_QUERIES = 13
+ITEM_COMPLETE_HTMX_QUERIES = 14
 
 
 @pytest.mark.parametrize("size", [10, 100])

@@ -10,6 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
+from migrations_app import access
 from migrations_app.guide import loader
 from migrations_app.models import (
     ChecklistItem,
@@ -18,6 +19,7 @@ from migrations_app.models import (
     MigrationPhase,
     PracticeMigration,
     Role,
+    User,
 )
 from tests.factories import (
     MILESTONE_DATES,
@@ -489,40 +491,54 @@ def neighbours(migration, practice, icb, delivery_partner) -> dict[str, Practice
 def test_practice_members_see_only_their_practices_migration(request, neighbours, migration, persona):
     user = request.getfixturevalue(persona)
 
-    assert list(PracticeMigration.objects.visible_to(user)) == [migration]
+    assert list(access.visible_migrations(user)) == [migration]
 
 
 def test_delivery_partner_users_see_the_migrations_of_the_practices_they_support(
     neighbours, migration, delivery_partner_user
 ):
-    visible = PracticeMigration.objects.visible_to(delivery_partner_user)
+    visible = access.visible_migrations(delivery_partner_user)
 
     assert set(visible) == {migration, neighbours["same_delivery_partner"]}
 
 
 def test_icb_users_see_the_migrations_in_their_icb(neighbours, migration, icb_user):
-    visible = PracticeMigration.objects.visible_to(icb_user)
+    visible = access.visible_migrations(icb_user)
 
     assert set(visible) == {migration, neighbours["same_icb"]}
 
 
 def test_outsiders_see_no_migrations(neighbours, outsider):
-    assert not PracticeMigration.objects.visible_to(outsider).exists()
+    assert not access.visible_migrations(outsider).exists()
 
 
-def test_staff_see_every_migration(neighbours, migration, admin_user):
-    assert set(PracticeMigration.objects.visible_to(admin_user)) == {migration, *neighbours.values()}
+@pytest.mark.parametrize("persona", ["admin_user", "support_admin", "national_viewer", "view_only_staff"])
+def test_people_allowed_to_read_every_migration_see_every_migration(request, neighbours, migration, persona):
+    user = request.getfixturevalue(persona)
+
+    assert set(access.visible_migrations(user)) == {migration, *neighbours.values()}
+
+
+def test_being_staff_alone_shows_no_migration(neighbours, migration, template_editor):
+    assert not access.visible_migrations(template_editor).exists()
+
+
+def test_a_permission_taken_away_counts_at_once(neighbours, national_viewer):
+    national_viewer.groups.clear()
+    national_viewer = User.objects.get(pk=national_viewer.pk)  # a new request loads the user again
+
+    assert not access.visible_migrations(national_viewer).exists()
 
 
 def test_anonymous_visitors_see_no_migrations(neighbours):
-    assert not PracticeMigration.objects.visible_to(AnonymousUser()).exists()
+    assert not access.visible_migrations(AnonymousUser()).exists()
 
 
 def test_deactivated_members_see_no_migrations(migration, practice_manager):
     practice_manager.is_active = False
     practice_manager.save()
 
-    assert not PracticeMigration.objects.visible_to(practice_manager).exists()
+    assert not access.visible_migrations(practice_manager).exists()
 
 
 def test_a_user_reached_through_several_memberships_sees_each_migration_once(
@@ -533,7 +549,7 @@ def test_a_user_reached_through_several_memberships_sees_each_migration_once(
     MembershipFactory(user=user, role=Role.DELIVERY_PARTNER, practice=None, delivery_partner=delivery_partner)
     MembershipFactory(user=user, role=Role.ICB_LEAD, practice=None, icb=icb)
 
-    assert list(PracticeMigration.objects.visible_to(user)) == [migration]
+    assert list(access.visible_migrations(user)) == [migration]
 
 
 def test_a_member_of_another_organisation_sees_nothing_of_this_one(migration):
@@ -542,4 +558,4 @@ def test_a_member_of_another_organisation_sees_nothing_of_this_one(migration):
     MembershipFactory(user=user, role=Role.ICB_LEAD, practice=None, icb=ICBFactory())
     MembershipFactory(user=user, role=Role.PRACTICE_MANAGER)
 
-    assert not PracticeMigration.objects.visible_to(user).exists()
+    assert not access.visible_migrations(user).exists()

@@ -7,6 +7,7 @@ import threading
 from datetime import timedelta
 
 import pytest
+from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import MD5PasswordHasher
 from django.contrib.sessions.models import Session
@@ -79,6 +80,41 @@ def test_an_unknown_account_gets_the_same_answers_as_a_known_one(client, user, l
     assert page_text(known[0], user.email) == page_text(unknown[0], "nobody@example.nhs.uk")
     assert page_text(known[-1], user.email) == page_text(unknown[-1], "nobody@example.nhs.uk")
     assert known[-1].status_code == 429
+
+
+def test_every_spelling_of_an_address_counts_against_the_one_account(client, user, settings, caplog):
+    # The account is found whatever the case and the spaces around the address, so the guesses
+    # made under each spelling must share its one limit, not get a limit each.
+    caplog.set_level(logging.INFO, logger="security")
+    spellings = [user.email, user.email.upper(), f"  {user.email} ", "Sam.Manager@Example.NHS.uk", f"{user.email}\t"]
+    limit = settings.AXES_FAILURE_LIMIT
+    statuses = [sign_in(Client(), spellings[number % len(spellings)], WRONG).status_code for number in range(limit)]
+
+    refused = [sign_in(client, spelling, PASSWORD) for spelling in spellings]
+
+    assert statuses == [200] * (limit - 1) + [429]
+    assert [response.status_code for response in refused] == [429] * len(spellings)
+    assert "Too many attempts to sign in" in refused[0].content.decode()
+    assert SESSION_KEY not in client.session
+    assert list(AccessAttempt.objects.values_list("username", "failures_since_start")) == [(user.email, limit)]
+    kinds = [event["event"] for event in security_events(caplog)]
+    assert kinds.count("sign_in_failed") == limit - 1
+    assert kinds.count("sign_in_locked_out") == 1 + len(spellings)
+    assert "sign_in" not in kinds
+
+
+def test_signing_in_clears_the_failures_of_an_address_stored_with_capitals(limit):
+    # Addresses typed into the admin keep their capitals; django-axes clears the count of the
+    # address as stored, so the count must be kept under the one spelling that matches it.
+    member = UserFactory(email="Mixed.Case@Example.nhs.uk")
+    for _ in range(limit - 1):
+        sign_in(Client(), "mixed.case@example.nhs.uk", WRONG)
+    assert sign_in(Client(), "MIXED.CASE@example.nhs.uk", PASSWORD).status_code == 302
+
+    statuses = [sign_in(Client(), member.email, WRONG).status_code for _ in range(limit - 1)]
+
+    assert statuses == [200] * (limit - 1)
+    assert AccessAttempt.objects.get().failures_since_start == limit - 1
 
 
 @pytest.fixture
@@ -414,6 +450,40 @@ def test_the_admin_sign_in_form_is_the_products(client):
 
     assert response.status_code == 302
     assert response.url == reverse("login") + "?next=/admin/"
+
+
+@pytest.mark.parametrize("who", ["practice_manager", "delivery_partner_user", "national_viewer"])
+def test_a_signed_in_person_who_is_not_staff_gets_one_403_from_the_admin(client, request, who, caplog):
+    caplog.set_level(logging.INFO, logger="security")
+    client.force_login(request.getfixturevalue(who))
+
+    response = client.get("/admin/", follow=True)
+
+    assert response.status_code == 403
+    assert len(response.redirect_chain) <= 1
+    assert "<h1>You do not have permission to do this</h1>" in response.content.decode()
+    assert [event["event"] for event in security_events(caplog)] == ["access_denied"]
+
+
+def test_a_staff_user_with_a_second_factor_reaches_the_admin(client, template_editor):
+    client.force_login(template_editor)
+
+    assert client.get("/admin/").status_code == 200
+    assert client.get("/admin/login/?next=/admin/").url == "/admin/"
+
+
+def test_an_anonymous_person_signs_in_through_the_product_and_comes_back_to_the_admin(client, template_editor):
+    device = TOTPDevice.objects.get(user=template_editor)
+
+    response = client.get("/admin/", follow=True)
+    assert response.request["PATH_INFO"] == reverse("login")
+    assert response.context["next"] == "/admin/"
+    signed_in = client.post(LOGIN, {"username": template_editor.email, "password": PASSWORD, "next": "/admin/"})
+    assert signed_in.url == "/admin/"
+    verified = client.post(reverse("two_factor_verify"), {"code": code_for(device), "next": "/admin/"})
+
+    assert verified.url == "/admin/"
+    assert client.get("/admin/").status_code == 200
 
 
 # --- security events ---------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 
 from django.db.models import Q
 
+from migrations_app import access
 from migrations_app.checklist import Progress
 from migrations_app.dashboard.rag import Rag, assess
 from migrations_app.models import ChecklistItem, PhaseTemplate, PracticeMigration
@@ -124,7 +125,7 @@ class Options:
 
 def options_for(user) -> Options:
     """Two queries: the facets of the migrations `user` can see, and their checklists' phases."""
-    visible = PracticeMigration.objects.visible_to(user).on_dashboard()
+    visible = access.visible_migrations(user, PracticeMigration.objects.on_dashboard())
     icbs, partners, pairs = {}, {}, {}
     for icb_id, icb, partner_id, partner, source_id, source, target_id, target in visible.facets():
         icbs[icb_id] = icb
@@ -153,7 +154,7 @@ def options_for(user) -> Options:
 
 def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
     """Every row `user` can see that matches `filters`, unsorted. Three queries."""
-    migrations = _matching(PracticeMigration.objects.visible_to(user).on_dashboard(), filters, today)
+    migrations = _matching(access.visible_migrations(user, PracticeMigration.objects.on_dashboard()), filters, today)
     rows = {
         values[0]: Row(*values[:10], *(count or 0 for count in values[10:13]), phase_position=values[13])
         for values in migrations.dashboard_values()
@@ -222,7 +223,7 @@ def add_next_due(rows: Iterable[Row], today: date) -> None:
     Up to LOOK_UP_IDS_UP_TO rows (a page, a delivery partner's or an ICB's rows) are looked up by
     their ids, one index range each. More are read for every migration, through the whole index,
     and the rows' kept: cheaper than looking thousands up, or than repeating the filters (given
-    visible_to again, PostgreSQL misjudges it as nearly every migration)."""
+    the access rule again, PostgreSQL misjudges it as nearly every migration)."""
     wanted = {row.pk: row for row in rows if not row.next_due_known}
     if not wanted:
         return

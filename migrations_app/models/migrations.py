@@ -18,7 +18,7 @@ from migrations_app.models.choices import (
     Milestone,
     Role,
 )
-from migrations_app.models.people import Membership, Practice, Supplier
+from migrations_app.models.people import Practice, Supplier
 from migrations_app.models.templates import TemplateVersion
 
 MILESTONE_FIELDS = [milestone.field_name for milestone in Milestone]
@@ -52,26 +52,6 @@ class StaleItemError(ValidationError):
 
 
 class PracticeMigrationQuerySet(models.QuerySet):
-    def visible_to(self, user) -> "PracticeMigrationQuerySet":
-        """The one rule for reading: staff see everything; everyone else sees the migrations
-        of the practices they belong to, that their delivery partner supports, or that are in
-        their ICB. Subqueries rather than joins, so a user with several memberships never
-        sees a row twice."""
-        if not user.is_authenticated or not user.is_active:
-            return self.none()
-        if user.is_staff:
-            return self
-        memberships = Membership.objects.filter(user=user)
-        return self.filter(
-            Q(practice_id__in=memberships.filter(practice__isnull=False).values("practice_id"))
-            | Q(
-                practice__delivery_partner_id__in=memberships.filter(delivery_partner__isnull=False).values(
-                    "delivery_partner_id"
-                )
-            )
-            | Q(practice__icb_id__in=memberships.filter(icb__isnull=False).values("icb_id"))
-        )
-
     def unfinished(self) -> "PracticeMigrationQuerySet":
         return self.filter(status=PracticeMigration.Status.ACTIVE)
 

@@ -13,10 +13,12 @@ from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 MAX_LEAD_DAYS = 28
 # Reminders 7 days and 1 day before an item is due, unless the person chooses otherwise.
 DEFAULT_LEAD_DAYS = (7, 1)
+CALENDAR_FINGERPRINT_SALT = "migrations_app.ReminderPreference.calendar_token"
 
 
 class ReminderPreference(models.Model):
@@ -46,6 +48,11 @@ class ReminderPreference(models.Model):
     # random, and replaced (or removed) from the preferences page.
     calendar_token = models.CharField(max_length=64, unique=True, null=True, blank=True)
     calendar_token_created_at = models.DateTimeField(null=True, blank=True)
+    # The account the link was made for, as it was then: an HMAC of the user's password hash (as
+    # Django binds password-reset tokens). A password change or reset changes the hash, so the link
+    # stops working with nothing to revoke it: no signal, no side effect in User.save(). Empty for
+    # a link made before this existed, which therefore no longer works either.
+    calendar_token_fingerprint = models.CharField(max_length=64, blank=True, editable=False)
 
     class Meta:
         constraints = [
@@ -84,12 +91,33 @@ class ReminderPreference(models.Model):
         """Replace the calendar feed's token: the old URL stops working. Saves."""
         self.calendar_token = secrets.token_urlsafe(32)
         self.calendar_token_created_at = timezone.now()
+        self.calendar_token_fingerprint = self._account_fingerprint(settings.SECRET_KEY)
         self.save()
 
     def revoke_calendar_token(self) -> None:
         self.calendar_token = None
         self.calendar_token_created_at = None
+        self.calendar_token_fingerprint = ""
         self.save()
+
+    @property
+    def calendar_link_works(self) -> bool:
+        """Whether the calendar link opens the feed: there is one, its user is active, and their
+        password has not changed since it was made. A deactivated account's link works again if the
+        account is reactivated with the same password."""
+        if not self.calendar_token or not self.user.is_active:
+            return False
+        # Keys in SECRET_KEY_FALLBACKS still count, as for Django's own signed values, so that
+        # rotating the secret key does not cut everyone's calendar off at once.
+        return any(
+            constant_time_compare(self.calendar_token_fingerprint, self._account_fingerprint(secret))
+            for secret in [settings.SECRET_KEY, *settings.SECRET_KEY_FALLBACKS]
+        )
+
+    def _account_fingerprint(self, secret: str) -> str:
+        return salted_hmac(
+            CALENDAR_FINGERPRINT_SALT, f"{self.user.pk}:{self.user.password}", secret=secret, algorithm="sha256"
+        ).hexdigest()
 
 
 class Delivery(models.Model):

@@ -1,7 +1,7 @@
 """The dashboard across practices, its CSV export and the page that explains the RAG status.
 
 Everything is a plain GET: the filters, the sort and the page live in the query string, so a view
-can be bookmarked and shared. Rows come only from `PracticeMigration.objects.visible_to(user)`.
+can be bookmarked and shared. Rows come only from `access.visible_migrations(user)`.
 """
 
 from dataclasses import dataclass

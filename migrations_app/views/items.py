@@ -62,9 +62,7 @@ def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 @require_POST
 def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    item, user_access = access.get_item(request.user, pk, item_pk, Permission.TICK)
-    if item.is_gate and not user_access.can_sign(item):
-        raise PermissionDenied
+    item, user_access = access.get_item_to_change(request.user, pk, item_pk)
     form = RevisionForm(request.POST)
     return _apply(
         request,
@@ -79,10 +77,7 @@ def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 @require_POST
 def item_mark(request: HttpRequest, pk: int, item_pk: int, mark: str) -> HttpResponse:
     """Mark an item not applicable or blocked; both need a reason."""
-    item, user_access = access.get_item(request.user, pk, item_pk, Permission.TICK)
-    if item.is_gate and not user_access.can_sign(item):
-        # Closing or holding a gate is a decision for whoever may sign it.
-        raise PermissionDenied
+    item, user_access = access.get_item_to_change(request.user, pk, item_pk)
     status, method = MARKS[mark]
     label = ItemStatus(status).label.lower()
     form = ReasonForm(request.POST, status_label=label)

@@ -4,27 +4,27 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from migrations_app import access, checklist, upgrades
-from migrations_app.models import Membership, PracticeMigration
 
 
 @require_GET
 def home(request: HttpRequest) -> HttpResponse:
-    """Delivery-partner and ICB users, and staff, land on the dashboard across their practices; a
-    practice user on their practice's migration; anyone else on the list."""
-    memberships = Membership.objects.filter(user=request.user)
-    if request.user.is_staff or memberships.filter(practice__isnull=True).exists():
+    """People who look across practices land on the dashboard; a practice user on their practice's
+    migration; a template editor, who sees no migration, in the admin; anyone else on the list."""
+    if access.lands_on_dashboard(request.user):
         return redirect("migrations:dashboard")
     migrations = (
-        PracticeMigration.objects.visible_to(request.user)
+        access.visible_migrations(request.user)
         .unfinished()
         .select_related("practice__icb", "source_supplier", "target_supplier")
         .with_progress()
         .order_by("go_live_on", "practice__name")
     )
-    if memberships.exists():
-        own = list(migrations[:2])
-        if len(own) == 1:
-            return redirect("migrations:migration_detail", pk=own[0].pk)
+    own = list(migrations[:2])
+    if len(own) == 1:
+        return redirect("migrations:migration_detail", pk=own[0].pk)
+    if not own and request.user.is_staff:
+        # A template editor: no migration to show, their work is in the admin.
+        return redirect("admin:index")
     return render(request, "migrations_app/home.html", {"migrations": migrations})
 
 

@@ -2,13 +2,16 @@
 
 None of these is about a migration, so none goes through access.py: the preferences page acts
 on the signed-in user only, and the unsubscribe and calendar URLs are public, with the signed or
-random token in the URL as the credential.
+random token in the URL as the credential. Neither works for ever: the unsubscribe link expires
+(REMINDER_UNSUBSCRIBE_LINK_DAYS), the calendar link stops with a password change or deactivation
+(ReminderPreference.calendar_link_works).
 """
 
 from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
+from django.core import signing
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -60,9 +63,10 @@ def preferences(request: HttpRequest) -> HttpResponse:
         form.save()
         messages.success(request, "Your reminder settings are saved.")
         return redirect("migrations:preferences")
+    link_works = preference.calendar_link_works
     feed_url = (
         request.build_absolute_uri(reverse("migrations:calendar_feed", kwargs={"token": preference.calendar_token}))
-        if preference.calendar_token
+        if link_works
         else ""
     )
     return render(
@@ -73,6 +77,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
             "lead_fields": [form["first_lead_days"], form["second_lead_days"]],
             "preference": preference,
             "feed_url": feed_url,
+            # The link was made, then stopped working (a password change): say so, offer a new one.
+            "calendar_link_stopped": bool(preference.calendar_token) and not link_works,
             "digest_hour": settings.REMINDER_DIGEST_HOUR,
         },
         status=400 if form.errors else 200,
@@ -97,8 +103,13 @@ def calendar_link(request: HttpRequest) -> HttpResponse:
 @never_cache
 @require_http_methods(["GET", "POST"])
 def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
-    """GET asks for confirmation and changes nothing (link scanners follow links); POST unsubscribes."""
-    user = reminder_emails.user_for_unsubscribe_token(token)
+    """GET asks for confirmation and changes nothing (link scanners follow links); POST unsubscribes.
+    An expired link gets a page that sends the person to their reminder settings, with 410 Gone."""
+    try:
+        user = reminder_emails.user_for_unsubscribe_token(token)
+    except signing.SignatureExpired:
+        context = {"link_days": settings.REMINDER_UNSUBSCRIBE_LINK_DAYS}
+        return render(request, "migrations_app/unsubscribe_expired.html", context, status=410)
     if user is None:
         raise Http404("This unsubscribe link is not valid.")
     if request.method == "POST":
@@ -111,10 +122,11 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 @never_cache
 @require_GET
 def calendar_feed_view(request: HttpRequest, token: str) -> HttpResponse:
-    """The private iCalendar feed: milestones of the person's migrations and their open items."""
-    preference = get_object_or_404(
-        ReminderPreference.objects.select_related("user"), calendar_token=token, user__is_active=True
-    )
+    """The private iCalendar feed: milestones of the person's migrations and their open items. A
+    link that stopped working (password changed, account deactivated) is a 404, as a wrong one is."""
+    preference = get_object_or_404(ReminderPreference.objects.select_related("user"), calendar_token=token)
+    if not preference.calendar_link_works:
+        raise Http404("This calendar link is not valid.")
     response = HttpResponse(calendar_feed.calendar_for(preference.user), content_type="text/calendar; charset=utf-8")
     response["Content-Disposition"] = 'inline; filename="gp-migrations.ics"'
     response["X-Robots-Tag"] = "noindex"

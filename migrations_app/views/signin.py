@@ -1,20 +1,25 @@
 """Signing in and out, lock-outs, and two-factor (TOTP) set-up and verification."""
 
 import base64
+import unicodedata
+from urllib.parse import urlencode
 
 import segno
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessFailureLog
 from django import forms
 from django.conf import settings
-from django.contrib import messages
+from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_not_required
+from django.core.exceptions import PermissionDenied
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect, QueryDict
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_http_methods, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_otp import login as otp_login
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -28,6 +33,22 @@ def two_factor_exempt(view):
     """The pages a signed-in user without a verified second factor may still open."""
     view.two_factor_exempt = True
     return view
+
+
+def account_name(username: str) -> str:
+    """The one spelling of the account an address as typed names. UserManager.get_by_natural_key
+    finds it whatever the case and the spaces around it, so failures are counted on this spelling,
+    or "Bob@x", " bob@x" and "BOB@X" would each get a limit of their own. It is how create_user
+    stores an address, so django-axes, clearing the count of the stored address on a successful
+    sign-in, usually clears this one. NFKC first, as the sign-in form does: it turns look-alikes
+    such as the Kelvin sign into the letters the database matches them to."""
+    return unicodedata.normalize("NFKC", username).strip().lower()
+
+
+def with_account_name(data: QueryDict) -> QueryDict:
+    normalised = data.copy()
+    normalised["username"] = account_name(data.get("username", ""))
+    return normalised
 
 
 def address_failures(address: str) -> int:
@@ -47,13 +68,18 @@ class SignInView(auth_views.LoginView):
         the attempt leaves the in-flight count once answered. The failure that reaches the address
         limit is answered as a lock-out, as django-axes answers the one that reaches an account's."""
         address = client_ip(request)
-        username = request.POST.get("username", "")
-        account = username.strip().lower()
+        # From here on django-axes, the form and the security log all see the account's one spelling.
+        request.POST = with_account_name(request.POST)
+        account = request.POST["username"]
+        if "\x00" in account or "\x00" in request.POST.get("password", ""):
+            # No account has a NUL in it and PostgreSQL cannot store one: the form refuses it, as
+            # any sign-in it cannot check, before anything is looked up or counted.
+            return self.form_invalid(self.get_form())
         with transaction.atomic():
             SignInLock.hold(account=account, address=address)
             in_flight_on_account, in_flight_from_address = SignInInFlight.counts(account=account, address=address)
             AxesProxyHandler.update_request(request)
-            account_failures = AxesProxyHandler.get_failures(request, {"username": username})
+            account_failures = AxesProxyHandler.get_failures(request, {"username": account})
             if (
                 account_failures + in_flight_on_account >= settings.AXES_FAILURE_LIMIT
                 or address_failures(address) + in_flight_from_address >= settings.SIGN_IN_ADDRESS_FAILURE_LIMIT
@@ -71,8 +97,13 @@ class SignInView(auth_views.LoginView):
 
     def form_valid(self, form):
         response = super().form_valid(form)
-        start_session(self.request.session, form.get_user())
-        log_security_event("sign_in", self.request, user=form.get_user())
+        user = form.get_user()
+        if settings.AXES_RESET_ON_SUCCESS and user.get_username() != self.request.POST["username"]:
+            # django-axes cleared the count of the address as stored; one typed into the admin
+            # may keep capitals, and the failures were counted on the account's one spelling.
+            AxesProxyHandler.reset_attempts(username=self.request.POST["username"])
+        start_session(self.request.session, user)
+        log_security_event("sign_in", self.request, user=user)
         return response
 
     def form_invalid(self, form):
@@ -121,17 +152,25 @@ class CodeForm(forms.Form):
 @require_http_methods(["GET", "POST"])
 def two_factor_verify(request: HttpRequest) -> HttpResponse:
     if request.user.is_verified():
-        return redirect(_next_url(request))
+        return HttpResponseRedirect(_next_url(request))
     devices = list(TOTPDevice.objects.devices_for_user(request.user, confirmed=True))
     if not devices:
-        return redirect("two_factor_setup")
+        # Removed since sign-in (by an admin, for a lost phone): who still needs one sets up a
+        # new one; anyone else carries on without.
+        request.session["two_factor"] = "none"
+        if access.two_factor_required(request.user):
+            return redirect("two_factor_setup")
+        return HttpResponseRedirect(_next_url(request))
     form = CodeForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         device = next((device for device in devices if device.verify_token(form.cleaned_data["code"])), None)
         if device is not None:
             otp_login(request, device)
+            # A new key for the session that now holds the second factor (django_otp.login keeps
+            # the old one): a key learnt before the code was entered is worth nothing after it.
+            request.session.cycle_key()
             log_security_event("two_factor_verified", request)
-            return redirect(_next_url(request))
+            return HttpResponseRedirect(_next_url(request))
         log_security_event("two_factor_failed", request)
         form.add_error("code", "That code did not work. Enter the code your app shows now")
     return render(
@@ -147,6 +186,10 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
 def two_factor_setup(request: HttpRequest) -> HttpResponse:
     """Add an authenticator app: scan the code (or type the key), then prove it with a code."""
     if access.has_two_factor_device(request.user):
+        if not request.user.is_verified():
+            # Set up from another session since this one signed in: enter a code from it.
+            request.session["two_factor"] = "device"
+            return redirect(f"{reverse('two_factor_verify')}?{urlencode({'next': _next_url(request)}, safe='/')}")
         messages.info(request, "Two-factor sign-in is already set up.")
         return redirect("two_factor_manage")
     device, _ = TOTPDevice.objects.get_or_create(
@@ -159,9 +202,10 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             device.save(update_fields=["confirmed"])
             otp_login(request, device)
             request.session["two_factor"] = "device"
+            request.session.cycle_key()  # as two_factor_verify does
             log_security_event("two_factor_enabled", request)
             messages.success(request, "Two-factor sign-in is set up. You will be asked for a code when you sign in.")
-            return redirect(_next_url(request))
+            return HttpResponseRedirect(_next_url(request))
         form.add_error("code", "That code did not work. Check the time on your phone, then enter the code it shows now")
     qr_svg = segno.make(device.config_url, error="m").svg_inline(scale=5)
     return render(
@@ -197,17 +241,35 @@ def two_factor_disable(request: HttpRequest) -> HttpResponse:
         messages.error(request, "Your role needs two-factor sign-in, so it cannot be turned off.")
         return redirect("two_factor_manage")
     TOTPDevice.objects.devices_for_user(request.user).delete()
-    request.session["two_factor"] = "optional"
+    request.session["two_factor"] = "none"
     log_security_event("two_factor_disabled", request)
     messages.success(request, "Two-factor sign-in is turned off.")
     return redirect("two_factor_manage")
 
 
-def _next_url(request: HttpRequest) -> str:
+@login_not_required
+@require_GET
+def admin_sign_in(request: HttpRequest) -> HttpResponse:
+    """Where the Django admin sends whoever may not use it. Anonymous people sign in through the
+    product's sign-in (throttled, two-factor) and come back; a signed-in person who is not staff
+    gets the 403 page, where sending them on to the sign-in, which sends signed-in people back,
+    would go round in a loop."""
+    if not request.user.is_authenticated:
+        query = request.META.get("QUERY_STRING", "")
+        return redirect(f"{reverse('login')}?{query}" if query else reverse("login"))
+    if admin.site.has_permission(request):
+        return HttpResponseRedirect(_next_url(request, default=reverse("admin:index")))
+    raise PermissionDenied(
+        "The administration pages are for the tracker's administrators and template editors only. "
+        "Your migrations are on your own pages."
+    )
+
+
+def _next_url(request: HttpRequest, default: str = "/") -> str:
     candidate = request.POST.get("next") or request.GET.get("next") or ""
     if candidate and url_has_allowed_host_and_scheme(candidate, {request.get_host()}, request.is_secure()):
         return candidate
-    return "/"
+    return default
 
 
 def _grouped(secret: str) -> str:

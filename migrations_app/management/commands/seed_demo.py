@@ -113,6 +113,12 @@ class Command(BaseCommand):
         editor.is_staff = True
         editor.save(update_fields=["is_staff"])
         editor.groups.add(Group.objects.get(name="Template editors"))
+        # Staff scoped by what they do (migrations_app/access.py, groups from migration 0010).
+        _user("national", "Nadia National").groups.add(Group.objects.get(name="National viewers"))
+        support = _user("support", "Sol Support")
+        support.is_staff = True
+        support.save(update_fields=["is_staff"])
+        support.groups.add(Group.objects.get(name="Support admins"))
         partner_user = _user("dp", "Devi Partner")
         Membership.objects.create(user=partner_user, role=Role.DELIVERY_PARTNER, delivery_partner=partner)
         for number, icb in enumerate(icbs, start=1):
@@ -148,6 +154,8 @@ class Command(BaseCommand):
         rows = [
             ("Admin (staff)", f"admin@{DEMO_DOMAIN}"),
             ("Template editor (staff)", f"editor@{DEMO_DOMAIN}"),
+            ("Support admin (staff)", f"support@{DEMO_DOMAIN}"),
+            ("National viewer (NHS England)", f"national@{DEMO_DOMAIN}"),
             ("Delivery partner", f"dp@{DEMO_DOMAIN}"),
             ("ICB lead", f"icb1@{DEMO_DOMAIN}"),
         ]
