@@ -285,7 +285,7 @@ def prepare_users(count: int, password: str) -> dict:
 
     practice = []
     migrations = (
-        PracticeMigration.objects.unfinished()
+        PracticeMigration.objects.in_progress()
         .filter(go_live_on__gte=timezone.localdate())
         .select_related("practice")
         .order_by("pk")[:count]

@@ -62,7 +62,6 @@ django.setup()
 from django.core.management import call_command  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 
-from migrations_app import digests  # noqa: E402
 from migrations_app.models import (  # noqa: E402
     Delivery,
     DeliveryPartner,
@@ -72,6 +71,7 @@ from migrations_app.models import (  # noqa: E402
     TemplateVersion,
     User,
 )
+from migrations_app.reminders import due  # noqa: E402
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory, make_migration  # noqa: E402
 from tests.reminder_harness import (  # noqa: E402
     Celery,
@@ -137,7 +137,7 @@ def make_people(count: int) -> set[str]:
             overdue_by = timedelta(days=9 if number == 0 else 1)
             mine = migration.items.filter(responsible_role=Role.PRACTICE_MANAGER, kind=ItemKind.TASK)
             migration.items.filter(pk__in=mine.values("pk")[:2]).update(due_on=DIGEST_DAY - overdue_by)
-    recipients = digests.due_digests(DIGEST_DAY)
+    recipients = due.due_digests(DIGEST_DAY)
     return set(User.objects.filter(pk__in=recipients).values_list("email", flat=True))
 
 
@@ -172,9 +172,9 @@ class Scenario:
     def delivered(self) -> set[str]:
         return set(self.sink.per_recipient(DIGEST))
 
-    def all_delivered(self, timeout: float = TIMEOUT) -> bool:
+    def all_delivered(self, worker: str = "worker", timeout: float = TIMEOUT) -> bool:
         done = wait_for(lambda: self.delivered() >= self.due, timeout=timeout)
-        time.sleep(3)  # a few more sweeps: they must send nothing more
+        self.celery.wait_for_sweeps(3, worker=worker)  # a few more sweeps: they must send nothing more
         return done
 
     def report(self, note: str = "") -> dict:
@@ -223,7 +223,7 @@ def sigkill(scenario: Scenario) -> str:
     before = len(scenario.delivered())
     scenario.sink.delay = 0.02
     scenario.celery.worker("worker-restarted")
-    scenario.all_delivered()
+    scenario.all_delivered("worker-restarted")
     return f"killed after {before} digests, 2 in flight"
 
 
@@ -242,7 +242,7 @@ def sigkill_after_acceptance(scenario: Scenario) -> str:
     scenario.celery.kill(worker)
     scenario.sink.hold_after_accept = 0.0
     scenario.celery.worker("worker-restarted")
-    scenario.all_delivered()
+    scenario.all_delivered("worker-restarted")
     return f"killed with {caught} accepted but not yet recorded: those {caught} expected twice"
 
 
@@ -285,7 +285,7 @@ SCENARIOS = {
     "redis": (redis_restart, 0.1),
     "two-beats": (two_beats, 0.02),
     "smtp": (smtp_refusing, 0.02),
-    # Not in the default run: shows the bounded duplicate the design leaves (see reminders.py).
+    # Not in the default run: shows the bounded duplicate the design leaves (see reminders/claims.py).
     "sigkill-accepted": (sigkill_after_acceptance, 0.02),
 }
 DEFAULT = ["sigkill", "redis", "two-beats", "smtp"]
@@ -324,7 +324,7 @@ def main() -> None:
         print(f"failed: {', '.join(failed)}; logs in {log_root}")
     else:
         twice = sum(row["duplicated"] for row in rows)
-        leaves = f"; {twice} twice, each caught in the window the design leaves (see reminders.py)"
+        leaves = f"; {twice} twice, each caught in the window the design leaves (see reminders/claims.py)"
         print("every due digest delivered" + (leaves if twice else ", none twice"))
     if not failed:
         shutil.rmtree(log_root, ignore_errors=True)

@@ -39,8 +39,8 @@ from django.core.mail.backends.base import BaseEmailBackend  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
-from migrations_app import reminders, tasks, working_days  # noqa: E402
 from migrations_app.models import ChecklistItem, Delivery  # noqa: E402
+from migrations_app.reminders import claims, sending, tasks, working_days  # noqa: E402
 
 
 class RenderingBackend(BaseEmailBackend):
@@ -86,7 +86,7 @@ def send_batch(numbered: tuple[int, list[int]]) -> tuple[int, int | None, int, i
     if traced:
         tracemalloc.start()
     with connection.execute_wrapper(counter):
-        reminders.send_deliveries(batch)
+        sending.send_deliveries(batch)
     peak = None
     if traced:
         peak = tracemalloc.get_traced_memory()[1]
@@ -117,7 +117,7 @@ def main() -> None:
     settings.EMAIL_BACKEND = f"{__name__}.RenderingBackend"
     settings.DEBUG = False  # as in production: no query log kept in memory, no template debug data
     batches: list[list[int]] = []
-    tasks.send_deliveries.delay = batches.append  # collect the batches the sweep queues, to time them below
+    tasks.send_reminder_emails.delay = batches.append  # collect the batches the sweep queues, to time them below
     items = ChecklistItem.objects.count()
     print(f"national data: {items} items; sweeping at {now:%A %d %B %Y %H:%M %Z}")
 
@@ -125,7 +125,7 @@ def main() -> None:
     tracemalloc.start()
     with connection.execute_wrapper(counter):
         started = time.perf_counter()
-        result = reminders.sweep(now)
+        result = claims.sweep(now)
         sweep_seconds = time.perf_counter() - started
     _, sweep_peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()

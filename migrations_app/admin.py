@@ -10,7 +10,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 
-from migrations_app import upgrades
+from migrations_app.checklist_templates import upgrades
 from migrations_app.forms import UpgradeForm
 from migrations_app.models import (
     ICB,
@@ -240,9 +240,9 @@ class DeliveryAdmin(admin.ModelAdmin):
 
     @admin.action(description="Send again (failed e-mails only)", permissions=["resend"])
     def send_again(self, request, queryset) -> None:
-        from migrations_app import reminders
+        from migrations_app.reminders import claims
 
-        count = reminders.retry_deliveries(list(queryset.values_list("pk", flat=True)))
+        count = claims.retry_deliveries(list(queryset.values_list("pk", flat=True)))
         self.message_user(request, f"{count} failed e-mail{'s' if count != 1 else ''} queued again.")
 
 
@@ -269,4 +269,4 @@ admin.site.unregister(AccessAttempt)
 admin.site.register(AccessAttempt, AccessAttemptAdmin)
 
 # Template editing has its own module; importing it registers its admin classes.
-from migrations_app import admin_templates  # noqa: E402, F401
+from migrations_app.checklist_templates import admin as checklist_templates_admin  # noqa: E402, F401

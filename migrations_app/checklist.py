@@ -1,31 +1,17 @@
 """The migration page's view of a checklist: phases, question groups, progress and the
 "This week" panel, computed in memory from one query over the items so the page costs the
-same number of queries whatever the checklist's size."""
+same number of queries whatever the checklist's size. Progress is counted by the one rule,
+models.migrations.Progress, that ChecklistProgress keeps for the other pages."""
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import groupby
 
 from migrations_app.access import Access
-from migrations_app.models import ChecklistItem, ItemStatus, MigrationPhase, Milestone, PracticeMigration
+from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration
+from migrations_app.models.migrations import Progress
 
 DUE_SOON_DAYS = 7
-
-
-@dataclass
-class Progress:
-    done: int = 0
-    applicable: int = 0
-
-    @property
-    def percent(self) -> int:
-        return round(100 * self.done / self.applicable) if self.applicable else 100
-
-    def count(self, item: ChecklistItem) -> None:
-        if item.status != ItemStatus.NOT_APPLICABLE:
-            self.applicable += 1
-        if item.status == ItemStatus.DONE:
-            self.done += 1
 
 
 @dataclass
@@ -95,17 +81,15 @@ def build(migration: PracticeMigration, today: date, access: Access) -> Checklis
         item.due_state = due_state(item, today)
         item.can_sign = access.can_sign(item)
         by_phase[item.phase_id].append(item)
-        checklist.progress.count(item)
+        checklist.progress.add(item.status)
         if item.due_state == "overdue":
             checklist.overdue.append(item)
         elif item.due_state == "due_soon":
             checklist.due_soon.append(item)
     for phase in phases:
         phase_items = by_phase[phase.pk]
-        progress = Progress()
-        for item in phase_items:
-            progress.count(item)
         groups = [Group(title, list(members)) for title, members in groupby(phase_items, key=lambda item: item.group)]
+        progress = Progress.of(item.status for item in phase_items)
         checklist.phases.append(
             Phase(phase, groups, progress, open_count=sum(1 for item in phase_items if item.is_open))
         )

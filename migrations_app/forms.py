@@ -8,22 +8,27 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from migrations_app import scheduling
-from migrations_app.models import Milestone, PracticeMigration, TemplateVersion
+from migrations_app.models import ChecklistItem, Milestone, PracticeMigration, TemplateVersion
 
 REASON_MAX = 2000
 NOTE_MAX = 5000
 
 
 class RevisionForm(forms.Form):
-    """Carries the item revision the page was rendered with, to spot a stale form."""
+    """Carries the item revision the page was rendered with, to spot a stale form. The checklist
+    page holds the forms of many items, so field ids end with the item's id (`reason-12`)."""
 
     revision = forms.IntegerField(min_value=0, widget=forms.HiddenInput)
+
+    def __init__(self, *args, item: ChecklistItem, **kwargs) -> None:
+        super().__init__(*args, auto_id=f"%s-{item.pk}", **kwargs)
 
 
 class ReasonForm(RevisionForm):
     reason = forms.CharField(
         max_length=REASON_MAX,
         required=True,
+        help_text="Needed to mark the item not applicable or blocked.",
         widget=forms.Textarea(attrs={"rows": 2}),
         error_messages={"required": "Enter a reason"},
     )
@@ -35,7 +40,12 @@ class ReasonForm(RevisionForm):
 
 
 class NoteForm(RevisionForm):
-    note = forms.CharField(max_length=NOTE_MAX, required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    note = forms.CharField(
+        max_length=NOTE_MAX,
+        required=False,
+        help_text="What was done, by whom, or what is waited for. No patient details.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+    )
 
 
 class SignOffForm(RevisionForm):
@@ -43,8 +53,27 @@ class SignOffForm(RevisionForm):
         label="Reason for signing off with earlier items open",
         max_length=REASON_MAX,
         required=False,
-        widget=forms.Textarea(attrs={"rows": 2}),
+        widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class CodeForm(forms.Form):
+    """A two-factor security code, as typed: spaces are dropped, and it must be 6 digits."""
+
+    code = forms.CharField(
+        label="Security code",
+        max_length=6,
+        min_length=6,
+        help_text="The 6-digit code your authenticator app shows now.",
+        error_messages={"required": "Enter the 6-digit security code", "min_length": "Enter all 6 digits"},
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean_code(self) -> str:
+        code = self.cleaned_data["code"].replace(" ", "")
+        if not code.isdigit():
+            raise forms.ValidationError("The security code is 6 digits, with no letters")
+        return code
 
 
 class UpgradeForm(forms.Form):

@@ -1,11 +1,16 @@
 """Shared fixtures: the published guide, one demo practice with its delivery partner and ICB, a
-migration of that practice, and the personas who work on it.
+migration of that practice (and another practice's), the personas who work on it, the clock
+stopped on the demo's day, and the migrations around the demo's that the dashboard tests list.
 
 Fixture names are a contract: the page, dashboard and reminder tests use them too.
 """
 
+import copy
+import functools
 import importlib
+from datetime import date, datetime, timedelta
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, Permission
@@ -14,6 +19,7 @@ from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
+from migrations_app.checklist_templates import guide_file
 from migrations_app.middleware import start_session
 from migrations_app.models import (
     ICB,
@@ -26,6 +32,7 @@ from migrations_app.models import (
     User,
 )
 from tests.factories import (
+    GO_LIVE_ON,
     MILESTONE_DATES,
     DeliveryPartnerFactory,
     ICBFactory,
@@ -33,6 +40,7 @@ from tests.factories import (
     PracticeFactory,
     SupplierFactory,
     UserFactory,
+    make_migration,
 )
 
 
@@ -131,11 +139,37 @@ def view_only_staff(db) -> User:
     return user
 
 
+@pytest.fixture(scope="session", autouse=True)
+def guide_parsed_once():
+    """Parse each guide text once per run. The `guide_version` fixture, used by most tests, runs
+    load_guide in every test's own database, and parsing the guide's 900 lines of YAML was a good
+    part of that. Everything else load_guide does still runs every time; each caller gets its own
+    copy of the data, so nothing one test does to it reaches another, and a text with problems is
+    parsed (and refused) every time it is loaded."""
+    parse = functools.cache(guide_file.parse)
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(guide_file, "parse", lambda text: copy.deepcopy(parse(text)))
+        yield
+
+
 @pytest.fixture
 def guide_version(db) -> TemplateVersion:
     """The published version of the guide, loaded from the real data file by the real command."""
     call_command("load_guide", stdout=StringIO())
     return TemplateVersion.objects.published().get(template__slug="practice-migration")
+
+
+# Thursday 10 April 2025, 09:30 in London. With the demo milestones (tests.factories.MILESTONE_DATES),
+# IDP is on Monday 14 April, 4 days away, and go-live on Monday 9 June, 60 days on.
+TODAY = date(2025, 4, 10)
+NOW = datetime(2025, 4, 10, 9, 30, tzinfo=ZoneInfo("Europe/London"))
+
+
+@pytest.fixture
+def frozen_now(time_machine) -> datetime:
+    """The clock stopped at NOW (pages' modules use it for every test: `usefixtures`)."""
+    time_machine.move_to(NOW, tick=False)
+    return NOW
 
 
 # --- organisations ---------------------------------------------------------------------------------
@@ -236,3 +270,56 @@ def migration(guide_version, practice, source_supplier, target_supplier, deliver
         created_by=delivery_partner_user,
         **MILESTONE_DATES,
     )
+
+
+@pytest.fixture
+def other_migration(guide_version) -> PracticeMigration:
+    """Another practice's migration, in another ICB and with another delivery partner."""
+    return make_migration(template_version=guide_version)
+
+
+# --- the dashboards' migrations ----------------------------------------------------------------------
+
+
+def going_live(on: date | None, *, practice, template_version, source=None, target=None, **fields):
+    """A migration whose milestones are the demo's moved to go-live on `on` (None: no dates yet)."""
+    if on is None:
+        dates = dict.fromkeys(MILESTONE_DATES)
+    else:
+        dates = {name: day + (on - GO_LIVE_ON) for name, day in MILESTONE_DATES.items()}
+    return make_migration(
+        practice=practice,
+        source_supplier=source,
+        target_supplier=target,
+        template_version=template_version,
+        **(dates | fields),
+    )
+
+
+@pytest.fixture
+def world(guide_version, migration, icb, delivery_partner, source_supplier, target_supplier):
+    """Four migrations around the demo practice's (Riverside, ICB and delivery partner of the personas):
+    Hilltop (same delivery partner, another ICB, going live in 2 weeks, the systems the other way),
+    Valley (same ICB, another delivery partner, live 10 days ago), Faraway (neither, no dates)."""
+    hilltop = going_live(
+        TODAY + timedelta(days=14),
+        practice=PracticeFactory(
+            name="Hilltop Surgery", ods_code="K81002", icb=ICBFactory(), delivery_partner=delivery_partner
+        ),
+        source=target_supplier,
+        target=source_supplier,
+        template_version=guide_version,
+    )
+    valley = going_live(
+        TODAY - timedelta(days=10),
+        practice=PracticeFactory(
+            name="Valley Health Centre", ods_code="K81003", icb=icb, delivery_partner=DeliveryPartnerFactory()
+        ),
+        source=source_supplier,
+        target=target_supplier,
+        template_version=guide_version,
+    )
+    faraway = going_live(
+        None, practice=PracticeFactory(name="Faraway Practice", ods_code="Y01234"), template_version=guide_version
+    )
+    return {"riverside": migration, "hilltop": hilltop, "valley": valley, "faraway": faraway}

@@ -12,6 +12,7 @@ import contextlib
 import json
 import logging
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -223,3 +224,24 @@ class Celery:
     def log(self, name: str) -> str:
         path = self.log_dir / f"{name}.log"
         return path.read_text(errors="replace") if path.exists() else ""
+
+    def sweeps_finished(self, worker: str = "worker") -> int:
+        """How many sweeps the worker process `worker` has run to the end (each logs "Reminder
+        sweep: ..." as it finishes, see reminders/claims.py)."""
+        return self.log(worker).count("Reminder sweep:")
+
+    def settled(self, worker: str = "worker") -> bool:
+        """Whether every task the worker `worker` has received so far has finished (succeeded,
+        failed, or handed back for a retry), by its log."""
+        log = self.log(worker)
+        received = len(re.findall(r"Task \S+\[[0-9a-f-]+\] received", log))
+        finished = len(re.findall(r"Task \S+\[[0-9a-f-]+\] (?:succeeded|retry|raised|failed)", log))
+        return finished >= received
+
+    def wait_for_sweeps(self, count: int, worker: str = "worker", timeout: float = 30) -> bool:
+        """Poll until the worker has run `count` more sweeps than it had when called, and finished
+        every task it received by then: what those sweeps queued (nothing, when all is sent) has
+        been sent. Whether that happened within `timeout` seconds. Beat sweeps every second in the
+        tests, so this is the wait for "a few more sweeps send nothing more", without a fixed sleep."""
+        target = self.sweeps_finished(worker) + count
+        return wait_for(lambda: self.sweeps_finished(worker) >= target and self.settled(worker), timeout=timeout)

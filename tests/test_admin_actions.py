@@ -7,7 +7,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from migrations_app.guide import loader
+from migrations_app.checklist_templates import guide_file as loader
 from migrations_app.models import Delivery, Event, PracticeMigration
 from tests.conftest import with_two_factor_device
 from tests.factories import UserFactory

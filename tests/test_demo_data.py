@@ -31,7 +31,7 @@ def seeded(guide_version, development, time_machine, capsys) -> str:
 def test_demo_has_one_delivery_partner_two_icbs_and_a_migration_per_practice(seeded):
     assert DeliveryPartner.objects.count() == 1
     assert ICB.objects.count() == 2
-    assert PracticeMigration.objects.unfinished().count() == len(PRACTICES) >= 6
+    assert PracticeMigration.objects.in_progress().count() == len(PRACTICES) >= 6
 
 
 def test_demo_migrations_are_at_different_stages(seeded):

@@ -42,11 +42,11 @@ from hypothesis import HealthCheck, Phase, example, given, seed
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
-from migrations_app import reminder_emails
+from migrations_app.checklist_templates import guide_file as loader
 from migrations_app.dashboard.rag import Rag
 from migrations_app.dashboard.rows import GO_LIVE_NOT_AGREED, GO_LIVE_WINDOWS, SORTABLE, STATUSES
-from migrations_app.guide import loader
 from migrations_app.models import ChecklistItem, Milestone, PracticeMigration, ReminderPreference
+from migrations_app.reminders import emails as reminder_emails
 from tests.factories import PASSWORD, make_migration
 
 pytestmark = pytest.mark.django_db
@@ -77,7 +77,7 @@ EXAMPLES = 3
 ADMIN_EXAMPLES = 2
 ADMIN_SKIPPED = ("_add", "_delete", "_history")
 
-# Items of the published guide the routes act on (see tests/test_access_matrix.py).
+# Items of the published guide the routes act on (see tests/access_routes.py).
 TASK_KEY = "agree-go-live-date"
 GATE_KEY = "technical-requirements-signed-off"
 CLINICAL_GATE_KEY = "data-checking-sign-off"

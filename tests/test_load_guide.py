@@ -8,19 +8,19 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from migrations_app.guide import loader
+from migrations_app.checklist_templates import guide_file
 from migrations_app.models import (
     ChecklistTemplate,
     ItemTemplate,
     PhaseTemplate,
     TemplateVersion,
 )
-from migrations_app.models.templates import PublishedVersionError
+from migrations_app.models.checklist_templates import PublishedVersionError
 from tests.factories import make_migration
 
 pytestmark = pytest.mark.django_db
 
-GUIDE_TEXT = loader.GUIDE_FILE.read_text(encoding="utf-8")
+GUIDE_TEXT = guide_file.GUIDE_FILE.read_text(encoding="utf-8")
 GUIDE_DATA = yaml.safe_load(GUIDE_TEXT)
 GUIDE_ITEM_COUNT = sum(len(phase["items"]) for phase in GUIDE_DATA["phases"])
 RENAMED_FROM = "title: Agree a provisional Go Live date\n"
@@ -206,7 +206,7 @@ def test_an_item_cannot_be_added_to_a_published_phase(guide_version):
 
 
 def test_a_draft_can_be_edited_and_then_published_as_the_next_version(guide_version):
-    draft = loader.create_draft(loader.export(guide_version))
+    draft = guide_file.create_draft(guide_file.export(guide_version))
     item = ItemTemplate.objects.get(phase__version=draft, key="agree-provisional-go-live-date")
     item.offset_days = -14
     item.save()
@@ -336,25 +336,25 @@ def test_a_missing_file_is_refused(tmp_path):
 
 
 def test_exporting_the_loaded_guide_gives_back_the_data_file_content(guide_version):
-    assert loader.export(guide_version) == GUIDE_DATA
+    assert guide_file.export(guide_version) == GUIDE_DATA
 
 
 def test_an_exported_version_loaded_as_a_draft_exports_the_same(guide_version):
-    exported = loader.export(guide_version)
+    exported = guide_file.export(guide_version)
 
-    draft = loader.create_draft(exported)
+    draft = guide_file.create_draft(exported)
 
     assert (draft.status, draft.number) == ("draft", None)
     assert draft.template == guide_version.template
-    assert loader.export(draft) == exported
+    assert guide_file.export(draft) == exported
 
 
 def test_an_exported_version_has_the_fingerprint_it_was_loaded_with(guide_version):
-    assert loader.digest(loader.export(guide_version)) == guide_version.source_digest
+    assert guide_file.digest(guide_file.export(guide_version)) == guide_version.source_digest
 
 
 def test_loading_an_export_of_the_latest_version_is_unchanged(tmp_path, guide_version):
-    output = load_guide(write_data(tmp_path / "export.yaml", loader.export(guide_version)))
+    output = load_guide(write_data(tmp_path / "export.yaml", guide_file.export(guide_version)))
 
     assert output.startswith("Unchanged:")
     assert TemplateVersion.objects.count() == 1

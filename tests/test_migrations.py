@@ -11,7 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from migrations_app import access
-from migrations_app.guide import loader
+from migrations_app.checklist_templates import guide_file as loader
 from migrations_app.models import (
     ChecklistItem,
     Event,

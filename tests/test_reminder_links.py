@@ -14,8 +14,8 @@ from django.db import connection
 from django.test import Client
 from django.urls import reverse
 
-from migrations_app import reminder_emails
 from migrations_app.models import ReminderPreference
+from migrations_app.reminders import emails
 from tests.factories import PASSWORD
 
 pytestmark = pytest.mark.django_db
@@ -125,7 +125,7 @@ def test_the_calendar_link_survives_a_secret_key_rotation_only_with_the_old_key_
 
 def sent_unsubscribe_url(user) -> str:
     with time_machine.travel(SENT_AT, tick=False):
-        return reverse("migrations:unsubscribe", kwargs={"token": reminder_emails.unsubscribe_token(user)})
+        return reverse("migrations:unsubscribe", kwargs={"token": emails.unsubscribe_token(user)})
 
 
 def is_unsubscribed(user) -> bool:

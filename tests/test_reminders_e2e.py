@@ -20,8 +20,8 @@ import time_machine
 from django.conf import settings
 from django.db import connection
 
-from migrations_app import digests, tasks
 from migrations_app.models import Delivery, ItemKind, ItemStatus, Role, User
+from migrations_app.reminders import due, tasks
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory, make_migration
 from tests.reminder_harness import Celery, SmtpSink, database_url, forget_queue, shift_to, wait_for
 
@@ -97,7 +97,7 @@ def due_people(guide_version, delivery_partner_user):
             overdue_by = timedelta(days=9 if number == 0 else 1)
             keys = migration.items.filter(responsible_role=Role.PRACTICE_MANAGER, kind=ItemKind.TASK)
             migration.items.filter(pk__in=keys.values("pk")[:2]).update(due_on=DIGEST_DAY - overdue_by)
-        recipients = digests.due_digests(DIGEST_DAY)
+        recipients = due.due_digests(DIGEST_DAY)
     emails = set(User.objects.filter(pk__in=recipients).values_list("email", flat=True))
     assert len(emails) == 13
     return emails
@@ -117,9 +117,10 @@ def test_due_items_produce_exactly_one_digest_per_person(celery, due_people):
 
     delivered = wait_for(lambda: set(sink.per_recipient(DIGEST)) >= due_people, timeout=60)
     # Beat keeps sweeping every second: a few more sweeps must send nothing more.
-    wait_for(lambda: False, timeout=4)
+    swept_again = processes.wait_for_sweeps(3)
 
     assert delivered, processes.log("worker")[-3000:]
+    assert swept_again, processes.log("worker")[-3000:]
     assert_exactly_one_each(sink, due_people)
     assert processes.log("beat").count("Sending due task sweep-reminders") >= 4
 
@@ -161,10 +162,11 @@ def test_a_worker_killed_mid_batch_still_delivers_every_digest_once(celery, due_
     sink.delay = 0.05
     processes.worker("worker-restarted")
     delivered = wait_for(lambda: set(sink.per_recipient(DIGEST)) >= due_people, timeout=60)
-    wait_for(lambda: False, timeout=3)
+    swept_again = processes.wait_for_sweeps(3, worker="worker-restarted")
 
     assert left_claimed > 0, "the worker was killed after the last batch: nothing was left to send"
     assert delivered, processes.log("worker-restarted")[-3000:]
+    assert swept_again, processes.log("worker-restarted")[-3000:]
     assert_exactly_one_each(sink, due_people)
 
 
@@ -175,8 +177,9 @@ def test_two_beat_processes_still_send_one_digest_each(celery, due_people):
     processes.beat("beat-2")
 
     delivered = wait_for(lambda: set(sink.per_recipient(DIGEST)) >= due_people, timeout=60)
-    wait_for(lambda: False, timeout=4)
+    swept_again = processes.wait_for_sweeps(3)
 
     assert delivered, processes.log("worker")[-3000:]
+    assert swept_again, processes.log("worker")[-3000:]
     assert_exactly_one_each(sink, due_people)
     assert all(processes.log(beat).count("Sending due task sweep-reminders") >= 3 for beat in ("beat-1", "beat-2"))

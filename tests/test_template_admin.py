@@ -8,7 +8,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
 
-from migrations_app.guide import loader
+from migrations_app.checklist_templates import guide_file
 from migrations_app.models import ItemTemplate, PhaseTemplate, TemplateVersion
 from tests.conftest import with_two_factor_device
 from tests.factories import UserFactory
@@ -331,7 +331,7 @@ def test_export_downloads_the_version_in_the_guide_format(editor_client, guide_v
 
     assert response["Content-Type"] == "application/yaml; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="practice-migration-v1.yaml"'
-    assert response.content.decode() == loader.export_text(guide_version)
+    assert response.content.decode() == guide_file.export_text(guide_version)
 
 
 def test_an_exported_file_imports_as_an_identical_draft(editor_client, template_editor, guide_version):
@@ -344,13 +344,13 @@ def test_an_exported_file_imports_as_an_identical_draft(editor_client, template_
 
     draft = TemplateVersion.objects.get(status="draft")
     assert response.url == change_url(draft)
-    assert loader.export_text(draft).encode() == exported
+    assert guide_file.export_text(draft).encode() == exported
     entry = LogEntry.objects.get(object_id=str(draft.pk), content_type__model="templateversion")
     assert (entry.user, entry.change_message) == (template_editor, "Imported from practice-migration-v1.yaml.")
 
 
 def test_a_file_with_problems_is_refused_listing_them_and_nothing_is_saved(editor_client, guide_version):
-    text = loader.export_text(guide_version).replace("role: icb_lead", "role: receptionist", 1)
+    text = guide_file.export_text(guide_version).replace("role: icb_lead", "role: receptionist", 1)
 
     response = editor_client.post(
         reverse("admin:migrations_app_templateversion_import"),

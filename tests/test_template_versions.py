@@ -7,7 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import IntegrityError, connection, transaction
 
-from migrations_app.guide import loader
+from migrations_app.checklist_templates import diffs, guide_file, publishing
 from migrations_app.models import (
     ChecklistItem,
     ItemTemplate,
@@ -16,12 +16,12 @@ from migrations_app.models import (
     PracticeMigration,
     TemplateVersion,
 )
-from migrations_app.models.templates import DraftConflictError, PublishedVersionError
+from migrations_app.models.checklist_templates import DraftConflictError, PublishedVersionError
 from tests.factories import UserFactory, make_migration
 
 pytestmark = pytest.mark.django_db
 
-GUIDE_TEXT = loader.GUIDE_FILE.read_text(encoding="utf-8")
+GUIDE_TEXT = guide_file.GUIDE_FILE.read_text(encoding="utf-8")
 
 
 def raw_sql(sql: str, params: list) -> None:
@@ -188,7 +188,7 @@ def test_publishing_after_an_unseen_edit_is_refused(guide_version):
     draft.record_edit(1)
 
     with pytest.raises(DraftConflictError):
-        loader.publish(draft, "Reviewed an older revision.", seen_revision=1)
+        publishing.publish(draft, "Reviewed an older revision.", seen_revision=1)
 
     assert TemplateVersion.objects.get(pk=draft.pk).status == "draft"
 
@@ -198,7 +198,7 @@ def test_a_draft_with_an_empty_phase_cannot_be_published(guide_version):
     PhaseTemplate.objects.create(version=draft, key="empty", title="Empty", position=99)
 
     with pytest.raises(ValidationError, match="Phase 6: 'items' must be a non-empty list."):
-        loader.publish(draft, "Adds an empty phase.")
+        publishing.publish(draft, "Adds an empty phase.")
 
     assert TemplateVersion.objects.get(pk=draft.pk).status == "draft"
 
@@ -206,9 +206,9 @@ def test_a_draft_with_an_empty_phase_cannot_be_published(guide_version):
 def test_the_file_is_not_published_again_over_a_version_published_since(guide_version):
     draft = guide_version.copy_as_draft()
     ItemTemplate.objects.filter(phase__version=draft, key="agree-provisional-go-live-date").update(offset_days=-14)
-    loader.publish(draft, "A fortnight.")
+    publishing.publish(draft, "A fortnight.")
 
-    result = loader.load(GUIDE_TEXT)
+    result = publishing.load(GUIDE_TEXT)
 
     assert (result.created, result.version) == (False, guide_version)
     assert TemplateVersion.objects.published().count() == 2
@@ -220,7 +220,7 @@ def test_the_differences_list_what_changed_item_by_item(guide_version):
     items.filter(key="agree-provisional-go-live-date").update(offset_days=-14, title="Agree a provisional date")
     items.filter(key="check-dates-against-availability").delete()
 
-    assert loader.differences(guide_version, draft) == [
+    assert diffs.differences(guide_version, draft) == [
         "Changed offset_days, title of 'Agree a provisional date' (agree-provisional-go-live-date).",
         "Removed 'Checking the dates against availability' (check-dates-against-availability).",
     ]
@@ -257,7 +257,7 @@ def test_publishing_a_new_version_while_100_migrations_are_under_way_changes_non
         anchor="go_live", offset_days=-28, position=999,
     )  # fmt: skip
 
-    loader.publish(draft, "Reworded, moved, removed and added items.")
+    publishing.publish(draft, "Reworded, moved, removed and added items.")
 
     assert TemplateVersion.objects.get(pk=draft.pk).number == 2
     assert under_way_snapshot() == before
@@ -271,21 +271,21 @@ def test_publishing_a_new_version_while_100_migrations_are_under_way_changes_non
 
 
 def test_export_then_import_gives_an_identical_version(guide_version):
-    text = loader.export_text(guide_version)
+    text = guide_file.export_text(guide_version)
 
-    draft = loader.import_draft(loader.parse(text))
+    draft = guide_file.import_draft(guide_file.parse(text))
 
-    assert loader.export_text(draft) == text
+    assert guide_file.export_text(draft) == text
     assert version_rows(draft) == version_rows(guide_version)
     assert draft.source_digest == guide_version.source_digest
 
 
 def test_the_guide_file_loaded_then_exported_is_the_same_data(guide_version):
-    assert yaml.safe_load(loader.export_text(guide_version)) == yaml.safe_load(GUIDE_TEXT)
+    assert yaml.safe_load(guide_file.export_text(guide_version)) == yaml.safe_load(GUIDE_TEXT)
 
 
 def test_an_export_is_laid_out_like_the_guide_file(guide_version):
-    text = loader.export_text(guide_version)
+    text = guide_file.export_text(guide_version)
 
     assert text.startswith("template: practice-migration\nname: GP practice migration checklist\n")
     assert "\nphases:\n  - key: early-phases\n" in text
@@ -296,6 +296,6 @@ def test_an_import_is_refused_while_the_template_has_a_draft(guide_version):
     guide_version.copy_as_draft()
 
     with pytest.raises(ValidationError, match="already has a draft"):
-        loader.import_draft(loader.export(guide_version))
+        guide_file.import_draft(guide_file.export(guide_version))
 
     assert TemplateVersion.objects.count() == 2

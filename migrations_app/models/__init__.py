@@ -1,3 +1,4 @@
+from migrations_app.models.checklist_templates import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
 from migrations_app.models.choices import Condition, ItemKind, ItemStatus, Milestone, Role
 from migrations_app.models.migrations import (
     ChecklistItem,
@@ -9,7 +10,6 @@ from migrations_app.models.migrations import (
 from migrations_app.models.people import ICB, DeliveryPartner, Membership, Practice, Supplier, User
 from migrations_app.models.reminders import Delivery, ReminderPreference
 from migrations_app.models.signin import SignInInFlight, SignInLock
-from migrations_app.models.templates import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
 
 __all__ = [
     "ICB",

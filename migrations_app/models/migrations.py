@@ -1,7 +1,10 @@
 """A practice's migration, its copied checklist, and the append-only event log."""
 
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import date
 
+from django.apps import apps
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
@@ -10,6 +13,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from migrations_app import scheduling
+from migrations_app.models.checklist_templates import ItemTemplate, TemplateVersion
 from migrations_app.models.choices import (
     OPEN_STATUSES,
     Condition,
@@ -19,7 +23,6 @@ from migrations_app.models.choices import (
     Role,
 )
 from migrations_app.models.people import Practice, Supplier
-from migrations_app.models.templates import TemplateVersion
 
 MILESTONE_FIELDS = [milestone.field_name for milestone in Milestone]
 # Counting over the `items` join bypasses ChecklistItem's manager: leave archived items out by hand.
@@ -52,15 +55,14 @@ class StaleItemError(ValidationError):
 
 
 class PracticeMigrationQuerySet(models.QuerySet):
-    def unfinished(self) -> "PracticeMigrationQuerySet":
+    def in_progress(self) -> "PracticeMigrationQuerySet":
+        """Migrations under way: neither completed nor cancelled ("In progress" on every page)."""
         return self.filter(status=PracticeMigration.Status.ACTIVE)
 
     def with_progress(self) -> "PracticeMigrationQuerySet":
-        """Annotate `items_applicable` (all but not-applicable) and `items_done`."""
-        return self.annotate(
-            items_applicable=Count("items", filter=LIVE_ITEMS & ~Q(items__status=ItemStatus.NOT_APPLICABLE)),
-            items_done=Count("items", filter=LIVE_ITEMS & Q(items__status=ItemStatus.DONE)),
-        )
+        """Each migration with its kept counts (`migration.progress`, a ChecklistProgress) in the
+        same query, rather than counting its items again."""
+        return self.select_related("progress")
 
     def on_dashboard(self) -> "PracticeMigrationQuerySet":
         """The migrations a dashboard lists: in progress or completed. A cancelled migration moves
@@ -108,13 +110,18 @@ def _order_constraints() -> list[models.CheckConstraint]:
     return constraints
 
 
+# At module level, and named on the model as PracticeMigration.Status, so that the model's
+# constraints can read its values (a class nested in the model is out of Meta's reach).
+class MigrationStatus(models.TextChoices):
+    ACTIVE = "active", "In progress"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class PracticeMigration(models.Model):
     """One practice's move from its current (source) supplier to a new (target) one."""
 
-    class Status(models.TextChoices):
-        ACTIVE = "active", "In progress"
-        COMPLETED = "completed", "Completed"
-        CANCELLED = "cancelled", "Cancelled"
+    Status = MigrationStatus
 
     practice = models.ForeignKey(Practice, on_delete=models.PROTECT, related_name="migrations")
     source_supplier = models.ForeignKey(
@@ -154,7 +161,7 @@ class PracticeMigration(models.Model):
         ordering = ["go_live_on", "practice__name"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(status__in=["active", "completed", "cancelled"]), name="practicemigration_status_valid"
+                condition=Q(status__in=MigrationStatus.values), name="practicemigration_status_valid"
             ),
             models.UniqueConstraint(
                 fields=["practice"], condition=Q(status="active"), name="practicemigration_one_unfinished_per_practice"
@@ -181,7 +188,7 @@ class PracticeMigration(models.Model):
         if self.source_supplier_id and self.source_supplier_id == self.target_supplier_id:
             errors["target_supplier"] = "The new supplier must be different from the current supplier."
         if self.practice_id and self.status == self.Status.ACTIVE:
-            others = PracticeMigration.objects.unfinished().filter(practice_id=self.practice_id).exclude(pk=self.pk)
+            others = PracticeMigration.objects.in_progress().filter(practice_id=self.practice_id).exclude(pk=self.pk)
             if others.exists():
                 errors["practice"] = "This practice already has a migration in progress."
         if errors:
@@ -234,16 +241,7 @@ class PracticeMigration(models.Model):
             item = ChecklistItem(
                 migration=self,
                 phase=phases[item_template.phase_id],
-                key=item_template.key,
-                title=item_template.title,
-                group=item_template.group,
-                guide_url=item_template.guide_url,
-                responsible_role=item_template.responsible_role,
-                anchor=item_template.anchor,
-                offset_days=item_template.offset_days,
-                kind=item_template.kind,
-                condition=item_template.condition,
-                position=item_template.position,
+                **{name: getattr(item_template, name) for name in ItemTemplate.COPIED_FIELDS},
                 due_on=scheduling.due_date(dates, item_template.anchor, item_template.offset_days),
             )
             if item.condition and not getattr(self, item.condition):
@@ -251,11 +249,12 @@ class PracticeMigration(models.Model):
                 item.reason = item.condition_reason()
             items.append(item)
         ChecklistItem.objects.bulk_create(items)
+        counts = Progress.of(item.status for item in items)
         ChecklistProgress.objects.create(
             migration=self,
-            items_done=sum(1 for item in items if item.status == ItemStatus.DONE),
-            items_applicable=sum(1 for item in items if item.status != ItemStatus.NOT_APPLICABLE),
-            items_blocked=sum(1 for item in items if item.status == ItemStatus.BLOCKED),
+            items_done=counts.done,
+            items_applicable=counts.applicable,
+            items_blocked=counts.blocked,
             phase_position=min((item.phase.position for item in items if item.is_open), default=None),
         )
         Event.objects.create(
@@ -397,10 +396,6 @@ class ChecklistItemQuerySet(models.QuerySet):
     def overdue(self, on: date) -> "ChecklistItemQuerySet":
         """Open items whose due date is before `on`."""
         return self.open().filter(due_on__lt=on)
-
-    def due_between(self, start: date, end: date) -> "ChecklistItemQuerySet":
-        """Open items due from `start` to `end`, both included."""
-        return self.open().filter(due_on__gte=start, due_on__lte=end)
 
     def overdue_counts_by_migration(self, on: date) -> models.QuerySet:
         """Per migration with overdue items on `on`: how many, and how many of them are sign-off
@@ -576,12 +571,13 @@ class ChecklistItem(models.Model):
     def _request_sign_offs_on_commit(self) -> None:
         """Closing an item (done, not applicable, or a gate signed) can leave a later gate of its
         phase with nothing open before it: once the transaction commits, that gate's signers are
-        e-mailed at once rather than at the next digest."""
-        from migrations_app import reminders  # reminders builds on these models
-
+        e-mailed at once rather than at the next digest. The reminders package does it
+        (reminders/sign_offs.py); it builds on these models, so they reach it through the app's
+        config (apps.py) rather than import it."""
+        config = apps.get_app_config("migrations_app")
         # robust: the item stays closed whatever happens to the e-mail (a broker that is down).
         item_id = self.pk
-        transaction.on_commit(lambda: reminders.queue_sign_off_requests(item_id), robust=True)
+        transaction.on_commit(lambda: config.queue_sign_off_requests(item_id), robust=True)
 
     def reopen(self, by, *, expected_revision: int | None = None) -> None:
         self._change(by, status=ItemStatus.TO_DO, expected_revision=expected_revision)
@@ -734,6 +730,43 @@ class ChecklistItem(models.Model):
             setattr(self, field, getattr(item, field))
 
 
+@dataclass
+class Progress:
+    """How far a checklist (or a phase of one) has got: the one definition of progress. An item is
+    applicable unless it is marked not applicable, and done when it is done; blocked items are
+    counted too (they are applicable and open). Archived items count for nothing: callers count
+    live items only. ChecklistProgress keeps these counts per migration (the home page and the
+    dashboard read them); the migration page counts each phase of the items it has loaded."""
+
+    done: int = 0
+    applicable: int = 0
+    blocked: int = 0
+
+    @classmethod
+    def of(cls, statuses: Iterable[str]) -> "Progress":
+        progress = cls()
+        for status in statuses:
+            progress.add(status)
+        return progress
+
+    def add(self, status: str, times: int = 1) -> None:
+        """Count one item with `status` (`times=-1` takes it away again)."""
+        self.done += times * (status == ItemStatus.DONE)
+        self.applicable += times * (status != ItemStatus.NOT_APPLICABLE)
+        self.blocked += times * (status == ItemStatus.BLOCKED)
+
+    @property
+    def percent(self) -> int:
+        """Done as a whole percentage of applicable; a checklist with nothing applicable is complete."""
+        return round(100 * self.done / self.applicable) if self.applicable else 100
+
+
+# Progress's rule over the `items` join, for counting in the database (ChecklistProgress.recount).
+DONE_ITEMS = LIVE_ITEMS & Q(items__status=ItemStatus.DONE)
+APPLICABLE_ITEMS = LIVE_ITEMS & ~Q(items__status=ItemStatus.NOT_APPLICABLE)
+BLOCKED_ITEMS = LIVE_ITEMS & Q(items__status=ItemStatus.BLOCKED)
+
+
 class ChecklistProgress(models.Model):
     """How many of a migration's items are done, apply and are blocked, and its current phase (the
     first with an open item), kept beside the items so that a dashboard across thousands of
@@ -780,15 +813,15 @@ class ChecklistProgress(models.Model):
         """Apply one item's change of status. Call inside the transaction that saves the item,
         after it is saved. A change that opens or closes an item always changes a count, so the
         phase is worked out again whenever a count changes."""
-        done = (new_status == ItemStatus.DONE) - (old_status == ItemStatus.DONE)
-        applicable = (old_status == ItemStatus.NOT_APPLICABLE) - (new_status == ItemStatus.NOT_APPLICABLE)
-        blocked = (new_status == ItemStatus.BLOCKED) - (old_status == ItemStatus.BLOCKED)
-        if not done and not applicable and not blocked:
+        change = Progress()
+        change.add(new_status)
+        change.add(old_status, times=-1)
+        if change == Progress():
             return
         updated = cls.objects.filter(migration_id=migration_id).update(
-            items_done=F("items_done") + done,
-            items_applicable=F("items_applicable") + applicable,
-            items_blocked=F("items_blocked") + blocked,
+            items_done=F("items_done") + change.done,
+            items_applicable=F("items_applicable") + change.applicable,
+            items_blocked=F("items_blocked") + change.blocked,
             phase_position=models.Subquery(
                 ChecklistItem.objects.open()
                 .filter(migration_id=migration_id)
@@ -811,9 +844,9 @@ class ChecklistProgress(models.Model):
         counts = (
             migrations.order_by()
             .annotate(
-                done=Count("items", filter=LIVE_ITEMS & Q(items__status=ItemStatus.DONE)),
-                applicable=Count("items", filter=LIVE_ITEMS & ~Q(items__status=ItemStatus.NOT_APPLICABLE)),
-                blocked=Count("items", filter=LIVE_ITEMS & Q(items__status=ItemStatus.BLOCKED)),
+                done=Count("items", filter=DONE_ITEMS),
+                applicable=Count("items", filter=APPLICABLE_ITEMS),
+                blocked=Count("items", filter=BLOCKED_ITEMS),
                 first_open_phase=Min("items__phase__position", filter=LIVE_ITEMS & Q(items__status__in=OPEN_STATUSES)),
             )
             .values_list("pk", "done", "applicable", "blocked", "first_open_phase")
@@ -844,19 +877,23 @@ class EventQuerySet(models.QuerySet):
         raise TypeError("The event log is append-only.")
 
 
+# At module level, and named on the model as Event.Kind, for the model's constraints (as MigrationStatus).
+class EventKind(models.TextChoices):
+    CREATED = "created", "Migration created"
+    STATUS = "status", "Status changed"
+    NOTE = "note", "Note changed"
+    DUE_DATE = "due_date", "Due date set"
+    MILESTONE = "milestone", "Milestone changed"
+    REPLAN = "replan", "Due date replanned"
+    ATTRIBUTE = "attribute", "Attribute changed"
+    SIGN_OFF = "sign_off", "Signed off"
+    UPGRADE = "upgrade", "Checklist upgraded"
+
+
 class Event(models.Model):
     """An append-only record of a change to a migration or one of its items."""
 
-    class Kind(models.TextChoices):
-        CREATED = "created", "Migration created"
-        STATUS = "status", "Status changed"
-        NOTE = "note", "Note changed"
-        DUE_DATE = "due_date", "Due date set"
-        MILESTONE = "milestone", "Milestone changed"
-        REPLAN = "replan", "Due date replanned"
-        ATTRIBUTE = "attribute", "Attribute changed"
-        SIGN_OFF = "sign_off", "Signed off"
-        UPGRADE = "upgrade", "Checklist upgraded"
+    Kind = EventKind
 
     migration = models.ForeignKey(PracticeMigration, on_delete=models.PROTECT, related_name="events")
     item = models.ForeignKey(ChecklistItem, on_delete=models.PROTECT, null=True, blank=True, related_name="events")
@@ -881,19 +918,7 @@ class Event(models.Model):
         ordering = ["at", "pk"]
         constraints = [
             models.CheckConstraint(
-                condition=Q(
-                    kind__in=[
-                        "created",
-                        "status",
-                        "note",
-                        "due_date",
-                        "milestone",
-                        "replan",
-                        "attribute",
-                        "sign_off",
-                        "upgrade",
-                    ]
-                ),
+                condition=Q(kind__in=EventKind.values),
                 name="event_kind_valid",
             ),
         ]

@@ -21,13 +21,19 @@ DEFAULT_LEAD_DAYS = (7, 1)
 CALENDAR_FINGERPRINT_SALT = "migrations_app.ReminderPreference.calendar_token"
 
 
+# The models' choices are at module level, and named on their models (ReminderPreference.Frequency,
+# Delivery.Kind, Delivery.Status), so that the constraints can read their values: a class nested
+# in a model is out of its Meta's reach.
+class ReminderFrequency(models.TextChoices):
+    DAILY = "daily", "Every working day"
+    WEEKLY = "weekly", "Once a week, on Monday"
+    NONE = "none", "No digest"
+
+
 class ReminderPreference(models.Model):
     """How a person wants to be reminded. A user without a row gets the defaults."""
 
-    class Frequency(models.TextChoices):
-        DAILY = "daily", "Every working day"
-        WEEKLY = "weekly", "Once a week, on Monday"
-        NONE = "none", "No digest"
+    Frequency = ReminderFrequency
 
     user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="reminder_preference")
     frequency = models.CharField(max_length=16, choices=Frequency.choices, default=Frequency.DAILY)
@@ -57,7 +63,7 @@ class ReminderPreference(models.Model):
     class Meta:
         constraints = [
             models.CheckConstraint(
-                condition=Q(frequency__in=["daily", "weekly", "none"]), name="reminderpreference_frequency_valid"
+                condition=Q(frequency__in=ReminderFrequency.values), name="reminderpreference_frequency_valid"
             ),
             models.CheckConstraint(
                 condition=Q(first_lead_days__lte=MAX_LEAD_DAYS, second_lead_days__lte=MAX_LEAD_DAYS),
@@ -120,6 +126,18 @@ class ReminderPreference(models.Model):
         ).hexdigest()
 
 
+class DeliveryKind(models.TextChoices):
+    DIGEST = "digest", "Digest"
+    SIGN_OFF_REQUEST = "sign_off_request", "Sign-off request"
+
+
+class DeliveryStatus(models.TextChoices):
+    CLAIMED = "claimed", "Claimed, not sent yet"
+    SENT = "sent", "Sent"
+    NOTHING_DUE = "nothing_due", "Nothing to send"
+    FAILED = "failed", "Failed"
+
+
 class Delivery(models.Model):
     """One reminder e-mail to one person, claimed before it is sent.
 
@@ -128,15 +146,8 @@ class Delivery(models.Model):
     ("1234:2025-06-03", at most one request per gate, person and day).
     """
 
-    class Kind(models.TextChoices):
-        DIGEST = "digest", "Digest"
-        SIGN_OFF_REQUEST = "sign_off_request", "Sign-off request"
-
-    class Status(models.TextChoices):
-        CLAIMED = "claimed", "Claimed, not sent yet"
-        SENT = "sent", "Sent"
-        NOTHING_DUE = "nothing_due", "Nothing to send"
-        FAILED = "failed", "Failed"
+    Kind = DeliveryKind
+    Status = DeliveryStatus
 
     recipient = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="deliveries")
     kind = models.CharField(max_length=32, choices=Kind.choices)
@@ -176,10 +187,8 @@ class Delivery(models.Model):
         ordering = ["-claimed_at", "-pk"]
         constraints = [
             models.UniqueConstraint(fields=["recipient", "kind", "key"], name="delivery_one_per_recipient_kind_key"),
-            models.CheckConstraint(condition=Q(kind__in=["digest", "sign_off_request"]), name="delivery_kind_valid"),
-            models.CheckConstraint(
-                condition=Q(status__in=["claimed", "sent", "nothing_due", "failed"]), name="delivery_status_valid"
-            ),
+            models.CheckConstraint(condition=Q(kind__in=DeliveryKind.values), name="delivery_kind_valid"),
+            models.CheckConstraint(condition=Q(status__in=DeliveryStatus.values), name="delivery_status_valid"),
             models.CheckConstraint(
                 condition=Q(status="sent", sent_at__isnull=False) | (~Q(status="sent") & Q(sent_at__isnull=True)),
                 name="delivery_sent_at_with_status",

@@ -37,8 +37,7 @@ def item_forms(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
             "migration": item.migration,
             "item": item,
             "in_row": True,
-            "reason_form": ReasonForm(initial={"revision": item.revision}),
-            "note_form": NoteForm(initial={"revision": item.revision, "note": item.note}),
+            **_row_forms(item),
         },
     )
 
@@ -63,7 +62,7 @@ def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 @require_POST
 def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     item, user_access = access.get_item_to_change(request.user, pk, item_pk)
-    form = RevisionForm(request.POST)
+    form = RevisionForm(request.POST, item=item)
     return _apply(
         request,
         item,
@@ -80,7 +79,7 @@ def item_mark(request: HttpRequest, pk: int, item_pk: int, mark: str) -> HttpRes
     item, user_access = access.get_item_to_change(request.user, pk, item_pk)
     status, method = MARKS[mark]
     label = ItemStatus(status).label.lower()
-    form = ReasonForm(request.POST, status_label=label)
+    form = ReasonForm(request.POST, item=item, status_label=label)
     return _apply(
         request,
         item,
@@ -95,7 +94,7 @@ def item_mark(request: HttpRequest, pk: int, item_pk: int, mark: str) -> HttpRes
 @require_POST
 def item_note(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     item, user_access = access.get_item(request.user, pk, item_pk, Permission.TICK)
-    form = NoteForm(request.POST)
+    form = NoteForm(request.POST, item=item)
     return _apply(
         request,
         item,
@@ -112,7 +111,7 @@ def item_sign_off(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     item, user_access = access.get_item(request.user, pk, item_pk, Permission.SIGN_GATES)
     if not user_access.can_sign(item):
         raise PermissionDenied("Only the clinical lead can sign off this gate.")
-    form = SignOffForm(request.POST)
+    form = SignOffForm(request.POST, item=item)
     return _apply(
         request,
         item,
@@ -136,12 +135,15 @@ def _apply(request, item, user_access, form, announcement: str, action, form_nam
             _add_model_errors(form, error)
         else:
             return _done(request, item, user_access, announcement)
-    if form_name:
-        forms = {form_name: form}
-    else:
-        forms = {"action_errors": form.non_field_errors() or ["Check the item and try again."]}
     item.refresh_from_db()
     item.migration = access.get_migration(request.user, item.migration_id)[0]
+    if form_name == "sign_off_form":
+        forms = {form_name: form}
+    elif form_name:
+        # The row shows its reason and note forms together: the one that failed, and the other anew.
+        forms = _row_forms(item) | {form_name: form}
+    else:
+        forms = {"action_errors": form.non_field_errors() or ["Check the item and try again."]}
     if request.htmx:
         return _item_fragment(request, item, user_access, forms=forms, announcement="")
     return _item_page(request, item, user_access, status=400, **forms)
@@ -187,16 +189,26 @@ def _item_fragment(request, item, user_access, *, forms: dict, announcement: str
 
 
 def _item_page(request, item, user_access, status: int = 200, **forms) -> HttpResponse:
+    """The item's own page, with all its forms: those given (bound, with their errors) and new
+    ones for the rest."""
     item.due_state = checklist.due_state(item, timezone.localdate())
     item.can_sign = user_access.can_sign(item)
     context = {
         "migration": item.migration,
         "item": item,
         "access": user_access,
-        "reason_form": forms.get("reason_form") or ReasonForm(initial={"revision": item.revision}),
-        "note_form": forms.get("note_form") or NoteForm(initial={"revision": item.revision, "note": item.note}),
-        "sign_off_form": forms.get("sign_off_form") or SignOffForm(initial={"revision": item.revision}),
-        "action_errors": forms.get("action_errors"),
+        **_row_forms(item),
+        "sign_off_form": SignOffForm(item=item, initial={"revision": item.revision}),
+        "action_errors": None,
         "open_dependencies": item.open_dependencies() if item.is_gate else [],
+        **forms,
     }
     return render(request, "migrations_app/item_detail.html", context, status=status)
+
+
+def _row_forms(item) -> dict:
+    """New reason and note forms for `item`, as its row and its page show them."""
+    return {
+        "reason_form": ReasonForm(item=item, initial={"revision": item.revision}),
+        "note_form": NoteForm(item=item, initial={"revision": item.revision, "note": item.note}),
+    }

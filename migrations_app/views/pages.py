@@ -3,7 +3,8 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from migrations_app import access, checklist, upgrades
+from migrations_app import access, checklist
+from migrations_app.checklist_templates import upgrades
 
 
 @require_GET
@@ -14,7 +15,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("migrations:dashboard")
     migrations = (
         access.visible_migrations(request.user)
-        .unfinished()
+        .in_progress()
         .select_related("practice__icb", "source_supplier", "target_supplier")
         .with_progress()
         .order_by("go_live_on", "practice__name")

@@ -7,7 +7,6 @@ random token in the URL as the credential. Neither works for ever: the unsubscri
 (ReminderPreference.calendar_link_works).
 """
 
-from django import forms
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
@@ -19,45 +18,14 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from migrations_app import calendar_feed, digests, reminder_emails
 from migrations_app.models import ReminderPreference
-from migrations_app.models.reminders import MAX_LEAD_DAYS
-
-LEAD_DAYS_MESSAGE = f"Enter a whole number of days from 0 to {MAX_LEAD_DAYS}"
-
-
-class ReminderPreferenceForm(forms.ModelForm):
-    """Saving the form also subscribes again someone who used an unsubscribe link."""
-
-    class Meta:
-        model = ReminderPreference
-        fields = ["frequency", "first_lead_days", "second_lead_days"]
-        widgets = {"frequency": forms.RadioSelect}
-        labels = {
-            "frequency": "How often do you want a digest?",
-            "first_lead_days": "First reminder",
-            "second_lead_days": "Second reminder",
-        }
-
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
-        for name in ("first_lead_days", "second_lead_days"):
-            self.fields[name].error_messages.update(
-                required=LEAD_DAYS_MESSAGE,
-                invalid=LEAD_DAYS_MESSAGE,
-                min_value=LEAD_DAYS_MESSAGE,
-                max_value=LEAD_DAYS_MESSAGE,
-            )
-        self.fields["frequency"].error_messages["required"] = "Select how often you want a digest"
-
-    def save(self, commit: bool = True) -> ReminderPreference:
-        self.instance.unsubscribed_at = None
-        return super().save(commit)
+from migrations_app.reminders import calendar_feed, due, emails
+from migrations_app.reminders.forms import ReminderPreferenceForm
 
 
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
-    preference = digests.preference_for(request.user)
+    preference = due.preference_for(request.user)
     form = ReminderPreferenceForm(request.POST if request.method == "POST" else None, instance=preference)
     if request.method == "POST" and form.is_valid():
         form.save()
@@ -106,14 +74,14 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
     """GET asks for confirmation and changes nothing (link scanners follow links); POST unsubscribes.
     An expired link gets a page that sends the person to their reminder settings, with 410 Gone."""
     try:
-        user = reminder_emails.user_for_unsubscribe_token(token)
+        user = emails.user_for_unsubscribe_token(token)
     except signing.SignatureExpired:
         context = {"link_days": settings.REMINDER_UNSUBSCRIBE_LINK_DAYS}
         return render(request, "migrations_app/unsubscribe_expired.html", context, status=410)
     if user is None:
         raise Http404("This unsubscribe link is not valid.")
     if request.method == "POST":
-        digests.preference_for(user).unsubscribe()
+        due.preference_for(user).unsubscribe()
         return render(request, "migrations_app/unsubscribed.html", {"email": user.email})
     return render(request, "migrations_app/unsubscribe_confirm.html", {"email": user.email, "token": token})
 

@@ -7,7 +7,6 @@ from urllib.parse import urlencode
 import segno
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessFailureLog
-from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
 from django.contrib.auth import views as auth_views
@@ -25,6 +24,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from migrations_app import access
 from migrations_app.audit import client_ip, log_security_event
+from migrations_app.forms import CodeForm
 from migrations_app.middleware import start_session
 from migrations_app.models import SignInInFlight, SignInLock
 
@@ -129,23 +129,6 @@ def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **k
     username = (credentials or {}).get("username") or request.POST.get("username", "")
     log_security_event("sign_in_locked_out", request, username=username[:254])
     return render(request, "registration/locked_out.html", status=429)
-
-
-class CodeForm(forms.Form):
-    code = forms.CharField(
-        label="Security code",
-        max_length=6,
-        min_length=6,
-        help_text="The 6-digit code your authenticator app shows now.",
-        error_messages={"required": "Enter the 6-digit security code", "min_length": "Enter all 6 digits"},
-        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
-    )
-
-    def clean_code(self) -> str:
-        code = self.cleaned_data["code"].replace(" ", "")
-        if not code.isdigit():
-            raise forms.ValidationError("The security code is 6 digits, with no letters")
-        return code
 
 
 @two_factor_exempt

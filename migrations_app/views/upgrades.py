@@ -6,8 +6,9 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from migrations_app import access, upgrades
+from migrations_app import access
 from migrations_app.access import Permission
+from migrations_app.checklist_templates import upgrades
 from migrations_app.forms import UpgradeForm
 from migrations_app.models import ChecklistItem, PracticeMigration, TemplateVersion
 

@@ -7,7 +7,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
 from migrations_app.models import ReminderPreference, User
-from migrations_app.reminder_emails import unsubscribe_token
+from migrations_app.reminders.emails import unsubscribe_token
 from tests.browser.test_accessibility import assert_no_axe_violations
 from tests.factories import PASSWORD
 

@@ -3,14 +3,14 @@ from pathlib import Path
 from django.core.exceptions import ValidationError
 from django.core.management.base import BaseCommand, CommandError
 
-from migrations_app.guide import loader
+from migrations_app.checklist_templates import guide_file, publishing
 
 
 class Command(BaseCommand):
     help = "Load the guide's checklist as a published template version (no change if the content is the same)."
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("path", nargs="?", default=str(loader.GUIDE_FILE), help="Template data file (YAML).")
+        parser.add_argument("path", nargs="?", default=str(guide_file.GUIDE_FILE), help="Template data file (YAML).")
 
     def handle(self, *args, path: str, **options) -> None:
         try:
@@ -18,7 +18,7 @@ class Command(BaseCommand):
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror}") from error
         try:
-            result = loader.load(text)
+            result = publishing.load(text)
         except ValidationError as error:
             raise CommandError("The template data has problems:\n  " + "\n  ".join(error.messages)) from error
         version = result.version

@@ -1,9 +1,10 @@
 """A person's private iCalendar feed, for Outlook and other calendar apps that subscribe to a URL.
 
-It holds the milestones of the unfinished migrations the person works on (through any of their
-memberships) and the open items they are responsible for, each an all-day event on its date that
-links to the page in the tracker. Titles name the practice and the item; nothing else (no notes,
-no reasons) goes in, so the feed carries no patient data. Two queries, whatever the size.
+It holds the milestones of the migrations in progress the person works on (through any of their
+memberships) and the open items they are responsible for (due.open_items, with the role they hold:
+access.Relations.own_items), each an all-day event on its date that links to the page in the
+tracker. Titles name the practice and the item; nothing else (no notes, no reasons) goes in, so
+the feed carries no patient data. Two queries, whatever the size.
 """
 
 from datetime import timedelta
@@ -12,13 +13,14 @@ from django.urls import reverse
 from django.utils import timezone
 from icalendar import Calendar, Event
 
-from migrations_app import access, reminder_emails
-from migrations_app.models import ChecklistItem, Milestone, PracticeMigration, User
+from migrations_app import access
+from migrations_app.models import Milestone, PracticeMigration, User
+from migrations_app.reminders import due, emails
 
 
 def calendar_for(user: User) -> bytes:
     relations = access.Relations.of(user)
-    domain = reminder_emails.mail_domain()
+    domain = emails.mail_domain()
     stamp = timezone.now()
     calendar = Calendar()
     calendar.add("prodid", "-//NHS GP migration tracker//Reminders//EN")
@@ -30,13 +32,11 @@ def calendar_for(user: User) -> bytes:
     calendar.add("x-published-ttl", "PT1H")
 
     migrations = (
-        PracticeMigration.objects.unfinished().filter(relations.migrations()).select_related("practice").order_by("pk")
+        PracticeMigration.objects.in_progress().filter(relations.migrations()).select_related("practice").order_by("pk")
     )
     for migration in migrations.iterator(chunk_size=500):
         practice = migration.practice
-        migration_url = reminder_emails.absolute_url(
-            reverse("migrations:migration_detail", kwargs={"pk": migration.pk})
-        )
+        migration_url = emails.absolute_url(reverse("migrations:migration_detail", kwargs={"pk": migration.pk}))
         for milestone in Milestone:
             on = getattr(migration, milestone.field_name)
             if on is None:
@@ -52,11 +52,7 @@ def calendar_for(user: User) -> bytes:
             )
 
     items = (
-        ChecklistItem.objects.open()
-        .filter(migration__status=PracticeMigration.Status.ACTIVE, due_on__isnull=False)
-        .filter(relations.own_items())
-        .select_related("migration__practice")
-        .order_by("due_on", "pk")
+        due.open_items().filter(relations.own_items()).select_related("migration__practice").order_by("due_on", "pk")
     )
     for item in items.iterator(chunk_size=2000):
         practice = item.migration.practice
@@ -66,7 +62,7 @@ def calendar_for(user: User) -> bytes:
                 on=item.due_on,
                 stamp=stamp,
                 summary=f"Due: {item.title} ({practice.name}, {practice.ods_code})",
-                url=reminder_emails.absolute_url(reminder_emails.item_path(item)),
+                url=emails.absolute_url(emails.item_path(item)),
                 description=f"{item.get_responsible_role_display()}. {item.get_kind_display()}.",
             )
         )

@@ -1,5 +1,6 @@
 """The reminder e-mails themselves: subject, plain text and HTML bodies, headers, links. Only what
-an e-mail says and how; what is due is decided in digests.py, and when to send in reminders.py.
+an e-mail says and how; what is due is decided in due.py (and read into a digest in digests.py),
+and when to send in claims.py and sending.py.
 
 Links are absolute (SITE_URL). Bodies name the practice and the item and link to the item's page;
 no note, reason or other free text of an item goes in, so an e-mail carries no patient data.
@@ -17,8 +18,8 @@ from django.core.mail import EmailMultiAlternatives
 from django.template.loader import render_to_string
 from django.urls import reverse
 
-from migrations_app import digests
 from migrations_app.models import ChecklistItem, Delivery, User
+from migrations_app.reminders import digests
 
 UNSUBSCRIBE_SALT = "migrations_app.reminders.unsubscribe"
 

@@ -1,14 +1,12 @@
-"""Read, validate, load, import and export checklist template data.
+"""The guide file format: read, check, fingerprint, import as a draft and export template data.
 
-The format is the one of practice-migration.yaml: a template slug and name, a change note,
-and ordered phases each with ordered items. Loading content that was already published changes
-nothing; new content becomes the next published version, and a published version is never
-edited. The admin imports a file as a draft and exports any version in the same format.
+The format is the one of migrations_app/guide/practice-migration.yaml: a template slug and name,
+a change note, and ordered phases each with ordered items. Publishing a file (load_guide) is in
+publishing.py; the admin imports a file as a draft and exports any version in the same format.
 """
 
 import hashlib
 import json
-from dataclasses import dataclass
 from pathlib import Path
 
 import yaml
@@ -27,16 +25,14 @@ from migrations_app.models import (
     TemplateVersion,
 )
 
-GUIDE_FILE = Path(__file__).with_name("practice-migration.yaml")
+# The guide is data, kept in its own folder; this module reads and writes its format.
+GUIDE_FILE = Path(__file__).parent.parent / "guide" / "practice-migration.yaml"
 
-ITEM_FIELDS = {"key", "title", "group", "link", "role", "anchor", "offset_days", "kind", "condition"}
+# The file names two of an item's copied fields for what the guide calls them.
+FILE_NAMES = {"guide_url": "link", "responsible_role": "role"}
+# An item's fields in the file: its copied fields but its position, which is its place in the list.
+ITEM_FIELDS = {FILE_NAMES.get(name, name) for name in ItemTemplate.COPIED_FIELDS if name != "position"}
 PHASE_FIELDS = {"key", "title", "items"}
-
-
-@dataclass(frozen=True)
-class LoadResult:
-    version: TemplateVersion
-    created: bool
 
 
 def parse(text: str) -> dict:
@@ -151,39 +147,12 @@ def create_draft(data: dict) -> TemplateVersion:
 
 
 @transaction.atomic
-def load(text: str) -> LoadResult:
-    """Publish `text` as the template's next version unless a published version already has the
-    same content. Any version, not only the latest: deploys run load_guide, and a file published
-    before must not undo the versions admins published since."""
-    data = parse(text)
-    template = ChecklistTemplate.objects.select_for_update().filter(slug=data["template"]).first()
-    if template is not None:
-        same = template.versions.published().filter(source_digest=digest(data)).order_by("-number").first()
-        if same is not None:
-            return LoadResult(same, created=False)
-    version = create_draft(data)
-    version.publish(change_note=data.get("change_note") or "")
-    return LoadResult(version, created=True)
-
-
-@transaction.atomic
 def import_draft(data: dict) -> TemplateVersion:
     """A new draft from validated `data`, refused while the template already has a draft."""
     template = ChecklistTemplate.objects.select_for_update().filter(slug=data["template"]).first()
     if template is not None and template.draft() is not None:
         raise ValidationError(f"{template} already has a draft: publish or delete it before importing another.")
     return create_draft(data)
-
-
-def publish(version: TemplateVersion, change_note: str, *, seen_revision: int | None = None) -> None:
-    """Publish a draft edited in the admin, after checking it by the data file's rules, with the
-    fingerprint of its content so that loading the same content later changes nothing."""
-    data = export(version)
-    found = problems(data)
-    if found:
-        raise ValidationError(found)
-    version.source_digest = digest(data)
-    version.publish(change_note, seen_revision=seen_revision)
 
 
 class _GuideDumper(yaml.SafeDumper):
@@ -194,14 +163,14 @@ class _GuideDumper(yaml.SafeDumper):
 
 
 def export_text(version: TemplateVersion) -> str:
-    """The version as a YAML data file that `parse`, `load` and `import_draft` read back unchanged."""
+    """The version as a YAML data file that `parse`, `import_draft` and `publishing.load` read back unchanged."""
     return yaml.dump(
         export(version), Dumper=_GuideDumper, allow_unicode=True, sort_keys=False, width=1000, default_flow_style=False
     )
 
 
 def export(version: TemplateVersion) -> dict:
-    """The version as template data, in the same format `load` and `create_draft` read."""
+    """The version as template data, in the same format `create_draft` and `publishing.load` read."""
     phases = []
     for phase in version.phases.order_by("position").prefetch_related("items"):
         items = []
@@ -227,30 +196,3 @@ def export(version: TemplateVersion) -> dict:
         "change_note": version.change_note,
         "phases": phases,
     }
-
-
-def differences(old: TemplateVersion, new: TemplateVersion) -> list[str]:
-    """What changed from `old` to `new`, in words, for the person about to publish `new`. Items
-    are matched by key, as upgrades match them."""
-    old_data, new_data = export(old), export(new)
-    before = {item["key"]: (phase["key"], item) for phase in old_data["phases"] for item in phase["items"]}
-    after = {item["key"]: (phase["key"], item) for phase in new_data["phases"] for item in phase["items"]}
-    old_phases = [(phase["key"], phase["title"]) for phase in old_data["phases"]]
-    new_phases = [(phase["key"], phase["title"]) for phase in new_data["phases"]]
-    lines = [] if old_phases == new_phases else ["Phases added, removed, renamed or reordered."]
-    for key, (phase, item) in after.items():
-        if key not in before:
-            lines.append(f"Added '{item['title']}' ({key}) to phase {phase}.")
-            continue
-        old_phase, old_item = before[key]
-        changed = [field for field in sorted(ITEM_FIELDS) if old_item.get(field) != item.get(field)]
-        changed += ["phase"] if old_phase != phase else []
-        if changed:
-            lines.append(f"Changed {', '.join(changed)} of '{item['title']}' ({key}).")
-    lines += [f"Removed '{item['title']}' ({key})." for key, (_, item) in before.items() if key not in after]
-    for phase_key, _ in new_phases:
-        old_order = [key for key, (phase, _) in before.items() if phase == phase_key and key in after]
-        new_order = [key for key, (phase, _) in after.items() if phase == phase_key and key in before]
-        if old_order != new_order and sorted(old_order) == sorted(new_order):
-            lines.append(f"Reordered the items of phase {phase_key}.")
-    return lines

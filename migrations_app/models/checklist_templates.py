@@ -5,6 +5,8 @@ migrations copy their checklist from one, so later edits never touch work under 
 The freeze is kept three times over: by the admin (read-only pages), by the models below
 (save and delete raise PublishedVersionError) and by database triggers (migration 0006),
 which also refuse raw SQL and bulk updates.
+
+Publishing, the guide file format, diffs and upgrades live in migrations_app/checklist_templates/.
 """
 
 from django.core.exceptions import ValidationError
@@ -54,10 +56,14 @@ class TemplateVersionQuerySet(models.QuerySet):
         return self.filter(status=TemplateVersion.Status.PUBLISHED)
 
 
+# At module level, and named on the model as TemplateVersion.Status, for the model's constraints.
+class TemplateVersionStatus(models.TextChoices):
+    DRAFT = "draft", "Draft"
+    PUBLISHED = "published", "Published"
+
+
 class TemplateVersion(models.Model):
-    class Status(models.TextChoices):
-        DRAFT = "draft", "Draft"
-        PUBLISHED = "published", "Published"
+    Status = TemplateVersionStatus
 
     template = models.ForeignKey(ChecklistTemplate, on_delete=models.PROTECT, related_name="versions")
     number = models.PositiveIntegerField(null=True, blank=True, help_text="Set when the version is published.")
@@ -76,7 +82,9 @@ class TemplateVersion(models.Model):
     class Meta:
         ordering = ["template", "-number"]
         constraints = [
-            models.CheckConstraint(condition=Q(status__in=["draft", "published"]), name="templateversion_status_valid"),
+            models.CheckConstraint(
+                condition=Q(status__in=TemplateVersionStatus.values), name="templateversion_status_valid"
+            ),
             models.CheckConstraint(
                 condition=Q(status="draft", number__isnull=True, published_at__isnull=True)
                 | Q(status="published", number__isnull=False, published_at__isnull=False),
@@ -105,7 +113,10 @@ class TemplateVersion(models.Model):
 
     def publish(self, change_note: str = "", *, seen_revision: int | None = None) -> None:
         """Freeze this draft as the template's next version number. With `seen_revision`, refuse
-        (DraftConflictError) if the draft was edited since the publisher reviewed it."""
+        (DraftConflictError) if the draft was edited since the publisher reviewed it.
+
+        The last step of checklist_templates.publishing.publish, which checks the draft by the guide
+        file's rules and fingerprints it first: publish through that. Called alone, nothing is checked."""
         if self.is_published:
             raise PublishedVersionError()
         with transaction.atomic():
@@ -227,7 +238,9 @@ class ItemTemplate(_FrozenWithVersion):
     )
     position = models.PositiveIntegerField()
 
-    # Everything but the phase: what a copy of the item keeps.
+    # What a copy of an item keeps: everything but its phase, which the copy maps to its own. The one
+    # list, for a new draft's items (copy_as_draft) and a migration's checklist items (instantiate,
+    # upgrades); the guide file and the admin's item pages are built from it too.
     COPIED_FIELDS = (
         "key",
         "title",

@@ -5,7 +5,7 @@ version keeps its row, so its tick, note, reasons, who completed it and its even
 with it; only the fields copied from the template change. An item the new version drops is
 deleted if nobody worked on it, and archived otherwise (kept with its history, left out of the
 checklist and every count). `plan()` shows what an upgrade would do and saves nothing; `apply()`
-does it, re-planned under the migration's lock.
+does it, re-planned under the migration's lock. What differs is found by diffs.py.
 """
 
 from collections.abc import Iterable
@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from migrations_app import scheduling
+from migrations_app.checklist_templates import diffs
 from migrations_app.models import (
     ChecklistItem,
     ChecklistProgress,
@@ -26,7 +27,6 @@ from migrations_app.models import (
     ItemTemplate,
     MigrationPhase,
     Milestone,
-    PhaseTemplate,
     PracticeMigration,
     Role,
     TemplateVersion,
@@ -34,8 +34,11 @@ from migrations_app.models import (
 from migrations_app.models.choices import OPEN_STATUSES
 from migrations_app.models.migrations import condition_reason
 
-# Fields an item copies from its template, and how a reviewer reads them.
-COPIED_FIELDS = ("title", "group", "guide_url", "responsible_role", "anchor", "offset_days", "kind", "condition")
+# Items are matched by key, so an item an upgrade keeps takes every other copied field from its template.
+REWRITTEN_FIELDS = tuple(name for name in ItemTemplate.COPIED_FIELDS if name != "key")
+# Fields a reviewer reads as they are; the due rule (anchor and offset) and the condition are put in words.
+PLAIN_FIELDS = tuple(name for name in diffs.CONTENT_FIELDS if name not in ("anchor", "offset_days", "condition"))
+# How a reviewer reads each change.
 LABELS = {
     "title": "Title",
     "group": "Question",
@@ -92,15 +95,6 @@ class ChangedItem:
 
 
 @dataclass
-class PhaseChange:
-    key: str
-    old_title: str
-    new_title: str
-    # "added", "renamed", "restored" or "removed"
-    action: str
-
-
-@dataclass
 class Plan:
     """What upgrading `migration` to `target` would do. Built by `plan()`; nothing is saved."""
 
@@ -111,7 +105,7 @@ class Plan:
     removed: list[RemovedItem] = field(default_factory=list)
     changed: list[ChangedItem] = field(default_factory=list)
     moves: list[scheduling.DueDateMove] = field(default_factory=list)
-    phases: list[PhaseChange] = field(default_factory=list)
+    phases: list[diffs.PhaseChange] = field(default_factory=list)
     # Kept items whose position number changes only because others were added or removed around them.
     renumbered: list[tuple[ChecklistItem, ItemTemplate]] = field(default_factory=list)
 
@@ -186,66 +180,27 @@ def plan(migration: PracticeMigration, target: TemplateVersion) -> Plan:
     source = migration.template_version
     result = Plan(migration=migration, source=source, target=target)
     items = list(ChecklistItem.all_objects.filter(migration=migration).select_related("phase"))
-    live = {item.key: item for item in items if item.archived_at is None}
+    live = [item for item in items if item.archived_at is None]
     archived = {item.key: item for item in items if item.archived_at is not None}
-    templates = list(target.items())
-    target_keys = {template.key for template in templates}
+    diff = diffs.compare_items(live, target.items())
     dates = migration.milestone_dates()
 
-    _plan_phases(result, migration, list(target.phases.order_by("position")))
-    kept_order = _order_of_kept(live, templates)
-    for template in templates:
-        item = live.get(template.key)
-        if item is None:
-            result.added.append(_added(migration, template, dates, archived.get(template.key)))
+    result.phases = diffs.compare_phases(
+        MigrationPhase.all_objects.filter(migration=migration), target.phases.order_by("position")
+    )
+    for match in diff.matches:
+        if match.old is None:
+            result.added.append(_added(migration, match.new, dates, archived.get(match.new.key)))
         else:
-            _plan_kept(result, migration, item, template, dates, kept_order)
+            _plan_kept(result, migration, match, dates)
 
-    gone = [item for key, item in live.items() if key not in target_keys]
+    gone = diff.removed
     with_events = set(
         Event.objects.filter(item__in=gone).order_by().values_list("item_id", flat=True).distinct() if gone else []
     )
     for item in sorted(gone, key=lambda item: (item.phase.position, item.position)):
         result.removed.append(RemovedItem(item, worked_on=item.pk in with_events or _touched(item)))
     return result
-
-
-def _plan_phases(result: Plan, migration: PracticeMigration, target_phases: list[PhaseTemplate]) -> None:
-    current = {phase.key: phase for phase in MigrationPhase.all_objects.filter(migration=migration)}
-    for template in target_phases:
-        phase = current.get(template.key)
-        if phase is None:
-            result.phases.append(PhaseChange(template.key, "", template.title, "added"))
-        elif phase.archived_at is not None:
-            result.phases.append(PhaseChange(template.key, phase.title, template.title, "restored"))
-        elif phase.title != template.title:
-            result.phases.append(PhaseChange(template.key, phase.title, template.title, "renamed"))
-    target_keys = {template.key for template in target_phases}
-    for key, phase in current.items():
-        if key not in target_keys and phase.archived_at is None:
-            result.phases.append(PhaseChange(key, phase.title, "", "removed"))
-
-
-def _order_of_kept(live: dict[str, ChecklistItem], templates: list[ItemTemplate]) -> dict[str, tuple[int, int]]:
-    """Each kept item's rank among the kept items of its phase, before and after. Ranks, not
-    positions, so that items added or removed around an item do not read as a change to it."""
-    kept = [template for template in templates if template.key in live]
-    before: dict[str, int] = {}
-    after: dict[str, int] = {}
-    by_old_phase: dict[str, list[ChecklistItem]] = {}
-    for template in kept:
-        item = live[template.key]
-        by_old_phase.setdefault(item.phase.key, []).append(item)
-    for members in by_old_phase.values():
-        for rank, item in enumerate(sorted(members, key=lambda item: item.position), start=1):
-            before[item.key] = rank
-    by_new_phase: dict[str, list[ItemTemplate]] = {}
-    for template in kept:
-        by_new_phase.setdefault(template.phase.key, []).append(template)
-    for members in by_new_phase.values():
-        for rank, template in enumerate(members, start=1):
-            after[template.key] = rank
-    return {key: (before[key], after[key]) for key in before}
 
 
 def _added(migration: PracticeMigration, template: ItemTemplate, dates: dict, restored: ChecklistItem | None):
@@ -256,32 +211,26 @@ def _added(migration: PracticeMigration, template: ItemTemplate, dates: dict, re
     return AddedItem(template=template, due_on=due_on, applies=applies, restored=restored)
 
 
-def _plan_kept(
-    result: Plan,
-    migration: PracticeMigration,
-    item: ChecklistItem,
-    template: ItemTemplate,
-    dates: dict,
-    kept_order: dict[str, tuple[int, int]],
-) -> None:
-    changes = []
-    for name in ("title", "group", "guide_url", "responsible_role", "kind"):
-        old, new = getattr(item, name), getattr(template, name)
-        if old != new:
-            changes.append(FieldChange(name, _display(name, old), _display(name, new)))
-    if (item.anchor, item.offset_days) != (template.anchor, template.offset_days):
+def _plan_kept(result: Plan, migration: PracticeMigration, match: diffs.ItemMatch, dates: dict) -> None:
+    item, template = match.old, match.new
+    changes = [
+        FieldChange(name, _display(name, getattr(item, name)), _display(name, getattr(template, name)))
+        for name in PLAIN_FIELDS
+        if name in match.changed
+    ]
+    rule_changed = "anchor" in match.changed or "offset_days" in match.changed
+    if rule_changed:
         changes.append(
             FieldChange(
                 "due_rule", _due_rule(item.anchor, item.offset_days), _due_rule(template.anchor, template.offset_days)
             )
         )
-    if item.condition != template.condition:
+    if "condition" in match.changed:
         changes.append(FieldChange("condition", _applies(item.condition), _applies(template.condition)))
-    if item.phase.key != template.phase.key:
+    if match.moved_phase:
         changes.append(FieldChange("phase", item.phase.title, template.phase.title))
-    old_rank, new_rank = kept_order[item.key]
-    if item.phase.key == template.phase.key and old_rank != new_rank:
-        changes.append(FieldChange("order", str(old_rank), str(new_rank)))
+    if match.reordered:
+        changes.append(FieldChange("order", str(match.ranks[0]), str(match.ranks[1])))
 
     new_status = _status_for_condition(migration, item, template)
     if changes:
@@ -290,7 +239,6 @@ def _plan_kept(
         result.renumbered.append((item, template))
 
     status = new_status[0] if new_status else item.status
-    rule_changed = (item.anchor, item.offset_days) != (template.anchor, template.offset_days)
     if status in OPEN_STATUSES and item.manual_due_on is None and (rule_changed or new_status):
         new_due_on = scheduling.due_date(dates, template.anchor, template.offset_days)
         if new_due_on != item.due_on:
@@ -438,7 +386,7 @@ def _write(result: Plan, actor, now: datetime) -> None:
         events.append(event(item, "archived_at", "In the checklist", f"Archived: not in {target}"))
 
     ChecklistItem.all_objects.bulk_update(
-        updated, [*COPIED_FIELDS, "phase", "position", "status", "reason", "due_on", "archived_at", "revision"]
+        updated, [*REWRITTEN_FIELDS, "phase", "status", "reason", "due_on", "archived_at", "revision"]
     )
     ChecklistItem.all_objects.bulk_create(created)
     deleted = [removed.item.pk for removed in result.deleted]
@@ -467,10 +415,9 @@ def _write(result: Plan, actor, now: datetime) -> None:
 
 
 def _copy(item: ChecklistItem, template: ItemTemplate, phases: dict[str, MigrationPhase]) -> None:
-    for name in COPIED_FIELDS:
+    for name in REWRITTEN_FIELDS:
         setattr(item, name, getattr(template, name))
     item.phase = phases[template.phase.key]
-    item.position = template.position
 
 
 def _write_phases(migration: PracticeMigration, target: TemplateVersion, now: datetime) -> dict[str, MigrationPhase]:

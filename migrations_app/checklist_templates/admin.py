@@ -19,9 +19,9 @@ from django.template.response import TemplateResponse
 from django.urls import path, reverse
 from django.utils.html import format_html
 
-from migrations_app.guide import loader
+from migrations_app.checklist_templates import diffs, guide_file, publishing
 from migrations_app.models import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
-from migrations_app.models.templates import DraftConflictError, PublishedVersionError
+from migrations_app.models.checklist_templates import DraftConflictError, PublishedVersionError
 
 # Rows are renumbered 1, 2, 3... on save; on the way there every row of the list is first moved
 # this far up, so that no two rows ever hold the same position (a unique constraint) in between.
@@ -386,7 +386,7 @@ class TemplateVersionAdmin(DraftPartAdmin):
             if form.is_valid():
                 try:
                     with transaction.atomic():
-                        loader.publish(
+                        publishing.publish(
                             draft, form.cleaned_data["change_note"], seen_revision=form.cleaned_data["seen_revision"]
                         )
                 except ValidationError as error:
@@ -408,8 +408,8 @@ class TemplateVersionAdmin(DraftPartAdmin):
                 "original": draft,
                 "form": form,
                 "latest": latest,
-                "differences": loader.differences(latest, draft) if latest else None,
-                "problems": loader.problems(loader.export(draft)),
+                "differences": diffs.differences(latest, draft) if latest else None,
+                "problems": guide_file.problems(guide_file.export(draft)),
                 "item_count": draft.items().count(),
             },
         )
@@ -417,7 +417,7 @@ class TemplateVersionAdmin(DraftPartAdmin):
     def export_view(self, request: HttpRequest, object_id: str) -> HttpResponse:
         version = self._version_or_404(request, object_id)
         label = f"v{version.number}" if version.is_published else "draft"
-        response = HttpResponse(loader.export_text(version), content_type="application/yaml; charset=utf-8")
+        response = HttpResponse(guide_file.export_text(version), content_type="application/yaml; charset=utf-8")
         response["Content-Disposition"] = f'attachment; filename="{version.template.slug}-{label}.yaml"'
         return response
 
@@ -443,11 +443,11 @@ class TemplateVersionAdmin(DraftPartAdmin):
             text = upload.read().decode("utf-8")
         except UnicodeDecodeError as error:
             raise ValidationError("The file is not UTF-8 text.") from error
-        data = loader.parse(text)
+        data = guide_file.parse(text)
         known = ChecklistTemplate.objects.filter(slug=data["template"]).exists()
         if not known and not request.user.has_perm("migrations_app.add_checklisttemplate"):
             raise ValidationError(f"There is no template '{data['template']}'; only an administrator can add one.")
-        return loader.import_draft(data)
+        return guide_file.import_draft(data)
 
 
 # --- phases and items ------------------------------------------------------------------------------

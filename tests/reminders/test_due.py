@@ -1,0 +1,167 @@
+"""The definition of due (migrations_app/reminders/due.py): working days, digest time, and each rule
+written for the database and in memory - the digest's rule, escalation, gates ready to sign - with
+the two forms agreeing on the same rows."""
+
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from migrations_app.models import ChecklistItem, ItemKind, ItemStatus, PracticeMigration, Role
+from migrations_app.reminders import due, working_days
+from migrations_app.reminders.due import DueRule, Reason
+from tests.reminders import PM_ITEMS
+
+pytestmark = pytest.mark.django_db
+
+
+def test_working_days_skip_weekends_and_englands_bank_holidays_with_substitute_days():
+    assert working_days.is_working_day(date(2025, 6, 3))
+    assert not working_days.is_working_day(date(2025, 6, 7))  # Saturday
+    assert not working_days.is_working_day(date(2025, 5, 26))  # Spring bank holiday
+    assert not working_days.is_working_day(date(2026, 12, 28))  # Boxing Day (substitute day)
+    assert working_days.next_working_day(date(2025, 4, 17)) == date(2025, 4, 22)  # over Easter
+    assert working_days.first_working_day_of_week(date(2025, 4, 23)) == date(2025, 4, 22)
+    assert working_days.working_days_before(date(2025, 5, 29), 5) == date(2025, 5, 21)
+
+
+@pytest.mark.parametrize(
+    ("utc_moment", "is_due"),
+    [
+        (datetime(2025, 6, 3, 5, 59, tzinfo=ZoneInfo("UTC")), False),  # 06:59 British Summer Time
+        (datetime(2025, 6, 3, 6, 0, tzinfo=ZoneInfo("UTC")), True),  # 07:00 BST
+        (datetime(2025, 1, 7, 6, 30, tzinfo=ZoneInfo("UTC")), False),  # 06:30 GMT
+        (datetime(2025, 1, 7, 7, 0, tzinfo=ZoneInfo("UTC")), True),  # 07:00 GMT
+    ],
+)
+def test_digest_time_is_the_hour_in_london_summer_or_winter(utc_moment, is_due):
+    assert (due.digest_day(utc_moment) is not None) is is_due
+
+
+# --- the same rule for the database and in memory -----------------------------------------------------
+
+
+def rule_of(on: date, frequency: str, lead_days: tuple[int, ...], previous: date) -> DueRule:
+    """The rule of a `frequency` digest on `on`, the last digest day before it being `previous`."""
+    start = due.window_start(on, frequency, previous)
+    assert start is not None, "no such digest on that day"
+    return DueRule.of_digest(on, start, due.covered_until(on, frequency), lead_days)
+
+
+DAILY, WEEKLY = "daily", "weekly"
+RULES = {
+    "tuesday": rule_of(date(2025, 6, 3), DAILY, (7, 1), date(2025, 6, 2)),
+    "friday, over the weekend": rule_of(date(2025, 6, 6), DAILY, (7, 1), date(2025, 6, 5)),
+    "friday before a bank holiday, own lead times": rule_of(date(2025, 5, 23), DAILY, (14, 0), date(2025, 5, 22)),
+    "thursday after a day with no sweep": rule_of(date(2025, 6, 12), DAILY, (7, 1), date(2025, 6, 10)),
+    "after a long outage, to the bound": rule_of(date(2025, 6, 12), DAILY, (14, 1), date(2025, 5, 22)),
+    "weekly, on monday": rule_of(date(2025, 6, 2), WEEKLY, (7, 1), date(2025, 5, 30)),
+    "weekly, on tuesday after a bank holiday": rule_of(date(2025, 5, 27), WEEKLY, (3,), date(2025, 5, 23)),
+}
+RULES["several people's, combined"] = DueRule.combined(
+    date(2025, 6, 12), [RULES["thursday after a day with no sweep"], RULES["after a long outage, to the bound"]]
+)
+
+
+@pytest.fixture
+def spread(quiet) -> list[ChecklistItem]:
+    """Eighty open items of the demo migration, of every role, due a day apart from 5 May 2025 to
+    23 July: every due date a rule above can tell apart, and some past its escalation cut-off."""
+    items = list(quiet.items.order_by("phase__position", "position")[:80])
+    assert len(items) == 80
+    for offset, item in enumerate(items):
+        item.due_on = date(2025, 5, 5) + timedelta(days=offset)
+        item.status = ItemStatus.TO_DO
+    ChecklistItem.objects.bulk_update(items, ["due_on", "status"])
+    assert {item.responsible_role for item in items} >= {Role.PRACTICE_MANAGER, Role.DELIVERY_PARTNER}
+    return list(due.open_items().filter(pk__in=[item.pk for item in items]).select_related("migration__practice"))
+
+
+@pytest.mark.parametrize("rule", RULES.values(), ids=RULES.keys())
+def test_the_digest_rule_selects_in_the_database_what_it_places_in_memory(rule, spread):
+    in_database = set(due.open_items().filter(rule.condition(), pk__in=[item.pk for item in spread]))
+    in_memory = {item for item in spread if rule.reason(item, holds_role=True, partner_of_practice=True)}
+
+    assert in_database == in_memory
+    assert in_database, "the rule selects some of the items: the comparison means something"
+    assert {rule.reason(item, holds_role=True, partner_of_practice=False) for item in in_memory} <= {
+        Reason.OVERDUE,
+        Reason.DUE_SOON,
+    }
+
+
+@pytest.mark.parametrize("rule", RULES.values(), ids=RULES.keys())
+def test_escalation_selects_in_the_database_what_it_places_in_memory(rule, spread):
+    in_database = set(due.open_items().filter(rule.escalated_condition(), pk__in=[item.pk for item in spread]))
+    in_memory = {
+        item for item in spread if rule.reason(item, holds_role=False, partner_of_practice=True) == Reason.ESCALATED
+    }
+
+    assert in_database == in_memory
+    assert in_database and all(item.responsible_role != Role.DELIVERY_PARTNER for item in in_database)
+    assert not any(rule.reason(item, holds_role=False, partner_of_practice=False) for item in spread)
+
+
+def test_the_windows_of_consecutive_digests_meet_and_never_overlap():
+    tuesday, wednesday = RULES["tuesday"], rule_of(date(2025, 6, 4), DAILY, (7, 1), date(2025, 6, 3))
+
+    for (_, last), (first, _) in zip(tuesday.windows, wednesday.windows, strict=True):
+        assert first == last + timedelta(days=1)
+
+
+# --- gates ready to sign ------------------------------------------------------------------------------
+
+
+def ready_in_memory(item: ChecklistItem) -> set[int]:
+    """The gates after `item` in its phase that is_ready_to_sign says are ready, if `item` is closed."""
+    if item.status not in (ItemStatus.DONE, ItemStatus.NOT_APPLICABLE):
+        return set()
+    later_gates = ChecklistItem.objects.filter(phase_id=item.phase_id, position__gt=item.position, kind=ItemKind.GATE)
+    return {gate.pk for gate in later_gates.select_related("migration") if due.is_ready_to_sign(gate)}
+
+
+def close(items: list[ChecklistItem], status: str, by) -> None:
+    """Mark `items` done (by `by`) or not applicable, as the checklist would."""
+    closed = ChecklistItem.objects.filter(pk__in=[item.pk for item in items])
+    if status == ItemStatus.DONE:
+        closed.update(status=status, completed_by=by, completed_at=datetime(2025, 4, 1, tzinfo=ZoneInfo("UTC")))
+    else:
+        closed.update(status=status, reason="Not used at this practice.")
+
+
+def assert_ready_gates_agree(phase_items: list[ChecklistItem]) -> None:
+    for item in phase_items:
+        item.refresh_from_db()
+        assert set(due.gates_made_ready_by(item.pk)) == ready_in_memory(item), item.title
+
+
+@pytest.mark.parametrize("migration_status", [PracticeMigration.Status.ACTIVE, PracticeMigration.Status.COMPLETED])
+def test_gates_made_ready_in_the_database_are_those_ready_in_memory(migration, practice_manager, migration_status):
+    gate = migration.items.get(key="data-checking-sign-off")
+    phase_items = list(migration.items.filter(phase_id=gate.phase_id).order_by("position"))
+    earlier = [item for item in phase_items if item.position < gate.position]
+    if migration_status != PracticeMigration.Status.ACTIVE:
+        finished_at = datetime(2025, 4, 1, tzinfo=ZoneInfo("UTC"))
+        PracticeMigration.objects.filter(pk=migration.pk).update(status=migration_status, finished_at=finished_at)
+
+    assert_ready_gates_agree(phase_items)  # nothing closed yet
+    close(earlier[:-1], ItemStatus.DONE, practice_manager)
+    assert_ready_gates_agree(phase_items)  # one earlier item still open
+    close(earlier[-1:], ItemStatus.NOT_APPLICABLE, practice_manager)
+    assert_ready_gates_agree(phase_items)  # the gate is ready, if the migration is active
+
+    made_ready = due.gates_made_ready_by(earlier[-1].pk)
+    assert made_ready == ([gate.pk] if migration_status == PracticeMigration.Status.ACTIVE else [])
+
+
+def test_a_signed_gate_is_not_ready_to_sign(migration, practice_manager):
+    gate = migration.items.get(key="data-checking-sign-off")
+    close(list(gate.open_dependencies()), ItemStatus.DONE, practice_manager)
+    gate.refresh_from_db()
+    ready_before = due.is_ready_to_sign(gate)
+
+    close([gate], ItemStatus.DONE, practice_manager)
+    gate.refresh_from_db()
+
+    assert ready_before and not due.is_ready_to_sign(gate)
+    assert not due.is_ready_to_sign(migration.items.get(key=PM_ITEMS[0]))  # not a gate

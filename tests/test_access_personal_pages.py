@@ -1,0 +1,165 @@
+"""The pages that are not about a migration: the sign-in and password pages (public, or sending
+anonymous people to sign in), and a person's own pages, the reminder settings, the one-click
+unsubscribe and the calendar feed, for every persona; public ones are keyed by their token.
+"""
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from migrations_app.models import ReminderPreference, User
+from migrations_app.reminders import emails as reminder_emails
+from tests.access_routes import (
+    AUTH_KWARGS,
+    AUTH_PUBLIC,
+    AUTH_SIGNED_IN,
+    PERSONAL,
+    PERSONAL_NAMES,
+    PERSONAS,
+    PersonalRoute,
+    login_url,
+    send,
+    sign_in,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+# --- the sign-in and password pages -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", sorted(AUTH_PUBLIC | AUTH_SIGNED_IN))
+def test_accounts_pages_are_public_or_send_anonymous_users_to_sign_in(name, client):
+    url = reverse(name, kwargs=AUTH_KWARGS.get(name))
+
+    response = client.get(url)
+
+    if name in AUTH_PUBLIC:
+        assert response.status_code == 200
+    else:
+        assert response.status_code == 302
+        assert response.url == login_url(url)
+
+
+# --- personal pages: reminder settings, one-click unsubscribe, calendar feed ---------------------------
+
+
+def personal_url(route: PersonalRoute, owner: User) -> str:
+    """The route's URL; a public one carries `owner`'s token."""
+    if route.token == "unsubscribe":
+        return reverse(route.name, kwargs={"token": reminder_emails.unsubscribe_token(owner)})
+    if route.token == "calendar":
+        preference, _ = ReminderPreference.objects.get_or_create(user=owner)
+        preference.new_calendar_token()
+        return reverse(route.name, kwargs={"token": preference.calendar_token})
+    return reverse(route.name)
+
+
+def preferences_of(user: User) -> tuple:
+    preference = ReminderPreference.objects.filter(user=user).first()
+    if preference is None:
+        return ()
+    return (
+        preference.frequency,
+        preference.first_lead_days,
+        preference.unsubscribed_at is not None,
+        preference.calendar_token,
+    )
+
+
+PREFERENCES_DATA = {"frequency": "weekly", "first_lead_days": "5", "second_lead_days": "2"}
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("route", PERSONAL, ids=str)
+def test_personal_pages(route, persona, request, client, practice_manager):
+    user = sign_in(client, request, persona)
+    # A public URL's token is the credential whoever follows it: the anonymous visitor uses the
+    # practice manager's, as a mail client posting the one-click unsubscribe would.
+    owner = user or practice_manager
+    url = personal_url(route, owner)
+    before = preferences_of(owner)
+
+    response = send(client, route.method, url, PREFERENCES_DATA if route.method == "POST" else {})
+
+    owner.refresh_from_db()
+    if persona == "anonymous" and not route.public:
+        assert response.status_code == 302
+        assert response.url == login_url(url)
+        assert preferences_of(owner) == before
+    elif route.name == "migrations:preferences" and route.method == "POST":
+        assert response.status_code == 302
+        assert preferences_of(owner)[:3] == ("weekly", 5, False)
+    elif route.name == "migrations:calendar_link":
+        assert response.status_code == 302
+        assert preferences_of(owner)[3] not in (None, before[3] if before else None)
+    elif route.name == "migrations:unsubscribe" and route.method == "POST":
+        assert response.status_code == 200
+        assert preferences_of(owner)[2] is True
+    else:
+        assert response.status_code == 200
+        assert preferences_of(owner) == before
+        if route.name == "migrations:calendar_feed":
+            assert response["Content-Type"] == "text/calendar; charset=utf-8"
+
+
+@pytest.mark.parametrize("route", [route for route in PERSONAL if route.public], ids=str)
+def test_public_personal_pages_with_a_wrong_token_get_404(route, client, practice_manager):
+    good = personal_url(route, practice_manager)
+    wrong = [
+        good.replace(good.rstrip("/").rsplit("/", 1)[1][:8], "AAAAAAAA"),
+        reverse(route.name, kwargs={"token": reminder_emails.unsubscribe_token(practice_manager) + "x"}),
+    ]
+    before = preferences_of(practice_manager)
+
+    statuses = {url: send(client, route.method, url).status_code for url in wrong}
+
+    assert set(statuses.values()) == {404}, statuses
+    assert preferences_of(practice_manager) == before
+
+
+def test_a_new_calendar_link_stops_the_old_one(client, practice_manager):
+    old_url = personal_url(PERSONAL[-1], practice_manager)
+    client.force_login(practice_manager)
+
+    client.post(reverse("migrations:calendar_link"), {"action": "new"})
+    turned_off = client.post(reverse("migrations:calendar_link"), {"action": "turn_off"})
+
+    assert turned_off.status_code == 302
+    assert Client().get(old_url).status_code == 404
+    assert preferences_of(practice_manager)[3] is None
+
+
+@pytest.mark.parametrize("name", sorted(PERSONAL_NAMES))
+def test_undeclared_methods_on_personal_pages_get_405_and_change_nothing(name, client, practice_manager):
+    client.force_login(practice_manager)
+    declared = {route.method for route in PERSONAL if route.name == name}
+    url = personal_url(next(route for route in PERSONAL if route.name == name), practice_manager)
+    before = preferences_of(practice_manager)
+
+    refused = {
+        method: send(client, method, url, PREFERENCES_DATA).status_code
+        for method in ("GET", "POST", "PUT", "DELETE")
+        if method not in declared
+    }
+
+    assert refused and set(refused.values()) == {405}, refused
+    assert preferences_of(practice_manager) == before
+
+
+@pytest.mark.parametrize("route", [route for route in PERSONAL if route.method == "POST"], ids=str)
+def test_personal_posts_need_a_csrf_token_except_the_one_click_unsubscribe(route, practice_manager):
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(practice_manager)
+    url = personal_url(route, practice_manager)
+    before = preferences_of(practice_manager)
+
+    response = csrf_client.post(url, PREFERENCES_DATA | {"List-Unsubscribe": "One-Click"})
+
+    if route.public:
+        # RFC 8058: the mail client posts without a session or a form; the signed token is the key.
+        assert response.status_code == 200
+        assert preferences_of(practice_manager)[2] is True
+    else:
+        assert response.status_code == 403
+        assert preferences_of(practice_manager) == before

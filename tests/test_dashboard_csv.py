@@ -1,0 +1,93 @@
+"""The dashboard's CSV export, through the client: the table's columns and every row of the
+filtered, sorted view, streamed in chunks, with formula-like cells quoted. Today is
+tests.conftest.TODAY, when the demo migration goes live in 60 days."""
+
+import csv
+import io
+import re
+from datetime import timedelta
+
+import pytest
+
+from migrations_app.dashboard import rows
+from migrations_app.views import dashboard as dashboard_views
+from tests.conftest import TODAY, going_live
+from tests.factories import PracticeFactory
+from tests.pages import CSV_URL, csv_rows, open_dashboard
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+
+# --- CSV ----------------------------------------------------------------------------------------------
+
+
+def test_the_csv_has_the_tables_columns_and_every_row_of_the_filtered_sorted_view(
+    client, world, admin_user, monkeypatch
+):
+    monkeypatch.setattr(dashboard_views, "PAGE_SIZE", 2)
+    params = {"sort": "-practice", "status": "all", "page": "2"}
+    page = open_dashboard(client, admin_user, params)
+
+    response = client.get(CSV_URL, params)
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"] == 'attachment; filename="migrations-2025-04-10.csv"'
+    header, *lines = csv_rows(response)
+    table_headings = re.findall(r'<a class="tracker-sort" href="[^"]*">([^<]+)', page.content.decode())
+    assert header == [column.heading for column in rows.COLUMNS] == table_headings
+    assert [line[0] for line in lines] == [
+        "Valley Health Centre",
+        "Riverside Medical Centre",
+        "Hilltop Surgery",
+        "Faraway Practice",
+    ]
+
+
+def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, delivery_partner_user):
+    page = open_dashboard(client, delivery_partner_user)
+    (row,) = page.context["page"].object_list
+
+    _, line = csv_rows(client.get(CSV_URL))
+
+    assert line == [
+        "Riverside Medical Centre",
+        "H85001",
+        "NHS South West London Integrated Care Board",
+        "EMIS Web to SystmOne",
+        "Early phases: decision to migrate to pre-migration tasks",
+        "2025-06-09",
+        "60",
+        str(row.percent),
+        str(row.overdue),
+        "0",
+        f"{row.next_due_on.isoformat()} {row.next_item_title}",
+        row.rag.label,
+    ]
+
+
+def test_the_csv_follows_the_filters(client, world, admin_user, icb):
+    response = open_dashboard(client, admin_user, {"icb": icb.pk}, url=CSV_URL)
+
+    assert sorted(line[0] for line in csv_rows(response)[1:]) == ["Riverside Medical Centre", "Valley Health Centre"]
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(client, guide_version, admin_user):
+    going_live(TODAY, practice=PracticeFactory(name='=HYPERLINK("http://x")'), template_version=guide_version)
+
+    response = open_dashboard(client, admin_user, url=CSV_URL)
+
+    assert csv_rows(response)[1][0] == '\'=HYPERLINK("http://x")'
+
+
+def test_the_csv_of_many_rows_is_sent_in_chunks(client, guide_version, admin_user, monkeypatch):
+    monkeypatch.setattr("migrations_app.dashboard.export.CHUNK", 2)
+    for _ in range(5):
+        going_live(TODAY + timedelta(days=30), practice=PracticeFactory(), template_version=guide_version)
+
+    response = open_dashboard(client, admin_user, url=CSV_URL)
+
+    chunks = list(response.streaming_content)
+    assert len(chunks) == 1 + 3  # the header, then 2 + 2 + 1 rows
+    lines = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
+    assert all(line[10] for line in lines[1:]), "every row has its next item, whichever chunk it is in"

@@ -1,0 +1,358 @@
+"""Actions on a checklist item, through the browser-facing views: mark as done, not applicable
+and blocked (with a reason), notes, the history, sign-off gates, and forms gone stale; what a
+POST saves (or does not), with and without htmx."""
+
+import re
+from datetime import timedelta
+
+import pytest
+from django.utils.html import escape
+
+from migrations_app.models import ChecklistItem, ItemStatus
+from tests.conftest import NOW
+from tests.pages import (
+    DUE_SOON_KEY,
+    GATE_KEY,
+    OVERDUE_KEY,
+    STAFF_TASK_KEY,
+    applicable,
+    detail_url,
+    element,
+    error_summary,
+    htmx_post,
+    item,
+    item_url,
+    text,
+)
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+STALE_MESSAGE = "Someone else changed this item"
+
+
+def status_events(checklist_item: ChecklistItem) -> list[tuple]:
+    return list(
+        checklist_item.events.order_by("pk").values_list("kind", "actor__email", "old_value", "new_value", "reason")
+    )
+
+
+# --- mark as done ---------------------------------------------------------------------------------------
+
+
+def test_mark_as_done_saves_who_and_when_logs_it_and_returns_to_the_item(client, migration, practice_staff):
+    task = item(migration, STAFF_TASK_KEY)
+    client.force_login(practice_staff)
+
+    response = client.post(item_url("item_complete", task))
+
+    assert response.status_code == 302
+    assert response.url == f"{detail_url(migration)}#item-{task.pk}"
+    task.refresh_from_db()
+    assert task.status == ItemStatus.DONE
+    assert task.completed_by == practice_staff
+    assert task.completed_at == NOW
+    assert status_events(task) == [("status", practice_staff.email, "to_do", "done", "")]
+    page = client.get(response.url).content.decode()
+    assert f"Marked as done: {escape(task.title)}" in page
+
+
+def test_mark_as_done_with_htmx_returns_the_item_and_out_of_band_progress(client, migration, practice_manager):
+    task = item(migration, OVERDUE_KEY)
+    client.force_login(practice_manager)
+
+    response = htmx_post(client, item_url("item_complete", task))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert f'<li class="nhsuk-task-list__item tracker-item" id="item-{task.pk}">' in html
+    task.refresh_from_db()
+    assert task.status == ItemStatus.DONE
+    assert task.completed_by == practice_manager
+    phase_items = list(task.phase.items.all())
+    phase_progress = element(html, f"phase-{task.phase_id}-progress")
+    overall = element(html, "overall-progress")
+    this_week = element(html, "this-week")
+    for fragment in (phase_progress, overall, this_week):
+        assert 'hx-swap-oob="true"' in fragment.split(">", 1)[0]
+    open_in_phase = sum(1 for each in phase_items if each.is_open)
+    assert text(phase_progress) == f"1 of {applicable(phase_items)} applicable items done, {open_in_phase} open."
+    assert f"1 of {applicable(migration.items.all())} applicable items done." in text(overall)
+    assert escape(task.title) not in this_week  # no longer overdue
+    assert escape(item(migration, DUE_SOON_KEY).title) in this_week
+    assert "Marked as done" in element(html, "announcer")
+
+
+def test_two_people_ticking_the_same_item_both_succeed_and_both_are_logged(
+    client, migration, practice_manager, clinical_lead
+):
+    task = item(migration, OVERDUE_KEY)
+    url = item_url("item_complete", task)
+
+    client.force_login(practice_manager)
+    first = client.post(url)
+    client.force_login(clinical_lead)
+    second = client.post(url)
+
+    assert (first.status_code, second.status_code) == (302, 302)
+    task.refresh_from_db()
+    assert task.status == ItemStatus.DONE
+    assert task.completed_by == practice_manager
+    assert status_events(task) == [
+        ("status", practice_manager.email, "to_do", "done", ""),
+        ("status", clinical_lead.email, "done", "done", ""),
+    ]
+
+
+# --- not applicable and blocked need a reason -----------------------------------------------------------
+
+MARKS = [
+    pytest.param("item_not_applicable", "not applicable", ItemStatus.NOT_APPLICABLE, id="not applicable"),
+    pytest.param("item_blocked", "blocked", ItemStatus.BLOCKED, id="blocked"),
+]
+
+
+@pytest.mark.parametrize("reason", ["", "   "])
+@pytest.mark.parametrize(("route", "label", "status"), MARKS)
+def test_marking_without_a_reason_shows_the_error_and_saves_nothing(
+    route, label, status, reason, client, migration, practice_staff
+):
+    task = item(migration, STAFF_TASK_KEY)
+    client.force_login(practice_staff)
+
+    response = client.post(item_url(route, task), {"revision": task.revision, "reason": reason})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert f"Enter a reason why this item is {label}" in error_summary(html)
+    assert f'id="reason-{task.pk}-error"' in html
+    task.refresh_from_db()
+    assert (task.status, task.reason, task.revision) == (ItemStatus.TO_DO, "", 0)
+    assert status_events(task) == []
+
+
+@pytest.mark.parametrize(("route", "label", "status"), MARKS)
+def test_marking_without_a_reason_with_htmx_returns_the_item_with_the_error(
+    route, label, status, client, migration, practice_staff
+):
+    task = item(migration, STAFF_TASK_KEY)
+    client.force_login(practice_staff)
+
+    response = htmx_post(client, item_url(route, task), {"revision": task.revision, "reason": ""})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" not in html
+    assert f'id="item-{task.pk}"' in html
+    error = re.search(rf'id="reason-{task.pk}-error">(.*?)</span>\s*<textarea', html, re.DOTALL)
+    assert error, "no error message next to the reason box"
+    assert f"Enter a reason why this item is {label}" in text(error.group(1))
+    task.refresh_from_db()
+    assert (task.status, task.reason) == (ItemStatus.TO_DO, "")
+    assert status_events(task) == []
+
+
+@pytest.mark.parametrize(("route", "label", "status"), MARKS)
+def test_marking_with_a_reason_saves_the_status_and_the_reason(route, label, status, client, migration, practice_staff):
+    task = item(migration, STAFF_TASK_KEY)
+    client.force_login(practice_staff)
+
+    response = client.post(item_url(route, task), {"revision": task.revision, "reason": "  Waiting for the CSU  "})
+
+    assert response.status_code == 302
+    assert response.url == f"{detail_url(migration)}#item-{task.pk}"
+    task.refresh_from_db()
+    assert (task.status, task.reason, task.completed_by) == (status, "Waiting for the CSU", None)
+    assert status_events(task) == [("status", practice_staff.email, "to_do", status, "Waiting for the CSU")]
+    page = client.get(detail_url(migration)).content.decode()
+    assert "Reason: Waiting for the CSU" in page
+
+
+# --- stale forms ----------------------------------------------------------------------------------------
+
+STALE_ACTIONS = [
+    pytest.param("item_not_applicable", {"reason": "Not used here"}, id="not applicable"),
+    pytest.param("item_blocked", {"reason": "Waiting"}, id="blocked"),
+    pytest.param("item_note", {"note": "My note"}, id="note"),
+    pytest.param("item_reopen", {}, id="reopen"),
+]
+
+
+def load_then_someone_else_changes(migration, practice_manager, clinical_lead) -> tuple[ChecklistItem, int]:
+    """The item as a page showed it (done, at some revision), then changed by someone else."""
+    task = item(migration, OVERDUE_KEY)
+    task.complete(practice_manager)
+    seen_revision = task.revision
+    task.set_note(clinical_lead, "Supplier confirmed by phone", expected_revision=seen_revision)
+    return task, seen_revision
+
+
+def item_state(task: ChecklistItem) -> tuple:
+    task.refresh_from_db()
+    return (task.status, task.reason, task.note, task.revision, task.completed_by_id, task.events.count())
+
+
+@pytest.mark.parametrize(("route", "fields"), STALE_ACTIONS)
+def test_a_stale_form_says_someone_else_changed_the_item_and_saves_nothing(
+    route, fields, client, migration, practice_manager, clinical_lead
+):
+    task, seen_revision = load_then_someone_else_changes(migration, practice_manager, clinical_lead)
+    before = item_state(task)
+    client.force_login(practice_manager)
+
+    response = client.post(item_url(route, task), {"revision": seen_revision, **fields})
+
+    assert response.status_code == 400
+    assert STALE_MESSAGE in error_summary(response.content.decode())
+    assert item_state(task) == before
+
+
+@pytest.mark.parametrize(("route", "fields"), STALE_ACTIONS)
+def test_a_stale_form_sent_with_htmx_says_someone_else_changed_the_item_and_saves_nothing(
+    route, fields, client, migration, practice_manager, clinical_lead
+):
+    task, seen_revision = load_then_someone_else_changes(migration, practice_manager, clinical_lead)
+    before = item_state(task)
+    client.force_login(practice_manager)
+
+    response = htmx_post(client, item_url(route, task), {"revision": seen_revision, **fields})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert f'id="item-{task.pk}"' in html
+    assert STALE_MESSAGE in html
+    assert item_state(task) == before
+
+
+def test_the_form_after_a_stale_post_carries_the_new_revision(client, migration, practice_manager, clinical_lead):
+    task, seen_revision = load_then_someone_else_changes(migration, practice_manager, clinical_lead)
+    client.force_login(practice_manager)
+    client.post(item_url("item_reopen", task), {"revision": seen_revision})
+    task.refresh_from_db()
+
+    retry = client.post(item_url("item_reopen", task), {"revision": task.revision})
+
+    assert retry.status_code == 302
+    task.refresh_from_db()
+    assert task.status == ItemStatus.TO_DO
+
+
+# --- notes and history ----------------------------------------------------------------------------------
+
+
+def test_a_note_is_saved_shown_and_can_be_edited(client, migration, practice_manager):
+    task = item(migration, OVERDUE_KEY)
+    client.force_login(practice_manager)
+
+    added = client.post(item_url("item_note", task), {"revision": task.revision, "note": "Asked the CSU"})
+    task.refresh_from_db()
+    edited = client.post(item_url("item_note", task), {"revision": task.revision, "note": "CSU booked 11 April"})
+
+    assert (added.status_code, edited.status_code) == (302, 302)
+    task.refresh_from_db()
+    assert task.note == "CSU booked 11 April"
+    page = client.get(detail_url(migration)).content.decode()
+    assert "Note: CSU booked 11 April" in page
+    assert "Asked the CSU" not in page
+    item_page = client.get(item_url("item_detail", task)).content.decode()
+    assert "CSU booked 11 April" in item_page
+
+
+def test_the_history_lists_who_did_what_and_why_newest_first(
+    client, time_machine, migration, practice_manager, clinical_lead, practice_staff
+):
+    task = item(migration, STAFF_TASK_KEY)
+    client.force_login(practice_manager)
+    client.post(item_url("item_note", task), {"revision": 0, "note": "Started the clean-up"})
+    time_machine.shift(timedelta(hours=1))
+    client.force_login(clinical_lead)
+    client.post(item_url("item_note", task), {"revision": 1, "note": "Half done"})
+    time_machine.shift(timedelta(hours=1))
+    client.force_login(practice_staff)
+    client.post(item_url("item_blocked", task), {"revision": 2, "reason": "Waiting for the supplier's tool"})
+
+    response = client.get(item_url("item_history", task))
+
+    assert response.status_code == 200
+    body = re.search(r"<tbody[^>]*>(.*?)</tbody>", response.content.decode(), re.DOTALL).group(1)
+    rows = [
+        [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+        for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)
+    ]
+    assert rows == [
+        ["10 Apr 2025 11:30", "Sam Staff", "Status changed: To do to Blocked", "Waiting for the supplier's tool"],
+        ["10 Apr 2025 10:30", "Dr Chris Lead", "Note changed: Started the clean-up to Half done", ""],
+        ["10 Apr 2025 09:30", "Priya Manager", "Note changed: (empty) to Started the clean-up", ""],
+    ]
+
+
+# --- sign-off gates -------------------------------------------------------------------------------------
+
+
+def test_signing_a_gate_with_earlier_items_open_needs_a_reason_and_saves_nothing_without_one(
+    client, migration, clinical_lead
+):
+    gate = item(migration, GATE_KEY)
+    earlier = list(ChecklistItem.objects.open().filter(phase=gate.phase, position__lt=gate.position))
+    assert earlier
+    client.force_login(clinical_lead)
+
+    response = client.post(item_url("item_sign_off", gate), {"revision": gate.revision, "override_reason": ""})
+
+    assert response.status_code == 400
+    summary = error_summary(response.content.decode())
+    assert "These earlier items are still open" in summary
+    assert earlier[0].title in summary
+    gate.refresh_from_db()
+    assert (gate.status, gate.completed_by, gate.override_reason) == (ItemStatus.TO_DO, None, "")
+    assert status_events(gate) == []
+
+
+def test_signing_a_gate_with_an_override_reason_stores_it_and_shows_it_in_the_history(client, migration, clinical_lead):
+    gate = item(migration, GATE_KEY)
+    client.force_login(clinical_lead)
+
+    response = client.post(
+        item_url("item_sign_off", gate), {"revision": gate.revision, "override_reason": "Checked at the IDP review"}
+    )
+
+    assert response.status_code == 302
+    assert response.url == f"{detail_url(migration)}#item-{gate.pk}"
+    gate.refresh_from_db()
+    assert gate.status == ItemStatus.DONE
+    assert gate.completed_by == clinical_lead
+    assert gate.completed_at == NOW
+    assert gate.override_reason == "Checked at the IDP review"
+    assert status_events(gate) == [("sign_off", clinical_lead.email, "to_do", "done", "Checked at the IDP review")]
+    history = text(client.get(item_url("item_history", gate)).content.decode())
+    assert "Dr Chris Lead Signed off: To do to Done Checked at the IDP review" in history
+    item_page = client.get(item_url("item_detail", gate)).content.decode()
+    assert "Signed with earlier items open: Checked at the IDP review" in item_page
+
+
+def test_signing_a_gate_once_earlier_items_are_closed_needs_no_reason(client, migration, clinical_lead):
+    gate = item(migration, GATE_KEY)
+    for earlier in ChecklistItem.objects.open().filter(phase=gate.phase, position__lt=gate.position):
+        earlier.complete(clinical_lead)
+    client.force_login(clinical_lead)
+
+    response = client.post(item_url("item_sign_off", gate), {"revision": gate.revision, "override_reason": ""})
+
+    assert response.status_code == 302
+    gate.refresh_from_db()
+    assert (gate.status, gate.completed_by, gate.override_reason) == (ItemStatus.DONE, clinical_lead, "")
+
+
+def test_plain_mark_as_done_on_a_gate_does_not_tick_it_but_goes_to_the_sign_off(client, migration, clinical_lead):
+    gate = item(migration, GATE_KEY)
+    client.force_login(clinical_lead)
+
+    response = client.post(item_url("item_complete", gate))
+
+    assert response.status_code == 302
+    assert response.url == item_url("item_detail", gate)
+    gate.refresh_from_db()
+    assert (gate.status, gate.completed_by) == (ItemStatus.TO_DO, None)
+    assert status_events(gate) == []
+    sign_off_page = client.get(response.url).content.decode()
+    assert 'id="sign-off"' in sign_off_page

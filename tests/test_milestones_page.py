@@ -1,0 +1,136 @@
+"""Changing a migration's milestone dates through the page: the form, the preview of the due dates
+that move, saving on confirmation, and wrong dates explained with nothing changed."""
+
+import re
+from datetime import date, timedelta
+
+import pytest
+from django.urls import reverse
+
+from migrations_app.models import Event, ItemStatus, Milestone, PracticeMigration
+from tests.factories import GO_LIVE_ON
+from tests.pages import detail_url, error_summary, item, text
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+
+# --- milestones -----------------------------------------------------------------------------------------
+
+
+def date_boxes(html: str, milestone: str) -> tuple[str, str, str]:
+    return tuple(
+        re.search(rf'name="{milestone}-{part}"[^>]*value="([^"]*)"', html).group(1) for part in ("day", "month", "year")
+    )
+
+
+def milestone_data(migration: PracticeMigration, **changed: tuple[str, str, str]) -> dict:
+    """Every milestone's three boxes as the form shows them, with `changed` typed over."""
+    data = {"reason": "The supplier moved the go-live"}
+    for milestone in Milestone:
+        current = getattr(migration, milestone.field_name)
+        day, month, year = changed.get(milestone.value) or (str(current.day), str(current.month), str(current.year))
+        data |= {f"{milestone.value}-day": day, f"{milestone.value}-month": month, f"{milestone.value}-year": year}
+    return data
+
+
+def schedule(migration: PracticeMigration) -> tuple:
+    """The milestones, every due date and the event count: what a milestone change would touch."""
+    fresh = PracticeMigration.objects.get(pk=migration.pk)
+    return (
+        fresh.milestone_dates(),
+        dict(migration.items.values_list("pk", "due_on")),
+        Event.objects.filter(migration=migration).count(),
+    )
+
+
+def test_the_milestones_form_shows_the_current_dates_in_day_month_and_year_boxes(client, migration, practice_manager):
+    client.force_login(practice_manager)
+
+    html = client.get(reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})).content.decode()
+
+    assert date_boxes(html, "go_live") == ("9", "6", "2025")
+    assert date_boxes(html, "fdp") == ("6", "6", "2025")
+    assert date_boxes(html, "order_accepted") == ("3", "3", "2025")
+
+
+def test_moving_go_live_shows_a_preview_then_saves_on_confirmation(client, migration, practice_manager):
+    url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
+    sign_off = item(migration, "go-live-sign-off")
+    already_done = item(migration, "registration-links-checked")  # go-live anchored too, but done
+    already_done.complete(practice_manager)
+    before = schedule(migration)
+    client.force_login(practice_manager)
+    data = milestone_data(migration, go_live=("16", "6", "2025"))
+
+    preview = client.post(url, data)
+
+    html = preview.content.decode()
+    assert preview.status_code == 200
+    assert "9 June 2025 to <strong>16 June 2025</strong>" in html
+    moved = [text(row) for row in re.findall(r"<tr class=\"nhsuk-table__row\">(.*?)</tr>", html, re.DOTALL)]
+    assert f"{sign_off.title} 9 Jun 2025 16 Jun 2025" in moved
+    assert not any(row.startswith(already_done.title) for row in moved)
+    assert schedule(migration) == before
+
+    saved = client.post(url, data | {"confirm": "yes"})
+
+    assert saved.status_code == 302
+    assert saved.url == detail_url(migration)
+    migration.refresh_from_db()
+    assert migration.go_live_on == date(2025, 6, 16)
+    sign_off.refresh_from_db()
+    already_done.refresh_from_db()
+    assert sign_off.due_on == date(2025, 6, 16)
+    assert already_done.due_on == date(2025, 6, 9)
+    open_on_go_live = migration.items.filter(anchor=Milestone.GO_LIVE).exclude(
+        status__in=[ItemStatus.DONE, ItemStatus.NOT_APPLICABLE]
+    )
+    assert all(each.due_on == GO_LIVE_ON + timedelta(days=7 + each.offset_days) for each in open_on_go_live)
+    events = Event.objects.filter(migration=migration, actor=practice_manager)
+    assert list(events.filter(kind=Event.Kind.MILESTONE).values_list("field", "old_value", "new_value", "reason")) == [
+        ("go_live_on", "2025-06-09", "2025-06-16", "The supplier moved the go-live")
+    ]
+    assert events.filter(kind=Event.Kind.REPLAN).count() == open_on_go_live.count()
+
+
+def test_saving_the_milestones_unchanged_says_so_and_changes_nothing(client, migration, practice_manager):
+    before = schedule(migration)
+    client.force_login(practice_manager)
+
+    response = client.post(
+        reverse("migrations:milestones_edit", kwargs={"pk": migration.pk}), milestone_data(migration), follow=True
+    )
+
+    assert response.redirect_chain == [(detail_url(migration), 302)]
+    assert "No dates were changed." in response.content.decode()
+    assert schedule(migration) == before
+
+
+@pytest.mark.parametrize(
+    ("go_live", "message"),
+    [
+        pytest.param(("5", "6", "2025"), "Go-live cannot be before final data production (FDP).", id="before FDP"),
+        pytest.param(("31", "2", "2027"), "Go-live must be a real date, for example 27 3 2027", id="no 31 February"),
+        pytest.param(("9", "six", "2025"), "Go-live must be a real date, for example 27 3 2027", id="month in words"),
+        pytest.param(("9", "6", ""), "Go-live must include a year", id="no year"),
+        pytest.param(("", "6", ""), "Go-live must include a day and year", id="month only"),
+    ],
+)
+@pytest.mark.parametrize("confirm", ["", "yes"])
+def test_a_wrong_milestone_date_is_explained_and_changes_nothing(
+    go_live, message, confirm, client, migration, practice_manager
+):
+    before = schedule(migration)
+    client.force_login(practice_manager)
+
+    response = client.post(
+        reverse("migrations:milestones_edit", kwargs={"pk": migration.pk}),
+        milestone_data(migration, go_live=go_live) | {"confirm": confirm},
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert message in error_summary(html)
+    assert 'id="go_live-error"' in html
+    assert date_boxes(html, "go_live") == go_live  # what was typed is kept
+    assert schedule(migration) == before
