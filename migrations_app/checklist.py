@@ -1,7 +1,7 @@
 """The migration page's view of a checklist: phases, question groups, progress and the
 "This week" panel, computed in memory from one query over the items so the page costs the
 same number of queries whatever the checklist's size. Progress is counted by the one rule,
-models.migrations.Progress, that ChecklistProgress keeps for the other pages."""
+models.checklist_items.Progress, that ChecklistProgress keeps for the other pages."""
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -9,7 +9,7 @@ from itertools import groupby
 
 from migrations_app.access import Access
 from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration
-from migrations_app.models.migrations import Progress
+from migrations_app.models.checklist_items import Progress
 
 DUE_SOON_DAYS = 7
 

@@ -17,7 +17,7 @@ from migrations_app.models import (
     Role,
     TemplateVersion,
 )
-from migrations_app.models.migrations import MILESTONE_FIELDS
+from migrations_app.models.practice_migrations import MILESTONE_FIELDS
 from migrations_app.scheduling import MILESTONE_ORDER
 from tests.factories import UserFactory
 

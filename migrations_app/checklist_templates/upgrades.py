@@ -31,8 +31,8 @@ from migrations_app.models import (
     Role,
     TemplateVersion,
 )
+from migrations_app.models.checklist_items import condition_reason
 from migrations_app.models.choices import OPEN_STATUSES
-from migrations_app.models.migrations import condition_reason
 
 # Items are matched by key, so an item an upgrade keeps takes every other copied field from its template.
 REWRITTEN_FIELDS = tuple(name for name in ItemTemplate.COPIED_FIELDS if name != "key")

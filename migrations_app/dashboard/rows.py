@@ -25,7 +25,7 @@ from django.db.models import Q
 from migrations_app import access
 from migrations_app.dashboard.rag import Rag, assess
 from migrations_app.models import ChecklistItem, PhaseTemplate, PracticeMigration
-from migrations_app.models.migrations import Progress
+from migrations_app.models.checklist_items import Progress
 
 CLOSED_PHASE = ("closed", "All items closed")
 """The phase of a migration with no open item left (its 'current phase' on the migration page is none)."""

@@ -1,13 +1,9 @@
+from migrations_app.models.checklist_items import ChecklistItem, ChecklistProgress, MigrationPhase
 from migrations_app.models.checklist_templates import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
 from migrations_app.models.choices import Condition, ItemKind, ItemStatus, Milestone, Role
-from migrations_app.models.migrations import (
-    ChecklistItem,
-    ChecklistProgress,
-    Event,
-    MigrationPhase,
-    PracticeMigration,
-)
+from migrations_app.models.events import Event
 from migrations_app.models.people import ICB, DeliveryPartner, Membership, Practice, Supplier, User
+from migrations_app.models.practice_migrations import PracticeMigration
 from migrations_app.models.reminders import Delivery, ReminderPreference
 from migrations_app.models.signin import SignInInFlight, SignInLock
 

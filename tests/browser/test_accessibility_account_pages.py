@@ -1,7 +1,11 @@
 """axe-core on a person's own pages: reminder settings, the unsubscribe link, two-factor sign-in and
 passwords, in the states people meet them in. No violations allowed."""
 
+from datetime import timedelta
+
 import pytest
+import time_machine
+from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
@@ -84,7 +88,42 @@ def test_reminder_preferences_page_with_a_calendar_link(page, sign_in, practice_
     assert_no_axe_violations(page)
 
 
+def test_reminder_preferences_page_with_a_calendar_link_that_stopped_working(page, sign_in, practice_manager):
+    preference = ReminderPreference.objects.create(user=practice_manager)
+    preference.new_calendar_token()
+    # As after a password change: the link no longer matches the account.
+    ReminderPreference.objects.filter(pk=preference.pk).update(calendar_token_fingerprint="")
+    sign_in(page, practice_manager)
+    page.goto("/reminders/")
+    expect(page.get_by_text("Your calendar link no longer works")).to_be_visible()
+    expect(page.get_by_role("button", name="Make a new link")).to_be_visible()
+
+    assert_no_axe_violations(page)
+
+
+def test_the_403_page_a_practice_user_gets_from_the_admin(page, sign_in, practice_manager):
+    sign_in(page, practice_manager)
+    response = page.goto("/admin/")
+    assert response.status == 403
+    expect(heading(page)).to_have_text("You do not have permission to do this")
+    expect(page.get_by_text("The administration pages are for")).to_be_visible()
+
+    assert_no_axe_violations(page)
+
+
 # --- the one-click unsubscribe link (signed out) ---------------------------------------------------
+
+
+def test_expired_unsubscribe_page(page, frontend_loaded, practice_manager):
+    with time_machine.travel(timezone.now() - timedelta(days=91), tick=False):
+        token = unsubscribe_token(practice_manager)
+    response = page.goto(f"/reminders/unsubscribe/{token}/")
+    assert response.status == 410
+    frontend_loaded(page)
+    expect(heading(page)).to_have_text("This unsubscribe link has expired")
+    assert not ReminderPreference.objects.filter(user=practice_manager, unsubscribed_at__isnull=False).exists()
+
+    assert_no_axe_violations(page)
 
 
 def test_unsubscribe_confirmation_page(page, frontend_loaded, practice_manager):

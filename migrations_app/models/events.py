@@ -1,0 +1,101 @@
+"""The append-only event log of a migration and its items: who changed what, when, from what to what.
+Written by the model methods that make the changes; never edited (the admin shows it read-only)."""
+
+from datetime import date
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+from migrations_app.models.choices import ItemStatus
+
+
+class EventQuerySet(models.QuerySet):
+    def update(self, **kwargs):
+        raise TypeError("The event log is append-only.")
+
+    def delete(self):
+        raise TypeError("The event log is append-only.")
+
+
+# At module level, and named on the model as Event.Kind, for the model's constraints (as MigrationStatus).
+class EventKind(models.TextChoices):
+    CREATED = "created", "Migration created"
+    STATUS = "status", "Status changed"
+    NOTE = "note", "Note changed"
+    DUE_DATE = "due_date", "Due date set"
+    MILESTONE = "milestone", "Milestone changed"
+    REPLAN = "replan", "Due date replanned"
+    ATTRIBUTE = "attribute", "Attribute changed"
+    SIGN_OFF = "sign_off", "Signed off"
+    UPGRADE = "upgrade", "Checklist upgraded"
+
+
+class Event(models.Model):
+    """An append-only record of a change to a migration or one of its items."""
+
+    Kind = EventKind
+
+    migration = models.ForeignKey("migrations_app.PracticeMigration", on_delete=models.PROTECT, related_name="events")
+    item = models.ForeignKey(
+        "migrations_app.ChecklistItem", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        help_text="Empty when the system made the change.",
+    )
+    at = models.DateTimeField(default=timezone.now)
+    kind = models.CharField(max_length=16, choices=Kind.choices)
+    field = models.CharField(max_length=64, blank=True)
+    old_value = models.TextField(blank=True)
+    new_value = models.TextField(blank=True)
+    reason = models.TextField(blank=True)
+
+    objects = EventQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["at", "pk"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(kind__in=EventKind.values),
+                name="event_kind_valid",
+            ),
+        ]
+        indexes = [models.Index(fields=["item", "at"], name="event_item_at")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+
+    def save(self, *args, **kwargs) -> None:
+        if not self._state.adding:
+            raise TypeError("The event log is append-only.")
+        # force_insert: an object carrying an existing id must fail, never overwrite that row.
+        kwargs["force_insert"] = True
+        super().save(*args, **kwargs)
+
+    def delete(self, *args, **kwargs):
+        raise TypeError("The event log is append-only.")
+
+    def old_display(self) -> str:
+        return self._display(self.old_value)
+
+    def new_display(self) -> str:
+        return self._display(self.new_value)
+
+    def _display(self, value: str) -> str:
+        """Stored values are raw (a status key, an ISO date); people read labels and dates."""
+        if not value:
+            return "(empty)"
+        if self.field == "status" and value in ItemStatus.values:
+            return ItemStatus(value).label
+        if self.field.endswith("_on"):
+            try:
+                return date.fromisoformat(value).strftime("%-d %B %Y")
+            except ValueError:
+                return value
+        return value
