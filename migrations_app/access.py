@@ -213,6 +213,14 @@ class Relations:
             condition |= Q(responsible_role=Role.ICB_LEAD, migration__practice__icb_id__in=self.icb_ids)
         return condition
 
+    def partner_items(self) -> Q:
+        """Items of the practices these delivery-partner memberships support (escalations)."""
+        return Q(migration__practice__delivery_partner_id__in=self.partner_ids)
+
+    def supports_practice_of(self, item: ChecklistItem) -> bool:
+        """Whether `item`'s practice is supported by one of these delivery partners (`partner_items`)."""
+        return item.migration.practice.delivery_partner_id in self.partner_ids
+
     def holds(self, item: ChecklistItem) -> bool:
         """Whether this person holds `item`'s responsible role at its practice (`own_items`, in memory)."""
         practice = item.migration.practice

@@ -16,6 +16,7 @@ from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from migrations_app.checklist_templates import guide_file as loader
+from migrations_app.checklist_templates import publishing
 from migrations_app.models import (
     ChecklistItem,
     Event,
@@ -139,7 +140,7 @@ def upgrade_data(item, migration: PracticeMigration) -> dict:
     data = loader.export(current)
     data["phases"][0]["items"][0]["title"] += " (revised)"
     version = loader.create_draft(data)
-    version.publish("Revised wording")
+    publishing.publish(version, "Revised wording")
     return {"version": version.pk}
 
 

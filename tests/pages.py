@@ -8,7 +8,7 @@ from html import unescape
 
 from django.urls import reverse
 
-from migrations_app.models import ChecklistItem, ItemStatus, PracticeMigration
+from migrations_app.models import ChecklistItem, Event, ItemStatus, PracticeMigration
 
 # Items of the demo migration (tests.conftest) as they stand on TODAY, Thursday 10 April 2025.
 OVERDUE_KEY = "prepared-for-idp"  # IDP - 7: due 7 April
@@ -86,3 +86,13 @@ def table_row(html: str, migration: PracticeMigration) -> str:
     match = re.search(rf'<tr class="nhsuk-table__row" id="migration-{migration.pk}">(.*?)</tr>', html, re.DOTALL)
     assert match, f"no row for migration {migration.pk}"
     return text(match.group(1))
+
+
+def schedule(migration: PracticeMigration) -> tuple:
+    """The milestones, every due date and the event count: what a milestone change would touch."""
+    fresh = PracticeMigration.objects.get(pk=migration.pk)
+    return (
+        fresh.milestone_dates(),
+        dict(migration.items.values_list("pk", "due_on")),
+        Event.objects.filter(migration=migration).count(),
+    )

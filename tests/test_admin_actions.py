@@ -7,7 +7,7 @@ from django.test import RequestFactory
 from django.urls import reverse
 from django.utils import timezone
 
-from migrations_app.checklist_templates import guide_file as loader
+from migrations_app.checklist_templates import guide_file, publishing
 from migrations_app.models import Delivery, Event, PracticeMigration
 from tests.conftest import with_two_factor_device
 from tests.factories import UserFactory
@@ -57,11 +57,17 @@ def test_a_view_only_staff_user_is_offered_no_action(model, viewer_of_everything
     assert model_admin.get_actions(request) == {}
 
 
-def test_a_view_only_staff_user_cannot_upgrade_a_checklist_through_the_admin(client, migration, view_only_staff):
-    data = loader.export(migration.template_version)
+@pytest.fixture
+def newer(migration):
+    """A later published version of the migration's checklist: one item renamed."""
+    data = guide_file.export(migration.template_version)
     data["phases"][0]["items"][0]["title"] += " (revised)"
-    newer = loader.create_draft(data)
-    newer.publish("Revised wording")
+    version = guide_file.create_draft(data)
+    publishing.publish(version, "Revised wording")
+    return version
+
+
+def test_a_view_only_staff_user_cannot_upgrade_a_checklist_through_the_admin(client, migration, newer, view_only_staff):
     client.force_login(view_only_staff)
     changelist = reverse("admin:migrations_app_practicemigration_changelist")
 
@@ -77,12 +83,8 @@ def test_a_view_only_staff_user_cannot_upgrade_a_checklist_through_the_admin(cli
     assert not Event.objects.filter(kind=Event.Kind.UPGRADE).exists()
 
 
-def test_a_support_admin_may_upgrade_a_checklist_through_the_admin(client, migration, support_admin):
+def test_a_support_admin_may_upgrade_a_checklist_through_the_admin(client, migration, newer, support_admin):
     # The permission the action declares is the one support admins hold: the refusal above is the check.
-    data = loader.export(migration.template_version)
-    data["phases"][0]["items"][0]["title"] += " (revised)"
-    newer = loader.create_draft(data)
-    newer.publish("Revised wording")
     client.force_login(support_admin)
 
     client.post(

@@ -9,7 +9,8 @@ import pytest
 from django.urls import reverse
 
 from migrations_app.forms import DateInputError, parse_date
-from migrations_app.models import Event, Milestone, PracticeMigration
+from migrations_app.models import Milestone, PracticeMigration
+from tests.pages import schedule
 
 pytestmark = pytest.mark.django_db
 
@@ -99,16 +100,6 @@ def milestone_data(migration: PracticeMigration, go_live: tuple[str, str, str], 
             f"{milestone.value}-{part}": value for part, value in zip(("day", "month", "year"), typed, strict=True)
         }
     return data
-
-
-def schedule(migration: PracticeMigration) -> tuple:
-    """The milestones, every due date and the event count: what a milestone change would touch."""
-    fresh = PracticeMigration.objects.get(pk=migration.pk)
-    return (
-        fresh.milestone_dates(),
-        dict(migration.items.values_list("pk", "due_on")),
-        Event.objects.filter(migration=migration).count(),
-    )
 
 
 def highlighted_boxes(html: str, milestone: str) -> set[str]:

@@ -47,24 +47,13 @@ from migrations_app.dashboard.rag import Rag
 from migrations_app.dashboard.rows import GO_LIVE_NOT_AGREED, GO_LIVE_WINDOWS, SORTABLE, STATUSES
 from migrations_app.models import ChecklistItem, Milestone, PracticeMigration, ReminderPreference
 from migrations_app.reminders import emails as reminder_emails
+from tests.access_routes import PERSONAS as ACCESS_PERSONAS
 from tests.factories import PASSWORD, make_migration
 
 pytestmark = pytest.mark.django_db
 
-PERSONAS = [
-    "anonymous",
-    "practice_manager",
-    "practice_staff",
-    "clinical_lead",
-    "delivery_partner_user",
-    "icb_user",
-    "outsider",
-    "admin_user",
-    "template_editor",
-    "national_viewer",
-    "support_admin",
-    "view_only_staff",
-]
+# Every persona of the access matrix, the anonymous visitor first.
+PERSONAS = ["anonymous", *(persona for persona in ACCESS_PERSONAS if persona != "anonymous")]
 METHODS = ("GET", "POST")
 # Generated examples per route, persona and method, after the real request and the one with NUL in
 # every field: some 4,700 requests in all, under a minute on this project's 2-core CI machine

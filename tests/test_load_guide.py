@@ -8,7 +8,7 @@ import yaml
 from django.core.exceptions import ValidationError
 from django.core.management import CommandError, call_command
 
-from migrations_app.checklist_templates import guide_file
+from migrations_app.checklist_templates import guide_file, publishing
 from migrations_app.models import (
     ChecklistTemplate,
     ItemTemplate,
@@ -145,7 +145,7 @@ def test_a_published_version_cannot_be_edited(guide_version):
 
 def test_a_published_version_cannot_be_published_again(guide_version):
     with pytest.raises(PublishedVersionError):
-        guide_version.publish("Again.")
+        publishing.publish(guide_version, "Again.")
 
     assert TemplateVersion.objects.get(pk=guide_version.pk).number == 1
 
@@ -211,7 +211,7 @@ def test_a_draft_can_be_edited_and_then_published_as_the_next_version(guide_vers
     item.offset_days = -14
     item.save()
 
-    draft.publish("Provisional go-live agreed a fortnight before the order.")
+    publishing.publish(draft, "Provisional go-live agreed a fortnight before the order.")
 
     published = TemplateVersion.objects.get(pk=draft.pk)
     assert (published.status, published.number) == ("published", 2)

@@ -9,6 +9,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from migrations_app.checklist_templates import publishing
 from migrations_app.models import (
     ChecklistTemplate,
     Condition,
@@ -198,7 +199,7 @@ def checklist_of(size: int) -> TemplateVersion:
         )
         for number in range(size)
     )
-    version.publish("For query counts")
+    publishing.publish(version, "For query counts")
     return version
 
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from migrations_app.models import Event, ItemStatus, Milestone, PracticeMigration
 from tests.factories import GO_LIVE_ON
-from tests.pages import detail_url, error_summary, item, text
+from tests.pages import detail_url, error_summary, item, schedule, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -31,16 +31,6 @@ def milestone_data(migration: PracticeMigration, **changed: tuple[str, str, str]
         day, month, year = changed.get(milestone.value) or (str(current.day), str(current.month), str(current.year))
         data |= {f"{milestone.value}-day": day, f"{milestone.value}-month": month, f"{milestone.value}-year": year}
     return data
-
-
-def schedule(migration: PracticeMigration) -> tuple:
-    """The milestones, every due date and the event count: what a milestone change would touch."""
-    fresh = PracticeMigration.objects.get(pk=migration.pk)
-    return (
-        fresh.milestone_dates(),
-        dict(migration.items.values_list("pk", "due_on")),
-        Event.objects.filter(migration=migration).count(),
-    )
 
 
 def test_the_milestones_form_shows_the_current_dates_in_day_month_and_year_boxes(client, migration, practice_manager):

@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import pytest
 from django.urls import reverse
 
-from migrations_app.checklist_templates import guide_file, upgrades
+from migrations_app.checklist_templates import guide_file, publishing, upgrades
 from migrations_app.models import (
     ChecklistItem,
     ChecklistProgress,
@@ -50,7 +50,7 @@ def phase_of(data: dict, key: str) -> dict:
 
 def publish(data: dict, note: str = "Next edition") -> TemplateVersion:
     version = guide_file.create_draft(data)
-    version.publish(note)
+    publishing.publish(version, note)
     return version
 
 

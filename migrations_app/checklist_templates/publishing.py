@@ -32,7 +32,7 @@ def publish(
     if found:
         raise ValidationError(found)
     version.source_digest = guide_file.digest(data)
-    version.publish(change_note, seen_revision=seen_revision)
+    version.freeze(change_note, seen_revision=seen_revision)
 
 
 @transaction.atomic

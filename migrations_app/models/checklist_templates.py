@@ -111,12 +111,12 @@ class TemplateVersion(models.Model):
     def is_published(self) -> bool:
         return self.status == self.Status.PUBLISHED
 
-    def publish(self, change_note: str = "", *, seen_revision: int | None = None) -> None:
+    def freeze(self, change_note: str = "", *, seen_revision: int | None = None) -> None:
         """Freeze this draft as the template's next version number. With `seen_revision`, refuse
         (DraftConflictError) if the draft was edited since the publisher reviewed it.
 
-        The last step of checklist_templates.publishing.publish, which checks the draft by the guide
-        file's rules and fingerprints it first: publish through that. Called alone, nothing is checked."""
+        The last step of checklist_templates.publishing.publish, the one way to publish: it checks the
+        draft by the guide file's rules and fingerprints it first."""
         if self.is_published:
             raise PublishedVersionError()
         with transaction.atomic():

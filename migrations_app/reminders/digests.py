@@ -11,8 +11,6 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from django.db.models import Q
-
 from migrations_app import access
 from migrations_app.models import ChecklistItem, PracticeMigration, Role, User
 from migrations_app.reminders import due, working_days
@@ -127,7 +125,7 @@ def build_digests(
     rule = DueRule.combined(on, rules.values())
     wanted = everyone.own_items() & rule.condition()
     if everyone.partner_ids:
-        wanted |= Q(migration__practice__delivery_partner_id__in=everyone.partner_ids) & rule.escalated_condition()
+        wanted |= everyone.partner_items() & rule.escalated_condition()
     items = (
         due.open_items()
         .filter(wanted)
@@ -178,7 +176,7 @@ def _place(
     reason = rule.reason(
         item,
         holds_role=relations.holds(item),
-        partner_of_practice=item.migration.practice.delivery_partner_id in relations.partner_ids,
+        partner_of_practice=relations.supports_practice_of(item),
     )
     if reason == Reason.OVERDUE:
         _section(sections, item).overdue.append(DigestItem(item, (on - item.due_on).days))
