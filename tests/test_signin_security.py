@@ -392,7 +392,7 @@ def test_setting_up_two_factor_needs_a_code_from_the_app(client, partner, time_m
     sign_in(client, partner.email, PASSWORD)
     page = client.get(reverse("two_factor_setup"))
     device = TOTPDevice.objects.get(user=partner, confirmed=False)
-    assert "data:image/svg+xml;base64," in page.content.decode()
+    assert "data:image/svg+xml;charset=utf-8,%3Csvg%20xmlns%3D" in page.content.decode()
 
     wrong = client.post(reverse("two_factor_setup"), {"code": "000000" if code_for(device) != "000000" else "111111"})
     assert wrong.status_code == 400

@@ -192,6 +192,8 @@ def test_two_factor_set_up_page(page, sign_in, practice_manager):
     page.goto("/accounts/two-factor/set-up/")
     expect(heading(page)).to_have_text("Set up two-factor sign-in")
     expect(page.get_by_role("img", name="QR code")).to_be_visible()
+    # The image decodes (an SVG without its namespace shows nothing but its alt text).
+    page.wait_for_function("() => document.querySelector('img[alt^=\"QR code\"]').naturalWidth > 0")
 
     assert_no_axe_violations(page)
 
