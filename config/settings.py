@@ -134,7 +134,8 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
-    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Django's LoginRequiredMiddleware, back to the page a person was on (not to a form's POST).
+    "migrations_app.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "migrations_app.middleware.SessionTimeoutMiddleware",
     "migrations_app.middleware.TwoFactorMiddleware",

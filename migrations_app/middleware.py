@@ -1,14 +1,18 @@
 """Session time-outs, the two-factor requirement and Cache-Control, applied to every request."""
 
 import time
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth import logout
-from django.shortcuts import redirect
+from django.contrib.auth.middleware import LoginRequiredMiddleware
+from django.contrib.auth.views import redirect_to_login
+from django.http import HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
+from django.utils.http import url_has_allowed_host_and_scheme
 
 from migrations_app import access
 from migrations_app.audit import log_security_event
@@ -105,3 +109,34 @@ class PrivatePagesMiddleware:
         response = self.get_response(request)
         add_never_cache_headers(response)
         return response
+
+
+class SignInRequiredMiddleware(LoginRequiredMiddleware):
+    """Django's LoginRequiredMiddleware, sending people back to the page they were on.
+
+    A change posted after the session ended (a tick, a note) cannot be made again by a redirect, so
+    it is not used as the place to come back to: the person signs in, returns to the page the form
+    was on, and is told the change was not saved. An htmx request (a tick, a row's forms) turns the
+    whole page into the sign-in page (HX-Redirect) rather than swapping it into the row."""
+
+    def handle_no_permission(self, request, view_func):
+        page = _page_sent_from(request)
+        if request.method in ("GET", "HEAD") and not request.htmx:
+            return super().handle_no_permission(request, view_func)
+        if request.method not in ("GET", "HEAD"):
+            messages.info(request, "You were signed out, so that change was not saved. Sign in, then make it again.")
+        sign_in = resolve_url(self.get_login_url(view_func))
+        url = redirect_to_login(page, sign_in).url if page else sign_in
+        if request.htmx:
+            return HttpResponse(headers={"HX-Redirect": url})
+        return HttpResponseRedirect(url)
+
+
+def _page_sent_from(request) -> str:
+    """The path of the page a request came from (htmx's current URL, else the Referer), if it is
+    one of ours; else ""."""
+    url = request.headers.get("HX-Current-URL") or request.headers.get("Referer") or ""
+    if not url or not url_has_allowed_host_and_scheme(url, {request.get_host()}, request.is_secure()):
+        return ""
+    parts = urlsplit(url)
+    return parts.path + (f"?{parts.query}" if parts.query else "")

@@ -376,6 +376,12 @@ def login_url(next_url: str) -> str:
     return f"{reverse('login')}?next={next_url}"
 
 
+def sign_in_redirect(method: str, url: str) -> str:
+    """Where an anonymous request is sent: the sign-in, then back to a page it asked for. A POST
+    is not replayed, so it comes back to the page it was sent from (none here: no Referer)."""
+    return login_url(url) if method == "GET" else reverse("login")
+
+
 def allowed(route: Route, persona: str) -> bool:
     if route.target.endswith("clinical gate") and persona not in CLINICAL_GATE_SIGNERS:
         return False

@@ -26,10 +26,10 @@ from tests.access_routes import (
     TASK_KEY,
     VIEW,
     allowed,
-    login_url,
     migration_url_names,
     send,
     sign_in,
+    sign_in_redirect,
     snapshot,
     target_of,
     url_of,
@@ -80,7 +80,7 @@ def test_access_matrix(route, persona, request, client, migration, delivery_part
     detail_url = reverse("migrations:migration_detail", kwargs={"pk": migration.pk})
     if persona == "anonymous":
         assert response.status_code == 302
-        assert response.url == login_url(url)
+        assert response.url == sign_in_redirect(route.method, url)
     elif route.target == "list":
         # The landing page: a practice member goes straight to their migration, people who look
         # across practices to the dashboard, a template editor to the admin, an outsider gets the

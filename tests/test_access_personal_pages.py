@@ -20,6 +20,7 @@ from tests.access_routes import (
     login_url,
     send,
     sign_in,
+    sign_in_redirect,
 )
 
 pytestmark = pytest.mark.django_db
@@ -85,7 +86,7 @@ def test_personal_pages(route, persona, request, client, practice_manager):
     owner.refresh_from_db()
     if persona == "anonymous" and not route.public:
         assert response.status_code == 302
-        assert response.url == login_url(url)
+        assert response.url == sign_in_redirect(route.method, url)
         assert preferences_of(owner) == before
     elif route.name == "migrations:preferences" and route.method == "POST":
         assert response.status_code == 302
