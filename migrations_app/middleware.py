@@ -120,9 +120,9 @@ class SignInRequiredMiddleware(LoginRequiredMiddleware):
     whole page into the sign-in page (HX-Redirect) rather than swapping it into the row."""
 
     def handle_no_permission(self, request, view_func):
-        page = _page_sent_from(request)
         if request.method in ("GET", "HEAD") and not request.htmx:
             return super().handle_no_permission(request, view_func)
+        page = _page_sent_from(request)
         if request.method not in ("GET", "HEAD"):
             messages.info(request, "You were signed out, so that change was not saved. Sign in, then make it again.")
         sign_in = resolve_url(self.get_login_url(view_func))
