@@ -8,7 +8,8 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 app = Celery("migration_tracker")
 app.config_from_object("django.conf:settings", namespace="CELERY")
-# Each installed app's tasks.py (migrations_app/tasks.py), and the reminders package's
-# (migrations_app/reminders/tasks.py), which is not an installed app of its own.
+# Each installed app's tasks.py (migrations_app/tasks.py), and those of the reminders and invitations
+# packages (migrations_app/reminders/tasks.py, migrations_app/invitations/tasks.py), which are not
+# installed apps of their own.
 app.autodiscover_tasks()
-app.autodiscover_tasks(["migrations_app.reminders"])
+app.autodiscover_tasks(["migrations_app.reminders", "migrations_app.invitations"])

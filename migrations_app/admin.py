@@ -96,12 +96,22 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
     list_filter = ["status", "source_supplier", "target_supplier", "practice__icb", "practice__delivery_partner"]
     search_fields = ["practice__name", "practice__ods_code"]
     autocomplete_fields = ["practice"]
-    readonly_fields = ["template_version", "created_at", "created_by", "finished_at"]
+    # The status changes on the migration page (hold, resume, cancel) and with the "migration
+    # complete" gate, which check the move, keep its reason and log it.
+    readonly_fields = [
+        "template_version",
+        "created_at",
+        "created_by",
+        "status",
+        "held_at",
+        "status_reason",
+        "finished_at",
+    ]
     actions = ["review_checklist_upgrade"]
 
     def get_readonly_fields(self, request, obj=None):
         if obj is None:
-            return ["template_version", "created_at", "created_by", "finished_at"]
+            return self.readonly_fields
         # Dates change through the migration page, which replans items and logs the change.
         milestone_fields = [field.name for field in obj._meta.fields if field.name.endswith("_on")]
         return [*self.readonly_fields, *milestone_fields, "practice"]
@@ -111,7 +121,7 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
             super().save_model(request, obj, form, change)
             return
         obj.created_by = request.user
-        obj.template_version = TemplateVersion.objects.published().order_by("-published_at", "-number").first()
+        obj.template_version = TemplateVersion.objects.latest_published()
         if obj.template_version is None:
             raise ValidationError("No published checklist template: run `manage.py load_guide` first.")
         with transaction.atomic():

@@ -38,6 +38,9 @@ class Checklist:
     due_soon: list[ChecklistItem] = field(default_factory=list)
     # Items a checklist upgrade dropped after work on them: shown apart, with their history.
     archived: list[ChecklistItem] = field(default_factory=list)
+    # The "migration complete" gate, whose signature completes the migration (the status banner
+    # offers to reopen it on a completed migration).
+    completion_gate: ChecklistItem | None = None
 
     @property
     def milestones(self) -> list[tuple[str, date | None]]:
@@ -68,7 +71,7 @@ def build(migration: PracticeMigration, today: date, access: Access) -> Checklis
     # Archived items come in the same query (the page's query count does not grow) and are set apart.
     items = list(
         ChecklistItem.all_objects.filter(migration=migration)
-        .select_related("completed_by")
+        .select_related("completed_by", "owner")
         .order_by("phase__position", "position")
     )
     phases = list(migration.phases.order_by("position"))
@@ -78,8 +81,15 @@ def build(migration: PracticeMigration, today: date, access: Access) -> Checklis
         if item.archived_at is not None:
             checklist.archived.append(item)
             continue
-        item.due_state = due_state(item, today)
+        # Nothing of a migration on hold or cancelled is due (PracticeMigration.is_paused).
+        item.due_state = "" if migration.is_paused else due_state(item, today)
         item.can_sign = access.can_sign(item)
+        # The viewer's own items (access.Relations: owned by them, or unowned with their role) are
+        # marked in "This week".
+        item.is_yours = access.holds(item)
+        if item.is_completion_gate:
+            item.can_reopen = access.can_reopen(item)
+            checklist.completion_gate = item
         by_phase[item.phase_id].append(item)
         checklist.progress.add(item.status)
         if item.due_state == "overdue":

@@ -1,6 +1,7 @@
 """Parsing what people type. Rules about the data stay on the models; forms turn input into
 values and put the models' messages next to the right field."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 
@@ -8,7 +9,7 @@ from django import forms
 from django.core.exceptions import ValidationError
 
 from migrations_app import scheduling
-from migrations_app.models import ChecklistItem, Milestone, PracticeMigration, TemplateVersion
+from migrations_app.models import ChecklistItem, Membership, Milestone, PracticeMigration, TemplateVersion, User
 
 REASON_MAX = 2000
 NOTE_MAX = 5000
@@ -55,6 +56,34 @@ class SignOffForm(RevisionForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
+
+
+class OwnerForm(RevisionForm):
+    """Who owns an item: anyone in its responsible role (empty), or one of the people of
+    `memberships` (access.owner_memberships, with their users), each offered once with their
+    roles. Cleaned, `owner` is that User or None."""
+
+    owner = forms.ChoiceField(
+        label="Owner",
+        required=False,
+        error_messages={"invalid_choice": "Choose someone who holds a role at this practice. Nothing was changed."},
+    )
+
+    def __init__(self, *args, item: ChecklistItem, memberships: Iterable[Membership], **kwargs) -> None:
+        super().__init__(*args, item=item, **kwargs)
+        self.people: dict[str, User] = {}
+        roles: dict[str, list[str]] = {}
+        for membership in memberships:
+            self.people[str(membership.user_id)] = membership.user
+            roles.setdefault(str(membership.user_id), []).append(membership.get_role_display())
+        people = sorted(self.people.items(), key=lambda entry: (str(entry[1]).lower(), entry[1].email))
+        self.fields["owner"].choices = [
+            ("", f"{item.get_responsible_role_display()} (anyone in the role)"),
+            *((key, f"{person} ({', '.join(roles[key])})") for key, person in people),
+        ]
+
+    def clean_owner(self) -> User | None:
+        return self.people.get(self.cleaned_data["owner"])
 
 
 class CodeForm(forms.Form):
@@ -189,6 +218,39 @@ class MilestonesForm(forms.Form):
     def _typed(self, milestone: Milestone) -> tuple[str, str, str]:
         day, month, year = (self.data.get(f"{milestone.value}-{part}", "").strip() for part in PARTS)
         return day, month, year
+
+
+class HoldForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the migration on hold?",
+        max_length=REASON_MAX,
+        help_text="For example, waiting for the new supplier to agree a date. Everyone who can see the migration "
+        "reads this.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Enter why the migration is on hold"},
+    )
+
+
+class CancelForm(forms.Form):
+    reason = forms.CharField(
+        label="Why is the migration cancelled?",
+        max_length=REASON_MAX,
+        help_text="For example, the practice merged with another. Everyone who can see the migration reads this.",
+        widget=forms.Textarea(attrs={"rows": 3}),
+        error_messages={"required": "Enter why the migration is cancelled"},
+    )
+
+
+class ResumeForm(MilestonesForm):
+    """Resuming a migration on hold: its milestones as they stand, to move those that slipped
+    while it was paused, and an optional reason."""
+
+    reason = forms.CharField(
+        label="Reason for resuming (optional)",
+        max_length=REASON_MAX,
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
 
 
 def parse_date(label: str, day: str, month: str, year: str) -> date | None:

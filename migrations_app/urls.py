@@ -2,6 +2,9 @@ from django.urls import path, register_converter
 
 from migrations_app import views
 from migrations_app.views import dashboard as dashboard_views
+from migrations_app.views import lifecycle as lifecycle_views
+from migrations_app.views import people as people_views
+from migrations_app.views import portfolio as portfolio_views
 from migrations_app.views import reminders as reminder_views
 from migrations_app.views import upgrades as upgrade_views
 
@@ -9,8 +12,9 @@ app_name = "migrations"
 
 
 class TokenConverter:
-    """The credentials in public reminder URLs: a signed value (letters, digits, "-", "_", ":", ".") or a
-    random URL-safe token. Anything else is no token of ours, and a 404 before any look-up."""
+    """The credentials in public URLs (reminders, invitations): a signed value (letters, digits, "-",
+    "_", ":", "."), a random URL-safe token or an invitation's "<id>-<HMAC>". Anything else is no
+    token of ours, and a 404 before any look-up."""
 
     regex = r"[A-Za-z0-9_.:-]+"
 
@@ -29,8 +33,25 @@ urlpatterns = [
     path("dashboard/", dashboard_views.dashboard, name="dashboard"),
     path("dashboard/migrations.csv", dashboard_views.dashboard_csv, name="dashboard_csv"),
     path("dashboard/rag/", dashboard_views.rag_help, name="rag_help"),
+    # Starting migrations: one with the start form, or many from an order tracker (upload, preview, confirm).
+    path("migrations/new/", portfolio_views.migration_start, name="migration_start"),
+    path("migrations/import/", portfolio_views.import_upload, name="import_upload"),
+    path("migrations/import/<int:pk>/", portfolio_views.import_preview, name="import_preview"),
+    path(
+        "migrations/import/template.csv", portfolio_views.import_template, {"kind": "csv"}, name="import_template_csv"
+    ),
+    path(
+        "migrations/import/template.xlsx",
+        portfolio_views.import_template,
+        {"kind": "xlsx"},
+        name="import_template_xlsx",
+    ),
     path("migrations/<int:pk>/", views.migration_detail, name="migration_detail"),
     path("migrations/<int:pk>/milestones/", views.milestones_edit, name="milestones_edit"),
+    # The migration's status: on hold (with a reason), resumed (new dates previewed), cancelled for good.
+    path("migrations/<int:pk>/hold/", lifecycle_views.migration_hold, name="migration_hold"),
+    path("migrations/<int:pk>/resume/", lifecycle_views.migration_resume, name="migration_resume"),
+    path("migrations/<int:pk>/cancel/", lifecycle_views.migration_cancel, name="migration_cancel"),
     # A later checklist version: review what it would change, then apply it (staff, delivery partner).
     path("migrations/<int:pk>/upgrade/", upgrade_views.upgrade_review, name="upgrade_review"),
     path(
@@ -45,6 +66,8 @@ urlpatterns = [
     path("migrations/<int:pk>/items/<int:item_pk>/reopen/", views.item_reopen, name="item_reopen"),
     path("migrations/<int:pk>/items/<int:item_pk>/note/", views.item_note, name="item_note"),
     path("migrations/<int:pk>/items/<int:item_pk>/sign-off/", views.item_sign_off, name="item_sign_off"),
+    # Name the person who owns an item, or give it back to its responsible role.
+    path("migrations/<int:pk>/items/<int:item_pk>/owner/", views.item_owner, name="item_owner"),
     path(
         "migrations/<int:pk>/items/<int:item_pk>/not-applicable/",
         views.item_mark,
@@ -52,6 +75,36 @@ urlpatterns = [
         name="item_not_applicable",
     ),
     path("migrations/<int:pk>/items/<int:item_pk>/blocked/", views.item_mark, {"mark": "blocked"}, name="item_blocked"),
+    # People: invite someone to a migration's practice, send a pending invitation again or cancel it,
+    # remove a member (a confirmation page, then the removal); the same for a delivery partner's or an
+    # ICB's own team; the public link in an invitation e-mail (its token is the credential), and
+    # accepting it signed in.
+    path("migrations/<int:pk>/people/invite/", people_views.people_invite, name="people_invite"),
+    path(
+        "migrations/<int:pk>/people/invitations/<int:invitation_pk>/resend/",
+        people_views.invitation_resend,
+        name="invitation_resend",
+    ),
+    path(
+        "migrations/<int:pk>/people/invitations/<int:invitation_pk>/cancel/",
+        people_views.invitation_cancel,
+        name="invitation_cancel",
+    ),
+    path("migrations/<int:pk>/people/<int:membership_pk>/remove/", people_views.member_remove, name="member_remove"),
+    path("team/", people_views.team, name="team"),
+    path(
+        "team/invitations/<int:invitation_pk>/resend/",
+        people_views.team_invitation_resend,
+        name="team_invitation_resend",
+    ),
+    path(
+        "team/invitations/<int:invitation_pk>/cancel/",
+        people_views.team_invitation_cancel,
+        name="team_invitation_cancel",
+    ),
+    path("team/<int:membership_pk>/remove/", people_views.team_member_remove, name="team_member_remove"),
+    path("invitations/<token:token>/", people_views.invitation, name="invitation"),
+    path("invitations/<token:token>/accept/", people_views.invitation_accept, name="invitation_accept"),
     # Reminders: a person's own settings, and the public token URLs (one-click unsubscribe, calendar feed).
     path("reminders/", reminder_views.preferences, name="preferences"),
     path("reminders/calendar-link/", reminder_views.calendar_link, name="calendar_link"),

@@ -7,6 +7,8 @@ without saying who may use it, then every route for every persona; test_access_r
 methods, CSRF and 404s; test_access_personal_pages.py the sign-in pages and a person's own pages.
 """
 
+import csv
+import io
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -20,13 +22,18 @@ from migrations_app.checklist_templates import publishing
 from migrations_app.models import (
     ChecklistItem,
     Event,
+    Invitation,
     ItemStatus,
+    Membership,
+    MigrationImport,
     Milestone,
+    Practice,
     PracticeMigration,
+    Role,
     TemplateVersion,
     User,
 )
-from tests.factories import GO_LIVE_ON, MILESTONE_DATES
+from tests.factories import GO_LIVE_ON, MILESTONE_DATES, MembershipFactory, UserFactory, make_invitation
 
 # --- permissions, written out from the rules --------------------------------------------------------
 
@@ -34,10 +41,14 @@ VIEW = "view"
 TICK = "tick"  # mark done, reopen, not applicable, blocked, notes
 EDIT_MILESTONES = "edit_milestones"
 SIGN_GATES = "sign_gates"
-EDITOR = {VIEW, TICK, EDIT_MILESTONES, SIGN_GATES}
+ASSIGN_OWNERS = "assign_owners"  # name an item's owner
+EDITOR = {VIEW, TICK, EDIT_MILESTONES, SIGN_GATES, ASSIGN_OWNERS}
 # Moving a checklist to a later template version: the delivery partner runs the project plan and
 # admins maintain the templates; practice users work the checklist they are given.
 UPGRADE_CHECKLIST = "upgrade_checklist"
+CHANGE_MIGRATION_STATUS = "change_migration_status"  # hold, resume, cancel
+INVITE_TO_PRACTICE = "invite_to_practice"  # invite people to the practice, resend, cancel, remove them
+START_MIGRATIONS = "start_migrations"  # start a migration, import an order tracker
 
 PERSONAS = [
     "practice_manager",
@@ -57,11 +68,12 @@ PERSONAS = [
 # migration; a national viewer and a staff user with only the view permission on migrations read
 # every one and change nothing; a template editor (staff, for the admin) sees none, as an outsider.
 GRANTED = {
-    "practice_manager": EDITOR,
+    "practice_manager": EDITOR | {INVITE_TO_PRACTICE},
     "clinical_lead": EDITOR,
-    "delivery_partner_user": EDITOR | {UPGRADE_CHECKLIST},
-    "admin_user": EDITOR | {UPGRADE_CHECKLIST},
-    "support_admin": EDITOR | {UPGRADE_CHECKLIST},
+    "delivery_partner_user": EDITOR
+    | {UPGRADE_CHECKLIST, CHANGE_MIGRATION_STATUS, INVITE_TO_PRACTICE, START_MIGRATIONS},
+    "admin_user": EDITOR | {UPGRADE_CHECKLIST, CHANGE_MIGRATION_STATUS, INVITE_TO_PRACTICE, START_MIGRATIONS},
+    "support_admin": EDITOR | {UPGRADE_CHECKLIST, CHANGE_MIGRATION_STATUS, INVITE_TO_PRACTICE, START_MIGRATIONS},
     "practice_staff": {VIEW, TICK},
     "icb_user": {VIEW},
     "national_viewer": {VIEW},
@@ -104,6 +116,10 @@ NOTE = "Rang the new supplier about the extract"
 REASON = "The practice does not use this service"
 OVERRIDE = "Agreed at the project board on 1 April"
 NEW_GO_LIVE_ON = GO_LIVE_ON + timedelta(days=7)
+# Route targets that are the migration itself rather than one of its items.
+MIGRATION_TARGETS = ("migration", "held migration")
+# Route targets that are the practice's people: a pending invitation to it, a member of it.
+PEOPLE_TARGETS = ("invitation", "member")
 
 
 # --- what each route sends, and the change an allowed POST must make --------------------------------
@@ -184,6 +200,158 @@ def assert_go_live_moved(item, migration: PracticeMigration, user: User) -> None
     assert Event.objects.filter(migration=migration, kind=Event.Kind.MILESTONE, field="go_live_on", actor=user).exists()
 
 
+def partner_manager_of(migration: PracticeMigration) -> Membership | None:
+    """The practice's delivery-partner project manager (the demo migration's maker, in every test)."""
+    return Membership.objects.filter(
+        role=Role.DELIVERY_PARTNER, delivery_partner_id=migration.practice.delivery_partner_id
+    ).first()
+
+
+def owner_data(item: ChecklistItem, migration: PracticeMigration) -> dict:
+    """The item handed to the delivery partner's project manager: a change whoever sends it (the
+    demo's items have no owner), and nothing made in the database to build the request."""
+    manager = partner_manager_of(migration)
+    return {"revision": item.revision, "owner": manager.user_id if manager else ""}
+
+
+def assert_owned(item: ChecklistItem, migration: PracticeMigration, user: User) -> None:
+    assert item.owner_id == partner_manager_of(migration).user_id
+    assert Event.objects.filter(item=item, kind=Event.Kind.OWNER, field="owner", actor=user).exists()
+
+
+HOLD_REASON = "Waiting for the new supplier to agree a go-live date"
+CANCEL_REASON = "The practice merged with its neighbour"
+
+
+def reason_data(reason: str) -> Callable[[PracticeMigration, PracticeMigration], dict]:
+    def build(target, migration: PracticeMigration) -> dict:
+        return {"reason": reason}
+
+    return build
+
+
+def assert_status_changed(migration: PracticeMigration, user: User, old: str, new: str) -> None:
+    assert migration.status == new
+    assert Event.objects.filter(
+        migration=migration, item=None, kind=Event.Kind.MIGRATION_STATUS, old_value=old, new_value=new, actor=user
+    ).exists()
+
+
+def assert_held(target, migration: PracticeMigration, user: User) -> None:
+    assert_status_changed(migration, user, PracticeMigration.Status.ACTIVE, PracticeMigration.Status.ON_HOLD)
+    assert migration.status_reason == HOLD_REASON
+
+
+def assert_resumed(target, migration: PracticeMigration, user: User) -> None:
+    """Resumed with go-live a week later: the items anchored to it replanned."""
+    assert_status_changed(migration, user, PracticeMigration.Status.ON_HOLD, PracticeMigration.Status.ACTIVE)
+    assert migration.go_live_on == NEW_GO_LIVE_ON
+    assert Event.objects.filter(migration=migration, kind=Event.Kind.REPLAN, actor=user).exists()
+
+
+def assert_cancelled(target, migration: PracticeMigration, user: User) -> None:
+    assert_status_changed(migration, user, PracticeMigration.Status.ACTIVE, PracticeMigration.Status.CANCELLED)
+    assert migration.status_reason == CANCEL_REASON
+    assert migration.finished_at is not None
+
+
+INVITEE_EMAIL = "new.colleague@example.nhs.uk"
+
+
+def invite_data(target, migration: PracticeMigration) -> dict:
+    return {"email": INVITEE_EMAIL, "role": Role.CLINICAL_LEAD}
+
+
+def people_event_by(user: User, migration: PracticeMigration, field: str) -> bool:
+    return Event.objects.filter(practice=migration.practice, kind=Event.Kind.PEOPLE, field=field, actor=user).exists()
+
+
+def assert_invited(target, migration: PracticeMigration, user: User) -> None:
+    invitation = Invitation.objects.pending().get(email=INVITEE_EMAIL, practice=migration.practice)
+    assert (invitation.role, invitation.invited_by) == (Role.CLINICAL_LEAD, user)
+    assert people_event_by(user, migration, "invitation")
+
+
+def assert_resent(invitation: Invitation, migration: PracticeMigration, user: User) -> None:
+    assert invitation.sent_at > invitation.created_at
+    assert people_event_by(user, migration, "invitation")
+
+
+def assert_invitation_cancelled(invitation: Invitation, migration: PracticeMigration, user: User) -> None:
+    assert invitation.cancelled_by == user
+    assert people_event_by(user, migration, "invitation")
+
+
+def assert_removed(member: User, migration: PracticeMigration, user: User) -> None:
+    assert not Membership.objects.filter(user=member, practice=migration.practice).exists()
+    assert people_event_by(user, migration, "membership")
+
+
+# Starting migrations: a practice new to the tracker, in the demo practice's ICB.
+NEW_PRACTICE_ODS = "K82001"
+# An order tracker's route target: an upload made by the persona (anyone else's is a 404, tests/test_import.py).
+IMPORT_TARGET = "own import"
+
+
+def start_data(target, migration: PracticeMigration) -> dict:
+    """The start form for a new practice (given the demo's delivery partner where one is chosen)."""
+    order = MILESTONE_DATES["order_accepted_on"]
+    return {
+        "practice": "new",
+        "new_name": "New Road Surgery",
+        "new_ods_code": NEW_PRACTICE_ODS,
+        "new_icb": migration.practice.icb_id,
+        "new_delivery_partner": migration.practice.delivery_partner_id,
+        "source_supplier": migration.source_supplier_id,
+        "target_supplier": migration.target_supplier_id,
+        "order_accepted-day": order.day,
+        "order_accepted-month": order.month,
+        "order_accepted-year": order.year,
+    }
+
+
+def assert_started(target, migration: PracticeMigration, user: User) -> None:
+    started = PracticeMigration.objects.get(practice__ods_code=NEW_PRACTICE_ODS)
+    assert started.created_by == user
+    assert started.practice.delivery_partner_id == migration.practice.delivery_partner_id
+    assert started.items.exists()
+
+
+def tracker_csv(migration: PracticeMigration) -> bytes:
+    """An order tracker with one row: the demo migration, go-live a week later."""
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(["ODS code", "Practice name", "ICB code", "Current system", "New system", "Order date", "Go-live"])
+    practice = migration.practice
+    writer.writerow(
+        [
+            practice.ods_code,
+            practice.name,
+            practice.icb.code,
+            migration.source_supplier.system_name,
+            migration.target_supplier.system_name,
+            migration.order_accepted_on.isoformat(),
+            NEW_GO_LIVE_ON.isoformat(),
+        ]
+    )
+    return text.getvalue().encode()
+
+
+def upload_data(target, migration: PracticeMigration) -> dict:
+    upload = io.BytesIO(tracker_csv(migration))
+    upload.name = "orders.csv"
+    return {"file": upload, "delivery_partner": migration.practice.delivery_partner_id}
+
+
+def assert_uploaded(target, migration: PracticeMigration, user: User) -> None:
+    assert MigrationImport.objects.get(uploaded_by=user).applied_at is None
+
+
+def assert_imported(upload: MigrationImport, migration: PracticeMigration, user: User) -> None:
+    assert upload.applied_by == user
+    assert_go_live_moved(upload, migration, user)
+
+
 # --- the matrix ---------------------------------------------------------------------------------------
 
 
@@ -192,9 +360,15 @@ class Route:
     """One URL pattern and method: what it needs and what it acts on.
 
     target: "list" (no kwargs, the landing page), "dashboard" (no kwargs, the dashboard pages),
-    "migration" (pk), "task" / "done task" (pk and an ordinary task item, done first for a reopen),
+    "migration" (pk), "held migration" (pk, the migration put on hold first, for a resume),
+    "task" / "done task" (pk and an ordinary task item, done first for a reopen),
+    "invitation" (pk and a pending invitation to its practice), "member" (pk and a practice staff
+    membership of its practice; the target is the member),
     "gate" / "clinical gate" (pk and that gate item), "signed gate" / "signed clinical gate" (the gate,
-    signed off first for a reopen), "archived task" (the task, archived as an upgrade archives it).
+    signed off first for a reopen), "archived task" (the task, archived as an upgrade archives it),
+    "own import" (an order tracker the persona uploaded; the dashboard's no-kwargs pages for the rest of
+    starting migrations).
+    An allowed POST redirects to the migration's page (at the item), or, `lands_on_item`, to the item's.
     """
 
     name: str
@@ -203,6 +377,7 @@ class Route:
     target: str
     data: Callable = no_data
     saved: Callable | None = field(default=None, compare=False)
+    lands_on_item: bool = False
 
     def __str__(self) -> str:
         return f"{self.method} {self.name}" + (f" ({self.target})" if self.target != "task" and self.on_item else "")
@@ -213,7 +388,12 @@ class Route:
 
     @property
     def on_item(self) -> bool:
-        return self.target not in ("list", "dashboard", "migration")
+        return self.target not in ("list", "dashboard", IMPORT_TARGET, *MIGRATION_TARGETS, *PEOPLE_TARGETS)
+
+    @property
+    def per_migration(self) -> bool:
+        """About one migration (or its item or practice): an outsider is told it does not exist."""
+        return self.target not in ("list", "dashboard", IMPORT_TARGET)
 
 
 MATRIX = [
@@ -250,15 +430,67 @@ MATRIX = [
     ),
     Route("migrations:item_not_applicable", "POST", TICK, "task", revision_data(reason=REASON), assert_not_applicable),
     Route("migrations:item_blocked", "POST", TICK, "task", revision_data(reason=REASON), assert_blocked),
+    # Naming an item's owner: back to the item's page, where the form is.
+    Route("migrations:item_owner", "POST", ASSIGN_OWNERS, "task", owner_data, assert_owned, lands_on_item=True),
     # Review a later checklist version, then apply it. The GET shows the review (or "nothing to
     # upgrade"); it is refused like the change, as only those who may apply it need it.
+    # The migration's status: on hold (with a reason), resumed (its dates previewed, then moved: go-live
+    # a week later here), cancelled for good. The forms are refused like the changes.
+    Route("migrations:migration_hold", "GET", CHANGE_MIGRATION_STATUS, "migration"),
+    Route(
+        "migrations:migration_hold",
+        "POST",
+        CHANGE_MIGRATION_STATUS,
+        "migration",
+        reason_data(HOLD_REASON),
+        assert_held,
+    ),
+    Route("migrations:migration_resume", "GET", CHANGE_MIGRATION_STATUS, "held migration"),
+    Route(
+        "migrations:migration_resume",
+        "POST",
+        CHANGE_MIGRATION_STATUS,
+        "held migration",
+        milestones_data,
+        assert_resumed,
+    ),
+    Route("migrations:migration_cancel", "GET", CHANGE_MIGRATION_STATUS, "migration"),
+    Route(
+        "migrations:migration_cancel",
+        "POST",
+        CHANGE_MIGRATION_STATUS,
+        "migration",
+        reason_data(CANCEL_REASON),
+        assert_cancelled,
+    ),
     Route("migrations:upgrade_review", "GET", UPGRADE_CHECKLIST, "migration"),
     Route("migrations:upgrade_review", "POST", UPGRADE_CHECKLIST, "migration", upgrade_data, assert_upgraded),
     # The history of an item an upgrade archived: readable by whoever can see the migration.
     Route("migrations:archived_item_history", "GET", VIEW, "archived task"),
+    # The practice's people: the invite form, then the invitation; send a pending invitation again or
+    # cancel it; remove a member (a confirmation page, then the removal). Each lands on the People section.
+    Route("migrations:people_invite", "GET", INVITE_TO_PRACTICE, "migration"),
+    Route("migrations:people_invite", "POST", INVITE_TO_PRACTICE, "migration", invite_data, assert_invited),
+    Route("migrations:invitation_resend", "POST", INVITE_TO_PRACTICE, "invitation", no_data, assert_resent),
+    Route(
+        "migrations:invitation_cancel", "POST", INVITE_TO_PRACTICE, "invitation", no_data, assert_invitation_cancelled
+    ),
+    Route("migrations:member_remove", "GET", INVITE_TO_PRACTICE, "member"),
+    Route("migrations:member_remove", "POST", INVITE_TO_PRACTICE, "member", no_data, assert_removed),
+    # Starting migrations (access.starter): delivery partners for their practices, support admins for
+    # any. These pages are about no one migration, so everyone else gets a 403, an outsider too.
+    Route("migrations:migration_start", "GET", START_MIGRATIONS, "dashboard"),
+    Route("migrations:migration_start", "POST", START_MIGRATIONS, "dashboard", start_data, assert_started),
+    Route("migrations:import_upload", "GET", START_MIGRATIONS, "dashboard"),
+    Route("migrations:import_upload", "POST", START_MIGRATIONS, "dashboard", upload_data, assert_uploaded),
+    Route("migrations:import_template_csv", "GET", START_MIGRATIONS, "dashboard"),
+    Route("migrations:import_template_xlsx", "GET", START_MIGRATIONS, "dashboard"),
+    # An upload's preview, and its confirmation (the demo migration's go-live a week later).
+    Route("migrations:import_preview", "GET", START_MIGRATIONS, IMPORT_TARGET),
+    Route("migrations:import_preview", "POST", START_MIGRATIONS, IMPORT_TARGET, no_data, assert_imported),
 ]
 POSTS = [route for route in MATRIX if route.method == "POST"]
-ON_MIGRATION = [route for route in MATRIX if route.target not in ("list", "dashboard")]
+ON_MIGRATION = [route for route in MATRIX if route.per_migration]
 ON_ITEM = [route for route in MATRIX if route.on_item]
 
 # The sign-in and password pages under accounts/: who may open them.
@@ -277,24 +509,48 @@ AUTH_KWARGS = {"password_reset_confirm": {"uidb64": "MQ", "token": "not-a-token"
 
 @dataclass(frozen=True)
 class PersonalRoute:
-    """A URL about the person, not a migration (reminders), so not in MATRIX. `token` names the
-    credential in a public URL: "unsubscribe" (signed) or "calendar" (random, revocable)."""
+    """A URL about the person, not a migration (reminders, their team, an invitation to them), so
+    not in MATRIX. `token` names the credential in its URL: "unsubscribe" (signed), "calendar"
+    (random, revocable) or "invitation" (an invitation e-mail's link, to the person's own address);
+    such a URL is public unless `signed_in`. `target` is what a team route acts on: "team
+    invitation" (pending, to the demo delivery partner) or "team member" (a colleague there)."""
 
     name: str
     method: str
     token: str = ""
+    target: str = ""
+    signed_in: bool = False
 
     def __str__(self) -> str:
         return f"{self.method} {self.name}"
 
     @property
     def public(self) -> bool:
-        return bool(self.token)
+        return bool(self.token) and not self.signed_in
+
+    @property
+    def about_people(self) -> bool:
+        """A team's page or an invitation link: tests/test_access_personal_pages.py has a test of their own."""
+        return self.name.startswith(("migrations:team", "migrations:invitation"))
 
 
 # The reminder settings act on the signed-in user only, so every signed-in persona may use them (an
 # outsider too); the one-click unsubscribe and the calendar feed are public, the token is the key.
 PERSONAL = [
+    # A delivery partner's or an ICB's own team: its page (and invite form), send a pending invitation
+    # again or cancel it, remove a colleague (a confirmation page, then the removal).
+    PersonalRoute("migrations:team", "GET"),
+    PersonalRoute("migrations:team", "POST"),
+    PersonalRoute("migrations:team_invitation_resend", "POST", target="team invitation"),
+    PersonalRoute("migrations:team_invitation_cancel", "POST", target="team invitation"),
+    PersonalRoute("migrations:team_member_remove", "GET", target="team member"),
+    PersonalRoute("migrations:team_member_remove", "POST", target="team member"),
+    # The link in an invitation e-mail (public: the token is the key; a new person makes their account
+    # there), and accepting it with the account one is signed in to.
+    PersonalRoute("migrations:invitation", "GET", token="invitation"),
+    PersonalRoute("migrations:invitation", "POST", token="invitation"),
+    PersonalRoute("migrations:invitation_accept", "GET", token="invitation", signed_in=True),
+    PersonalRoute("migrations:invitation_accept", "POST", token="invitation", signed_in=True),
     PersonalRoute("migrations:preferences", "GET"),
     PersonalRoute("migrations:preferences", "POST"),
     PersonalRoute("migrations:calendar_link", "POST"),
@@ -303,6 +559,11 @@ PERSONAL = [
     PersonalRoute("migrations:calendar_feed", "GET", token="calendar"),
 ]
 PERSONAL_NAMES = {route.name for route in PERSONAL}
+# Who may manage the demo delivery partner's team (the team routes' targets): its project manager, and
+# those who act on every migration. To anyone else its invitations and members are a 404.
+TEAM_MANAGERS = {"delivery_partner_user", "admin_user", "support_admin"}
+# Who has a team to invite a colleague to: the demo delivery partner's and ICB's members.
+TEAM_MEMBERS = {"delivery_partner_user", "icb_user"}
 
 
 def url_patterns(patterns=None, namespace: str = "", prefix: str = "") -> Iterator[tuple[str, str | None, str]]:
@@ -331,9 +592,30 @@ def sign_in(client: Client, request, persona: str) -> User | None:
     return user
 
 
-def target_of(route: Route, migration: PracticeMigration, finisher: User) -> ChecklistItem | PracticeMigration:
-    if route.target in ("list", "dashboard", "migration"):
+def target_of(
+    route: Route, migration: PracticeMigration, finisher: User, owner: User | None = None
+) -> ChecklistItem | PracticeMigration | Invitation | User | MigrationImport:
+    """What `route` acts on; an upload is made by `owner` (the signed-in persona), else by `finisher`."""
+    if route.target == IMPORT_TARGET:
+        content = tracker_csv(migration)
+        return MigrationImport.objects.create(
+            uploaded_by=owner or finisher,
+            delivery_partner=migration.practice.delivery_partner,
+            filename="orders.csv",
+            content=content,
+            sha256="-",
+            row_count=1,
+        )
+    if route.target == "held migration":
+        migration.hold(finisher, HOLD_REASON)
+    if route.target in ("list", "dashboard", *MIGRATION_TARGETS):
         return migration
+    if route.target == "invitation":
+        return make_invitation(invited_by=finisher, practice=migration.practice)
+    if route.target == "member":
+        member = UserFactory(email="leaving.member@example.nhs.uk", full_name="Lee Leaving")
+        MembershipFactory(user=member, practice=migration.practice, role=Role.PRACTICE_STAFF)
+        return member
     key = CLINICAL_GATE_KEY if "clinical gate" in route.target else GATE_KEY if "gate" in route.target else TASK_KEY
     item = migration.items.get(key=key)
     if route.target == "done task":
@@ -348,10 +630,34 @@ def target_of(route: Route, migration: PracticeMigration, finisher: User) -> Che
 def url_of(route: Route, migration: PracticeMigration, item_pk: int | None = None) -> str:
     if route.target in ("list", "dashboard"):
         return reverse(route.name)
+    if route.target == IMPORT_TARGET:
+        return reverse(route.name, kwargs={"pk": item_pk})
     kwargs = {"pk": migration.pk}
     if route.on_item:
         kwargs["item_pk"] = item_pk
+    elif route.target == "invitation":
+        kwargs["invitation_pk"] = item_pk
+    elif route.target == "member":
+        kwargs["membership_pk"] = Membership.objects.get(user_id=item_pk, practice=migration.practice).pk
     return reverse(route.name, kwargs=kwargs)
+
+
+def landing_url(route: Route, migration: PracticeMigration, item_pk: int | None = None) -> str:
+    """Where an allowed POST of `route` redirects."""
+    if route.need == START_MIGRATIONS:
+        # A started migration's page, an upload's preview, the dashboard after an import.
+        if route.name == "migrations:migration_start":
+            started = PracticeMigration.objects.get(practice__ods_code=NEW_PRACTICE_ODS)
+            return reverse("migrations:migration_detail", kwargs={"pk": started.pk})
+        if route.name == "migrations:import_upload":
+            return reverse("migrations:import_preview", kwargs={"pk": MigrationImport.objects.latest("pk").pk})
+        return reverse("migrations:dashboard")
+    if route.lands_on_item:
+        return reverse("migrations:item_detail", kwargs={"pk": migration.pk, "item_pk": item_pk})
+    detail_url = reverse("migrations:migration_detail", kwargs={"pk": migration.pk})
+    if route.need == INVITE_TO_PRACTICE:
+        return detail_url + "#people"
+    return detail_url + (f"#item-{item_pk}" if route.on_item else "")
 
 
 def send(client: Client, method: str, url: str, data: dict | None = None):
@@ -362,13 +668,22 @@ def snapshot() -> dict:
     """Everything a request could change: milestones, every item's state, and the event log."""
     milestone_fields = [milestone.field_name for milestone in Milestone]
     return {
-        "migrations": list(PracticeMigration.objects.order_by("pk").values_list("pk", *milestone_fields)),
+        "migrations": list(
+            PracticeMigration.objects.order_by("pk").values_list("pk", "status", "status_reason", *milestone_fields)
+        ),
         "items": list(
             ChecklistItem.objects.order_by("pk").values_list(
-                "pk", "status", "revision", "note", "reason", "due_on", "completed_by", "override_reason"
+                "pk", "status", "revision", "note", "reason", "due_on", "completed_by", "override_reason", "owner"
             )
         ),
         "events": list(Event.objects.order_by("pk").values_list("pk", flat=True)),
+        # Memberships are not here: the personas' own are made as the tests sign them in. Every change
+        # to one writes an event.
+        "invitations": list(
+            Invitation.objects.order_by("pk").values_list("pk", "token_hash", "accepted_at", "cancelled_at")
+        ),
+        "practices": list(Practice.objects.order_by("pk").values_list("pk", flat=True)),
+        "imports": list(MigrationImport.objects.order_by("pk").values_list("pk", "applied_at")),
     }
 
 

@@ -3,11 +3,13 @@
 from datetime import date, timedelta
 
 import factory
+from django.utils import timezone
 from factory.django import DjangoModelFactory
 
 from migrations_app.models import (
     ICB,
     DeliveryPartner,
+    Invitation,
     Membership,
     Practice,
     PracticeMigration,
@@ -16,6 +18,7 @@ from migrations_app.models import (
     TemplateVersion,
     User,
 )
+from migrations_app.models.invitations import new_nonce
 
 PASSWORD = "correct-horse-battery-staple"
 
@@ -90,6 +93,25 @@ class MembershipFactory(DjangoModelFactory):
     user = factory.SubFactory(UserFactory)
     role = Role.PRACTICE_MANAGER
     practice = factory.SubFactory(PracticeFactory)
+
+
+def make_invitation(
+    *, invited_by: User, email: str = "new.person@example.nhs.uk", role: str = Role.PRACTICE_STAFF, **organisation
+) -> Invitation:
+    """A pending invitation as migrations_app.invitations.inviting.invite makes it, sent now, with
+    no e-mail and no event. The organisation: practice=, delivery_partner= or icb= (with a role of
+    that organisation)."""
+    now = timezone.now()
+    return Invitation.objects.create(
+        email=email,
+        role=role,
+        invited_by=invited_by,
+        created_at=now,
+        sent_at=now,
+        expires_at=Invitation.expiry_from(now),
+        token_hash=new_nonce(),
+        **organisation,
+    )
 
 
 def make_migration(

@@ -1,13 +1,14 @@
 """The pages that are not about a migration: the sign-in and password pages (public, or sending
 anonymous people to sign in), and a person's own pages, the reminder settings, the one-click
-unsubscribe and the calendar feed, for every persona; public ones are keyed by their token.
+unsubscribe and the calendar feed, a delivery partner's or ICB's team and the link in an
+invitation e-mail, for every persona; public ones are keyed by their token.
 """
 
 import pytest
 from django.test import Client
 from django.urls import reverse
 
-from migrations_app.models import ReminderPreference, User
+from migrations_app.models import DeliveryPartner, Invitation, Membership, ReminderPreference, Role, User
 from migrations_app.reminders import emails as reminder_emails
 from tests.access_routes import (
     AUTH_KWARGS,
@@ -16,12 +17,15 @@ from tests.access_routes import (
     PERSONAL,
     PERSONAL_NAMES,
     PERSONAS,
+    TEAM_MANAGERS,
+    TEAM_MEMBERS,
     PersonalRoute,
     login_url,
     send,
     sign_in,
     sign_in_redirect,
 )
+from tests.factories import MembershipFactory, PracticeFactory, UserFactory, make_invitation
 
 pytestmark = pytest.mark.django_db
 
@@ -46,7 +50,25 @@ def test_accounts_pages_are_public_or_send_anonymous_users_to_sign_in(name, clie
 
 
 def personal_url(route: PersonalRoute, owner: User) -> str:
-    """The route's URL; a public one carries `owner`'s token."""
+    """The route's URL; one with a token carries `owner`'s (an invitation: to their address, to a
+    practice they are not in); a team route's, its target at the demo delivery partner."""
+    if route.token == "invitation":
+        invitation = make_invitation(
+            invited_by=UserFactory(full_name="Ivy Inviter"), email=owner.email, practice=PracticeFactory()
+        )
+        return reverse(route.name, kwargs={"token": invitation.link_token()})
+    partner = DeliveryPartner.objects.get(practices__ods_code="H85001")  # the demo practice's (tests.conftest)
+    if route.target == "team invitation":
+        invitation = make_invitation(
+            invited_by=owner, email=COLLEAGUE, role=Role.DELIVERY_PARTNER, delivery_partner=partner
+        )
+        return reverse(route.name, kwargs={"invitation_pk": invitation.pk})
+    if route.target == "team member":
+        colleague = UserFactory(email=COLLEAGUE, full_name="Cal Colleague")
+        membership = MembershipFactory(
+            user=colleague, role=Role.DELIVERY_PARTNER, practice=None, delivery_partner=partner
+        )
+        return reverse(route.name, kwargs={"membership_pk": membership.pk})
     if route.token == "unsubscribe":
         return reverse(route.name, kwargs={"token": reminder_emails.unsubscribe_token(owner)})
     if route.token == "calendar":
@@ -72,7 +94,7 @@ PREFERENCES_DATA = {"frequency": "weekly", "first_lead_days": "5", "second_lead_
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
-@pytest.mark.parametrize("route", PERSONAL, ids=str)
+@pytest.mark.parametrize("route", [route for route in PERSONAL if not route.about_people], ids=str)
 def test_personal_pages(route, persona, request, client, practice_manager):
     user = sign_in(client, request, persona)
     # A public URL's token is the credential whoever follows it: the anonymous visitor uses the
@@ -102,6 +124,73 @@ def test_personal_pages(route, persona, request, client, practice_manager):
         assert preferences_of(owner) == before
         if route.name == "migrations:calendar_feed":
             assert response["Content-Type"] == "text/calendar; charset=utf-8"
+
+
+# --- a team's pages, and the link in an invitation e-mail ---------------------------------------------
+
+COLLEAGUE = "new.colleague@example.nhs.uk"
+PEOPLE_DATA = {
+    "email": COLLEAGUE,
+    "full_name": "Nat New",
+    "new_password1": "a-long-enough-passphrase-2025",
+    "new_password2": "a-long-enough-passphrase-2025",
+}
+
+
+def people_state() -> tuple:
+    invitations = Invitation.objects.order_by("pk").values_list("pk", "token_hash", "accepted_at", "cancelled_at")
+    memberships = Membership.objects.order_by("pk").values_list("pk", "user_id", "role")
+    return list(invitations), list(memberships), User.objects.count()
+
+
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("route", [route for route in PERSONAL if route.about_people], ids=str)
+def test_team_pages_and_invitation_links(route, persona, request, client, practice_manager):
+    user = sign_in(client, request, persona)
+    owner = user or practice_manager
+    url = personal_url(route, owner)
+    before = people_state()
+
+    response = send(client, route.method, url, PEOPLE_DATA if route.method == "POST" else {})
+
+    if route.target:  # the demo delivery partner's invitation or member
+        refused = persona not in TEAM_MANAGERS
+    else:  # inviting a colleague needs a team; the team page says when there is none
+        refused = route.name == "migrations:team" and route.method == "POST" and persona not in TEAM_MEMBERS
+    if persona == "anonymous" and not route.public:
+        assert response.status_code == 302
+        assert response.url == sign_in_redirect(route.method, url)
+        assert people_state() == before
+    elif refused:
+        # Not their team: its invitations and members are not found, and nothing changes.
+        assert response.status_code == 404
+        assert people_state() == before
+    elif route.method == "GET" and route.name != "migrations:invitation":
+        assert response.status_code == 200
+        assert people_state() == before
+    elif route.name.startswith("migrations:team"):
+        assert response.status_code == 302
+        assert response.url == reverse("migrations:team")
+        assert people_state() != before
+    elif route.name == "migrations:invitation":
+        # Someone signed in goes on to accept it there; the invited address has an account, so an
+        # anonymous visitor signs in first (the page says so; a POST goes to the sign-in).
+        accept_url = url + "accept/"
+        if persona != "anonymous":
+            assert (response.status_code, response.url) == (302, accept_url)
+        elif route.method == "GET":
+            assert response.status_code == 200
+            assert "Sign in to accept" in response.content.decode()
+        else:
+            assert (response.status_code, response.url) == (302, login_url(accept_url))
+        assert people_state() == before
+    else:
+        # Accepted by the account signed in to the invited address: a membership, and no new account.
+        assert response.status_code == 302
+        invitations, memberships, users = people_state()
+        assert [row[2] is not None for row in invitations] == [True]
+        assert len(memberships) == len(before[1]) + 1
+        assert users == before[2]
 
 
 @pytest.mark.parametrize("route", [route for route in PERSONAL if route.public], ids=str)
@@ -157,7 +246,7 @@ def test_personal_posts_need_a_csrf_token_except_the_one_click_unsubscribe(route
 
     response = csrf_client.post(url, PREFERENCES_DATA | {"List-Unsubscribe": "One-Click"})
 
-    if route.public:
+    if route.name == "migrations:unsubscribe":
         # RFC 8058: the mail client posts without a session or a form; the signed token is the key.
         assert response.status_code == 200
         assert preferences_of(practice_manager)[2] is True

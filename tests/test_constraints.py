@@ -150,11 +150,12 @@ def test_a_finished_migration_cannot_be_made_active_beside_an_active_one(migrati
         template_version=migration.template_version,
         status=PracticeMigration.Status.CANCELLED,
         finished_at=SOME_TIME,
+        status_reason="Practice merged",
     )
 
     with pytest.raises(IntegrityError), transaction.atomic():
         PracticeMigration.objects.filter(pk=cancelled.pk).update(
-            status=PracticeMigration.Status.ACTIVE, finished_at=None
+            status=PracticeMigration.Status.ACTIVE, finished_at=None, status_reason=""
         )
 
 
@@ -170,11 +171,15 @@ def test_a_migration_status_must_be_a_known_one(migration):
 
 @pytest.mark.parametrize(
     ("status", "finished_at"),
-    [("active", SOME_TIME), ("completed", None), ("cancelled", None)],
+    [("active", SOME_TIME), ("on_hold", SOME_TIME), ("completed", None), ("cancelled", None)],
 )
 def test_a_migration_is_finished_exactly_when_it_is_no_longer_active(migration, status, finished_at):
+    reason = "Practice merged" if status in ("on_hold", "cancelled") else ""
+    held_at = SOME_TIME if status == "on_hold" else None
     with pytest.raises(IntegrityError), transaction.atomic():
-        PracticeMigration.objects.filter(pk=migration.pk).update(status=status, finished_at=finished_at)
+        PracticeMigration.objects.filter(pk=migration.pk).update(
+            status=status, finished_at=finished_at, status_reason=reason, held_at=held_at
+        )
 
 
 def only_milestones(**dates: date) -> dict[str, date | None]:

@@ -1,7 +1,7 @@
 """Who sees what on the dashboard, through the client: who lands on it, one row per migration a
-user may see, cancelled and completed migrations, and a planted marker that must appear in no page,
-filter option, chart or CSV of a user who may not see its migration. Today is tests.conftest.TODAY,
-when the demo migration goes live in 60 days."""
+user may see, migrations on hold, completed and cancelled, and a planted marker that must appear in
+no page, filter option, chart or CSV of a user who may not see its migration. Today is
+tests.conftest.TODAY, when the demo migration goes live in 60 days."""
 
 from datetime import timedelta
 
@@ -69,17 +69,26 @@ def test_each_user_gets_one_row_per_migration_they_may_see(persona, expected, re
         assert (f'id="migration-{each.pk}"' in html) == (name in expected)
 
 
-def test_cancelled_migrations_are_left_out_and_completed_ones_shown_when_asked(client, world, admin_user):
-    PracticeMigration.objects.filter(pk=world["faraway"].pk).update(status="cancelled", finished_at=NOW)
+def test_finished_migrations_are_left_out_until_asked_for_and_cancelled_ones_kept_in_reports(client, world, admin_user):
+    PracticeMigration.objects.filter(pk=world["faraway"].pk).update(
+        status="cancelled", finished_at=NOW, status_reason="Practice merged"
+    )
     PracticeMigration.objects.filter(pk=world["valley"].pk).update(status="completed", finished_at=NOW)
+    PracticeMigration.objects.filter(pk=world["hilltop"].pk).update(
+        status="on_hold", held_at=NOW, status_reason="Waiting for the new supplier"
+    )
 
     in_progress = open_dashboard(client, admin_user)
+    on_hold = client.get(DASHBOARD_URL, {"status": "on_hold"})
     completed = client.get(DASHBOARD_URL, {"status": "completed"})
-    both = client.get(DASHBOARD_URL, {"status": "all"})
+    cancelled = client.get(DASHBOARD_URL, {"status": "cancelled"})
+    every = client.get(DASHBOARD_URL, {"status": "all"})
 
     assert set(listed(in_progress)) == {world["riverside"].pk, world["hilltop"].pk}
+    assert listed(on_hold) == [world["hilltop"].pk]
     assert listed(completed) == [world["valley"].pk]
-    assert set(listed(both)) == {world["riverside"].pk, world["hilltop"].pk, world["valley"].pk}
+    assert listed(cancelled) == [world["faraway"].pk]
+    assert set(listed(every)) == {each.pk for each in world.values()}
 
 
 # --- access: a planted marker appears nowhere ---------------------------------------------------------
@@ -92,7 +101,9 @@ def pages_to_check(marked: PracticeMigration, same_icb: PracticeMigration) -> li
     views = [
         {},
         {"status": "all"},
+        {"status": "on_hold"},
         {"status": "completed"},
+        {"status": "cancelled"},
         {"search": MARKER[1:-1]},  # part of the name, so that the search box echoing it is no leak
         {"search": marked.practice.ods_code},
         {"icb": marked.practice.icb_id},

@@ -138,7 +138,7 @@ BAD_FILTERS = [
     ({"phase": "launch"}, "Select a phase from the list"),
     ({"go_live": "soon"}, "Select a go-live window from the list"),
     ({"rag": "purple"}, "Select red, amber or green"),
-    ({"status": "cancelled"}, "Select a status from the list"),
+    ({"status": "archived"}, "Select a status from the list"),
     ({"sort": "colour"}, "Sort by one of the table's columns"),
     ({"page": "0"}, "Enter a page number, 1 or more"),
     ({"page": "two"}, "Enter a page number, 1 or more"),

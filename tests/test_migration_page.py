@@ -219,8 +219,9 @@ def migration_of(size: int) -> tuple[PracticeMigration, User]:
 
 
 # Session, user, the user's standing (access.standing_of), the migration, the user's roles on it, its
-# items (with who completed them), its phases.
-MIGRATION_PAGE_QUERIES = 7
+# items (with who completed them), its phases; the People section: the memberships relating people to
+# the practice (with their users) and its pending invitations (with who sent them).
+MIGRATION_PAGE_QUERIES = 9
 # Session, user, standing, the migration, roles, the item; the change (savepoint, locked re-read, update, the
 # migration's done count (ChecklistProgress, read by the dashboard), event, release: in a test the
 # request runs inside the test's transaction); then the items and phases again for the out-of-band

@@ -249,7 +249,7 @@ def test_starting_a_second_migration_for_a_practice_with_one_in_progress_is_refu
 
 def test_a_practice_can_start_again_once_its_migration_is_finished(migration, practice):
     PracticeMigration.objects.filter(pk=migration.pk).update(
-        status=PracticeMigration.Status.CANCELLED, finished_at=DONE_AT
+        status=PracticeMigration.Status.CANCELLED, finished_at=DONE_AT, status_reason="Practice merged"
     )
 
     second = make_migration(practice=practice)

@@ -12,8 +12,14 @@ in the weeks before go-live (measured on the national bench data: 36 points at w
 from enum import StrEnum, nonmember
 from typing import NamedTuple
 
+from migrations_app.models.practice_migrations import PAUSED_STATUSES
+
 FAR_BEHIND_PERCENT = 15
 """Red when the share done trails the share planned by more than this many percentage points."""
+
+NOT_RATED = {status: status.label for status in PAUSED_STATUSES}
+"""Statuses with no RAG status, by label: nothing of a migration on hold or cancelled is due, so none
+of its items counts as overdue. The dashboard, its summary and the CSV show the status instead."""
 
 
 class Rag(StrEnum):

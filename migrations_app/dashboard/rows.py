@@ -10,7 +10,8 @@ A page costs the same queries whatever the number of migrations:
   5. per migration, the items done ahead of their due date (for the RAG rule; few, found by date);
   6. the next due date of the rows on the page (of every row when sorted by it, or for the CSV);
   7. the item due on that date, for the rows on the page (for the CSV, per chunk of rows).
-The RAG status is computed in Python from those numbers (and each phase named from its position),
+The RAG status is computed in Python from those numbers (and each phase named from its position;
+a migration on hold or cancelled has none, and no overdue items: rag.NOT_RATED),
 so the RAG rule stays one function (rag.assess) that the RAG filter, the sort, the summary and the
 CSV all use; the RAG and phase filters, the sort and the pages are applied in Python too.
 """
@@ -23,9 +24,10 @@ from typing import Any
 from django.db.models import Q
 
 from migrations_app import access
-from migrations_app.dashboard.rag import Rag, assess
+from migrations_app.dashboard.rag import NOT_RATED, Rag, assess
 from migrations_app.models import ChecklistItem, PhaseTemplate, PracticeMigration
 from migrations_app.models.checklist_items import Progress
+from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
 
 CLOSED_PHASE = ("closed", "All items closed")
 """The phase of a migration with no open item left (its 'current phase' on the migration page is none)."""
@@ -46,10 +48,14 @@ GO_LIVE_NOT_AGREED = "not-agreed"
 LOOK_UP_IDS_UP_TO = 2000
 """Up to this many rows, their next due dates are looked up by the rows' ids (see add_next_due())."""
 
+# The status filter: key, label, the statuses it shows. Cancelled migrations are kept in reports,
+# shown when asked for.
 STATUSES = {
-    "": ("In progress", [PracticeMigration.Status.ACTIVE]),
+    "": ("In progress or on hold", list(UNFINISHED_STATUSES)),
+    "on_hold": ("On hold", [PracticeMigration.Status.ON_HOLD]),
     "completed": ("Completed", [PracticeMigration.Status.COMPLETED]),
-    "all": ("In progress and completed", [PracticeMigration.Status.ACTIVE, PracticeMigration.Status.COMPLETED]),
+    "cancelled": ("Cancelled", [PracticeMigration.Status.CANCELLED]),
+    "all": ("All", list(PracticeMigration.Status)),
 }
 
 
@@ -81,6 +87,17 @@ class Row:
     rag_reason: str = ""
     next_item_pk: int | None = None
     next_item_title: str = ""
+    status_reason: str = ""  # why on hold or cancelled
+
+    @property
+    def is_rated(self) -> bool:
+        """Whether the row has a RAG status (rag.NOT_RATED): on hold and cancelled rows have none."""
+        return self.status not in NOT_RATED
+
+    @property
+    def rag_label(self) -> str:
+        """The RAG status, or the status that stands in for it ("On hold")."""
+        return self.rag.label if self.rag else NOT_RATED[self.status]
 
     @property
     def percent(self) -> int:
@@ -125,7 +142,7 @@ class Options:
 
 def options_for(user) -> Options:
     """Two queries: the facets of the migrations `user` can see, and their checklists' phases."""
-    visible = access.visible_migrations(user, PracticeMigration.objects.on_dashboard())
+    visible = access.visible_migrations(user)
     icbs, partners, pairs = {}, {}, {}
     for icb_id, icb, partner_id, partner, source_id, source, target_id, target in visible.facets():
         icbs[icb_id] = icb
@@ -154,9 +171,11 @@ def options_for(user) -> Options:
 
 def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
     """Every row `user` can see that matches `filters`, unsorted. Three queries."""
-    migrations = _matching(access.visible_migrations(user, PracticeMigration.objects.on_dashboard()), filters, today)
+    migrations = _matching(access.visible_migrations(user), filters, today)
     rows = {
-        values[0]: Row(*values[:10], *(count or 0 for count in values[10:13]), phase_position=values[13])
+        values[0]: Row(
+            *values[:10], *(count or 0 for count in values[10:13]), phase_position=values[13], status_reason=values[14]
+        )
         for values in migrations.dashboard_values()
     }
     if not rows:
@@ -166,10 +185,10 @@ def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
     # up migration by migration costs more, even for a delivery partner's rows); the other
     # migrations' figures are dropped unread.
     for pk, overdue, gates_overdue in ChecklistItem.objects.overdue_counts_by_migration(today):
-        if row := rows.get(pk):
+        if (row := rows.get(pk)) and row.is_rated:
             row.overdue, row.gates_overdue = overdue, gates_overdue
     for pk, count in ChecklistItem.objects.done_ahead_by_migration(today):
-        if row := rows.get(pk):
+        if (row := rows.get(pk)) and row.is_rated:
             row.done_ahead = count
     found = []
     for row in rows.values():
@@ -178,13 +197,16 @@ def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
             row.phase_key, row.phase_title = options.phase_by_position.get(
                 (row.template_version_id, row.phase_position), (f"position-{row.phase_position}", "Unknown phase")
             )
-        row.rag, row.rag_reason = assess(
-            applicable=row.applicable,
-            done=row.done,
-            done_ahead=row.done_ahead,
-            overdue=row.overdue,
-            gates_overdue=row.gates_overdue,
-        )
+        if row.is_rated:
+            row.rag, row.rag_reason = assess(
+                applicable=row.applicable,
+                done=row.done,
+                done_ahead=row.done_ahead,
+                overdue=row.overdue,
+                gates_overdue=row.gates_overdue,
+            )
+        else:
+            row.rag_reason = row.status_reason
         if filters.phase and row.phase_key != filters.phase:
             continue
         if filters.rag and row.rag not in filters.rag:
@@ -288,7 +310,8 @@ COLUMNS = [
         lambda row: row.next_due_on,
         needs_next_due=True,
     ),
-    Column("rag", "RAG status", lambda row: row.rag.label, lambda row: row.rag.rank),
+    # Rows with no RAG status (on hold, cancelled) say so, and sort last.
+    Column("rag", "RAG status", lambda row: row.rag_label, lambda row: row.rag.rank if row.rag else None),
 ]
 SORTABLE = {column.key: column for column in COLUMNS if column.sort_key is not None}
 DEFAULT_SORT = "rag"

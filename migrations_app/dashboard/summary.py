@@ -1,13 +1,14 @@
 """The dashboard's summary panel, computed from the rows the table shows: counts by RAG status
-and by phase, the go-lives in the next four weeks, migrations by go-live month and phase (the
-chart and its table), and cutover length by supplier pair."""
+(and of the rows on hold or cancelled, which have none) and by phase, the go-lives in the next
+four weeks, migrations by go-live month and phase (the chart and its table), and cutover length
+by supplier pair."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date
 from statistics import median
 
-from migrations_app.dashboard.rag import Rag
+from migrations_app.dashboard.rag import NOT_RATED, Rag
 from migrations_app.dashboard.rows import SOON_DAYS, Options, Row
 
 SOON_SHOWN = 10
@@ -52,6 +53,8 @@ class Cutover:
 class Summary:
     total: int
     by_rag: list[tuple[Rag, int]]
+    # Rows with no RAG status, by status: (status, label, count), for the statuses there are.
+    not_rated: list[tuple[str, str, int]]
     phases: list[PhaseCount]
     soon: list[Row]
     soon_count: int
@@ -61,6 +64,7 @@ class Summary:
 
 def summarise(rows: list[Row], options: Options) -> Summary:
     rag_counts = Counter(row.rag for row in rows)
+    status_counts = Counter(row.status for row in rows if not row.is_rated)
     phase_counts = Counter(row.phase_key for row in rows)
     titles = dict(options.phases)
     for row in rows:
@@ -73,6 +77,9 @@ def summarise(rows: list[Row], options: Options) -> Summary:
     return Summary(
         total=len(rows),
         by_rag=[(rag, rag_counts[rag]) for rag in Rag],
+        not_rated=[
+            (status, label, status_counts[status]) for status, label in NOT_RATED.items() if status_counts[status]
+        ],
         phases=phases,
         soon=soon[:SOON_SHOWN],
         soon_count=len(soon),

@@ -2,6 +2,8 @@ from migrations_app.models.checklist_items import ChecklistItem, ChecklistProgre
 from migrations_app.models.checklist_templates import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
 from migrations_app.models.choices import Condition, ItemKind, ItemStatus, Milestone, Role
 from migrations_app.models.events import Event
+from migrations_app.models.imports import MigrationImport
+from migrations_app.models.invitations import Invitation
 from migrations_app.models.people import ICB, DeliveryPartner, Membership, Practice, Supplier, User
 from migrations_app.models.practice_migrations import PracticeMigration
 from migrations_app.models.reminders import Delivery, ReminderPreference
@@ -18,9 +20,11 @@ __all__ = [
     "Event",
     "ItemKind",
     "ItemStatus",
+    "Invitation",
     "ItemTemplate",
     "Membership",
     "Milestone",
+    "MigrationImport",
     "MigrationPhase",
     "PhaseTemplate",
     "Practice",

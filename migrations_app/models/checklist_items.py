@@ -26,6 +26,9 @@ from migrations_app.models.choices import (
 from migrations_app.models.events import Event
 
 PRACTICE_MIGRATION = "migrations_app.PracticeMigration"
+# The guide's last gate: signing it completes the migration, reopening it makes it active again
+# (PracticeMigration.follow_completion_gate).
+COMPLETION_GATE_KEY = "migration-complete"
 
 # Counting over the `items` join bypasses ChecklistItem's manager: leave archived items out by hand.
 LIVE_ITEMS = Q(items__archived_at__isnull=True)
@@ -42,6 +45,11 @@ class StaleItemError(ValidationError):
 
 def date_text(value: date | None) -> str:
     return value.isoformat() if value else ""
+
+
+def owner_text(owner) -> str:
+    """How an OWNER event records an owner: name and e-mail address; "" for the responsible role."""
+    return f"{owner} ({owner.email})" if owner is not None else ""
 
 
 class LiveManager(models.Manager):
@@ -146,6 +154,41 @@ class ChecklistItemQuerySet(models.QuerySet):
             .values_list("migration_id", "due_on", "pk", "title")
         )
 
+    def hand_back_to_role(self, *, by, owner, reason: str = "") -> int:
+        """Give the items of this queryset that `owner` owns back to their responsible role: an
+        OWNER event each (by `by`, with `reason`, such as "No longer a member of <practice>"), and
+        each revision bumped so that forms opened before are stale. Returns how many.
+
+        For when a person stops relating to a practice (removed from it, its delivery partner or
+        its ICB): narrow the queryset to the items of the practices they no longer relate to, and
+        call it in the transaction that removes the membership, after removing it. The items are
+        locked; an assign_owner() naming that person at the same moment either committed first
+        (its item is handed back here) or waits on the membership row and is refused once it is
+        gone (see ChecklistItem.assign_owner)."""
+        with transaction.atomic():
+            handed = list(
+                self.model.all_objects.select_for_update()
+                .filter(pk__in=self.filter(owner=owner).values("pk"), owner=owner)
+                .only("pk", "migration_id")
+                .order_by("pk")  # no join to order by phase (it would lock the phases too)
+            )
+            self.model.all_objects.filter(pk__in=[item.pk for item in handed]).update(
+                owner=None, revision=F("revision") + 1
+            )
+            Event.objects.bulk_create(
+                Event(
+                    migration_id=item.migration_id,
+                    item=item,
+                    actor=by,
+                    kind=Event.Kind.OWNER,
+                    field="owner",
+                    old_value=owner_text(owner),
+                    reason=reason.strip(),
+                )
+                for item in handed
+            )
+        return len(handed)
+
 
 class LiveChecklistItemManager(LiveManager.from_queryset(ChecklistItemQuerySet)):
     pass
@@ -170,6 +213,11 @@ class ChecklistItem(models.Model):
     due_on = models.DateField(null=True, blank=True)
     manual_due_on = models.DateField(
         null=True, blank=True, help_text="Set by hand: replanning leaves this item's date alone."
+    )
+    # A named person holding a role on the migration's practice; empty means whoever holds the
+    # responsible role (the default).
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="owned_items"
     )
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.TO_DO)
     completed_by = models.ForeignKey(
@@ -257,6 +305,10 @@ class ChecklistItem(models.Model):
     @property
     def is_gate(self) -> bool:
         return self.kind == ItemKind.GATE
+
+    @property
+    def is_completion_gate(self) -> bool:
+        return self.is_gate and self.key == COMPLETION_GATE_KEY
 
     def open_dependencies(self) -> "ChecklistItemQuerySet":
         """The items a gate waits for: the earlier items of its phase that are still open."""
@@ -355,6 +407,46 @@ class ChecklistItem(models.Model):
             )
         self._copy_from(item)
 
+    def assign_owner(
+        self, by, owner, *, memberships: models.QuerySet | None = None, expected_revision: int | None = None
+    ) -> None:
+        """Name `owner` as the person who owns this item, or give it back to its responsible role
+        (None): an OWNER event, and the revision bumped. The same owner again changes nothing.
+
+        Only someone holding a role on the item's practice may own it. That is access.py's rule,
+        and the models import nothing of access.py (it builds on them): the caller passes
+        `memberships`, access.owner_memberships(item). The owner's rows among them are locked and
+        checked here, in the item's transaction, so that removing that membership at the same
+        moment either waits for this and then hands the item back (hand_back_to_role), or goes
+        first and this is refused (ValidationError on "owner")."""
+        if owner is not None and memberships is None:
+            raise TypeError("Naming an owner needs the memberships that may own the item (access.owner_memberships).")
+        with transaction.atomic():
+            item = self._lock(expected_revision)
+            if item.owner_id == (owner.pk if owner is not None else None):
+                self._copy_from(item)
+                return
+            if owner is not None:
+                # of=("self",): lock the membership rows, not the users joined to check they are active
+                # (read as rows: exists() would drop the OF clause).
+                held = list(memberships.select_for_update(of=("self",)).filter(user_id=owner.pk).only("pk"))
+                if not owner.is_active or not held:
+                    raise ValidationError({"owner": f"{owner} holds no role at this practice, so cannot own it."})
+            old_owner = item.owner
+            item.owner = owner
+            item.revision += 1
+            item.save(update_fields=["owner", "revision"])
+            Event.objects.create(
+                migration_id=item.migration_id,
+                item=item,
+                actor=by,
+                kind=Event.Kind.OWNER,
+                field="owner",
+                old_value=owner_text(old_owner),
+                new_value=owner_text(owner),
+            )
+        self._copy_from(item)
+
     def _lock(self, expected_revision: int | None) -> "ChecklistItem":
         item = ChecklistItem.objects.select_for_update().select_related("migration").get(pk=self.pk)
         if expected_revision is not None and item.revision != expected_revision:
@@ -403,6 +495,10 @@ class ChecklistItem(models.Model):
                     ]
                 )
                 ChecklistProgress.record_change(item.migration_id, old_status, status)
+                if item.is_completion_gate and ItemStatus.DONE in (old_status, status):
+                    # The migration's status follows this gate in the same transaction; refused
+                    # (a migration on hold cannot complete), the gate's change is undone with it.
+                    item.migration.follow_completion_gate(by, signed=status == ItemStatus.DONE)
             Event.objects.create(
                 migration_id=item.migration_id,
                 item=item,
@@ -425,6 +521,7 @@ class ChecklistItem(models.Model):
             "note",
             "due_on",
             "manual_due_on",
+            "owner_id",
             "revision",
         ):
             setattr(self, field, getattr(item, field))

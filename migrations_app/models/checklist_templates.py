@@ -55,6 +55,10 @@ class TemplateVersionQuerySet(models.QuerySet):
     def published(self) -> "TemplateVersionQuerySet":
         return self.filter(status=TemplateVersion.Status.PUBLISHED)
 
+    def latest_published(self) -> "TemplateVersion | None":
+        """The version new migrations are made from."""
+        return self.published().order_by("-published_at", "-number").first()
+
 
 # At module level, and named on the model as TemplateVersion.Status, for the model's constraints.
 class TemplateVersionStatus(models.TextChoices):
@@ -173,6 +177,17 @@ class TemplateVersion(models.Model):
                 for item in items
             )
         return draft
+
+    def rows_to_copy(self) -> tuple[list["PhaseTemplate"], list["ItemTemplate"]]:
+        """The phases and items a new migration copies. Read once per instance of a published
+        version, which never changes (freeze), so an import starting thousands of migrations from
+        one instance reads them once."""
+        cached = getattr(self, "_rows_to_copy", None)
+        if cached is None:
+            cached = (list(self.phases.order_by("position")), list(self.items()))
+            if self.is_published:
+                self._rows_to_copy = cached
+        return cached
 
     def items(self) -> "models.QuerySet[ItemTemplate]":
         return (

@@ -30,6 +30,9 @@ class EventKind(models.TextChoices):
     ATTRIBUTE = "attribute", "Attribute changed"
     SIGN_OFF = "sign_off", "Signed off"
     UPGRADE = "upgrade", "Checklist upgraded"
+    MIGRATION_STATUS = "migration_status", "Migration status changed"
+    OWNER = "owner", "Owner changed"
+    PEOPLE = "people", "People changed"
 
 
 class Event(models.Model):
@@ -37,7 +40,20 @@ class Event(models.Model):
 
     Kind = EventKind
 
-    migration = models.ForeignKey("migrations_app.PracticeMigration", on_delete=models.PROTECT, related_name="events")
+    # What the event is about: a migration (and maybe one of its items), or, for changes to who
+    # belongs where (invitations, memberships), the organisation.
+    migration = models.ForeignKey(
+        "migrations_app.PracticeMigration", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    practice = models.ForeignKey(
+        "migrations_app.Practice", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    delivery_partner = models.ForeignKey(
+        "migrations_app.DeliveryPartner", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
+    icb = models.ForeignKey(
+        "migrations_app.ICB", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+    )
     item = models.ForeignKey(
         "migrations_app.ChecklistItem", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
@@ -50,7 +66,7 @@ class Event(models.Model):
         help_text="Empty when the system made the change.",
     )
     at = models.DateTimeField(default=timezone.now)
-    kind = models.CharField(max_length=16, choices=Kind.choices)
+    kind = models.CharField(max_length=20, choices=Kind.choices)
     field = models.CharField(max_length=64, blank=True)
     old_value = models.TextField(blank=True)
     new_value = models.TextField(blank=True)
@@ -64,6 +80,16 @@ class Event(models.Model):
             models.CheckConstraint(
                 condition=Q(kind__in=EventKind.values),
                 name="event_kind_valid",
+            ),
+            models.CheckConstraint(
+                condition=Q(migration__isnull=False)
+                | Q(practice__isnull=False)
+                | Q(delivery_partner__isnull=False)
+                | Q(icb__isnull=False),
+                name="event_is_about_something",
+            ),
+            models.CheckConstraint(
+                condition=Q(item__isnull=True) | Q(migration__isnull=False), name="event_item_of_migration"
             ),
         ]
         indexes = [models.Index(fields=["item", "at"], name="event_item_at")]
@@ -89,6 +115,8 @@ class Event(models.Model):
 
     def _display(self, value: str) -> str:
         """Stored values are raw (a status key, an ISO date); people read labels and dates."""
+        if self.field == "owner" and not value:
+            return "anyone in the responsible role"  # no named owner (ChecklistItem.assign_owner)
         if not value:
             return "(empty)"
         if self.field == "status" and value in ItemStatus.values:

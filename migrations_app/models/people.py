@@ -123,6 +123,16 @@ class User(AbstractBaseUser, PermissionsMixin):
         self.email = self.__class__.objects.normalize_email(self.email).lower()
 
 
+def role_matches_organisation() -> Q:
+    """The role says which kind of organisation a membership (or an invitation to one) is in, and
+    only that one is set."""
+    return (
+        Q(role__in=PRACTICE_ROLES, practice__isnull=False, delivery_partner__isnull=True, icb__isnull=True)
+        | Q(role=Role.DELIVERY_PARTNER, practice__isnull=True, delivery_partner__isnull=False, icb__isnull=True)
+        | Q(role=Role.ICB_LEAD, practice__isnull=True, delivery_partner__isnull=True, icb__isnull=False)
+    )
+
+
 class Membership(models.Model):
     """A user's role in exactly one organisation: a practice, a delivery partner or an ICB."""
 
@@ -133,24 +143,12 @@ class Membership(models.Model):
         DeliveryPartner, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships"
     )
     icb = models.ForeignKey(ICB, on_delete=models.CASCADE, null=True, blank=True, related_name="memberships")
+    created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:
         constraints = [
             models.CheckConstraint(condition=Q(role__in=Role.values), name="membership_role_valid"),
-            # The role says which kind of organisation the membership is in, and only that one is set.
-            models.CheckConstraint(
-                condition=(
-                    Q(role__in=PRACTICE_ROLES, practice__isnull=False, delivery_partner__isnull=True, icb__isnull=True)
-                    | Q(
-                        role=Role.DELIVERY_PARTNER,
-                        practice__isnull=True,
-                        delivery_partner__isnull=False,
-                        icb__isnull=True,
-                    )
-                    | Q(role=Role.ICB_LEAD, practice__isnull=True, delivery_partner__isnull=True, icb__isnull=False)
-                ),
-                name="membership_role_matches_organisation",
-            ),
+            models.CheckConstraint(condition=role_matches_organisation(), name="membership_role_matches_organisation"),
             models.UniqueConstraint(fields=["user", "practice"], name="membership_one_per_practice"),
             models.UniqueConstraint(fields=["user", "delivery_partner"], name="membership_one_per_delivery_partner"),
             models.UniqueConstraint(fields=["user", "icb"], name="membership_one_per_icb"),

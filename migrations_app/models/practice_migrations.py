@@ -1,12 +1,15 @@
-"""A practice's migration: its systems, milestones and status, and starting one from a published
-checklist. Its checklist (phases, items, progress, event log) is in checklist_items.py, below it."""
+"""A practice's migration: its systems, milestones and status, starting one from a published
+checklist, and its lifecycle (on hold, resumed, cancelled, completed: TRANSITIONS). Its checklist
+(phases, items, progress, event log) is in checklist_items.py, below it."""
 
+from collections import defaultdict
+from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import F, Q
+from django.db.models import Case, F, Q, Value, When
 from django.utils import timezone
 
 from migrations_app import scheduling
@@ -42,23 +45,25 @@ DASHBOARD_FIELDS = (
     "progress__items_applicable",
     "progress__items_blocked",
     "progress__phase_position",
+    "status_reason",
 )
 
 
 class PracticeMigrationQuerySet(models.QuerySet):
     def in_progress(self) -> "PracticeMigrationQuerySet":
-        """Migrations under way: neither completed nor cancelled ("In progress" on every page)."""
+        """Migrations under way and not on hold: the ones whose items can fall due (reminders,
+        sign-off requests, the calendar feed)."""
         return self.filter(status=PracticeMigration.Status.ACTIVE)
+
+    def unfinished(self) -> "PracticeMigrationQuerySet":
+        """Migrations neither completed nor cancelled (in progress or on hold): a practice's
+        current migration, at most one per practice."""
+        return self.filter(status__in=UNFINISHED_STATUSES)
 
     def with_progress(self) -> "PracticeMigrationQuerySet":
         """Each migration with its kept counts (`migration.progress`, a ChecklistProgress) in the
         same query, rather than counting its items again."""
         return self.select_related("progress")
-
-    def on_dashboard(self) -> "PracticeMigrationQuerySet":
-        """The migrations a dashboard lists: in progress or completed. A cancelled migration moves
-        no practice, so it is left out of the rows and of every figure."""
-        return self.exclude(status=PracticeMigration.Status.CANCELLED)
 
     def dashboard_values(self) -> models.QuerySet:
         """One tuple per migration with what a dashboard row shows, its done, applicable and blocked
@@ -105,8 +110,39 @@ def _order_constraints() -> list[models.CheckConstraint]:
 # constraints can read its values (a class nested in the model is out of Meta's reach).
 class MigrationStatus(models.TextChoices):
     ACTIVE = "active", "In progress"
+    ON_HOLD = "on_hold", "On hold"
     COMPLETED = "completed", "Completed"
     CANCELLED = "cancelled", "Cancelled"
+
+
+# Not finished: at most one per practice. On hold pauses reminders and overdue, but the practice
+# still has the migration in hand.
+UNFINISHED_STATUSES = (MigrationStatus.ACTIVE, MigrationStatus.ON_HOLD)
+# Nothing of a migration on hold or cancelled is due: none of its items counts as overdue (the
+# migration page, the dashboard, which shows no RAG status for it) and nobody is reminded of them.
+PAUSED_STATUSES = (MigrationStatus.ON_HOLD, MigrationStatus.CANCELLED)
+
+
+@dataclass(frozen=True)
+class Transition:
+    """One move of a migration's lifecycle: from which statuses, to which, and how it reads."""
+
+    sources: frozenset[str]
+    target: str
+    done: str  # "This migration is on hold, so it cannot be <done>."
+
+
+# The one table of a migration's lifecycle, by the method that makes each move. The model refuses
+# anything else; the constraints below hold what each status carries (when on hold since, why on
+# hold or cancelled, when finished). Cancelled is final. Completed follows the "migration complete"
+# gate: signing it completes the migration, reopening it makes the migration active again.
+TRANSITIONS: dict[str, Transition] = {
+    "hold": Transition(frozenset({MigrationStatus.ACTIVE}), MigrationStatus.ON_HOLD, "put on hold"),
+    "resume": Transition(frozenset({MigrationStatus.ON_HOLD}), MigrationStatus.ACTIVE, "resumed"),
+    "cancel": Transition(frozenset(UNFINISHED_STATUSES), MigrationStatus.CANCELLED, "cancelled"),
+    "complete": Transition(frozenset({MigrationStatus.ACTIVE}), MigrationStatus.COMPLETED, "completed"),
+    "reopen": Transition(frozenset({MigrationStatus.COMPLETED}), MigrationStatus.ACTIVE, "reopened"),
+}
 
 
 class PracticeMigration(models.Model):
@@ -140,10 +176,22 @@ class PracticeMigration(models.Model):
         default=False, help_text="The technical survey found new hardware or software is needed."
     )
 
+    project_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name="delivery partner's project manager",
+    )
+
     created_at = models.DateTimeField(default=timezone.now)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
     )
+    # Since when the migration is on hold (empty unless it is).
+    held_at = models.DateTimeField(null=True, blank=True)
+    status_reason = models.TextField(blank=True, help_text="Why the migration is on hold or was cancelled.")
     finished_at = models.DateTimeField(null=True, blank=True)
 
     objects = PracticeMigrationQuerySet.as_manager()
@@ -155,15 +203,24 @@ class PracticeMigration(models.Model):
                 condition=Q(status__in=MigrationStatus.values), name="practicemigration_status_valid"
             ),
             models.UniqueConstraint(
-                fields=["practice"], condition=Q(status="active"), name="practicemigration_one_unfinished_per_practice"
+                fields=["practice"],
+                condition=Q(status__in=list(UNFINISHED_STATUSES)),
+                name="practicemigration_one_unfinished_per_practice",
             ),
             models.CheckConstraint(
                 condition=~Q(source_supplier=F("target_supplier")), name="practicemigration_suppliers_differ"
             ),
             models.CheckConstraint(
-                condition=Q(status="active", finished_at__isnull=True)
-                | (~Q(status="active") & Q(finished_at__isnull=False)),
+                condition=Q(status__in=list(UNFINISHED_STATUSES), finished_at__isnull=True)
+                | (~Q(status__in=list(UNFINISHED_STATUSES)) & Q(finished_at__isnull=False)),
                 name="practicemigration_finished_at_with_status",
+            ),
+            # On hold: since when, and why. Cancelled: why. Nothing else carries either.
+            models.CheckConstraint(
+                condition=(Q(status="on_hold", held_at__isnull=False) & ~Q(status_reason=""))
+                | (Q(status="cancelled", held_at__isnull=True) & ~Q(status_reason=""))
+                | Q(status__in=["active", "completed"], held_at__isnull=True, status_reason=""),
+                name="practicemigration_hold_and_cancel_have_reason",
             ),
             *_order_constraints(),
         ]
@@ -178,8 +235,8 @@ class PracticeMigration(models.Model):
         errors: dict[str, str] = scheduling.milestone_order_errors(self.milestone_dates())
         if self.source_supplier_id and self.source_supplier_id == self.target_supplier_id:
             errors["target_supplier"] = "The new supplier must be different from the current supplier."
-        if self.practice_id and self.status == self.Status.ACTIVE:
-            others = PracticeMigration.objects.in_progress().filter(practice_id=self.practice_id).exclude(pk=self.pk)
+        if self.practice_id and self.status in UNFINISHED_STATUSES:
+            others = PracticeMigration.objects.unfinished().filter(practice_id=self.practice_id).exclude(pk=self.pk)
             if others.exists():
                 errors["practice"] = "This practice already has a migration in progress."
         if errors:
@@ -200,7 +257,7 @@ class PracticeMigration(models.Model):
         item's due date computed from the milestones given. Validates first; saves nothing
         if anything is wrong."""
         if template_version is None:
-            template_version = TemplateVersion.objects.published().order_by("-published_at", "-number").first()
+            template_version = TemplateVersion.objects.latest_published()
             if template_version is None:
                 raise ValidationError("No published checklist template: run `manage.py load_guide` first.")
         elif not template_version.is_published:
@@ -213,7 +270,10 @@ class PracticeMigration(models.Model):
             created_by=created_by,
             **fields,
         )
-        migration.full_clean()
+        # Not validate_constraints: Django checks each CheckConstraint with a query of its own (26 here),
+        # half the cost of a start when an import starts thousands. clean() gives the messages people
+        # see for the ones they can break, and the database refuses any row that breaks one.
+        migration.full_clean(validate_constraints=False)
         with transaction.atomic():
             migration.save()
             migration.instantiate()
@@ -222,13 +282,14 @@ class PracticeMigration(models.Model):
     def instantiate(self) -> None:
         """Copy the template version's phases and items onto this migration."""
         dates = self.milestone_dates()
-        phases = {}
-        for phase_template in self.template_version.phases.order_by("position"):
-            phases[phase_template.pk] = MigrationPhase.objects.create(
-                migration=self, key=phase_template.key, title=phase_template.title, position=phase_template.position
-            )
+        phase_templates, item_templates = self.template_version.rows_to_copy()
+        created = MigrationPhase.objects.bulk_create(
+            MigrationPhase(migration=self, key=phase.key, title=phase.title, position=phase.position)
+            for phase in phase_templates
+        )
+        phases = {template.pk: phase for template, phase in zip(phase_templates, created, strict=True)}
         items = []
-        for item_template in self.template_version.items():
+        for item_template in item_templates:
             item = ChecklistItem(
                 migration=self,
                 phase=phases[item_template.phase_id],
@@ -306,15 +367,15 @@ class PracticeMigration(models.Model):
                 )
                 setattr(locked, field, new_date)
             locked.save(update_fields=[Milestone(key).field_name for key in changed])
-            items = ChecklistItem.objects.in_bulk([move.item_id for move in moves])
+            # One UPDATE, the moved items grouped by their new date: Django's bulk_update would build a
+            # condition per item and field, most of the cost of a replan when an import moves thousands.
+            moved_to: dict[date | None, list[int]] = defaultdict(list)
             for move in moves:
-                item = items[move.item_id]
-                item.due_on = move.new_due_on
-                item.revision += 1
+                moved_to[move.new_due_on].append(move.item_id)
                 events.append(
                     Event(
                         migration=locked,
-                        item=item,
+                        item_id=move.item_id,
                         actor=by,
                         at=now,
                         kind=Event.Kind.REPLAN,
@@ -324,8 +385,147 @@ class PracticeMigration(models.Model):
                         reason=reason,
                     )
                 )
-            ChecklistItem.objects.bulk_update(items.values(), ["due_on", "revision"])
+            if moves:
+                ChecklistItem.objects.filter(pk__in=[move.item_id for move in moves]).update(
+                    due_on=Case(
+                        *(When(pk__in=item_ids, then=Value(day)) for day, item_ids in moved_to.items()),
+                        output_field=models.DateField(),
+                    ),
+                    revision=F("revision") + 1,
+                )
             Event.objects.bulk_create(events)
         for field in changed:
             setattr(self, Milestone(field).field_name, changes[field])
         return moves
+
+    def change_project_manager(self, project_manager, *, by, reason: str = "") -> bool:
+        """Name the delivery partner's project manager (None: nobody yet), written to the event log.
+        Who may be named is access.project_managers(). False, and nothing written, if unchanged."""
+        if (project_manager.pk if project_manager else None) == self.project_manager_id:
+            return False
+        with transaction.atomic():
+            Event.objects.create(
+                migration=self,
+                actor=by,
+                kind=Event.Kind.ATTRIBUTE,
+                field="project_manager",
+                old_value=str(self.project_manager or ""),
+                new_value=str(project_manager or ""),
+                reason=reason,
+            )
+            self.project_manager = project_manager
+            self.save(update_fields=["project_manager"])
+        return True
+
+    # --- the lifecycle (TRANSITIONS) ----------------------------------------------------------------------
+
+    @property
+    def is_paused(self) -> bool:
+        return self.status in PAUSED_STATUSES
+
+    @property
+    def allowed_actions(self) -> frozenset[str]:
+        """The lifecycle methods the current status allows (the page offers the buttons for them)."""
+        return frozenset(action for action, move in TRANSITIONS.items() if self.status in move.sources)
+
+    def refusal(self, action: str) -> str:
+        """Why the lifecycle method `action` cannot be called in the current status, or "" if it can."""
+        move = TRANSITIONS[action]
+        if self.status in move.sources:
+            return ""
+        status = self.get_status_display().lower()
+        if self.status == move.target:
+            return f"This migration is already {status}."
+        return f"This migration is {status}, so it cannot be {move.done}."
+
+    def latest_status_change(self) -> Event | None:
+        """The event of the last change of status: who made it, when and why (the status banner)."""
+        return (
+            self.events.filter(kind=Event.Kind.MIGRATION_STATUS, item=None)
+            .select_related("actor")
+            .order_by("-at", "-pk")
+            .first()
+        )
+
+    def hold(self, by, reason: str) -> None:
+        """Put on hold: reminders, sign-off requests and the calendar feed leave it out, and its due
+        dates stop counting as overdue; its items can still be ticked."""
+        self._move("hold", by=by, reason=_reason(reason, "Enter why the migration is on hold"))
+
+    def resume(
+        self, by, *, changes: dict[str, date | None] | None = None, reason: str = ""
+    ) -> list[scheduling.DueDateMove]:
+        """Back in progress, with any new milestone dates set and items replanned in the same
+        transaction (change_milestones; preview_milestone_change shows the moves first). Returns
+        the due dates moved. Nothing is saved if a date is refused."""
+        with transaction.atomic():
+            self._move("resume", by=by, reason=reason.strip())
+            return self.change_milestones(changes, by=by, reason=reason.strip()) if changes else []
+
+    def cancel(self, by, reason: str) -> None:
+        """Cancel for good: the migration is read-only from then on (access.Access) and stays in
+        reports."""
+        self._move("cancel", by=by, reason=_reason(reason, "Enter why the migration is cancelled"))
+
+    def complete(self, by) -> None:
+        """Completed: its "migration complete" gate is signed (see follow_completion_gate)."""
+        self._move("complete", by=by, reason="The migration-complete gate was signed off.")
+
+    def reopen(self, by) -> None:
+        """Back in progress from completed: its "migration complete" gate was reopened."""
+        self._move("reopen", by=by, reason="The migration-complete gate was reopened.")
+
+    def follow_completion_gate(self, by, *, signed: bool) -> None:
+        """Keep the status in step with the "migration complete" gate, so the two never disagree:
+        signing the gate completes the migration (refused unless it is in progress, which refuses
+        the sign-off too), and any change that undoes the signature returns a completed migration
+        to in progress.
+
+        Transactions: ChecklistItem calls this inside the transaction that changes the gate, after
+        locking the gate's row and this migration's (ChecklistItem._lock). It reaches this method
+        through the gate's foreign key: checklist_items.py sits below this module and imports
+        nothing of it."""
+        if signed:
+            self.complete(by)
+        elif self.status == self.Status.COMPLETED:
+            self.reopen(by)
+
+    def _move(self, action: str, *, by, reason: str) -> None:
+        """Make the move TRANSITIONS names `action` in one transaction, with the row locked so two
+        moves at once queue and the second sees the first; written to the event log."""
+        move = TRANSITIONS[action]
+        with transaction.atomic():
+            locked = PracticeMigration.objects.select_for_update().get(pk=self.pk)
+            refusal = locked.refusal(action)
+            if refusal:
+                raise ValidationError(refusal)
+            now = timezone.now()
+            old_status = locked.status
+            locked.status = move.target
+            locked.held_at = now if move.target == self.Status.ON_HOLD else None
+            locked.status_reason = reason if move.target in (self.Status.ON_HOLD, self.Status.CANCELLED) else ""
+            locked.finished_at = None if move.target in UNFINISHED_STATUSES else now
+            locked.save(update_fields=LIFECYCLE_FIELDS)
+            Event.objects.create(
+                migration=locked,
+                actor=by,
+                at=now,
+                kind=Event.Kind.MIGRATION_STATUS,
+                field="status",
+                old_value=old_status,
+                new_value=move.target,
+                reason=reason,
+            )
+        for field in LIFECYCLE_FIELDS:
+            setattr(self, field, getattr(locked, field))
+
+
+LIFECYCLE_FIELDS = ["status", "held_at", "status_reason", "finished_at"]
+
+
+def _reason(text: str, message: str) -> str:
+    """A reason the lifecycle needs (on hold, cancelled), stripped; refused when empty."""
+    text = text.strip()
+    if not text:
+        raise ValidationError({"reason": message})
+    return text

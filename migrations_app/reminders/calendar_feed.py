@@ -1,7 +1,7 @@
 """A person's private iCalendar feed, for Outlook and other calendar apps that subscribe to a URL.
 
 It holds the milestones of the migrations in progress the person works on (through any of their
-memberships) and the open items they are responsible for (due.open_items, with the role they hold:
+memberships) and the open items that are theirs (due.open_items that they own, or with no owner and a role they hold:
 access.Relations.own_items), each an all-day event on its date that links to the page in the
 tracker. Titles name the practice and the item; nothing else (no notes, no reasons) goes in, so
 the feed carries no patient data. Two queries, whatever the size.

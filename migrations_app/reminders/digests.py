@@ -118,9 +118,9 @@ def build_digests(
         for icb_id in held.icb_ids:
             icb_holders[icb_id].append(user_id)
 
-    # One query for everyone: the items any of them holds the role for (access.Relations) within any
-    # of the windows in use, plus escalations; the exact rule per person is applied in memory
-    # (DueRule.reason), to the people the index above says may be concerned.
+    # One query for everyone: the items that are any of theirs (access.Relations: owned, or unowned with
+    # their role) within any of the windows in use, plus escalations; the exact rule per person is
+    # applied in memory (DueRule.reason), to the people the index above says may be concerned.
     everyone = access.Relations.combined(responsibilities.values())
     rule = DueRule.combined(on, rules.values())
     wanted = everyone.own_items() & rule.condition()
@@ -129,19 +129,23 @@ def build_digests(
     items = (
         due.open_items()
         .filter(wanted)
-        .select_related("migration__practice")
+        .select_related("migration__practice", "owner")
         .only(*DIGEST_FIELDS)
         .order_by("migration__practice__name", "migration_id", "due_on", "phase_id", "position")
     )
     sections: dict[int, dict[int, MigrationSection]] = defaultdict(dict)
     for item in items:
         practice = item.migration.practice
-        concerned = {
-            user_id for user_id, role in practice_holders.get(practice.pk, ()) if role == item.responsible_role
-        }
+        if item.owner_id is not None:
+            # An owned item is its owner's alone (if they are among these people and still relate to it).
+            concerned = {item.owner_id} & responsibilities.keys()
+        else:
+            concerned = {
+                user_id for user_id, role in practice_holders.get(practice.pk, ()) if role == item.responsible_role
+            }
+            if item.responsible_role == Role.ICB_LEAD:
+                concerned.update(icb_holders.get(practice.icb_id, ()))
         concerned.update(partner_holders.get(practice.delivery_partner_id, ()))
-        if item.responsible_role == Role.ICB_LEAD:
-            concerned.update(icb_holders.get(practice.icb_id, ()))
         for user_id in concerned:
             _place(item, sections[user_id], responsibilities[user_id], rules[user_id])
     for user_id, by_migration in sections.items():
@@ -151,10 +155,12 @@ def build_digests(
     return built
 
 
-# What a digest shows of an item, its migration and practice (and the keys that join them).
+# What a digest shows of an item, its owner, its migration and practice (and the keys that join them).
 DIGEST_FIELDS = (
     "title",
     "responsible_role",
+    "owner__full_name",
+    "owner__email",
     "kind",
     "due_on",
     "status",

@@ -2,9 +2,10 @@
 the calendar feed ask this module; who relates to which practice through which role they ask
 access.py. No side effects.
 
-A person hears about the open items of unfinished migrations for which they hold the responsible
-role (a practice role at that practice, the delivery partner's project manager for its practices,
-the ICB lead for its ICB's):
+A person hears about the open items of unfinished migrations that are theirs (access.Relations):
+those they own, and those with no named owner for which they hold the responsible role (a practice
+role at that practice, the delivery partner's project manager for its practices, the ICB lead for
+its ICB's). An item with an owner goes to the owner alone, not to the others in its role:
 
 - every item that is **overdue** (due before the digest's day);
 - every item as it comes within each of their **lead times** (by default 7 days and 1 day before
@@ -17,7 +18,8 @@ the ICB lead for its ICB's):
   is **5 working days or more overdue** (escalation).
 
 A gate is **ready to sign** once every earlier item of its phase is closed; the people who may sign
-it (access.signers_of), less those who unsubscribed, are asked.
+it (access.signers_of: its owner alone, when the owner may sign it), less those who unsubscribed,
+are asked.
 
 `DueRule` holds the rule of one digest, for the database (`condition`, `escalated_condition`) and
 in memory (`reason`), side by side; tests/reminders/test_due.py checks that the two agree, as it
@@ -165,11 +167,12 @@ class Reason(StrEnum):
 
 @dataclass(frozen=True)
 class DueRule:
-    """What a digest on `on` mentions: of the items whose responsible role the person holds, those
-    due before `on` and those due within one of the lead windows; of the other items of their
-    delivery partner's practices, those due on `escalation_cutoff` or before (and not the
-    delivery partner's own). Written for the database (`condition`, `escalated_condition`) and in
-    memory (`reason`); the two agree (tests/reminders/test_due.py)."""
+    """What a digest on `on` mentions: of the person's items (access.Relations: owned by them, or
+    unowned with a role they hold), those due before `on` and those due within one of the lead
+    windows; of the other items of their delivery partner's practices, those due on
+    `escalation_cutoff` or before (and not the delivery partner's own). Written for the database
+    (`condition`, `escalated_condition`) and in memory (`reason`); the two agree
+    (tests/reminders/test_due.py)."""
 
     on: date
     windows: tuple[tuple[date, date], ...]
@@ -190,7 +193,7 @@ class DueRule:
     # For the database: conditions on ChecklistItem, to apply to open_items().
 
     def condition(self) -> Q:
-        """Overdue or coming up: `reason` OVERDUE or DUE_SOON, for an item whose role is held."""
+        """Overdue or coming up: `reason` OVERDUE or DUE_SOON, for an item that is the person's."""
         condition = Q(due_on__lt=self.on)
         for first, last in self.windows:
             condition |= Q(due_on__gte=first, due_on__lte=last)
@@ -203,10 +206,11 @@ class DueRule:
     # In memory: the same rule, for one item already read.
 
     def reason(self, item: ChecklistItem, *, holds_role: bool, partner_of_practice: bool) -> Reason | None:
-        """Why the digest mentions `item`, or None. `holds_role`: the person holds the item's
-        responsible role at its practice (access.Relations.holds); `partner_of_practice`: they are
-        a member of its practice's delivery partner. An item whose role they hold is never
-        escalated to them: they hear of it as overdue."""
+        """Why the digest mentions `item`, or None. `holds_role`: the item is the person's (they own
+        it, or it has no owner and they hold its responsible role at its practice:
+        access.Relations.holds); `partner_of_practice`: they are a member of its practice's
+        delivery partner. An item that is theirs is never escalated to them: they hear of it as
+        overdue."""
         if holds_role:
             if item.due_on < self.on:
                 return Reason.OVERDUE

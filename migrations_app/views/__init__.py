@@ -5,6 +5,7 @@ from migrations_app.views.items import (
     item_history,
     item_mark,
     item_note,
+    item_owner,
     item_reopen,
     item_sign_off,
 )
@@ -19,6 +20,7 @@ __all__ = [
     "item_history",
     "item_mark",
     "item_note",
+    "item_owner",
     "item_reopen",
     "item_sign_off",
     "migration_detail",

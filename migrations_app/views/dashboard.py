@@ -13,6 +13,7 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
+from migrations_app import access
 from migrations_app.dashboard import rag, rows
 from migrations_app.dashboard.export import csv_chunks
 from migrations_app.dashboard.forms import DashboardForm
@@ -42,6 +43,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "page": page,
         "summary": summary,
         "soon_shown": SOON_SHOWN,
+        # The "Start a migration" and "Import migrations" buttons (_portfolio_actions.html).
+        "may_start_migrations": access.may_start_migrations(request.user),
         **_links(request, form, filters, page, summary),
     }
     response = render(request, "migrations_app/dashboard.html", context, status=400 if form.errors else 200)
@@ -97,6 +100,10 @@ def _links(request: HttpRequest, form: DashboardForm, filters: rows.Filters, pag
         "previous_url": "?" + _query(params, page=str(page.number - 1)),
         "next_url": "?" + _query(params, page=str(page.number + 1)),
         "rag_links": [(rag, count, "?" + _query(params, rag=rag.value, page=None)) for rag, count in summary.by_rag],
+        "status_links": [
+            (label, count, "?" + _query(params, status=status, rag=None, page=None))
+            for status, label, count in summary.not_rated
+        ],
         "soon_url": "?" + _query(params, go_live="next-4-weeks", page=None),
         "csv_query": _query(params, page=None),
     }

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_GET, require_POST
 
 from migrations_app import access, checklist
 from migrations_app.access import Permission
-from migrations_app.forms import NoteForm, ReasonForm, RevisionForm, SignOffForm
+from migrations_app.forms import NoteForm, OwnerForm, ReasonForm, RevisionForm, SignOffForm
 from migrations_app.models import ChecklistItem, ItemStatus
 
 MARKS = {
@@ -61,7 +61,7 @@ def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 @require_POST
 def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    item, user_access = access.get_item_to_change(request.user, pk, item_pk)
+    item, user_access = access.get_item_to_reopen(request.user, pk, item_pk)
     form = RevisionForm(request.POST, item=item)
     return _apply(
         request,
@@ -123,6 +123,30 @@ def item_sign_off(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         ),
         form_name="sign_off_form",
     )
+
+
+@require_POST
+def item_owner(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Name the item's owner, or give it back to anyone in its responsible role; back to the item's
+    page with a message, or its page again with the form's error and nothing changed."""
+    item, user_access = access.get_item(request.user, pk, item_pk, Permission.ASSIGN_OWNERS)
+    memberships = access.owner_memberships(item)
+    form = OwnerForm(request.POST, item=item, memberships=memberships.select_related("user"))
+    if form.is_valid():
+        owner = form.cleaned_data["owner"]
+        try:
+            item.assign_owner(
+                request.user, owner, memberships=memberships, expected_revision=form.cleaned_data["revision"]
+            )
+        except ValidationError as error:
+            _add_model_errors(form, error)
+        else:
+            who = owner or f"anyone in the role ({item.get_responsible_role_display().lower()})"
+            messages.success(request, f"Owner is now {who}: {item.title}")
+            return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
+    item.refresh_from_db()
+    item.migration = access.get_migration(request.user, item.migration_id)[0]
+    return _item_page(request, item, user_access, status=400, owner_form=form)
 
 
 def _apply(request, item, user_access, form, announcement: str, action, form_name: str = "") -> HttpResponse:
@@ -201,9 +225,15 @@ def _item_page(request, item, user_access, status: int = 200, **forms) -> HttpRe
         "sign_off_form": SignOffForm(item=item, initial={"revision": item.revision}),
         "action_errors": None,
         "open_dependencies": item.open_dependencies() if item.is_gate else [],
+        "owner_form": _owner_form(item) if user_access.can_assign_owners else None,
         **forms,
     }
     return render(request, "migrations_app/item_detail.html", context, status=status)
+
+
+def _owner_form(item) -> OwnerForm:
+    memberships = access.owner_memberships(item).select_related("user")
+    return OwnerForm(item=item, memberships=memberships, initial={"revision": item.revision, "owner": item.owner_id})
 
 
 def _row_forms(item) -> dict:

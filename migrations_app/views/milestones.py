@@ -36,7 +36,7 @@ def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
             {
                 "migration": migration,
                 "form": form,
-                "changes": _describe(migration, changes),
+                "changes": describe_changes(migration, changes),
                 "moves": migration.preview_milestone_change(changes),
             },
         )
@@ -51,6 +51,7 @@ def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("migrations:migration_detail", pk=pk)
 
 
-def _describe(migration, changes: dict) -> list[tuple[str, object, object]]:
+def describe_changes(migration, changes: dict) -> list[tuple[str, object, object]]:
+    """(milestone, current date, new date) of each milestone `changes` moves, for a preview."""
     current = migration.milestone_dates()
     return [(Milestone(key).label, current[key], value) for key, value in changes.items()]

@@ -5,6 +5,7 @@ from django.views.decorators.http import require_GET
 
 from migrations_app import access, checklist
 from migrations_app.checklist_templates import upgrades
+from migrations_app.invitations import people
 
 
 @require_GET
@@ -15,7 +16,7 @@ def home(request: HttpRequest) -> HttpResponse:
         return redirect("migrations:dashboard")
     migrations = (
         access.visible_migrations(request.user)
-        .in_progress()
+        .unfinished()
         .select_related("practice__icb", "source_supplier", "target_supplier")
         .with_progress()
         .order_by("go_live_on", "practice__name")
@@ -42,5 +43,8 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "checklist": checklist.build(migration, today, user_access),
             "countdown": checklist.go_live_countdown(migration, today),
             "newer_version": upgrades.newer_version(migration) if user_access.can_upgrade_checklist else None,
+            # Who put it on hold, cancelled or completed it, and when (the status banner).
+            "status_change": migration.latest_status_change() if migration.status != migration.Status.ACTIVE else None,
+            "people": people.practice_people(request.user, migration, user_access),
         },
     )

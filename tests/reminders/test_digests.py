@@ -7,8 +7,10 @@ from datetime import date, timedelta
 import pytest
 from django.core import mail
 
-from migrations_app.models import Delivery, ReminderPreference
+from migrations_app import access
+from migrations_app.models import Delivery, ReminderPreference, Role
 from migrations_app.reminders import due
+from tests.factories import MembershipFactory
 from tests.reminders import DP_ITEM, ICB_ITEM, PM_ITEMS, dated, digests_to, london, titles_in
 
 pytestmark = pytest.mark.django_db
@@ -164,3 +166,59 @@ def test_no_digest_for_someone_who_chose_none_or_unsubscribed_or_left(
     sweep_at(london(tuesday))
 
     assert mail.outbox == []
+
+
+# --- named owners ----------------------------------------------------------------------------------------
+
+
+def owned_by(item, owner, by):
+    item.assign_owner(by, owner, memberships=access.owner_memberships(item))
+    return item
+
+
+def test_an_owned_item_goes_to_its_owner_and_not_to_the_others_in_its_role(
+    quiet, practice_manager, practice_staff, sweep_at
+):
+    tuesday = date(2025, 6, 3)
+    second_manager = MembershipFactory(practice=quiet.practice, role=Role.PRACTICE_MANAGER).user
+    owned = owned_by(dated(quiet, PM_ITEMS[0], tuesday - timedelta(days=1)), practice_staff, practice_manager)
+    unowned = dated(quiet, PM_ITEMS[1], tuesday + timedelta(days=7))
+
+    sweep_at(london(tuesday))
+
+    [staff_digest] = digests_to(practice_staff)
+    assert titles_in(staff_digest) == {owned.title}
+    assert "Overdue" in staff_digest.body
+    for manager in (practice_manager, second_manager):
+        [digest] = digests_to(manager)
+        assert titles_in(digest) == {unowned.title}
+
+
+def test_an_owned_item_is_still_escalated_to_the_delivery_partner(
+    quiet, practice_manager, practice_staff, delivery_partner_user, sweep_at
+):
+    late = owned_by(dated(quiet, PM_ITEMS[0], date(2025, 5, 21)), practice_staff, practice_manager)
+
+    sweep_at(london(date(2025, 5, 29)))  # 5 working days overdue
+
+    [digest] = digests_to(delivery_partner_user)
+    assert late.title in digest.body and "[ESCALATED]" in digest.body
+    assert "Responsible: Practice manager (owner: Sam Staff)." in digest.body  # whom to chase
+    assert len(digests_to(practice_staff)) == 1 and digests_to(practice_manager) == []
+
+
+def test_an_owner_who_left_the_practice_hears_nothing_more_of_its_items(
+    quiet, other_migration, practice_manager, practice_staff, sweep_at
+):
+    # Nobody of another practice can be named (tests/test_owners.py); someone who leaves without their
+    # items being handed back (hand_back_to_role) is no longer told about them either.
+    tuesday = date(2025, 6, 3)
+    owned_by(dated(quiet, PM_ITEMS[0], tuesday - timedelta(days=1)), practice_staff, practice_manager)
+    MembershipFactory(user=practice_staff, practice=other_migration.practice, role=Role.PRACTICE_MANAGER)
+    practice_staff.memberships.filter(practice=quiet.practice).delete()
+
+    sweep_at(london(tuesday))
+
+    [digest] = digests_to(practice_staff)  # of the other practice's items, overdue by its milestones
+    assert other_migration.practice.name in digest.body
+    assert "Riverside Medical Centre" not in digest.subject + digest.body

@@ -1,15 +1,17 @@
 """The definition of due (migrations_app/reminders/due.py): working days, digest time, and each rule
-written for the database and in memory - the digest's rule, escalation, gates ready to sign - with
-the two forms agreeing on the same rows."""
+written for the database and in memory - the digest's rule, escalation, gates ready to sign, and
+whose items they are (access.Relations, with owners) - with the forms agreeing on the same rows."""
 
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from migrations_app import access
 from migrations_app.models import ChecklistItem, ItemKind, ItemStatus, PracticeMigration, Role
 from migrations_app.reminders import due, working_days
 from migrations_app.reminders.due import DueRule, Reason
+from tests.factories import MembershipFactory
 from tests.reminders import PM_ITEMS
 
 pytestmark = pytest.mark.django_db
@@ -100,6 +102,58 @@ def test_escalation_selects_in_the_database_what_it_places_in_memory(rule, sprea
     assert in_database == in_memory
     assert in_database and all(item.responsible_role != Role.DELIVERY_PARTNER for item in in_database)
     assert not any(rule.reason(item, holds_role=False, partner_of_practice=False) for item in spread)
+
+
+# --- whose items: owned, or unowned with the role held ------------------------------------------------
+
+
+def test_whose_items_agree_in_the_database_in_memory_and_from_the_memberships(
+    quiet, other_migration, practice_manager, practice_staff, clinical_lead, delivery_partner_user, icb_user
+):
+    second_manager = MembershipFactory(practice=quiet.practice, role=Role.PRACTICE_MANAGER).user
+    elsewhere = MembershipFactory(practice=other_migration.practice, role=Role.PRACTICE_MANAGER).user
+    left = MembershipFactory(practice=other_migration.practice, role=Role.PRACTICE_STAFF).user
+    people = [
+        practice_manager,
+        second_manager,
+        practice_staff,
+        clinical_lead,
+        delivery_partner_user,
+        icb_user,
+        elsewhere,
+        left,
+    ]
+    items = list(quiet.items.order_by("pk")[:12]) + list(other_migration.items.order_by("pk")[:3])
+    owners = [None, practice_staff, delivery_partner_user, icb_user, second_manager, None, clinical_lead]
+    for each, owner in zip(items, owners, strict=False):
+        each.assign_owner(practice_manager, owner, memberships=access.owner_memberships(each))
+    items[-1].assign_owner(elsewhere, elsewhere, memberships=access.owner_memberships(items[-1]))
+    # Owned by someone who has since left the practice, without the item being handed back.
+    ChecklistItem.objects.filter(pk=items[7].pk).update(owner=left)
+    items = list(ChecklistItem.objects.filter(pk__in=[each.pk for each in items]).select_related("migration__practice"))
+    relations = access.Relations.of_users([person.pk for person in people])
+
+    for person in people:
+        theirs = relations.get(person.pk, access.Relations())
+        in_database = set(ChecklistItem.objects.filter(theirs.own_items(), pk__in=[each.pk for each in items]))
+        in_memory = {each for each in items if theirs.holds(each)}
+        from_memberships = {
+            each
+            for each in items
+            if access.memberships_responsible_for(ChecklistItem.objects.filter(pk=each.pk)).filter(user=person).exists()
+        }
+        assert in_database == in_memory == from_memberships, person
+
+    holders = {each: {person for person in people if relations[person.pk].holds(each)} for each in items}
+    # An owned item is its owner's alone (nobody's, once its owner has left); an unowned one, its role's.
+    for each in items:
+        if each.owner_id is not None:
+            assert holders[each] == (set() if each.owner_id == left.pk else {each.owner}), each
+    assert any(len(holders[each]) > 1 for each in items if each.owner_id is None)
+    everyone = access.Relations.combined(relations.values())
+    assert set(ChecklistItem.objects.filter(everyone.own_items(), pk__in=[each.pk for each in items])) >= {
+        each for each in items if holders[each]
+    }
 
 
 def test_the_windows_of_consecutive_digests_meet_and_never_overlap():

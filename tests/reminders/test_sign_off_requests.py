@@ -7,6 +7,7 @@ import pytest
 import time_machine
 from django.core import mail
 
+from migrations_app import access
 from migrations_app.models import ChecklistItem, Delivery, ItemKind, ItemStatus
 from migrations_app.reminders import due, sign_offs
 from tests.reminders import LONDON, london
@@ -132,3 +133,32 @@ def test_an_unsubscribed_signer_is_not_asked(
         last.complete(practice_manager)
 
     assert sign_off_requests() == []
+
+
+@pytest.mark.parametrize(
+    ("owner", "asked"),
+    [
+        ("clinical_lead", ["clinical_lead"]),  # may sign it: the owner alone
+        ("practice_staff", ["clinical_lead", "delivery_partner_user", "practice_manager"]),  # may not: everyone who may
+    ],
+)
+def test_a_gate_with_an_owner_who_may_sign_it_asks_the_owner_alone(
+    owner,
+    asked,
+    request,
+    migration,
+    practice_manager,
+    practice_staff,
+    clinical_lead,
+    django_capture_on_commit_callbacks,
+):
+    gate = migration.items.get(key="go-live-sign-off")
+    gate.assign_owner(practice_manager, request.getfixturevalue(owner), memberships=access.owner_memberships(gate))
+    last = close_all_but_one_before(gate, practice_manager)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        last.complete(practice_staff)
+
+    assert sorted(message.to[0] for message in sign_off_requests()) == sorted(
+        request.getfixturevalue(persona).email for persona in asked
+    )

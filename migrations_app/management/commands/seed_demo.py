@@ -80,6 +80,9 @@ PRACTICES = [
     DemoPractice("Y90006", "Harbour Lane Family Practice", 1, "many overdue", _milestones(12), tick_past_items=False),
 ]
 
+# Practices the demo delivery partner supports with no migration yet: for "Start a migration" and imports.
+WAITING_PRACTICES = [("Y90007", "Beacon Road Surgery", 0), ("Y90008", "Quayside Health Centre", 1)]
+
 
 class Command(BaseCommand):
     help = "Create demo organisations, users and migrations at different stages (safe to run again)."
@@ -143,11 +146,14 @@ class Command(BaseCommand):
                 source_supplier=suppliers[spec.source],
                 target_supplier=suppliers[spec.target],
                 created_by=admin,
+                project_manager=partner_user,
                 dispensing_practice=spec.dispensing,
                 **{f"{key}_on": today + timedelta(days=days) for key, days in spec.offsets.items()},
             )
             if spec.tick_past_items:
                 _tick_items_due_before(migration, today, manager)
+        for ods_code, name, icb in WAITING_PRACTICES:
+            Practice.objects.create(ods_code=ods_code, name=name, icb=icbs[icb], delivery_partner=partner)
 
     def _print_logins(self) -> None:
         self.stdout.write(f"\nDemo logins (password for all: {DEMO_PASSWORD}):")

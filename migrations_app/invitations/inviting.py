@@ -1,0 +1,250 @@
+"""Inviting people to a practice, a delivery partner or an ICB, and removing them: the verbs.
+
+Each runs in one transaction and writes an Event of kind PEOPLE about the organisation (who did
+it, and the person and role in its old and new values); `invite` and `resend` queue the e-mail
+once that transaction has committed. Who may call them is for the views to ask access.py
+(`roles_to_invite`, `may_remove`); these functions refuse what the data does not allow
+(InvitationRefused, with the message for the person who asked): an address already holding a
+role there or with an invitation pending, an invitation no longer open, removing oneself.
+Addresses arrive normalised as sign-in normalises them (the forms do it).
+"""
+
+from datetime import datetime
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from migrations_app import access
+from migrations_app.invitations import tasks
+from migrations_app.invitations.people import role_phrase
+from migrations_app.models import (
+    ICB,
+    ChecklistItem,
+    DeliveryPartner,
+    Event,
+    Invitation,
+    Membership,
+    Practice,
+    PracticeMigration,
+    User,
+)
+from migrations_app.models.invitations import InvitationState, new_nonce
+
+
+class InvitationRefused(ValidationError):
+    """Nothing was changed; the message says why, to the person who asked."""
+
+
+def organisation_fields(organisation: Practice | DeliveryPartner | ICB) -> dict:
+    """The one field naming `organisation` on a membership, an invitation or an event."""
+    if isinstance(organisation, Practice):
+        return {"practice": organisation}
+    if isinstance(organisation, DeliveryPartner):
+        return {"delivery_partner": organisation}
+    return {"icb": organisation}
+
+
+def refusal(email: str, role: str, organisation: Practice | DeliveryPartner | ICB) -> str:
+    """Why `email` cannot be invited to `organisation` as `role` ("" if it can): the address holds
+    that role there already, or another one (to be removed first), or has an invitation there
+    waiting (to be sent again or cancelled)."""
+    where = organisation_fields(organisation)
+    held = Membership.objects.filter(user__email__iexact=email, **where).first()
+    if held is not None and held.role == role:
+        return f"{email} is already {role_phrase(role)} at {organisation}."
+    if held is not None:
+        return (
+            f"{email} is already {role_phrase(held.role)} at {organisation}. To give them another role, "
+            "remove them first, then invite them again."
+        )
+    pending = Invitation.objects.pending().filter(email=email, **where).first()
+    if pending is not None:
+        return (
+            f"{email} already has an invitation to {organisation} as {role_phrase(pending.role)}. Send it "
+            "again from the list of pending invitations, or cancel it to invite them with another role."
+        )
+    return ""
+
+
+def invite(*, by: User, email: str, role: str, organisation: Practice | DeliveryPartner | ICB) -> Invitation:
+    """Invite `email` to `organisation` as `role`; the e-mail with the link goes after commit."""
+    reason = refusal(email, role, organisation)
+    if reason:
+        raise InvitationRefused(reason)
+    now = timezone.now()
+    try:
+        with transaction.atomic():
+            invitation = Invitation.objects.create(
+                email=email,
+                role=role,
+                invited_by=by,
+                created_at=now,
+                sent_at=now,
+                expires_at=Invitation.expiry_from(now),
+                token_hash=new_nonce(),
+                **organisation_fields(organisation),
+            )
+            _record(by, invitation, "invitation", "", _described(invitation))
+            _send_after_commit(invitation)
+    except IntegrityError as error:
+        # The same address invited to the same organisation twice at once: the constraint
+        # invitation_one_pending_per_* kept the first.
+        raise InvitationRefused(refusal(email, role, organisation) or "That invitation was just sent.") from error
+    return invitation
+
+
+def resend(invitation: Invitation, *, by: User) -> Invitation:
+    """Send an invitation again, expired or not, with a new link (the earlier one stops working)
+    valid for INVITATION_DAYS from now; the e-mail goes after commit."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_open(invitation)
+        old = f"{_described(locked)}, link valid until {_day(locked.expires_at)}"
+        locked.new_link(now)
+        locked.save(update_fields=["token_hash", "sent_at", "expires_at"])
+        new = f"{_described(locked)}, sent again, valid until {_day(locked.expires_at)}"
+        _record(by, locked, "invitation", old, new)
+        _send_after_commit(locked)
+    return locked
+
+
+def cancel(invitation: Invitation, *, by: User) -> Invitation:
+    """Cancel a pending invitation: its link then says so."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_open(invitation)
+        locked.cancelled_at, locked.cancelled_by = now, by
+        locked.save(update_fields=["cancelled_at", "cancelled_by"])
+        _record(by, locked, "invitation", _described(locked), "Cancelled")
+    return locked
+
+
+def accept(invitation: Invitation, *, user: User) -> Membership:
+    """`user`, signed in as the invitation's address (the view checks it), takes the role: a new
+    membership of their account, or the one they already have if it is that role. Refused once the
+    invitation is accepted, cancelled or expired, or when they hold another role there."""
+    now = timezone.now()
+    with transaction.atomic():
+        locked = _lock_open(invitation, now)
+        if user.email.strip().lower() != locked.email:
+            raise InvitationRefused("This invitation is for another e-mail address.")
+        where = _organisation_ids(locked)
+        membership = Membership.objects.select_for_update().filter(user=user, **where).first()
+        if membership is not None and membership.role != locked.role:
+            raise InvitationRefused(
+                f"You are already {role_phrase(membership.role)} at {invitation.organisation}. Ask "
+                f"{locked.invited_by} to remove you first, then to send the invitation again."
+            )
+        if membership is None:
+            membership = Membership.objects.create(user=user, role=locked.role, created_at=now, **where)
+        locked.accepted_at, locked.accepted_by = now, user
+        locked.save(update_fields=["accepted_at", "accepted_by"])
+        _record(
+            user,
+            locked,
+            "membership",
+            "",
+            _member_text(user, locked.get_role_display()),
+            reason=f"Accepted the invitation from {locked.invited_by}",
+        )
+    return membership
+
+
+def accept_as_new_person(invitation: Invitation, *, full_name: str, password: str) -> tuple[User, Membership]:
+    """Make the account of someone invited at an address nobody uses yet, with their name and
+    password (checked by the form against Django's validators), and accept the invitation for it:
+    one transaction, so a refused invitation leaves no account behind."""
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=invitation.email).exists():
+            raise InvitationRefused("There is already an account with this e-mail address. Sign in to accept.")
+        user = User.objects.create_user(invitation.email, password, full_name=full_name)
+        return user, accept(invitation, user=user)
+
+
+def remove_member(membership: Membership, *, by: User) -> bool:
+    """End `membership`: the person loses that role there; they, their events and what they did
+    stay. Items they own at the organisation's migrations go back to the role
+    (`hand_back_to_role`), except at practices they still relate to some other way. Nobody
+    removes themselves. False when the membership was already gone (removed in another tab)."""
+    if membership.user_id == by.pk:
+        raise InvitationRefused("You cannot remove yourself.")
+    organisation = membership.organisation
+    person = membership.user
+    with transaction.atomic():
+        deleted, _ = Membership.objects.filter(pk=membership.pk).delete()
+        if not deleted:
+            return False
+        still_related = PracticeMigration.objects.filter(access.Relations.of(person).migrations())
+        ChecklistItem.objects.filter(_items_of(organisation)).exclude(migration__in=still_related).hand_back_to_role(
+            by=by, owner=person, reason=f"No longer a member of {organisation}"
+        )
+        Event.objects.create(
+            kind=Event.Kind.PEOPLE,
+            actor=by,
+            field="membership",
+            old_value=_member_text(person, membership.get_role_display()),
+            **organisation_fields(organisation),
+        )
+    return True
+
+
+def _lock_open(invitation: Invitation, now: datetime | None = None) -> Invitation:
+    """The invitation's row, locked, if it is still open (pending; not expired either, when `now`
+    is given); else InvitationRefused."""
+    locked = Invitation.objects.select_for_update().select_related("invited_by").get(pk=invitation.pk)
+    state = locked.state(now)
+    if state == InvitationState.ACCEPTED:
+        raise InvitationRefused(f"{locked.email} has already accepted this invitation.")
+    if state == InvitationState.CANCELLED:
+        raise InvitationRefused(f"The invitation to {locked.email} was cancelled.")
+    if now is not None and state == InvitationState.EXPIRED:
+        raise InvitationRefused(f"The invitation to {locked.email} has expired.")
+    return locked
+
+
+def _send_after_commit(invitation: Invitation) -> None:
+    invitation_id = invitation.pk
+    transaction.on_commit(lambda: tasks.send_invitation.delay(invitation_id))
+
+
+def _record(by: User, invitation: Invitation, field: str, old: str, new: str, reason: str = "") -> None:
+    Event.objects.create(
+        kind=Event.Kind.PEOPLE,
+        actor=by,
+        field=field,
+        old_value=old,
+        new_value=new,
+        reason=reason,
+        **_organisation_ids(invitation),
+    )
+
+
+def _organisation_ids(invitation: Invitation) -> dict:
+    return {
+        "practice_id": invitation.practice_id,
+        "delivery_partner_id": invitation.delivery_partner_id,
+        "icb_id": invitation.icb_id,
+    }
+
+
+def _items_of(organisation: Practice | DeliveryPartner | ICB) -> Q:
+    """The items of the migrations of `organisation`'s practices."""
+    if isinstance(organisation, Practice):
+        return Q(migration__practice=organisation)
+    if isinstance(organisation, DeliveryPartner):
+        return Q(migration__practice__delivery_partner=organisation)
+    return Q(migration__practice__icb=organisation)
+
+
+def _described(invitation: Invitation) -> str:
+    return f"Invitation to {invitation.email} as {role_phrase(invitation.role)}"
+
+
+def _member_text(person: User, role_label: str) -> str:
+    return f"{person.full_name} ({person.email}), {role_label}"
+
+
+def _day(moment: datetime) -> str:
+    return f"{timezone.localtime(moment):%-d %B %Y}"

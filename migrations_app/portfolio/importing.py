@@ -1,0 +1,458 @@
+"""Importing an order tracker: every row of the file read against the database as new, an update,
+unchanged or an error; a preview of that which saves nothing; and applying it, in one transaction,
+through the same model methods as the start form and the milestones page.
+
+Rows are looked at in batches of BATCH, each with one query per kind of thing it names
+(practices, their unfinished migrations, project managers), so neither time nor memory follows the
+file's length row by row. The due dates an update would move are worked out only for the rows a
+preview page shows.
+"""
+
+import re
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db import IntegrityError, models, transaction
+from django.utils import timezone
+
+from migrations_app import access, scheduling
+from migrations_app.forms import DateInputError, parse_date
+from migrations_app.models import (
+    ICB,
+    DeliveryPartner,
+    MigrationImport,
+    Milestone,
+    Practice,
+    PracticeMigration,
+    Supplier,
+    TemplateVersion,
+    User,
+)
+from migrations_app.portfolio.tracker_file import MAX_ROWS, FileProblem, Line, TrackerFile
+
+BATCH = 500
+PAGE_SIZE = 100
+# The error summary lists this many problems; the rest are in the rows, a filter away.
+PROBLEMS_LISTED = 100
+
+# The file's date columns and the milestones they set.
+DATE_COLUMNS = {
+    "order_date": Milestone.ORDER_ACCEPTED,
+    "go_live": Milestone.GO_LIVE,
+    "idp": Milestone.IDP,
+    "fdp": Milestone.FDP,
+}
+# Where the model's messages about a field go: the column that sets it.
+COLUMN_OF_FIELD = {milestone.field_name: key for key, milestone in DATE_COLUMNS.items()} | {
+    "source_supplier": "current_system",
+    "target_supplier": "new_system",
+    "ods_code": "ods_code",
+    "name": "practice_name",
+}
+ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
+DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2}) *[/.\- ] *([0-9]{1,2}) *[/.\- ] *([0-9]{4})")
+
+
+class RowKind(models.TextChoices):
+    NEW = "new", "New"
+    UPDATE = "update", "Update"
+    UNCHANGED = "unchanged", "Unchanged"
+    ERROR = "error", "Error"
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int
+    column: str  # the column's heading as the file writes it
+    message: str
+
+
+@dataclass(frozen=True)
+class Change:
+    label: str
+    old: object
+    new: object
+
+    @property
+    def is_date(self) -> bool:
+        return isinstance(self.new, date)
+
+
+@dataclass
+class Row:
+    """One line of the file as the import would treat it."""
+
+    number: int
+    ods_code: str
+    practice_name: str
+    kind: RowKind = RowKind.ERROR
+    problems: list[Problem] = field(default_factory=list)
+    icb: ICB | None = None
+    source: Supplier | None = None
+    target: Supplier | None = None
+    # The milestone dates the file gives (milestone value -> date); empty cells are left out.
+    dates: dict[str, date] = field(default_factory=dict)
+    project_manager_email: str = ""
+    project_manager: User | None = None
+    practice: Practice | None = None  # when the tracker knows it already
+    migration: PracticeMigration | None = None  # its unfinished migration, when an update
+    changes: list[Change] = field(default_factory=list)  # an update's, field by field
+    milestone_changes: dict[str, date] = field(default_factory=dict)
+    moves: list[scheduling.DueDateMove] = field(default_factory=list)  # filled for the rows a page shows
+
+
+class ImportRefused(Exception):
+    """The file cannot be applied as it is; nothing was saved."""
+
+
+@dataclass
+class Preview:
+    counts: Counter
+    # The first PROBLEMS_LISTED problems, each with the page of error rows it is on.
+    problems: list[tuple[Problem, int]]
+    problem_count: int
+    rows: list[Row]  # the page asked for
+    matching: int  # rows of the kind asked for, on every page
+    page: int
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.matching // PAGE_SIZE))
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def can_apply(self) -> bool:
+        return not self.counts[RowKind.ERROR]
+
+
+def open_file(migration_import: MigrationImport) -> TrackerFile:
+    return TrackerFile(migration_import.filename, bytes(migration_import.content))
+
+
+def count_rows(tracker: TrackerFile) -> int:
+    """The data rows of the file; a FileProblem past MAX_ROWS."""
+    return _first_pass(tracker)[1]
+
+
+def preview(migration_import: MigrationImport, starter: access.Starter, *, show: str = "", page: int = 1) -> Preview:
+    """What applying the file would do, row by row, and page `page` of the rows of kind `show`
+    (every kind when empty) with the due dates each update would move. Saves nothing."""
+    result = Preview(Counter(), [], 0, [], 0, page)
+    first, last = (page - 1) * PAGE_SIZE, page * PAGE_SIZE
+    with open_file(migration_import) as tracker:
+        for row in analyse(tracker, starter, migration_import.delivery_partner):
+            if row.problems:
+                on_page = result.counts[RowKind.ERROR] // PAGE_SIZE + 1
+                result.problem_count += len(row.problems)
+                left = PROBLEMS_LISTED - len(result.problems)
+                result.problems.extend((problem, on_page) for problem in row.problems[:left])
+            result.counts[row.kind] += 1
+            if show and row.kind != show:
+                continue
+            if first <= result.matching < last:
+                result.rows.append(row)
+            result.matching += 1
+    for row in result.rows:
+        if row.kind == RowKind.UPDATE and row.milestone_changes:
+            row.moves = row.migration.preview_milestone_change(row.milestone_changes)
+    return result
+
+
+def apply(migration_import: MigrationImport, starter: access.Starter, by: User) -> Counter:
+    """Apply every row of the file in one transaction: new rows through PracticeMigration.start()
+    (making the practice first when the tracker does not know it), updates through
+    change_milestones() and change_project_manager(), with the file's name as the reason. Any
+    row with a problem, found now or raised by a model method, refuses the whole file and saves
+    nothing (ImportRefused). The import row is locked first and marked applied in the same
+    transaction, so two confirmations at once apply it once: the second is refused."""
+    reason = f"Imported from {migration_import.filename}"
+    with transaction.atomic():
+        locked = MigrationImport.objects.select_for_update().get(pk=migration_import.pk)
+        if locked.applied_at is not None:
+            applied_at = timezone.localtime(locked.applied_at)
+            raise ImportRefused(f"This file was imported already, on {applied_at:%-d %B %Y at %H:%M}.")
+        counts: Counter = Counter()
+        # One instance for every new row, so the checklist to copy is read once (rows_to_copy).
+        template_version = TemplateVersion.objects.latest_published()
+        with open_file(locked) as tracker:
+            for row in analyse(tracker, starter, migration_import.delivery_partner):
+                if row.kind == RowKind.ERROR:
+                    raise ImportRefused(
+                        "The file has rows with errors: fix them in the file and upload it again. Nothing was imported."
+                    )
+                try:
+                    _apply_row(row, migration_import.delivery_partner, by, reason, template_version)
+                except (ValidationError, IntegrityError) as error:
+                    messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+                    raise ImportRefused(f"Row {row.number}: {' '.join(messages)} Nothing was imported.") from error
+                counts[row.kind] += 1
+        locked.applied_at = timezone.now()
+        locked.applied_by = by
+        locked.outcome = outcome(counts)
+        locked.save(update_fields=["applied_at", "applied_by", "outcome"])
+    migration_import.applied_at, migration_import.applied_by = locked.applied_at, by
+    migration_import.outcome = locked.outcome
+    return counts
+
+
+def outcome(counts: Counter) -> str:
+    return f"{counts[RowKind.NEW]} new, {counts[RowKind.UPDATE]} updated, {counts[RowKind.UNCHANGED]} unchanged"
+
+
+def _apply_row(
+    row: Row, partner: DeliveryPartner, by: User, reason: str, template_version: TemplateVersion | None
+) -> None:
+    if row.kind == RowKind.NEW:
+        practice = row.practice
+        if practice is None:
+            practice = Practice(ods_code=row.ods_code, name=row.practice_name, icb=row.icb, delivery_partner=partner)
+            # The ODS code's format is its field's validator; the database holds the constraint too.
+            practice.full_clean(validate_constraints=False)
+            practice.save()
+        PracticeMigration.start(
+            practice=practice,
+            source_supplier=row.source,
+            target_supplier=row.target,
+            template_version=template_version,
+            created_by=by,
+            project_manager=row.project_manager,
+            **{Milestone(milestone).field_name: day for milestone, day in row.dates.items()},
+        )
+    elif row.kind == RowKind.UPDATE:
+        if row.milestone_changes:
+            row.migration.change_milestones(row.milestone_changes, by=by, reason=reason)
+        if row.project_manager_email:
+            row.migration.change_project_manager(row.project_manager, by=by, reason=reason)
+
+
+# --- reading the rows against the database -----------------------------------------------------------
+
+
+def analyse(tracker: TrackerFile, starter: access.Starter, partner: DeliveryPartner | None) -> Iterator[Row]:
+    """Every data row of the file, in order, as the import would treat it."""
+    if partner is None or not starter.may_act_for(partner.pk):
+        raise PermissionDenied
+    duplicates, _ = _first_pass(tracker)
+    context = _Context(tracker, starter, partner, duplicates)
+    batch: list[Line] = []
+    for line in tracker.lines():
+        batch.append(line)
+        if len(batch) == BATCH:
+            yield from context.rows(batch)
+            batch = []
+    if batch:
+        yield from context.rows(batch)
+
+
+def _first_pass(tracker: TrackerFile) -> tuple[dict[str, int], int]:
+    """ODS codes on more than one row (with how many), and the number of data rows; a FileProblem
+    past MAX_ROWS, before any row is looked at."""
+    seen: Counter = Counter()
+    count = 0
+    for line in tracker.lines():
+        count += 1
+        if count > MAX_ROWS:
+            raise FileProblem(
+                f"The file has more than {MAX_ROWS:,} rows: the most one import takes.", "Split it into smaller files."
+            )
+        code = line.text("ods_code").upper()
+        if code:
+            seen[code] += 1
+    return {code: times for code, times in seen.items() if times > 1}, count
+
+
+class _Context:
+    """What every row is read against: the file's headings, the suppliers and ICBs (a few rows,
+    read once), whose tracker it is, and who is importing it."""
+
+    def __init__(self, tracker: TrackerFile, starter: access.Starter, partner: DeliveryPartner, duplicates) -> None:
+        self.headings = tracker.headings
+        self.starter = starter
+        self.partner = partner
+        self.duplicates = duplicates
+        self.suppliers: dict[str, Supplier] = {}
+        for supplier in Supplier.objects.all():
+            self.suppliers.setdefault(supplier.system_name.casefold().strip(), supplier)
+            self.suppliers.setdefault(supplier.name.casefold().strip(), supplier)
+        self.system_names = sorted({supplier.system_name for supplier in self.suppliers.values()})
+        self.icbs = {icb.code.upper(): icb for icb in ICB.objects.all()}
+
+    def rows(self, lines: list[Line]) -> Iterator[Row]:
+        rows = [self._parse(line) for line in lines]
+        codes = [row.ods_code for row in rows if row.ods_code]
+        practices = {
+            practice.ods_code: practice
+            for practice in Practice.objects.filter(ods_code__in=codes).select_related("icb", "delivery_partner")
+        }
+        unfinished = {
+            migration.practice_id: migration
+            for migration in PracticeMigration.objects.unfinished()
+            .filter(practice__in=list(practices.values()))
+            .select_related("source_supplier", "target_supplier", "project_manager")
+        }
+        managers: dict[str, tuple[User, set[int]]] = {}
+        emails = [row.project_manager_email for row in rows if row.project_manager_email]
+        for membership in access.project_manager_memberships().filter(user__email__in=emails).select_related("user"):
+            user, partner_ids = managers.setdefault(membership.user.email, (membership.user, set()))
+            partner_ids.add(membership.delivery_partner_id)
+        for row in rows:
+            if not row.problems:
+                row.practice = practices.get(row.ods_code)
+                self._classify(row, unfinished.get(row.practice.pk) if row.practice else None, managers)
+            if row.problems:
+                row.kind = RowKind.ERROR
+            yield row
+
+    def _problem(self, row: Row, key: str, message: str) -> None:
+        row.problems.append(Problem(row.number, self.headings.get(key, ""), message))
+
+    def _parse(self, line: Line) -> Row:
+        """The row's cells as values, with a problem for each one that is not what its column takes."""
+        row = Row(line.number, line.text("ods_code").upper(), line.text("practice_name"))
+        for key in sorted(line.formulas, key=list(self.headings).index):
+            self._problem(row, key, f"{self.headings[key]} holds a formula: type the value itself.")
+        if row.problems:
+            return row
+        if not row.ods_code:
+            self._problem(row, "ods_code", "Enter the practice's ODS code.")
+        elif row.ods_code in self.duplicates:
+            self._problem(
+                row,
+                "ods_code",
+                f"{row.ods_code} is on {self.duplicates[row.ods_code]} rows of the file: keep one row per practice.",
+            )
+        if not row.practice_name:
+            self._problem(row, "practice_name", "Enter the practice name.")
+        # The model's own checks of an ODS code and a name (format, length).
+        try:
+            Practice(ods_code=row.ods_code or "A00000", name=row.practice_name or "-").clean_fields(
+                exclude=["icb", "delivery_partner"]
+            )
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                self._problem(row, COLUMN_OF_FIELD.get(name, "ods_code"), " ".join(messages))
+        icb_code = line.text("icb_code").upper()
+        row.icb = self.icbs.get(icb_code)
+        if not icb_code:
+            self._problem(row, "icb_code", "Enter the ICB code, for example QWE.")
+        elif row.icb is None:
+            self._problem(row, "icb_code", f'No ICB has the code "{icb_code}".')
+        row.source = self._supplier(row, line, "current_system")
+        row.target = self._supplier(row, line, "new_system")
+        for key, milestone in DATE_COLUMNS.items():
+            if key not in self.headings:
+                continue
+            try:
+                day = cell_date(self.headings[key], line.cells[key])
+            except DateInputError as error:
+                self._problem(row, key, error.messages[0])
+                continue
+            if day is not None:
+                row.dates[milestone.value] = day
+        row.project_manager_email = line.text("project_manager").lower()
+        return row
+
+    def _supplier(self, row: Row, line: Line, key: str) -> Supplier | None:
+        name = line.text(key)
+        supplier = self.suppliers.get(name.casefold())
+        if not name:
+            self._problem(row, key, f"Enter the {self.headings[key].lower()}.")
+        elif supplier is None:
+            self._problem(
+                row, key, f'No clinical system is called "{name}". Use one of: {", ".join(self.system_names)}.'
+            )
+        return supplier
+
+    def _classify(self, row: Row, migration: PracticeMigration | None, managers) -> None:
+        """New, update or unchanged, or the problems that stop the row."""
+        practice = row.practice
+        if practice is not None:
+            if practice.delivery_partner_id is None and not self.starter.every_practice:
+                self._problem(
+                    row,
+                    "ods_code",
+                    f"{practice} has no delivery partner in the tracker: ask a support admin to start its migration.",
+                )
+                return
+            if not self.starter.may_start_for(practice) or practice.delivery_partner_id not in (None, self.partner.pk):
+                self._problem(row, "ods_code", f"Another delivery partner supports {practice}.")
+                return
+            if practice.icb_id != row.icb.pk:
+                self._problem(row, "icb_code", f"{practice} is in {practice.icb} ({practice.icb.code}).")
+        if migration is not None and (migration.source_supplier_id, migration.target_supplier_id) != (
+            row.source.pk,
+            row.target.pk,
+        ):
+            self._problem(
+                row,
+                "new_system",
+                f"{practice} has a migration that is not finished, from {migration.source_supplier} to "
+                f"{migration.target_supplier}: it must be completed or cancelled before another can start.",
+            )
+            return
+        if migration is None and Milestone.ORDER_ACCEPTED not in row.dates:
+            # A new migration starts from its order; an update may leave the order date as it is.
+            self._problem(row, "order_date", "Enter the order date.")
+            return
+        # The migration the row would make or leave, checked by the model (supplier pair, milestone order).
+        dates = (migration.milestone_dates() if migration else {}) | row.dates
+        candidate = PracticeMigration(
+            source_supplier=row.source,
+            target_supplier=row.target,
+            **{Milestone(milestone).field_name: day for milestone, day in dates.items()},
+        )
+        try:
+            candidate.clean()
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                key = COLUMN_OF_FIELD.get(name)
+                heading = self.headings.get(key, "") if key else Milestone(name.removesuffix("_on")).label
+                for message in messages:
+                    row.problems.append(Problem(row.number, heading, message))
+        if row.project_manager_email:
+            partner_id = practice.delivery_partner_id if practice and practice.delivery_partner_id else self.partner.pk
+            user, partner_ids = managers.get(row.project_manager_email, (None, set()))
+            if partner_id not in partner_ids:
+                self._problem(
+                    row,
+                    "project_manager",
+                    f"{row.project_manager_email} is not a project manager at the practice's delivery partner.",
+                )
+            row.project_manager = user
+        if row.problems:
+            return
+        if migration is None:
+            row.kind = RowKind.NEW
+            return
+        row.migration = migration
+        current = migration.milestone_dates()
+        row.milestone_changes = {key: day for key, day in row.dates.items() if current[key] != day}
+        row.changes = [Change(Milestone(key).label, current[key], day) for key, day in row.milestone_changes.items()]
+        if row.project_manager_email and row.project_manager.pk != migration.project_manager_id:
+            row.changes.append(Change("Project manager", migration.project_manager, row.project_manager))
+        row.kind = RowKind.UPDATE if row.changes else RowKind.UNCHANGED
+
+
+def cell_date(label: str, value: object) -> date | None:
+    """A date cell: a real Excel date, or text as day month year (27/03/2027, 27-3-2027, 27 3
+    2027) or ISO (2027-03-27). The range and real-date checks are the date input's (parse_date)."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, datetime):
+        value = value.date()
+    if isinstance(value, date):
+        return parse_date(label, str(value.day), str(value.month), str(value.year))
+    text = str(value).strip() if isinstance(value, str) else ""
+    if match := ISO_DATE.fullmatch(text):
+        year, month, day = match.groups()
+    elif match := DAY_MONTH_YEAR.fullmatch(text):
+        day, month, year = match.groups()
+    else:
+        raise DateInputError(f"{label} must be a date, for example 27/03/2027 or 2027-03-27")
+    return parse_date(label, day, month, year)

@@ -1,0 +1,568 @@
+"""Importing an order tracker: the preview says what each row would do and saves nothing; applying
+does it all in one transaction or nothing; each kind of bad input is named by row and column."""
+
+import csv
+import io
+from datetime import date, datetime, timedelta
+
+import openpyxl
+import pytest
+from django.core.exceptions import ValidationError
+from django.urls import reverse
+
+from migrations_app import access
+from migrations_app.models import (
+    ChecklistItem,
+    Event,
+    Membership,
+    MigrationImport,
+    Practice,
+    PracticeMigration,
+    Role,
+    TemplateVersion,
+)
+from migrations_app.portfolio import importing
+from migrations_app.portfolio.importing import RowKind
+from migrations_app.portfolio.tracker_file import MAX_ROWS, FileProblem, TrackerFile
+from tests.conftest import with_two_factor_device
+from tests.factories import GO_LIVE_ON, MembershipFactory, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+HEADER = [
+    "ODS code",
+    "Practice name",
+    "ICB code",
+    "Current system",
+    "New system",
+    "Order date",
+    "Planned go-live",
+    "IDP",
+    "FDP",
+    "Project manager's e-mail",
+]
+NEW_GO_LIVE_ON = GO_LIVE_ON + timedelta(days=7)
+# The demo practice's migration (conftest's `migration`), its go-live a week later.
+UPDATE_ROW = ["H85001", "Riverside Medical Centre", "QWE", "EMIS Web", "SystmOne", "03/03/2025", "16/06/2025"]
+# A practice the tracker does not know yet, in the demo ICB.
+NEW_ROW = ["K82001", "New Road Surgery", "QWE", "EMIS Web", "SystmOne", "01/04/2025", "2025-07-28"]
+
+
+def csv_bytes(*rows, header=HEADER, encoding="utf-8") -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return text.getvalue().encode(encoding)
+
+
+def xlsx_bytes(*rows, header=HEADER) -> bytes:
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(header)
+    for row in rows:
+        sheet.append(row)
+    output = io.BytesIO()
+    workbook.save(output)
+    return output.getvalue()
+
+
+def uploaded(content: bytes, user, partner, filename: str = "orders.csv") -> MigrationImport:
+    with TrackerFile(filename, content) as tracker:
+        count = importing.count_rows(tracker)
+    return MigrationImport.objects.create(
+        uploaded_by=user, delivery_partner=partner, filename=filename, content=content, sha256="x", row_count=count
+    )
+
+
+def preview_of(content: bytes, user, partner, filename: str = "orders.csv", **options) -> importing.Preview:
+    return importing.preview(uploaded(content, user, partner, filename), access.starter(user), **options)
+
+
+def problems(preview: importing.Preview) -> list[tuple[int, str, str]]:
+    return [(problem.row, problem.column, problem.message) for problem, _ in preview.problems]
+
+
+def database_state() -> dict:
+    return {
+        "practices": list(Practice.objects.order_by("pk").values_list("pk", "ods_code", "name")),
+        "migrations": list(PracticeMigration.objects.order_by("pk").values_list("pk", "go_live_on", "project_manager")),
+        "items": ChecklistItem.objects.count(),
+        "events": Event.objects.count(),
+    }
+
+
+@pytest.fixture
+def importer(delivery_partner_user, migration, delivery_partner):
+    """The demo delivery partner's project manager, with the demo migration under way."""
+    return delivery_partner_user
+
+
+# --- preview and apply ---------------------------------------------------------------------------------
+
+
+def test_the_preview_lists_new_update_and_unchanged_rows_and_saves_nothing(importer, delivery_partner, world):
+    hilltop = world["hilltop"]
+    unchanged = [
+        "K81002",
+        "Hilltop Surgery",
+        hilltop.practice.icb.code,
+        "SystmOne",
+        "EMIS Web",
+        hilltop.order_accepted_on.strftime("%d/%m/%Y"),
+        hilltop.go_live_on.isoformat(),
+    ]
+    before = database_state()
+
+    preview = preview_of(csv_bytes(UPDATE_ROW, NEW_ROW, unchanged), importer, delivery_partner)
+
+    assert [(row.number, row.kind) for row in preview.rows] == [
+        (2, RowKind.UPDATE),
+        (3, RowKind.NEW),
+        (4, RowKind.UNCHANGED),
+    ]
+    update = preview.rows[0]
+    assert [(change.label, change.old, change.new) for change in update.changes] == [
+        ("Go-live", GO_LIVE_ON, NEW_GO_LIVE_ON)
+    ]
+    assert update.moves and all(move.new_due_on - move.old_due_on == timedelta(days=7) for move in update.moves)
+    assert preview.can_apply
+    assert database_state() == before
+
+
+def test_applying_starts_new_migrations_and_replans_updates_in_one_go(importer, delivery_partner, migration):
+    upload = uploaded(csv_bytes(UPDATE_ROW, NEW_ROW + ["", "", importer.email]), importer, delivery_partner)
+    version = TemplateVersion.objects.published().order_by("-number").first()
+
+    counts = importing.apply(upload, access.starter(importer), importer)
+
+    assert counts == {RowKind.NEW: 1, RowKind.UPDATE: 1}
+    new_practice = Practice.objects.get(ods_code="K82001")
+    assert new_practice.name == "New Road Surgery"
+    assert new_practice.delivery_partner == delivery_partner
+    started = PracticeMigration.objects.get(practice=new_practice)
+    assert started.template_version == version
+    assert started.created_by == importer
+    assert started.project_manager == importer
+    assert (started.order_accepted_on, started.go_live_on) == (date(2025, 4, 1), date(2025, 7, 28))
+    assert started.items.count() == version.items().count()
+    migration.refresh_from_db()
+    assert migration.go_live_on == NEW_GO_LIVE_ON
+    assert Event.objects.filter(
+        migration=migration, kind=Event.Kind.MILESTONE, field="go_live_on", reason="Imported from orders.csv"
+    ).exists()
+    assert Event.objects.filter(migration=migration, kind=Event.Kind.REPLAN, actor=importer).exists()
+    upload.refresh_from_db()
+    assert upload.applied_by == importer and upload.applied_at is not None
+    assert upload.outcome == "1 new, 1 updated, 0 unchanged"
+
+
+def test_importing_the_same_file_twice_changes_nothing_the_second_time(importer, delivery_partner):
+    content = csv_bytes(UPDATE_ROW, NEW_ROW + ["", "", importer.email])
+    importing.apply(uploaded(content, importer, delivery_partner), access.starter(importer), importer)
+    before = database_state()
+
+    again = uploaded(content, importer, delivery_partner)
+    preview = importing.preview(again, access.starter(importer))
+    counts = importing.apply(again, access.starter(importer), importer)
+
+    assert preview.counts == {RowKind.UNCHANGED: 2}
+    assert counts == {RowKind.UNCHANGED: 2}
+    assert database_state() == before
+
+
+def test_an_applied_import_is_not_applied_again(client, importer, delivery_partner):
+    upload = uploaded(csv_bytes(NEW_ROW), importer, delivery_partner)
+    importing.apply(upload, access.starter(importer), importer)
+    before = database_state()
+    client.force_login(importer)
+
+    response = client.post(reverse("migrations:import_preview", kwargs={"pk": upload.pk}), follow=True)
+
+    assert "imported already" in response.content.decode()
+    assert database_state() == before
+
+
+def test_a_row_the_model_refuses_while_applying_rolls_back_every_row(importer, delivery_partner, monkeypatch):
+    # Row 2 (new) is applied first; the update on row 3 fails as if someone changed the migration meanwhile.
+    def refuse(self, changes, *, by, reason=""):
+        raise ValidationError({"go_live_on": "Go-live cannot be before final data production (FDP)."})
+
+    monkeypatch.setattr(PracticeMigration, "change_milestones", refuse)
+    upload = uploaded(csv_bytes(NEW_ROW, UPDATE_ROW), importer, delivery_partner)
+    before = database_state()
+
+    with pytest.raises(importing.ImportRefused, match="Row 3: Go-live cannot be before"):
+        importing.apply(upload, access.starter(importer), importer)
+
+    assert database_state() == before
+    upload.refresh_from_db()
+    assert upload.applied_at is None
+
+
+def test_a_file_with_an_error_cannot_be_applied(importer, delivery_partner):
+    upload = uploaded(
+        csv_bytes(NEW_ROW, ["K82002", "Bad Surgery", "QWE", "EMIS Web", "EMIS Web", "01/04/2025", ""]),
+        importer,
+        delivery_partner,
+    )
+    before = database_state()
+
+    with pytest.raises(importing.ImportRefused, match="rows with errors"):
+        importing.apply(upload, access.starter(importer), importer)
+
+    assert database_state() == before
+
+
+def test_an_xlsx_file_with_real_excel_dates_is_imported(importer, delivery_partner, migration):
+    row = [*UPDATE_ROW[:5], datetime(2025, 3, 3), datetime(2025, 6, 16), date(2025, 4, 14)]
+    upload = uploaded(xlsx_bytes(row, NEW_ROW), importer, delivery_partner, "orders.xlsx")
+
+    counts = importing.apply(upload, access.starter(importer), importer)
+
+    assert counts == {RowKind.NEW: 1, RowKind.UPDATE: 1}
+    migration.refresh_from_db()
+    assert migration.go_live_on == NEW_GO_LIVE_ON
+
+
+def test_headings_are_matched_in_any_case_and_by_their_aliases(importer, delivery_partner):
+    header = ["ods", "PRACTICE", "icb", "Source system", "target system", "order accepted", "go live", "idp date"]
+    row = ["k82001", "New Road Surgery", "qwe", "emis web", "TPP", "1 4 2025", "28-07-2025", "2025-05-12"]
+
+    preview = preview_of(csv_bytes(row, header=header), importer, delivery_partner)
+
+    [new] = preview.rows
+    assert new.kind == RowKind.NEW
+    assert (new.ods_code, new.source.system_name, new.target.system_name) == ("K82001", "EMIS Web", "SystmOne")
+    assert new.dates == {"order_accepted": date(2025, 4, 1), "go_live": date(2025, 7, 28), "idp": date(2025, 5, 12)}
+
+
+def test_a_utf8_file_with_a_byte_order_mark_is_read(importer, delivery_partner):
+    preview = preview_of("\ufeff".encode() + csv_bytes(NEW_ROW), importer, delivery_partner)
+
+    assert preview.counts == {RowKind.NEW: 1}
+
+
+def test_the_project_manager_is_changed_on_an_update(importer, delivery_partner, migration):
+    upload = uploaded(
+        csv_bytes([*UPDATE_ROW[:6], "09/06/2025", "", "", importer.email.upper()]), importer, delivery_partner
+    )
+
+    counts = importing.apply(upload, access.starter(importer), importer)
+
+    assert counts == {RowKind.UPDATE: 1}
+    migration.refresh_from_db()
+    assert migration.project_manager == importer
+    assert Event.objects.filter(migration=migration, field="project_manager", new_value=str(importer)).exists()
+
+
+def test_a_support_admin_imports_for_the_delivery_partner_chosen(support_admin, delivery_partner, migration):
+    upload = uploaded(csv_bytes(NEW_ROW, UPDATE_ROW), support_admin, delivery_partner)
+
+    counts = importing.apply(upload, access.starter(support_admin), support_admin)
+
+    assert counts == {RowKind.NEW: 1, RowKind.UPDATE: 1}
+    assert Practice.objects.get(ods_code="K82001").delivery_partner == delivery_partner
+
+
+def test_the_preview_costs_the_same_few_queries_however_many_rows(
+    importer, delivery_partner, django_assert_max_num_queries
+):
+    rows = [
+        [f"K8{number:04d}", f"Practice {number}", "QWE", "EMIS Web", "SystmOne", "01/04/2025", ""]
+        for number in range(1200)
+    ]
+    upload = uploaded(csv_bytes(*rows), importer, delivery_partner)
+    starter = access.starter(importer)
+
+    # Suppliers and ICBs once; per batch of 500: practices, their migrations, project managers.
+    with django_assert_max_num_queries(2 + 3 * 3):
+        preview = importing.preview(upload, starter)
+
+    assert preview.counts == {RowKind.NEW: 1200}
+    assert len(preview.rows) == importing.PAGE_SIZE
+
+
+def test_the_preview_pages_and_filters_rows(importer, delivery_partner):
+    rows = [
+        [f"K8{number:04d}", f"Practice {number}", "QWE", "EMIS Web", "SystmOne", "01/04/2025", ""]
+        for number in range(250)
+    ]
+    rows[200][3] = "Nonesuch"
+    content = csv_bytes(*rows)
+
+    page_3 = preview_of(content, importer, delivery_partner, page=3)
+    errors = preview_of(content, importer, delivery_partner, show=RowKind.ERROR)
+
+    assert [row.number for row in page_3.rows] == list(range(202, 252))
+    assert page_3.pages == 3
+    assert [row.number for row in errors.rows] == [202]
+    assert errors.matching == 1
+
+
+# --- each kind of bad input ------------------------------------------------------------------------------
+
+
+def test_an_unknown_system_is_an_error_naming_the_systems_known(importer, delivery_partner):
+    preview = preview_of(csv_bytes([*NEW_ROW[:3], "EMIS Webb", *NEW_ROW[4:]]), importer, delivery_partner)
+
+    assert problems(preview) == [
+        (2, "Current system", 'No clinical system is called "EMIS Webb". Use one of: EMIS Web, SystmOne.')
+    ]
+    assert not preview.can_apply
+
+
+def test_the_same_ods_code_twice_is_an_error_on_every_occurrence(importer, delivery_partner):
+    preview = preview_of(csv_bytes(NEW_ROW, UPDATE_ROW, ["k82001", *NEW_ROW[1:]]), importer, delivery_partner)
+
+    assert [row.kind for row in preview.rows] == [RowKind.ERROR, RowKind.UPDATE, RowKind.ERROR]
+    assert problems(preview) == [
+        (2, "ODS code", "K82001 is on 2 rows of the file: keep one row per practice."),
+        (4, "ODS code", "K82001 is on 2 rows of the file: keep one row per practice."),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("dates", "column", "message"),
+    [
+        (["01/04/2025", "01/03/2025"], "Planned go-live", "Go-live must be after the order date."),
+        (
+            ["01/04/2025", "28/07/2025", "", "30/07/2025"],
+            "Planned go-live",
+            "Go-live cannot be before final data production (FDP).",
+        ),
+        (
+            ["01/04/2025", "28/07/2025", "25/07/2025", "20/07/2025"],
+            "FDP",
+            "Final data production (FDP) must be after initial data production (IDP).",
+        ),
+    ],
+)
+def test_an_impossible_date_order_is_the_models_error(importer, delivery_partner, dates, column, message):
+    preview = preview_of(csv_bytes([*NEW_ROW[:5], *dates]), importer, delivery_partner)
+
+    assert (2, column, message) in problems(preview)
+
+
+def test_an_update_that_would_put_dates_out_of_order_is_an_error(importer, delivery_partner):
+    # The demo migration's FDP is 6 June; go-live on 1 June would come before it.
+    preview = preview_of(csv_bytes([*UPDATE_ROW[:6], "01/06/2025"]), importer, delivery_partner)
+
+    assert problems(preview) == [(2, "Planned go-live", "Go-live cannot be before final data production (FDP).")]
+
+
+@pytest.mark.parametrize(
+    ("cell", "message"),
+    [
+        ("31/02/2025", "Order date must be a real date, for example 27 3 2027"),
+        ("next week", "Order date must be a date, for example 27/03/2027 or 2027-03-27"),
+        ("01/04/1999", "Order date must be between 1 January 2000 and 31 December 2099"),
+        ("", "Enter the order date."),
+    ],
+)
+def test_a_date_that_is_not_one_is_an_error(importer, delivery_partner, cell, message):
+    preview = preview_of(csv_bytes([*NEW_ROW[:5], cell, ""]), importer, delivery_partner)
+
+    assert problems(preview) == [(2, "Order date", message)]
+
+
+def test_a_formula_in_a_csv_cell_is_an_error(importer, delivery_partner):
+    row = [*NEW_ROW[:1], '=HYPERLINK("http://example.com","Surgery")', *NEW_ROW[2:]]
+
+    preview = preview_of(csv_bytes(row, ["K82002", "@SUM(1+1)", *NEW_ROW[2:]]), importer, delivery_partner)
+
+    assert problems(preview) == [
+        (2, "Practice name", "Practice name holds a formula: type the value itself."),
+        (3, "Practice name", "Practice name holds a formula: type the value itself."),
+    ]
+
+
+def test_a_formula_in_an_xlsx_cell_is_an_error_whatever_it_computes(importer, delivery_partner):
+    preview = preview_of(xlsx_bytes([*NEW_ROW[:5], "=TODAY()", NEW_ROW[6]]), importer, delivery_partner, "orders.xlsx")
+
+    assert problems(preview) == [(2, "Order date", "Order date holds a formula: type the value itself.")]
+
+
+def test_a_practice_another_delivery_partner_supports_is_an_error(importer, delivery_partner, other_migration):
+    practice = other_migration.practice
+    row = [practice.ods_code, practice.name, practice.icb.code, "EMIS Web", "SystmOne", "01/04/2025", ""]
+
+    preview = preview_of(csv_bytes(row), importer, delivery_partner)
+
+    assert problems(preview) == [(2, "ODS code", f"Another delivery partner supports {practice}.")]
+
+
+def test_a_practice_whose_unfinished_migration_has_other_systems_is_an_error(importer, delivery_partner):
+    preview = preview_of(
+        csv_bytes([*UPDATE_ROW[:3], "SystmOne", "EMIS Web", *UPDATE_ROW[5:]]), importer, delivery_partner
+    )
+
+    [(row, column, message)] = problems(preview)
+    assert (row, column) == (2, "New system")
+    assert message.startswith("Riverside Medical Centre (H85001) has a migration that is not finished, from EMIS Web")
+
+
+@pytest.mark.parametrize(
+    ("cells", "column", "message"),
+    [
+        (
+            {0: "H8500"},
+            "ODS code",
+            "Enter a GP practice ODS code: one letter followed by five digits, for example A81001.",
+        ),
+        ({0: ""}, "ODS code", "Enter the practice's ODS code."),
+        ({1: ""}, "Practice name", "Enter the practice name."),
+        ({2: "QXX"}, "ICB code", 'No ICB has the code "QXX".'),
+        ({4: "EMIS Web"}, "New system", "The new supplier must be different from the current supplier."),
+        (
+            {9: "nobody@example.nhs.uk"},
+            "Project manager's e-mail",
+            "nobody@example.nhs.uk is not a project manager at the practice's delivery partner.",
+        ),
+    ],
+)
+def test_each_bad_cell_is_named_by_row_and_column(importer, delivery_partner, cells, column, message):
+    row = [*NEW_ROW, "", "", ""]
+    for index, value in cells.items():
+        row[index] = value
+
+    preview = preview_of(csv_bytes(row), importer, delivery_partner)
+
+    assert (2, column, message) in problems(preview)
+
+
+def test_a_project_manager_of_another_delivery_partner_is_an_error(importer, delivery_partner, other_migration):
+    stranger = UserFactory(email="pm@other.nhs.uk")
+    MembershipFactory(
+        user=stranger,
+        role=Role.DELIVERY_PARTNER,
+        practice=None,
+        delivery_partner=other_migration.practice.delivery_partner,
+    )
+
+    preview = preview_of(csv_bytes([*NEW_ROW, "", "", stranger.email]), importer, delivery_partner)
+
+    assert problems(preview) == [
+        (2, "Project manager's e-mail", "pm@other.nhs.uk is not a project manager at the practice's delivery partner.")
+    ]
+
+
+def test_an_existing_practice_in_another_icb_than_the_file_says_is_an_error(importer, delivery_partner, world):
+    # Hilltop is the demo delivery partner's, in another ICB than QWE.
+    hilltop = world["hilltop"].practice
+    preview = preview_of(
+        csv_bytes(["K81002", "Hilltop Surgery", "QWE", "SystmOne", "EMIS Web", "01/01/2025", ""]),
+        importer,
+        delivery_partner,
+    )
+
+    assert problems(preview) == [(2, "ICB code", f"{hilltop} is in {hilltop.icb} ({hilltop.icb.code}).")]
+
+
+# --- files that cannot be read at all: refused on upload, nothing saved -----------------------------------
+
+
+def upload_file(client, user, content: bytes, name: str):
+    client.force_login(user)
+    upload = io.BytesIO(content)
+    upload.name = name
+    return client.post(reverse("migrations:import_upload"), {"file": upload})
+
+
+@pytest.mark.parametrize(
+    ("content", "name", "message"),
+    [
+        (
+            csv_bytes(["K82001", "Café Surgery", *NEW_ROW[2:]], encoding="cp1252"),
+            "orders.csv",
+            "The file is not saved as UTF-8 text: row 2 has characters that cannot be read.",
+        ),
+        (
+            csv_bytes(NEW_ROW[:6], header=HEADER[:6]),
+            "orders.csv",
+            "The file has no &quot;Planned go-live&quot; column. The first row must name the columns",
+        ),
+        (b"x" * (10 * 1024 * 1024), "orders.csv", "The file is 10.0 MB: the largest file that can be imported is 2 MB"),
+        (csv_bytes(), "orders.csv", "The file has its headings but no rows under them"),
+        (b"\xd0\xcf\x11\xe0" + b"\0" * 100, "orders.xls", "The file is in the old Excel format (.xls)."),
+        (b"PK\x03\x04 not really a zip", "orders.xlsx", "The file cannot be read as an Excel workbook."),
+        (b"ODS code\nH85001\n", "orders.txt", "The file must be a CSV file (.csv) or an Excel workbook (.xlsx)."),
+    ],
+    ids=["encoding", "missing column", "10 MB", "no rows", "xls", "broken xlsx", "txt"],
+)
+def test_a_file_that_cannot_be_read_is_refused_with_a_message(client, importer, content, name, message):
+    before = MigrationImport.objects.count()
+
+    response = upload_file(client, importer, content, name)
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+    assert MigrationImport.objects.count() == before
+
+
+def test_more_rows_than_the_limit_are_refused(client, importer):
+    rows = [
+        [f"K{number:05d}", f"Practice {number}", "QWE", "EMIS Web", "SystmOne", "01/04/2025", ""]
+        for number in range(MAX_ROWS + 1)
+    ]
+
+    response = upload_file(client, importer, csv_bytes(*rows), "orders.csv")
+
+    assert response.status_code == 400
+    assert "The file has more than 5,000 rows" in response.content.decode()
+    assert not MigrationImport.objects.exists()
+
+
+def test_a_file_read_directly_reports_its_problem():
+    with pytest.raises(FileProblem, match="has no"):
+        TrackerFile("orders.csv", b"Name,Something\nA,B\n")
+
+
+# --- the pages -------------------------------------------------------------------------------------------------
+
+
+def test_upload_then_preview_then_confirm_lands_on_the_dashboard(client, importer, migration):
+    response = upload_file(client, importer, csv_bytes(UPDATE_ROW, NEW_ROW), "orders.csv")
+    upload = MigrationImport.objects.get()
+    assert response.url == reverse("migrations:import_preview", kwargs={"pk": upload.pk})
+    assert upload.uploaded_by == importer and upload.row_count == 2
+
+    preview = client.get(response.url)
+    confirmed = client.post(response.url, follow=True)
+
+    assert preview.status_code == 200
+    assert "Check the import before saving" in preview.content.decode()
+    assert confirmed.redirect_chain[-1][0] == reverse("migrations:dashboard")
+    assert "Imported orders.csv: 1 migrations started, 1 updated, 0 unchanged." in confirmed.content.decode()
+    migration.refresh_from_db()
+    assert migration.go_live_on == NEW_GO_LIVE_ON
+
+
+def test_someone_elses_upload_is_a_404(client, importer, delivery_partner):
+    upload = uploaded(csv_bytes(NEW_ROW), importer, delivery_partner)
+    colleague = with_two_factor_device(UserFactory())
+    Membership.objects.create(user=colleague, role=Role.DELIVERY_PARTNER, delivery_partner=delivery_partner)
+    client.force_login(colleague)
+    url = reverse("migrations:import_preview", kwargs={"pk": upload.pk})
+
+    assert client.get(url).status_code == 404
+    assert client.post(url).status_code == 404
+    assert not Practice.objects.filter(ods_code="K82001").exists()
+
+
+def test_someone_who_may_not_start_migrations_gets_403_on_an_upload(client, importer, delivery_partner, icb_user):
+    upload = uploaded(csv_bytes(NEW_ROW), importer, delivery_partner)
+    client.force_login(icb_user)
+
+    assert client.get(reverse("migrations:import_preview", kwargs={"pk": upload.pk})).status_code == 403
+
+
+def test_the_template_files_have_the_columns(client, importer):
+    client.force_login(importer)
+
+    as_csv = client.get(reverse("migrations:import_template_csv"))
+    as_xlsx = client.get(reverse("migrations:import_template_xlsx"))
+
+    assert as_csv.content.decode("utf-8-sig").splitlines() == [",".join(HEADER)]
+    with TrackerFile("template.xlsx", as_xlsx.content) as tracker:
+        assert list(tracker.headings.values()) == HEADER
