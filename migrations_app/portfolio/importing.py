@@ -212,8 +212,9 @@ def _apply_row(
         practice = row.practice
         if practice is None:
             practice = Practice(ods_code=row.ods_code, name=row.practice_name, icb=row.icb, delivery_partner=partner)
-            # The ODS code's format is its field's validator; the database holds the constraint too.
-            practice.full_clean(validate_constraints=False)
+            # The ODS code's format is its field's validator; the database holds the constraint too. The
+            # ICB and delivery partner are rows already read, so checking they exist would be a query each.
+            practice.full_clean(exclude=["icb", "delivery_partner"], validate_constraints=False)
             practice.save()
         PracticeMigration.start(
             practice=practice,
