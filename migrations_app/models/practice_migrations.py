@@ -399,8 +399,13 @@ class PracticeMigration(models.Model):
                         reason=reason,
                     )
                 )
-            if moves:
-                ChecklistItem.objects.filter(pk__in=[move.item_id for move in moves]).update(
+            # Items whose milestone was cleared lose their date in an UPDATE of their own: a CASE whose
+            # every branch is NULL would be text to PostgreSQL, not a date.
+            undated = moved_to.pop(None, [])
+            if undated:
+                ChecklistItem.objects.filter(pk__in=undated).update(due_on=None, revision=F("revision") + 1)
+            if moved_to:
+                ChecklistItem.objects.filter(pk__in=[pk for item_ids in moved_to.values() for pk in item_ids]).update(
                     due_on=Case(
                         *(When(pk__in=item_ids, then=Value(day)) for day, item_ids in moved_to.items()),
                         output_field=models.DateField(),

@@ -109,7 +109,8 @@ class StartMigrationForm(forms.Form):
         self.fields["project_manager"].queryset = access.project_managers(partner.pk for partner in partners).order_by(
             "full_name", "email"
         )
-        self.search = search.strip()[:SEARCH_MAX]
+        # A NUL is no character of a practice's name or code (and PostgreSQL refuses it in a query).
+        self.search = search.replace("\x00", "").strip()[:SEARCH_MAX]
         self.chosen: Practice | None = None
         self.practice: Practice | None = None  # chosen, or new and not saved yet
         self.more_found = False
