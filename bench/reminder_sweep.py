@@ -39,8 +39,9 @@ from django.core.mail.backends.base import BaseEmailBackend  # noqa: E402
 from django.db import connection, connections  # noqa: E402
 from django.db.models import Count  # noqa: E402
 
+from migrations_app import working_days  # noqa: E402
 from migrations_app.models import ChecklistItem, Delivery  # noqa: E402
-from migrations_app.reminders import claims, sending, tasks, working_days  # noqa: E402
+from migrations_app.reminders import claims, sending, tasks  # noqa: E402
 
 
 class RenderingBackend(BaseEmailBackend):

@@ -335,6 +335,11 @@ REMINDER_BATCH_SIZE = env.int("REMINDER_BATCH_SIZE", default=50)
 # and after this long the page sends the person to their reminder settings instead.
 REMINDER_UNSUBSCRIBE_LINK_DAYS = env.int("REMINDER_UNSUBSCRIBE_LINK_DAYS", default=90)
 
+# Scheduling (migrations_app/scheduling.py). Until a migration's end of old system access is agreed,
+# it is expected this many days after go-live (the later guide keeps 90 days of read-only access;
+# the 2019 edition had 45), and the items anchored on it are planned from that date.
+OLD_SYSTEM_ACCESS_DAYS = env.int("OLD_SYSTEM_ACCESS_DAYS", default=90)
+
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,

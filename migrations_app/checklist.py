@@ -7,6 +7,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from itertools import groupby
 
+from django.conf import settings
+
+from migrations_app import scheduling
 from migrations_app.access import Access
 from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration
 from migrations_app.models.checklist_items import Progress
@@ -29,6 +32,16 @@ class Phase:
 
 
 @dataclass
+class MilestoneRow:
+    label: str
+    on: date | None
+    # The end of old system access while it is not agreed: when it is expected, and how that reads.
+    expected_on: date | None = None
+    expected: str = ""
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass
 class Checklist:
     migration: PracticeMigration
     today: date
@@ -43,8 +56,22 @@ class Checklist:
     completion_gate: ChecklistItem | None = None
 
     @property
-    def milestones(self) -> list[tuple[str, date | None]]:
-        return [(milestone.label, getattr(self.migration, milestone.field_name)) for milestone in Milestone]
+    def milestones(self) -> list["MilestoneRow"]:
+        """Each milestone with its date, the expected end of old system access while it is not
+        agreed, and what to check about it (scheduling.milestone_warnings)."""
+        dates = self.migration.milestone_dates()
+        warnings: dict[str, list[str]] = {}
+        for warning in scheduling.milestone_warnings(dates):
+            warnings.setdefault(warning.milestone, []).append(warning.message)
+        expected_end = scheduling.expected_old_system_access_end(dates)
+        rows = []
+        for milestone in Milestone:
+            row = MilestoneRow(milestone.label, dates[milestone.value], warnings=warnings.get(milestone, []))
+            if milestone == Milestone.OLD_SYSTEM_ACCESS_END and expected_end is not None:
+                row.expected_on = expected_end
+                row.expected = f"expected: {settings.OLD_SYSTEM_ACCESS_DAYS} days after go-live, not agreed yet"
+            rows.append(row)
+        return rows
 
     @property
     def current_phase(self) -> Phase | None:
@@ -84,6 +111,8 @@ def build(migration: PracticeMigration, today: date, access: Access) -> Checklis
         # Nothing of a migration on hold or cancelled is due (PracticeMigration.is_paused).
         item.due_state = "" if migration.is_paused else due_state(item, today)
         item.can_sign = access.can_sign(item)
+        # Which rows offer actions: the ICB lead works only on the ICB's items and reads the rest.
+        item.can_work_on = access.can_work_on(item)
         # The viewer's own items (access.Relations: owned by them, or unowned with their role) are
         # marked in "This week".
         item.is_yours = access.holds(item)

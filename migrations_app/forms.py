@@ -6,10 +6,19 @@ from dataclasses import dataclass
 from datetime import date
 
 from django import forms
+from django.conf import settings
 from django.core.exceptions import ValidationError
 
 from migrations_app import scheduling
-from migrations_app.models import ChecklistItem, Membership, Milestone, PracticeMigration, TemplateVersion, User
+from migrations_app.models import (
+    ChecklistItem,
+    Condition,
+    Membership,
+    Milestone,
+    PracticeMigration,
+    TemplateVersion,
+    User,
+)
 
 REASON_MAX = 2000
 NOTE_MAX = 5000
@@ -51,7 +60,7 @@ class NoteForm(RevisionForm):
 
 class SignOffForm(RevisionForm):
     override_reason = forms.CharField(
-        label="Reason for signing off with earlier items open",
+        label="Reason for signing off before the items it waits for are finished",
         max_length=REASON_MAX,
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -139,6 +148,7 @@ class DateParts:
     year: str
     error: str
     error_parts: frozenset[str] = frozenset()
+    hint: str = ""  # when the input needs more than the usual "for example"
 
     @property
     def first_error_part(self) -> str:
@@ -152,6 +162,14 @@ class DateInputError(ValidationError):
     def __init__(self, message: str, parts=PARTS) -> None:
         super().__init__(message)
         self.parts = frozenset(parts)
+
+
+# Left empty, the end of old system access is expected a number of days after go-live
+# (scheduling.expected_old_system_access_end); typing a date agrees it.
+ACCESS_END_HINT = (
+    "For example, 27 3 2027. Leave empty until it is agreed with the current supplier: until then it is "
+    "expected {days} days after go-live."
+)
 
 
 class MilestonesForm(forms.Form):
@@ -192,6 +210,9 @@ class MilestonesForm(forms.Form):
                     year,
                     error.messages[0] if error else "",
                     error.parts if error else frozenset(),
+                    ACCESS_END_HINT.format(days=settings.OLD_SYSTEM_ACCESS_DAYS)
+                    if milestone == Milestone.OLD_SYSTEM_ACCESS_END
+                    else "",
                 )
             )
         return inputs
@@ -209,6 +230,11 @@ class MilestonesForm(forms.Form):
         if self.date_errors:
             raise ValidationError("Check the dates")
         return cleaned
+
+    def warnings(self) -> list[str]:
+        """What to check about the dates typed (scheduling.milestone_warnings): shown before they are
+        saved, never a reason to refuse them."""
+        return [warning.message for warning in scheduling.milestone_warnings(self.dates)]
 
     def changes(self) -> dict[str, date | None]:
         """Only the milestones whose date differs from the migration's."""
@@ -298,3 +324,27 @@ def parse_date(label: str, day: str, month: str, year: str) -> date | None:
 
 def _long(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
+
+
+class ConditionsForm(forms.Form):
+    """What is true of the practice (Condition), as checkboxes, plus an optional reason."""
+
+    conditions = forms.MultipleChoiceField(
+        label="What is true of this practice?",
+        choices=Condition.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="They decide which checklist items apply. Select all that are true.",
+    )
+    reason = forms.CharField(
+        label="Reason for the change (optional)",
+        max_length=REASON_MAX,
+        required=False,
+        help_text="For example, the technical survey found the card readers need replacing.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def changes(self) -> dict[str, bool]:
+        """Every condition, true or not, as PracticeMigration.change_conditions takes them."""
+        chosen = set(self.cleaned_data["conditions"])
+        return {condition: condition in chosen for condition in Condition.values}

@@ -2,12 +2,18 @@
 
 Almost every date in the guide is relative to go-live or FDP and agreed at kick-off, so an
 item stores its anchor milestone and offset, never a bare date (unless someone sets one by
-hand, which replanning then leaves alone).
+hand, which replanning then leaves alone). A due date falls on a working day in England
+(working_days.py): one that would land on a weekend or a bank holiday is moved to the working
+day before it, or after it for an item due after its milestone. Milestone dates that are
+allowed but unwise (on a non-working day, too close to FDP) get warnings, never refusals.
 """
 
 from dataclasses import dataclass
 from datetime import date, timedelta
 
+from django.conf import settings
+
+from migrations_app import working_days
 from migrations_app.models.choices import Milestone
 
 
@@ -124,12 +130,68 @@ def milestone_order_errors(dates: dict[str, date | None]) -> dict[str, str]:
     return errors
 
 
-def due_date(dates: dict[str, date | None], anchor: str, offset_days: int) -> date | None:
-    """The date an item falls due, or None while its anchor milestone is not agreed."""
-    anchor_date = dates.get(anchor)
-    if anchor_date is None:
+def expected_old_system_access_end(dates: dict[str, date | None]) -> date | None:
+    """While the end of old system access is not agreed, the date it is expected: go-live plus
+    OLD_SYSTEM_ACCESS_DAYS (the later guide keeps 90 days of read-only access). None once it is
+    agreed, or while go-live is not."""
+    if dates.get(Milestone.OLD_SYSTEM_ACCESS_END) is not None or dates.get(Milestone.GO_LIVE) is None:
         return None
-    return anchor_date + timedelta(days=offset_days)
+    return dates[Milestone.GO_LIVE] + timedelta(days=settings.OLD_SYSTEM_ACCESS_DAYS)
+
+
+def anchor_date(dates: dict[str, date | None], anchor: str) -> date | None:
+    """The date items anchored on `anchor` are planned from: the milestone's, or for the end of
+    old system access while it is not agreed, the expected one."""
+    day = dates.get(anchor)
+    if day is None and anchor == Milestone.OLD_SYSTEM_ACCESS_END:
+        return expected_old_system_access_end(dates)
+    return day
+
+
+def moved_anchors(before: dict[str, date | None], after: dict[str, date | None]) -> set[str]:
+    """The milestones whose items a change of dates from `before` to `after` replans: those whose
+    date changes, and the end of old system access when its expected date moves with go-live."""
+    return {
+        milestone.value for milestone in Milestone if anchor_date(before, milestone) != anchor_date(after, milestone)
+    }
+
+
+def calendar_due_date(dates: dict[str, date | None], anchor: str, offset_days: int) -> date | None:
+    """The anchor's date plus the offset, before it is put on a working day; None while the
+    anchor is not agreed."""
+    day = anchor_date(dates, anchor)
+    if day is None:
+        return None
+    return day + timedelta(days=offset_days)
+
+
+def due_date(dates: dict[str, date | None], anchor: str, offset_days: int) -> date | None:
+    """The date an item falls due, or None while its anchor milestone is not agreed: the anchor's
+    date plus the offset, on a working day. One that lands on a weekend or a bank holiday moves to
+    the working day before it when the item is due before its milestone or on it (it is due by
+    the milestone), and to the working day after it when the item is due after its milestone."""
+    day = calendar_due_date(dates, anchor, offset_days)
+    if day is None or working_days.is_working_day(day):
+        return day
+    return working_days.next_working_day(day) if offset_days > 0 else working_days.previous_working_day(day)
+
+
+def non_working_reason(day: date) -> str:
+    """Why `day` is not a working day ("a weekend", "Christmas Day"), or "" when it is one."""
+    if day.weekday() >= 5:
+        return "a weekend"
+    return working_days.bank_holiday_name(day)
+
+
+def moved_from_text(due_on: date | None, dates: dict[str, date | None], anchor: str, offset_days: int) -> str:
+    """Where a computed due date was moved from to fall on a working day, as an item shows it:
+    "moved from Sunday 20 December, a weekend"; "" when it was not moved (or no longer matches
+    its milestone: an item planned before due dates were put on working days)."""
+    calendar = calendar_due_date(dates, anchor, offset_days)
+    if due_on is None or calendar is None or calendar == due_on or due_on != due_date(dates, anchor, offset_days):
+        return ""
+    when = f"{calendar:%A} {calendar.day} {calendar:%B}" + (f" {calendar.year}" if calendar.year != due_on.year else "")
+    return f"moved from {when}, {non_working_reason(calendar)}"
 
 
 @dataclass(frozen=True)
@@ -140,3 +202,61 @@ class DueDateMove:
     title: str
     old_due_on: date | None
     new_due_on: date | None
+
+
+# The guide asks for the cutover planning meeting at least four weeks before final data production.
+CUTOVER_PLANNING_DAYS_BEFORE_FDP = 28
+
+
+@dataclass(frozen=True)
+class MilestoneWarning:
+    """A milestone date that is allowed but worth a second look; shown next to `milestone`."""
+
+    milestone: Milestone
+    message: str
+
+
+def milestone_warnings(dates: dict[str, date | None]) -> list[MilestoneWarning]:
+    """What to check about a set of milestone dates (keyed by milestone value), never a reason to
+    refuse them: a milestone on a weekend or a bank holiday, a cutover planning meeting less than
+    four weeks before FDP, and go-live on the same day as FDP. In milestone order."""
+    warnings = []
+    for milestone in Milestone:
+        day = dates.get(milestone.value)
+        reason = non_working_reason(day) if day is not None else ""
+        if reason:
+            kind = "" if reason == "a weekend" else ", a bank holiday"
+            warnings.append(
+                MilestoneWarning(milestone, f"{_sentence_start(milestone)} is on {_long_date(day)}, {reason}{kind}.")
+            )
+    planning, fdp, go_live = (dates.get(key) for key in (Milestone.CUTOVER_PLANNING, Milestone.FDP, Milestone.GO_LIVE))
+    if planning and fdp and 0 < (fdp - planning).days < CUTOVER_PLANNING_DAYS_BEFORE_FDP:
+        days = (fdp - planning).days
+        warnings.append(
+            MilestoneWarning(
+                Milestone.CUTOVER_PLANNING,
+                f"The cutover planning meeting is only {days} day{'s' if days != 1 else ''} before final data "
+                "production (FDP). The guide advises holding it four weeks or more before FDP, so that everyone "
+                "involved has time to plan how the practice will work during the cutover.",
+            )
+        )
+    if fdp and go_live and fdp == go_live:
+        warnings.append(
+            MilestoneWarning(
+                Milestone.GO_LIVE,
+                "Go-live is on the same day as final data production (FDP). In the guide the cutover comes between "
+                "them: the final extract is loaded into the new system and checked before the practice signs it off "
+                "and goes live, so leave a few days for it.",
+            )
+        )
+    order = list(Milestone)
+    return sorted(warnings, key=lambda warning: order.index(warning.milestone))
+
+
+def _sentence_start(milestone: Milestone) -> str:
+    words = _IN_A_SENTENCE[milestone]
+    return words[0].upper() + words[1:]
+
+
+def _long_date(day: date) -> str:
+    return f"{day:%A} {day.day} {day:%B %Y}"

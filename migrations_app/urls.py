@@ -1,6 +1,7 @@
 from django.urls import path, register_converter
 
 from migrations_app import views
+from migrations_app.views import conditions as conditions_views
 from migrations_app.views import dashboard as dashboard_views
 from migrations_app.views import lifecycle as lifecycle_views
 from migrations_app.views import people as people_views
@@ -48,6 +49,7 @@ urlpatterns = [
     ),
     path("migrations/<int:pk>/", views.migration_detail, name="migration_detail"),
     path("migrations/<int:pk>/milestones/", views.milestones_edit, name="milestones_edit"),
+    path("migrations/<int:pk>/conditions/", conditions_views.conditions_edit, name="conditions_edit"),
     # The migration's status: on hold (with a reason), resumed (new dates previewed), cancelled for good.
     path("migrations/<int:pk>/hold/", lifecycle_views.migration_hold, name="migration_hold"),
     path("migrations/<int:pk>/resume/", lifecycle_views.migration_resume, name="migration_resume"),

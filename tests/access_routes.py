@@ -1,6 +1,6 @@
 """Every URL of the app and who may use it, written out from the rules (STYLE.md, Access) rather
-than read from access.py, so that a change of the rules there shows up as a failure in the access
-tests; and how those tests call a route, as a persona, on the demo migration.
+than read from `migrations_app/access/`, so that a change of the rules there shows up as a failure
+in the access tests; and how those tests call a route, as a persona, on the demo migration.
 
 test_access_matrix.py checks the table against the URLconf itself, so a new view cannot be added
 without saying who may use it, then every route for every persona; test_access_refusals.py the
@@ -23,6 +23,7 @@ from migrations_app.models import (
     ChecklistItem,
     Event,
     Invitation,
+    ItemKind,
     ItemStatus,
     Membership,
     MigrationImport,
@@ -75,7 +76,8 @@ GRANTED = {
     "admin_user": EDITOR | {UPGRADE_CHECKLIST, CHANGE_MIGRATION_STATUS, INVITE_TO_PRACTICE, START_MIGRATIONS},
     "support_admin": EDITOR | {UPGRADE_CHECKLIST, CHANGE_MIGRATION_STATUS, INVITE_TO_PRACTICE, START_MIGRATIONS},
     "practice_staff": {VIEW, TICK},
-    "icb_user": {VIEW},
+    # On the ICB's items only (ICB_ITEMS): it reads everything else.
+    "icb_user": {VIEW, TICK, SIGN_GATES},
     "national_viewer": {VIEW},
     "view_only_staff": {VIEW},
     "outsider": set(),
@@ -93,9 +95,20 @@ DASHBOARD_PERSONAS = {
 }
 # Signed in, but with no migration to see: a 404 for every migration (we never reveal one exists).
 SEES_NOTHING = {"outsider", "template_editor"}
-# The guide gives the data-checking sign-off to the practice's lead clinician: only a clinical lead
-# (or someone who acts on every migration) may sign it. Other gates: anyone who may sign gates.
-CLINICAL_GATE_SIGNERS = {"clinical_lead", "admin_user", "support_admin"}
+# A gate is signed (reopened, marked not applicable) by the role the guide data names as its signer,
+# and by those who act on every migration: the practice manager signs the practice's gates, the lead
+# clinician the data-checking sign-off, the ICB lead the ICB's approvals. Nobody else, the delivery
+# partner included.
+ACTS_ON_EVERY_MIGRATION = {"admin_user", "support_admin"}
+GATE_SIGNERS = {
+    "gate": {"practice_manager"} | ACTS_ON_EVERY_MIGRATION,
+    "clinical gate": {"clinical_lead"} | ACTS_ON_EVERY_MIGRATION,
+    "icb gate": {"icb_user"} | ACTS_ON_EVERY_MIGRATION,
+}
+CLINICAL_GATE_SIGNERS = GATE_SIGNERS["clinical gate"]
+# The ICB lead ticks and signs the items the guide gives the ICB, and only those: any other item's
+# change is a 403 to it. Every other role that may tick ticks any item, the ICB's included.
+ICB_ITEMS = {"icb task", "done icb task", "icb gate", "signed icb gate"}
 # Personas who can see the demo migration but have nothing to do with another practice's, and the
 # template editor, who sees neither.
 MEMBERS = [
@@ -111,6 +124,9 @@ MEMBERS = [
 TASK_KEY = "agree-go-live-date"  # an ordinary task, practice manager's
 GATE_KEY = "technical-requirements-signed-off"  # a gate for the practice manager
 CLINICAL_GATE_KEY = "data-checking-sign-off"  # the gate for the clinical lead
+ICB_GATE_KEY = "icb-business-case-funding-approved"  # a gate for the ICB lead
+# The ICB's task is its first open one in the guide (icb_task), whatever its key.
+GATE_KEYS = {"gate": GATE_KEY, "clinical gate": CLINICAL_GATE_KEY, "icb gate": ICB_GATE_KEY}
 
 NOTE = "Rang the new supplier about the extract"
 REASON = "The practice does not use this service"
@@ -193,6 +209,17 @@ def assert_blocked(item: ChecklistItem, migration: PracticeMigration, user: User
 def assert_upgraded(item, migration: PracticeMigration, user: User) -> None:
     assert migration.template_version == TemplateVersion.objects.published().order_by("-number").first()
     assert Event.objects.filter(migration=migration, item=None, kind=Event.Kind.UPGRADE, actor=user).exists()
+
+
+def conditions_data(item, migration: PracticeMigration) -> dict:
+    return {"conditions": ["new_hardware_needed"], "reason": "The survey found old card readers"}
+
+
+def assert_conditions_changed(item, migration: PracticeMigration, user: User) -> None:
+    assert migration.new_hardware_needed is True
+    assert Event.objects.filter(
+        migration=migration, kind=Event.Kind.ATTRIBUTE, field="new_hardware_needed", actor=user
+    ).exists()
 
 
 def assert_go_live_moved(item, migration: PracticeMigration, user: User) -> None:
@@ -364,8 +391,9 @@ class Route:
     "task" / "done task" (pk and an ordinary task item, done first for a reopen),
     "invitation" (pk and a pending invitation to its practice), "member" (pk and a practice staff
     membership of its practice; the target is the member),
-    "gate" / "clinical gate" (pk and that gate item), "signed gate" / "signed clinical gate" (the gate,
-    signed off first for a reopen), "archived task" (the task, archived as an upgrade archives it),
+    "gate" / "clinical gate" / "icb gate" (pk and that gate item), "signed ..." (the gate, signed off
+    first for a reopen), "icb task" / "done icb task" (an ICB lead's task), "archived task" (the task,
+    archived as an upgrade archives it),
     "own import" (an order tracker the persona uploaded; the dashboard's no-kwargs pages for the rest of
     starting migrations).
     An allowed POST redirects to the migration's page (at the item), or, `lands_on_item`, to the item's.
@@ -407,6 +435,11 @@ MATRIX = [
     # The form only makes sense to someone who may change the dates, so it is refused like the change.
     Route("migrations:milestones_edit", "GET", EDIT_MILESTONES, "migration"),
     Route("migrations:milestones_edit", "POST", EDIT_MILESTONES, "migration", milestones_data, assert_go_live_moved),
+    # The practice's conditions are part of the plan: whoever may change its dates.
+    Route("migrations:conditions_edit", "GET", EDIT_MILESTONES, "migration"),
+    Route(
+        "migrations:conditions_edit", "POST", EDIT_MILESTONES, "migration", conditions_data, assert_conditions_changed
+    ),
     Route("migrations:item_detail", "GET", VIEW, "task"),
     Route("migrations:item_history", "GET", VIEW, "task"),
     # The note and reason forms of a checklist row, fetched when its details open.
@@ -430,6 +463,24 @@ MATRIX = [
     ),
     Route("migrations:item_not_applicable", "POST", TICK, "task", revision_data(reason=REASON), assert_not_applicable),
     Route("migrations:item_blocked", "POST", TICK, "task", revision_data(reason=REASON), assert_blocked),
+    # The ICB's items: its lead works on them as a practice's people work on theirs (ICB_ITEMS).
+    Route("migrations:item_forms", "GET", TICK, "icb task"),
+    Route("migrations:item_complete", "POST", TICK, "icb task", no_data, assert_done),
+    Route("migrations:item_reopen", "POST", TICK, "done icb task", revision_data(), assert_reopened),
+    Route("migrations:item_note", "POST", TICK, "icb task", revision_data(note=NOTE), assert_noted),
+    Route(
+        "migrations:item_not_applicable", "POST", TICK, "icb task", revision_data(reason=REASON), assert_not_applicable
+    ),
+    Route("migrations:item_blocked", "POST", TICK, "icb task", revision_data(reason=REASON), assert_blocked),
+    Route(
+        "migrations:item_sign_off",
+        "POST",
+        SIGN_GATES,
+        "icb gate",
+        revision_data(override_reason=OVERRIDE),
+        assert_signed,
+    ),
+    Route("migrations:item_reopen", "POST", SIGN_GATES, "signed icb gate", revision_data(), assert_reopened),
     # Naming an item's owner: back to the item's page, where the form is.
     Route("migrations:item_owner", "POST", ASSIGN_OWNERS, "task", owner_data, assert_owned, lands_on_item=True),
     # Review a later checklist version, then apply it. The GET shows the review (or "nothing to
@@ -616,15 +667,28 @@ def target_of(
         member = UserFactory(email="leaving.member@example.nhs.uk", full_name="Lee Leaving")
         MembershipFactory(user=member, practice=migration.practice, role=Role.PRACTICE_STAFF)
         return member
-    key = CLINICAL_GATE_KEY if "clinical gate" in route.target else GATE_KEY if "gate" in route.target else TASK_KEY
-    item = migration.items.get(key=key)
-    if route.target == "done task":
+    item = item_of(route.target, migration)
+    if route.target.startswith("done"):
         item.complete(finisher)
     elif route.target == "archived task":
         ChecklistItem.objects.filter(pk=item.pk).update(archived_at=timezone.now())
     elif route.target.startswith("signed"):
         item.sign_off(finisher, override_reason=OVERRIDE)
     return item
+
+
+def icb_task(migration: PracticeMigration) -> ChecklistItem:
+    """The ICB lead's first open task of the migration (chosen by role, as the guide's keys change)."""
+    tasks = migration.items.filter(responsible_role=Role.ICB_LEAD, kind=ItemKind.TASK, status=ItemStatus.TO_DO)
+    return tasks.order_by("phase__position", "position").first()
+
+
+def item_of(target: str, migration: PracticeMigration) -> ChecklistItem:
+    """The item a route's target names (Route): a gate, the ICB's task, or the practice manager's task."""
+    kind = target.removeprefix("signed ").removeprefix("done ").removeprefix("archived ")
+    if kind in GATE_KEYS:
+        return migration.items.get(key=GATE_KEYS[kind])
+    return icb_task(migration) if kind == "icb task" else migration.items.get(key=TASK_KEY)
 
 
 def url_of(route: Route, migration: PracticeMigration, item_pk: int | None = None) -> str:
@@ -698,6 +762,9 @@ def sign_in_redirect(method: str, url: str) -> str:
 
 
 def allowed(route: Route, persona: str) -> bool:
-    if route.target.endswith("clinical gate") and persona not in CLINICAL_GATE_SIGNERS:
+    gate = route.target.removeprefix("signed ")
+    if route.need == SIGN_GATES and gate in GATE_SIGNERS:
+        return persona in GATE_SIGNERS[gate]
+    if persona == "icb_user" and route.on_item and route.is_write and route.target not in ICB_ITEMS:
         return False
     return route.need in GRANTED[persona]

@@ -155,7 +155,7 @@ def guide_parsed_once():
 @pytest.fixture
 def guide_version(db) -> TemplateVersion:
     """The published version of the guide, loaded from the real data file by the real command."""
-    call_command("load_guide", stdout=StringIO())
+    call_command("load_guide", str(guide_file.GUIDE_FILE), stdout=StringIO())
     return TemplateVersion.objects.published().get(template__slug="practice-migration")
 
 

@@ -11,12 +11,11 @@ from migrations_app.models import Event, ItemStatus
 from tests.access_routes import (
     AUTH_PUBLIC,
     AUTH_SIGNED_IN,
-    CLINICAL_GATE_KEY,
-    CLINICAL_GATE_SIGNERS,
     DASHBOARD_PERSONAS,
-    EDITOR,
-    GATE_KEY,
+    GATE_KEYS,
+    GATE_SIGNERS,
     GRANTED,
+    ICB_ITEMS,
     MATRIX,
     PERSONAL_NAMES,
     PERSONAS,
@@ -115,15 +114,16 @@ def test_access_matrix(route, persona, request, client, migration, delivery_part
     assert snapshot() == before
 
 
-@pytest.mark.parametrize("persona", ["practice_manager", "practice_staff", "clinical_lead", "delivery_partner_user"])
-@pytest.mark.parametrize("gate_key", [GATE_KEY, CLINICAL_GATE_KEY])
-def test_marking_a_gate_not_applicable_needs_the_right_to_sign_it(gate_key, persona, request, client, migration):
+@pytest.mark.parametrize(
+    "persona", ["practice_manager", "practice_staff", "clinical_lead", "delivery_partner_user", "icb_user"]
+)
+@pytest.mark.parametrize("gate_kind", GATE_KEYS)
+def test_marking_a_gate_not_applicable_needs_the_right_to_sign_it(gate_kind, persona, request, client, migration):
     # Not applicable closes a gate as surely as a sign-off does (its phase counts it as finished), and
     # reopening a gate already needs the right to sign it.
-    sign_off = next(route for route in MATRIX if route.name == "migrations:item_sign_off")
-    may_sign = allowed(sign_off, persona) and (gate_key != CLINICAL_GATE_KEY or persona in CLINICAL_GATE_SIGNERS)
+    may_sign = persona in GATE_SIGNERS[gate_kind]
     sign_in(client, request, persona)
-    gate = migration.items.get(key=gate_key)
+    gate = migration.items.get(key=GATE_KEYS[gate_kind])
     url = reverse("migrations:item_not_applicable", kwargs={"pk": migration.pk, "item_pk": gate.pk})
     before = snapshot()
 
@@ -142,6 +142,7 @@ def test_the_matrix_expects_what_the_brief_says():
     """Spot checks of the table against the rules as people state them."""
     sign_clinical = next(route for route in MATRIX if route.target == "clinical gate")
     sign_other = next(route for route in MATRIX if route.target == "gate")
+    sign_icb = next(route for route in MATRIX if route.target == "icb gate")
     milestones = next(
         route for route in MATRIX if route.name == "migrations:milestones_edit" and route.method == "POST"
     )
@@ -150,10 +151,18 @@ def test_the_matrix_expects_what_the_brief_says():
     assert not allowed(sign_clinical, "practice_manager")
     assert not allowed(sign_clinical, "delivery_partner_user")
     assert allowed(sign_clinical, "clinical_lead") and allowed(sign_clinical, "admin_user")
-    assert all(allowed(sign_other, persona) for persona in GRANTED if GRANTED[persona] == EDITOR)
+    # The practice's gates are the practice manager's: not the delivery partner's nor the clinical lead's.
+    assert allowed(sign_other, "practice_manager")
+    assert not allowed(sign_other, "delivery_partner_user") and not allowed(sign_other, "clinical_lead")
     assert not allowed(milestones, "practice_staff") and not allowed(sign_other, "practice_staff")
     assert allowed(complete, "practice_staff")
-    assert not any(allowed(route, "icb_user") for route in MATRIX if route.is_write)
+    # The ICB signs the ICB's gates, and nobody else does but those who act on every migration.
+    assert allowed(sign_icb, "icb_user") and allowed(sign_icb, "support_admin")
+    assert not any(allowed(sign_icb, persona) for persona in ("practice_manager", "delivery_partner_user"))
+    # The ICB changes its own items and nothing else.
+    icb_writes = {route for route in MATRIX if route.is_write and allowed(route, "icb_user")}
+    assert icb_writes == {route for route in MATRIX if route.target in ICB_ITEMS and route.is_write}
+    assert icb_writes and not allowed(complete, "icb_user")
     # Staff by what they do: a template editor reaches no migration; a national viewer and view-only
     # staff write nothing; a support admin may do whatever a delivery partner may, and sign the data gate.
     assert not any(allowed(route, "template_editor") for route in MATRIX)

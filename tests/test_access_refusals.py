@@ -70,8 +70,10 @@ def test_get_changes_nothing_even_for_an_admin(route, client, migration, admin_u
 
 @pytest.mark.parametrize("route", POSTS, ids=str)
 def test_post_without_csrf_token_gets_403_and_changes_nothing(route, request, migration):
-    # The clinical lead may make every POST but the checklist upgrade, which is the delivery partner's.
-    user = request.getfixturevalue("clinical_lead" if allowed(route, "clinical_lead") else "delivery_partner_user")
+    # Someone who may make the POST: the clinical lead most often, the practice manager for the
+    # practice's gate, the ICB lead for the ICB's, the delivery partner for the rest (the upgrade).
+    signers = ("clinical_lead", "practice_manager", "icb_user", "delivery_partner_user")
+    user = request.getfixturevalue(next(persona for persona in signers if allowed(route, persona)))
     csrf_client = Client(enforce_csrf_checks=True)
     csrf_client.force_login(user)
     target = target_of(route, migration, finisher=user)

@@ -10,7 +10,7 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
 
-from migrations_app import access
+from migrations_app import access, scheduling
 from migrations_app.models import (
     ChecklistItem,
     Event,
@@ -125,7 +125,13 @@ def test_the_preview_lists_new_update_and_unchanged_rows_and_saves_nothing(impor
     assert [(change.label, change.old, change.new) for change in update.changes] == [
         ("Go-live", GO_LIVE_ON, NEW_GO_LIVE_ON)
     ]
-    assert update.moves and all(move.new_due_on - move.old_due_on == timedelta(days=7) for move in update.moves)
+    # Each open go-live item moves with go-live, to a working day (scheduling.due_date).
+    items = update.migration.items.values_list("pk", "anchor", "offset_days")
+    rules = {pk: (anchor, offset) for pk, anchor, offset in items}
+    new_dates = update.migration.milestone_dates() | {"go_live": NEW_GO_LIVE_ON}
+    assert update.moves and all(
+        move.new_due_on == scheduling.due_date(new_dates, *rules[move.item_id]) for move in update.moves
+    )
     assert preview.can_apply
     assert database_state() == before
 

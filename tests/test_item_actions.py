@@ -301,7 +301,7 @@ def test_signing_a_gate_with_earlier_items_open_needs_a_reason_and_saves_nothing
 
     assert response.status_code == 400
     summary = error_summary(response.content.decode())
-    assert "These earlier items are still open" in summary
+    assert "This gate waits for items still open" in summary
     assert earlier[0].title in summary
     gate.refresh_from_db()
     assert (gate.status, gate.completed_by, gate.override_reason) == (ItemStatus.TO_DO, None, "")
@@ -327,7 +327,7 @@ def test_signing_a_gate_with_an_override_reason_stores_it_and_shows_it_in_the_hi
     history = text(client.get(item_url("item_history", gate)).content.decode())
     assert "Dr Chris Lead Signed off: To do to Done Checked at the IDP review" in history
     item_page = client.get(item_url("item_detail", gate)).content.decode()
-    assert "Signed with earlier items open: Checked at the IDP review" in item_page
+    assert "Signed with items it waits for still open: Checked at the IDP review" in item_page
 
 
 def test_signing_a_gate_once_earlier_items_are_closed_needs_no_reason(client, migration, clinical_lead):

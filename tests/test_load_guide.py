@@ -20,6 +20,7 @@ from tests.factories import make_migration
 
 pytestmark = pytest.mark.django_db
 
+CURRENT = str(guide_file.GUIDE_FILE)
 GUIDE_TEXT = guide_file.GUIDE_FILE.read_text(encoding="utf-8")
 GUIDE_DATA = yaml.safe_load(GUIDE_TEXT)
 GUIDE_ITEM_COUNT = sum(len(phase["items"]) for phase in GUIDE_DATA["phases"])
@@ -57,7 +58,7 @@ def write_data(path, data: dict) -> str:
 
 
 def test_loading_the_guide_publishes_one_version_with_every_item():
-    output = load_guide()
+    output = load_guide(CURRENT)
 
     version = TemplateVersion.objects.get()
     assert (version.status, version.number, version.template.slug) == ("published", 1, "practice-migration")
@@ -71,12 +72,12 @@ def test_loading_the_guide_publishes_one_version_with_every_item():
 
 
 def test_loading_the_same_guide_again_changes_nothing():
-    load_guide()
+    load_guide(CURRENT)
     before = template_rows()
     version = TemplateVersion.objects.get()
     snapshot = version_snapshot(version)
 
-    output = load_guide()
+    output = load_guide(CURRENT)
 
     assert template_rows() == before
     assert version_snapshot(version) == snapshot
@@ -86,7 +87,7 @@ def test_loading_the_same_guide_again_changes_nothing():
 
 
 def test_a_new_change_note_alone_is_not_a_new_version(tmp_path):
-    load_guide()
+    load_guide(CURRENT)
     data = copy.deepcopy(GUIDE_DATA) | {"change_note": "Reworded the change note only."}
 
     output = load_guide(write_data(tmp_path / "guide.yaml", data))
@@ -96,7 +97,7 @@ def test_a_new_change_note_alone_is_not_a_new_version(tmp_path):
 
 
 def test_a_changed_title_becomes_version_two_and_leaves_version_one_as_it_was(tmp_path):
-    load_guide()
+    load_guide(CURRENT)
     first = TemplateVersion.objects.get()
     snapshot = version_snapshot(first)
     assert GUIDE_TEXT.count(RENAMED_FROM) == 1
@@ -283,7 +284,7 @@ def test_a_data_file_with_a_problem_is_refused_naming_it_and_creates_nothing(tmp
     with pytest.raises(CommandError) as raised:
         load_guide(write_data(tmp_path / "guide.yaml", data))
 
-    assert str(raised.value).startswith("The template data has problems:\n  ")
+    assert str(raised.value).startswith("The template data in guide.yaml has problems:\n  ")
     assert problem in str(raised.value)
     assert template_rows() == dict.fromkeys(template_rows(), 0)
 

@@ -1,7 +1,7 @@
 """A practice migration: made from the guide, replanned when milestones move, read by the right people."""
 
 import contextlib
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime
 
 import pytest
 import time_machine
@@ -10,7 +10,7 @@ from django.contrib.auth.models import AnonymousUser
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
-from migrations_app import access
+from migrations_app import access, scheduling
 from migrations_app.checklist_templates import guide_file as loader
 from migrations_app.models import (
     ChecklistItem,
@@ -95,7 +95,7 @@ def test_a_bullet_is_copied_with_its_guide_link(migration):
 
     assert item.title == "Request a data extract from your existing supplier"
     assert item.group == "Have you requested an extract of the current data?"
-    assert item.guide_url == f"{BASE}/pre-migration-tasks#request-a-data-extract-from-your-existing-supplier"
+    assert item.guide_url == f"{BASE}/pre-migration-tasks#request-data-extract"
     assert item.responsible_role == Role.PRACTICE_MANAGER
 
 
@@ -131,22 +131,22 @@ def test_the_data_extract_request_is_due_five_weeks_before_idp(migration):
     assert item.due_on == date(2025, 3, 10)
 
 
-def test_every_item_is_due_its_offset_from_its_anchor_milestone(migration):
+def test_every_item_is_due_its_offset_from_its_anchor_milestone_on_a_working_day(migration):
+    dates = {name.removesuffix("_on"): day for name, day in MILESTONE_DATES.items()}
     expected = {
-        key: MILESTONE_DATES[f"{item['anchor']}_on"] + timedelta(days=item["offset_days"])
-        for key, item in GUIDE_ITEMS.items()
+        key: scheduling.due_date(dates, item["anchor"], item["offset_days"]) for key, item in GUIDE_ITEMS.items()
     }
 
     assert dict(migration.items.values_list("key", "due_on")) == expected
 
 
 def test_items_anchored_on_an_unset_milestone_have_no_due_date(guide_version):
-    migration = make_migration(old_system_access_end_on=None)
+    migration = make_migration(cutover_planning_on=None)
 
-    unanchored = migration.items.filter(anchor="old_system_access_end")
+    unanchored = migration.items.filter(anchor="cutover_planning")
     assert unanchored.exists()
     assert set(unanchored.values_list("due_on", flat=True)) == {None}
-    assert not migration.items.exclude(anchor="old_system_access_end").filter(due_on__isnull=True).exists()
+    assert not migration.items.exclude(anchor="cutover_planning").filter(due_on__isnull=True).exists()
 
 
 def test_a_migration_with_no_milestones_yet_has_no_due_dates(guide_version):
@@ -278,7 +278,7 @@ def test_starting_from_a_draft_version_is_refused(guide_version):
 # --- replanning ------------------------------------------------------------------------------------
 
 
-def test_moving_go_live_moves_every_open_item_anchored_on_go_live_by_the_same_days(migration, practice_manager):
+def test_moving_go_live_moves_every_open_item_anchored_on_go_live_with_it(migration, practice_manager):
     blocked = migration.items.filter(anchor="go_live", status=ItemStatus.TO_DO).first()
     blocked.status, blocked.reason = ItemStatus.BLOCKED, "Waiting for the new supplier."
     blocked.save()
@@ -290,7 +290,10 @@ def test_moving_go_live_moves_every_open_item_anchored_on_go_live_by_the_same_da
     )
 
     moved = ChecklistItem.objects.filter(pk__in=open_items)
-    assert dict(moved.values_list("pk", "due_on")) == {pk: due + timedelta(days=7) for pk, due in open_items.items()}
+    assert dict(moved.values_list("pk", "due_on")) == {
+        pk: scheduling.due_date({"go_live": date(2025, 6, 16)}, "go_live", offset)
+        for pk, offset in moved.values_list("pk", "offset_days")
+    }
     assert set(moved.values_list("revision", flat=True)) == {1}
     migration.refresh_from_db()
     assert migration.go_live_on == date(2025, 6, 16)
@@ -325,7 +328,12 @@ def test_moving_go_live_leaves_items_anchored_on_other_milestones_alone(migratio
 
 @time_machine.travel(REPLANNED_AT, tick=False)
 def test_moving_go_live_records_the_milestone_change_and_each_move(migration, practice_manager):
-    open_items = dict(migration.items.filter(anchor="go_live").open().values_list("pk", "due_on"))
+    open_items = migration.items.filter(anchor="go_live").open().values_list("pk", "due_on", "offset_days")
+    # Moved a week, less those whose old or new date was put on a working day the same either side.
+    moving = [
+        (pk, due, scheduling.due_date({"go_live": date(2025, 6, 16)}, "go_live", offset))
+        for pk, due, offset in open_items
+    ]
 
     migration.change_milestones(
         {"go_live": date(2025, 6, 16)}, by=practice_manager, reason="The new supplier moved go-live."
@@ -350,12 +358,13 @@ def test_moving_go_live_records_the_milestone_change_and_each_move(migration, pr
             pk,
             "due_on",
             due.isoformat(),
-            (due + timedelta(days=7)).isoformat(),
+            new_due.isoformat(),
             "The new supplier moved go-live.",
             practice_manager.pk,
             REPLANNED_AT,
         )
-        for pk, due in open_items.items()
+        for pk, due, new_due in moving
+        if new_due != due
     )
 
 
@@ -408,13 +417,13 @@ def test_setting_a_milestone_to_its_current_date_changes_and_records_nothing(mig
 
 
 def test_clearing_a_milestone_clears_the_due_dates_of_its_open_items(migration, practice_manager):
-    migration.change_milestones({"old_system_access_end": None}, by=practice_manager, reason="Not agreed yet.")
+    migration.change_milestones({"cutover_planning": None}, by=practice_manager, reason="Not agreed yet.")
 
-    items = migration.items.filter(anchor="old_system_access_end")
+    items = migration.items.filter(anchor="cutover_planning").open()
     assert items.exists()
     assert set(items.values_list("due_on", flat=True)) == {None}
     event = Event.objects.get(kind=Event.Kind.MILESTONE)
-    assert (event.old_value, event.new_value) == (MILESTONE_DATES["old_system_access_end_on"].isoformat(), "")
+    assert (event.old_value, event.new_value) == (MILESTONE_DATES["cutover_planning_on"].isoformat(), "")
 
 
 def test_changing_an_unknown_milestone_is_a_programming_error(migration, practice_manager):

@@ -15,7 +15,7 @@ FDP_NOT_AFTER_IDP = "Final data production (FDP) must be after initial data prod
 def test_due_date_before_the_anchor_for_a_negative_offset():
     dates = {"go_live": date(2025, 6, 9)}
 
-    assert due_date(dates, "go_live", -35) == date(2025, 5, 5)
+    assert due_date(dates, "go_live", -34) == date(2025, 5, 6)
 
 
 def test_due_date_after_the_anchor_for_a_positive_offset():

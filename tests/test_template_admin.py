@@ -184,7 +184,7 @@ def test_an_editor_makes_a_draft_edits_items_and_publishes_it(editor_client, tem
     retitled, moved, removed = (
         item_prefix(page, "agree-provisional-go-live-date"),
         item_prefix(page, "target-supplier-confirmed-go-live"),
-        item_prefix(page, "check-dates-against-availability"),
+        item_prefix(page, "what-is-a-technical-survey"),
     )
     data[retitled + "title"] = "Agree a provisional go-live date"
     data[retitled + "offset_days"] = "-14"
@@ -208,17 +208,17 @@ def test_an_editor_makes_a_draft_edits_items_and_publishes_it(editor_client, tem
     assert keys[0] == ("target-supplier-confirmed-go-live", 1)
     assert keys[-1] == ("book-training-room", len(keys))
     assert [position for _, position in keys] == list(range(1, len(keys) + 1))
-    assert not phase.items.filter(key="check-dates-against-availability").exists()
+    assert not phase.items.filter(key="what-is-a-technical-survey").exists()
     retitled_item = phase.items.get(key="agree-provisional-go-live-date")
     assert (retitled_item.title, retitled_item.offset_days) == ("Agree a provisional go-live date", -14)
     history = LogEntry.objects.filter(object_id=str(draft.pk), content_type__model="templateversion")
     message = history.order_by("-action_time").first().get_change_message()
     assert "Changed Title and Offset days for item template “Agree a provisional go-live date”." in message
-    assert "Deleted item template “Checking the dates against availability”." in message
+    assert "Deleted item template “What is a Technical survey?”." in message
     assert "Added item template “Book a training room”." in message
 
     publish_page = editor_client.get(version_url(draft, "publish")).content.decode()
-    assert "Removed &#x27;Checking the dates against availability&#x27;" in publish_page
+    assert "Removed &#x27;What is a Technical survey?&#x27;" in publish_page
     response = editor_client.post(
         version_url(draft, "publish"),
         {"change_note": "Provisional go-live a fortnight ahead.", "seen_revision": revision_of(draft)},

@@ -133,7 +133,7 @@ def test_flush_empties_published_versions_and_leaves_them_frozen_after(guide_ver
     call_command("flush", interactive=False, verbosity=0)
 
     assert not TemplateVersion.objects.exists()
-    call_command("load_guide", verbosity=0)
+    call_command("load_guide", str(guide_file.GUIDE_FILE), verbosity=0)
     version = TemplateVersion.objects.get()
     with pytest.raises(IntegrityError), transaction.atomic():
         TemplateVersion.objects.filter(pk=version.pk).update(change_note="Rewritten")
@@ -250,7 +250,7 @@ def test_publishing_a_new_version_while_100_migrations_are_under_way_changes_non
     items = ItemTemplate.objects.filter(phase__version=draft)
     items.filter(key="agree-provisional-go-live-date").update(title="Agree a provisional go-live date")
     items.filter(key="secure-dates-and-peoples-time").update(offset_days=10)
-    items.filter(key="check-dates-against-availability").delete()
+    items.filter(key="what-is-a-technical-survey").delete()
     first_phase = draft.phases.get(key="early-phases")
     ItemTemplate.objects.create(
         phase=first_phase, key="book-training-room", title="Book a training room", responsible_role="practice_manager",
@@ -264,7 +264,7 @@ def test_publishing_a_new_version_while_100_migrations_are_under_way_changes_non
     later = make_migration()
     assert later.template_version_id == draft.pk
     assert later.items.filter(key="book-training-room").exists()
-    assert not later.items.filter(key="check-dates-against-availability").exists()
+    assert not later.items.filter(key="what-is-a-technical-survey").exists()
 
 
 # --- export and import ---------------------------------------------------------------------------------

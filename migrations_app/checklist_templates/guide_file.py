@@ -25,8 +25,20 @@ from migrations_app.models import (
     TemplateVersion,
 )
 
-# The guide is data, kept in its own folder; this module reads and writes its format.
+# The guide is data, kept in its own folder; this module reads and writes its format. The current
+# edition, and every earlier one as published (previous/, numbered, never edited again).
 GUIDE_FILE = Path(__file__).parent.parent / "guide" / "practice-migration.yaml"
+EARLIER_EDITIONS = Path(__file__).parent.parent / "guide" / "previous"
+
+
+def editions() -> list[Path]:
+    """Every edition of the guide file, oldest first, the current one last: a new database gets the
+    template's versions in the order they were published elsewhere."""
+    earlier = sorted(
+        EARLIER_EDITIONS.glob("practice-migration-*.yaml"), key=lambda path: int(path.stem.rsplit("-", 1)[1])
+    )
+    return [*earlier, GUIDE_FILE]
+
 
 # The file names two of an item's copied fields for what the guide calls them.
 FILE_NAMES = {"guide_url": "link", "responsible_role": "role"}
@@ -74,6 +86,32 @@ def problems(data) -> list[str]:
             continue
         for item_number, item in enumerate(items, start=1):
             problems += _item_problems(f"{where}, item {item_number}", item, item_keys)
+    return problems + _dependency_problems(phases, item_keys)
+
+
+def _dependency_problems(phases: list, item_keys: set) -> list[str]:
+    """A gate's `depends_on` is a list of other items' keys, each once; only gates wait for items."""
+    problems = []
+    for phase_number, phase in enumerate(phases, start=1):
+        if not isinstance(phase, dict) or not isinstance(phase.get("items"), list):
+            continue
+        for item_number, item in enumerate(phase["items"], start=1):
+            if not isinstance(item, dict) or item.get("depends_on") is None:
+                continue
+            where = f"Phase {phase_number}, item {item_number}"
+            keys = item["depends_on"]
+            if item.get("kind") != ItemKind.GATE:
+                problems.append(f"{where}: only a gate can have 'depends_on'.")
+            elif not isinstance(keys, list) or not all(isinstance(key, str) for key in keys):
+                problems.append(f"{where}: 'depends_on' must be a list of item keys.")
+            else:
+                unknown = [key for key in keys if key not in item_keys]
+                if unknown:
+                    problems.append(f"{where}: 'depends_on' names no item with key {', '.join(unknown)}.")
+                if item.get("key") in keys:
+                    problems.append(f"{where}: a gate cannot wait for itself.")
+                if len(set(keys)) != len(keys):
+                    problems.append(f"{where}: 'depends_on' names an item twice.")
     return problems
 
 
@@ -139,6 +177,7 @@ def create_draft(data: dict) -> TemplateVersion:
                 offset_days=item["offset_days"],
                 kind=item.get("kind") or ItemKind.TASK,
                 condition=item.get("condition") or "",
+                depends_on=item.get("depends_on"),
                 position=item_position,
             )
             for item_position, item in enumerate(phase["items"], start=1)
@@ -188,6 +227,8 @@ def export(version: TemplateVersion) -> dict:
             }
             if item.condition:
                 entry["condition"] = item.condition
+            if item.depends_on is not None:
+                entry["depends_on"] = list(item.depends_on)
             items.append(entry)
         phases.append({"key": phase.key, "title": phase.title, "items": items})
     return {

@@ -36,8 +36,11 @@ from migrations_app.models.choices import OPEN_STATUSES
 
 # Items are matched by key, so an item an upgrade keeps takes every other copied field from its template.
 REWRITTEN_FIELDS = tuple(name for name in ItemTemplate.COPIED_FIELDS if name != "key")
-# Fields a reviewer reads as they are; the due rule (anchor and offset) and the condition are put in words.
-PLAIN_FIELDS = tuple(name for name in diffs.CONTENT_FIELDS if name not in ("anchor", "offset_days", "condition"))
+# Fields a reviewer reads as they are; the due rule (anchor and offset), the condition and what a gate
+# waits for are put in words.
+PLAIN_FIELDS = tuple(
+    name for name in diffs.CONTENT_FIELDS if name not in ("anchor", "offset_days", "condition", "depends_on")
+)
 # How a reviewer reads each change.
 LABELS = {
     "title": "Title",
@@ -47,6 +50,7 @@ LABELS = {
     "due_rule": "When it is due",
     "kind": "Kind",
     "condition": "Applies",
+    "depends_on": "Waits for",
     "phase": "Phase",
     "order": "Order in its phase",
 }
@@ -182,7 +186,9 @@ def plan(migration: PracticeMigration, target: TemplateVersion) -> Plan:
     items = list(ChecklistItem.all_objects.filter(migration=migration).select_related("phase"))
     live = [item for item in items if item.archived_at is None]
     archived = {item.key: item for item in items if item.archived_at is not None}
-    diff = diffs.compare_items(live, target.items())
+    targets = list(target.items())
+    titles = {item.key: item.title for item in items} | {item.key: item.title for item in targets}
+    diff = diffs.compare_items(live, targets)
     dates = migration.milestone_dates()
 
     result.phases = diffs.compare_phases(
@@ -192,7 +198,7 @@ def plan(migration: PracticeMigration, target: TemplateVersion) -> Plan:
         if match.old is None:
             result.added.append(_added(migration, match.new, dates, archived.get(match.new.key)))
         else:
-            _plan_kept(result, migration, match, dates)
+            _plan_kept(result, migration, match, dates, titles)
 
     gone = diff.removed
     with_events = set(
@@ -211,7 +217,9 @@ def _added(migration: PracticeMigration, template: ItemTemplate, dates: dict, re
     return AddedItem(template=template, due_on=due_on, applies=applies, restored=restored)
 
 
-def _plan_kept(result: Plan, migration: PracticeMigration, match: diffs.ItemMatch, dates: dict) -> None:
+def _plan_kept(
+    result: Plan, migration: PracticeMigration, match: diffs.ItemMatch, dates: dict, titles: dict[str, str]
+) -> None:
     item, template = match.old, match.new
     changes = [
         FieldChange(name, _display(name, getattr(item, name)), _display(name, getattr(template, name)))
@@ -227,6 +235,10 @@ def _plan_kept(result: Plan, migration: PracticeMigration, match: diffs.ItemMatc
         )
     if "condition" in match.changed:
         changes.append(FieldChange("condition", _applies(item.condition), _applies(template.condition)))
+    if "depends_on" in match.changed:
+        changes.append(
+            FieldChange("depends_on", _waits_for(item.depends_on, titles), _waits_for(template.depends_on, titles))
+        )
     if match.moved_phase:
         changes.append(FieldChange("phase", item.phase.title, template.phase.title))
     if match.reordered:
@@ -287,6 +299,15 @@ def _display(name: str, value: str) -> str:
 
 def _applies(condition: str) -> str:
     return f"Only when: {Condition(condition).label.lower()}" if condition else "Always"
+
+
+def _waits_for(keys: list[str] | None, titles: dict[str, str]) -> str:
+    """What a gate waits for, as its titles."""
+    if keys is None:
+        return "Every earlier item of its phase"
+    if not keys:
+        return "Nothing"
+    return "; ".join(titles.get(key, key) for key in keys)
 
 
 def _due_rule(anchor: str, offset_days: int) -> str:

@@ -2,7 +2,7 @@
 
 Each runs in one transaction and writes an Event of kind PEOPLE about the organisation (who did
 it, and the person and role in its old and new values); `invite` and `resend` queue the e-mail
-once that transaction has committed. Who may call them is for the views to ask access.py
+once that transaction has committed. Who may call them is for the views to ask `access`
 (`roles_to_invite`, `may_remove`); these functions refuse what the data does not allow
 (InvitationRefused, with the message for the person who asked): an address already holding a
 role there or with an invitation pending, an invitation no longer open, removing oneself.

@@ -1,7 +1,7 @@
 """Who is in an organisation, as pages list them: the People section of a migration page (the
 practice's people by role, its delivery partner's project managers and its ICB's leads, pending
 invitations) and a delivery partner's or ICB's "Your team" page. Each carries the links to invite,
-send again, cancel and remove for the person looking, as access.py allows them: two queries.
+send again, cancel and remove for the person looking, as `access` allows them: two queries.
 """
 
 from dataclasses import dataclass

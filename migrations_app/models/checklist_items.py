@@ -208,6 +208,8 @@ class ChecklistItem(models.Model):
     offset_days = models.IntegerField()
     kind = models.CharField(max_length=16, choices=ItemKind.choices, default=ItemKind.TASK)
     condition = models.CharField(max_length=32, choices=Condition.choices, blank=True)
+    # A gate's items to wait for, by key; None: every earlier item of its phase (ItemTemplate.depends_on).
+    depends_on = models.JSONField("waits for", null=True, blank=True)
     position = models.PositiveIntegerField()
 
     due_on = models.DateField(null=True, blank=True)
@@ -310,9 +312,26 @@ class ChecklistItem(models.Model):
     def is_completion_gate(self) -> bool:
         return self.is_gate and self.key == COMPLETION_GATE_KEY
 
+    @property
+    def due_date_moved_from(self) -> str:
+        """Why the due date is not its milestone plus the offset, as the item shows it: "moved from
+        Sunday 20 December, a weekend" (scheduling.due_date puts due dates on working days); "" when
+        it was not moved, or was set by hand. Reads the migration's milestones from `migration`, so
+        pages set it on each item from the one they loaded."""
+        if self.manual_due_on is not None:
+            return ""
+        return scheduling.moved_from_text(self.due_on, self.migration.milestone_dates(), self.anchor, self.offset_days)
+
+    def dependencies(self) -> "ChecklistItemQuerySet":
+        """The items a gate waits for: those its data names (`depends_on`, in any phase), or for a
+        gate that names none (the first edition of the guide data), the earlier items of its phase."""
+        if self.depends_on is None:
+            return ChecklistItem.objects.filter(phase_id=self.phase_id, position__lt=self.position)
+        return ChecklistItem.objects.filter(migration_id=self.migration_id, key__in=self.depends_on)
+
     def open_dependencies(self) -> "ChecklistItemQuerySet":
-        """The items a gate waits for: the earlier items of its phase that are still open."""
-        return ChecklistItem.objects.open().filter(phase_id=self.phase_id, position__lt=self.position)
+        """The items a gate waits for that are still open, in checklist order."""
+        return self.dependencies().open().order_by("phase__position", "position")
 
     def complete(self, by) -> None:
         """Mark done. Done twice (two people at once) is not an error: both are logged. Once the
@@ -342,8 +361,8 @@ class ChecklistItem(models.Model):
         self._change(by, status=ItemStatus.BLOCKED, reason=reason, expected_revision=expected_revision)
 
     def sign_off(self, by, *, override_reason: str = "", expected_revision: int | None = None) -> None:
-        """Sign a gate. Refused while earlier items of its phase are open, unless an override
-        reason is given; the reason is kept on the item and in the log."""
+        """Sign a gate. Refused while items it waits for (`dependencies`) are open, unless an
+        override reason is given; the reason is kept on the item and in the log."""
         if not self.is_gate:
             raise ValidationError("Only a sign-off gate can be signed off.")
         override_reason = override_reason.strip()
@@ -352,7 +371,7 @@ class ChecklistItem(models.Model):
             if waiting:
                 raise ValidationError(
                     {
-                        "override_reason": "These earlier items are still open: "
+                        "override_reason": "This gate waits for items still open: "
                         + "; ".join(waiting)
                         + ". Finish them first, or give a reason for signing off anyway."
                     }

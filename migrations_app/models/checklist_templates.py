@@ -251,6 +251,15 @@ class ItemTemplate(_FrozenWithVersion):
     condition = models.CharField(
         max_length=32, choices=Condition.choices, blank=True, help_text="Applies only when this is true."
     )
+    # A gate's own list of the items it waits for, by key (any phase). Empty (None) is the first
+    # edition's rule: every earlier item of its phase (ChecklistItem.open_dependencies).
+    depends_on = models.JSONField(
+        "waits for",
+        null=True,
+        blank=True,
+        help_text="Gates only: the keys of the items this gate waits for, as a list. "
+        "Leave empty to wait for every earlier item of its phase.",
+    )
     position = models.PositiveIntegerField()
 
     # What a copy of an item keeps: everything but its phase, which the copy maps to its own. The one
@@ -266,6 +275,7 @@ class ItemTemplate(_FrozenWithVersion):
         "offset_days",
         "kind",
         "condition",
+        "depends_on",
         "position",
     )
 

@@ -42,6 +42,9 @@ class Condition(models.TextChoices):
 
     DISPENSING_PRACTICE = "dispensing_practice", "Dispensing practice"
     NEW_HARDWARE_NEEDED = "new_hardware_needed", "Technical survey found new hardware is needed"
+    USES_DOCUMENT_MANAGEMENT = "uses_document_management", "Uses a document management system"
+    ELECTRONIC_REPEAT_DISPENSING = "electronic_repeat_dispensing", "Uses electronic repeat dispensing"
+    OFFERS_ONLINE_SERVICES = "offers_online_services", "Offers patients online services"
 
 
 class ItemStatus(models.TextChoices):

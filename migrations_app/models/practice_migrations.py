@@ -23,6 +23,7 @@ from migrations_app.models.checklist_items import (
 from migrations_app.models.checklist_templates import ItemTemplate, TemplateVersion
 from migrations_app.models.choices import (
     OPEN_STATUSES,
+    Condition,
     ItemStatus,
     Milestone,
 )
@@ -184,6 +185,15 @@ class PracticeMigration(models.Model):
     new_hardware_needed = models.BooleanField(
         default=False, help_text="The technical survey found new hardware or software is needed."
     )
+    uses_document_management = models.BooleanField(
+        default=False, help_text="The practice uses a document management system (a subsidiary supplier's)."
+    )
+    electronic_repeat_dispensing = models.BooleanField(
+        default=False, help_text="The practice issues electronic repeat dispensing (eRD) prescriptions."
+    )
+    offers_online_services = models.BooleanField(
+        default=False, help_text="Patients use online services (appointments, repeat prescriptions, records)."
+    )
 
     project_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -330,10 +340,14 @@ class PracticeMigration(models.Model):
     def preview_milestone_change(self, changes: dict[str, date | None]) -> list[scheduling.DueDateMove]:
         """Which items a change of milestone dates would move, from what to what. Saves nothing.
         `changes` is keyed by milestone value."""
-        dates = self.milestone_dates() | changes
+        current = self.milestone_dates()
+        dates = current | changes
         moves = []
+        # The changed milestones' items, and those of the end of old system access when its expected
+        # date moves with go-live.
+        anchors = set(changes) | scheduling.moved_anchors(current, dates)
         replannable = self.items.filter(
-            status__in=OPEN_STATUSES, manual_due_on__isnull=True, anchor__in=list(changes)
+            status__in=OPEN_STATUSES, manual_due_on__isnull=True, anchor__in=sorted(anchors)
         ).order_by("phase__position", "position")
         # Tuples, not model instances: an import previews and replans thousands of migrations.
         for pk, title, due_on, anchor, offset_days in replannable.values_list(
@@ -435,6 +449,46 @@ class PracticeMigration(models.Model):
             self.project_manager = project_manager
             self.save(update_fields=["project_manager"])
         return True
+
+    @property
+    def conditions(self) -> list[tuple[str, bool]]:
+        """Each condition's label and whether it holds for this practice, in Condition's order."""
+        return [(condition.label, getattr(self, condition.value)) for condition in Condition]
+
+    def change_conditions(self, conditions: dict[str, bool], *, by, reason: str = "") -> list[ChecklistItem]:
+        """Set what is true of the practice (Condition: dispensing, new hardware needed...), written
+        to the event log, and make the items those conditions decide follow, as creation would
+        have made them: an item still to do whose condition no longer holds becomes not applicable,
+        and one that is not applicable only because of its condition is to do again. Items someone
+        ticked, blocked or marked keep their status. Returns the items whose status changed."""
+        unknown = set(conditions) - set(Condition.values)
+        if unknown:
+            raise ValueError(f"Unknown conditions: {sorted(unknown)}")
+        changed = {name: value for name, value in conditions.items() if getattr(self, name) != value}
+        followed = []
+        with transaction.atomic():
+            for name, value in changed.items():
+                Event.objects.create(
+                    migration=self,
+                    actor=by,
+                    kind=Event.Kind.ATTRIBUTE,
+                    field=name,
+                    old_value=_yes_or_no(getattr(self, name)),
+                    new_value=_yes_or_no(value),
+                    reason=reason.strip(),
+                )
+                setattr(self, name, value)
+            self.save(update_fields=list(changed))
+            for item in self.items.filter(condition__in=list(changed)).order_by("phase__position", "position"):
+                by_condition = item.status == ItemStatus.NOT_APPLICABLE and item.reason == item.condition_reason()
+                if changed[item.condition] and by_condition:
+                    item.reopen(by)
+                elif not changed[item.condition] and item.status == ItemStatus.TO_DO:
+                    item.mark_not_applicable(by, item.condition_reason())
+                else:
+                    continue
+                followed.append(item)
+        return followed
 
     # --- the lifecycle (TRANSITIONS) ----------------------------------------------------------------------
 
@@ -548,3 +602,7 @@ def _reason(text: str, message: str) -> str:
     if not text:
         raise ValidationError({"reason": message})
     return text
+
+
+def _yes_or_no(value: bool) -> str:
+    return "yes" if value else "no"

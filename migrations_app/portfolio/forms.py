@@ -1,6 +1,6 @@
 """Parsing the start form, the upload form and the preview's filters. The rules stay where they
 live: the models check an ODS code, the milestone order, one unfinished migration per practice and
-a supplier pair that differs; access.py says for which practices a person may start one and who
+a supplier pair that differs; `access` says for which practices a person may start one and who
 may be its project manager. These forms turn input into values and put those messages next to
 the right field."""
 

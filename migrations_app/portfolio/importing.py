@@ -102,6 +102,9 @@ class Row:
     changes: list[Change] = field(default_factory=list)  # an update's, field by field
     milestone_changes: dict[str, date] = field(default_factory=dict)
     moves: list[scheduling.DueDateMove] = field(default_factory=list)  # filled for the rows a page shows
+    # What to check about the dates the migration would have (scheduling.milestone_warnings): never a
+    # problem, the row still imports. Filled for the new and updated rows a page shows.
+    warnings: list[str] = field(default_factory=list)
 
 
 class ImportRefused(Exception):
@@ -142,7 +145,8 @@ def count_rows(tracker: TrackerFile) -> int:
 
 def preview(migration_import: MigrationImport, starter: access.Starter, *, show: str = "", page: int = 1) -> Preview:
     """What applying the file would do, row by row, and page `page` of the rows of kind `show`
-    (every kind when empty) with the due dates each update would move. Saves nothing."""
+    (every kind when empty) with the due dates each update would move and what to check about each
+    new or updated row's dates. Saves nothing."""
     result = Preview(Counter(), [], 0, [], 0, page)
     first, last = (page - 1) * PAGE_SIZE, page * PAGE_SIZE
     with open_file(migration_import) as tracker:
@@ -161,6 +165,9 @@ def preview(migration_import: MigrationImport, starter: access.Starter, *, show:
     for row in result.rows:
         if row.kind == RowKind.UPDATE and row.milestone_changes:
             row.moves = row.migration.preview_milestone_change(row.milestone_changes)
+        if row.kind in (RowKind.NEW, RowKind.UPDATE):
+            dates = (row.migration.milestone_dates() if row.migration else {}) | row.dates
+            row.warnings = [warning.message for warning in scheduling.milestone_warnings(dates)]
     return result
 
 

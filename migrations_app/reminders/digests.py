@@ -11,9 +11,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from migrations_app import access
+from migrations_app import access, working_days
 from migrations_app.models import ChecklistItem, PracticeMigration, Role, User
-from migrations_app.reminders import due, working_days
+from migrations_app.reminders import due
 from migrations_app.reminders.due import DueRule, Reason
 
 

@@ -1,6 +1,6 @@
 """What is due, for whom: the one definition. Digests, their sweep and sends, sign-off requests and
 the calendar feed ask this module; who relates to which practice through which role they ask
-access.py. No side effects.
+`access`. No side effects.
 
 A person hears about the open items of unfinished migrations that are theirs (access.Relations):
 those they own, and those with no named owner for which they hold the responsible role (a practice
@@ -34,10 +34,10 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Exists, Max, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Max, Q, QuerySet
 from django.utils import timezone
 
-from migrations_app import access
+from migrations_app import access, working_days
 from migrations_app.models import (
     ChecklistItem,
     Delivery,
@@ -50,7 +50,6 @@ from migrations_app.models import (
     User,
 )
 from migrations_app.models.reminders import DEFAULT_LEAD_DAYS
-from migrations_app.reminders import working_days
 
 LONDON = ZoneInfo("Europe/London")
 # An item this many working days overdue is also shown to the delivery partner's project manager.
@@ -288,7 +287,7 @@ def _escalating_partner_members(on: date) -> QuerySet[Membership]:
 
 
 def is_ready_to_sign(gate: ChecklistItem) -> bool:
-    """An open gate of an unfinished migration whose earlier items are all closed."""
+    """An open gate of an unfinished migration whose items it waits for are all closed."""
     return (
         gate.is_gate
         and gate.is_open
@@ -298,22 +297,42 @@ def is_ready_to_sign(gate: ChecklistItem) -> bool:
 
 
 def gates_made_ready_by(item_id: int) -> list[int]:
-    """Open gates of the item's phase, after it, with no open item before them: the gates that
-    closing this item (now done or not applicable) made ready to sign (is_ready_to_sign, for the
-    database). One query."""
-    completed = ChecklistItem.objects.filter(pk=item_id, status__in=[ItemStatus.DONE, ItemStatus.NOT_APPLICABLE])
-    earlier_open = ChecklistItem.objects.open().filter(phase_id=OuterRef("phase_id"), position__lt=OuterRef("position"))
-    return list(
-        ChecklistItem.objects.open()
-        .filter(
-            kind=ItemKind.GATE,
+    """The gates that closing this item (now done or not applicable) made ready to sign
+    (is_ready_to_sign, worked out from the open items of its migration): open gates of an active
+    migration that wait for it (`ChecklistItem.dependencies`: named in their `depends_on`, or, for
+    a gate naming none, later in the item's phase) and for nothing else still open. Two queries."""
+    closed = (
+        ChecklistItem.objects.filter(
+            pk=item_id,
+            status__in=[ItemStatus.DONE, ItemStatus.NOT_APPLICABLE],
             migration__status=PracticeMigration.Status.ACTIVE,
-            phase_id=Subquery(completed.values("phase_id")),
-            position__gt=Subquery(completed.values("position")),
         )
-        .exclude(Exists(earlier_open))
-        .values_list("pk", flat=True)
+        .values("migration_id", "phase_id", "position", "key")
+        .first()
     )
+    if closed is None:
+        return []
+    open_items = list(
+        ChecklistItem.objects.open()
+        .filter(migration_id=closed["migration_id"])
+        .values("pk", "key", "kind", "phase_id", "position", "depends_on")
+    )
+    open_keys = {item["key"] for item in open_items}
+    ready = []
+    for gate in open_items:
+        if gate["kind"] != ItemKind.GATE:
+            continue
+        if gate["depends_on"] is None:
+            waits = gate["phase_id"] == closed["phase_id"] and gate["position"] > closed["position"]
+            still_open = any(
+                item["phase_id"] == gate["phase_id"] and item["position"] < gate["position"] for item in open_items
+            )
+        else:
+            waits = closed["key"] in gate["depends_on"]
+            still_open = bool(open_keys.intersection(gate["depends_on"]))
+        if waits and not still_open:
+            ready.append(gate["pk"])
+    return ready
 
 
 def signers_of(gate: ChecklistItem) -> QuerySet[User]:

@@ -2,7 +2,7 @@
 page; with htmx it answers with the item and its phase's progress, swapped in place."""
 
 from django.contrib import messages
-from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -29,7 +29,7 @@ def item_detail(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 @require_GET
 def item_forms(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """The note and reason forms of one checklist row, loaded by htmx when the row's details open."""
-    item, _ = access.get_item(request.user, pk, item_pk, Permission.TICK)
+    item, _ = access.get_item_to_work_on(request.user, pk, item_pk)
     return render(
         request,
         "migrations_app/_item_forms.html",
@@ -51,7 +51,7 @@ def item_history(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 @require_POST
 def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    item, user_access = access.get_item(request.user, pk, item_pk, Permission.TICK)
+    item, user_access = access.get_item_to_work_on(request.user, pk, item_pk)
     if item.is_gate:
         # A gate needs its sign-off (who signed, and any override), not a bare tick.
         return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
@@ -93,7 +93,7 @@ def item_mark(request: HttpRequest, pk: int, item_pk: int, mark: str) -> HttpRes
 
 @require_POST
 def item_note(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    item, user_access = access.get_item(request.user, pk, item_pk, Permission.TICK)
+    item, user_access = access.get_item_to_work_on(request.user, pk, item_pk)
     form = NoteForm(request.POST, item=item)
     return _apply(
         request,
@@ -108,9 +108,7 @@ def item_note(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 @require_POST
 def item_sign_off(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    item, user_access = access.get_item(request.user, pk, item_pk, Permission.SIGN_GATES)
-    if not user_access.can_sign(item):
-        raise PermissionDenied("Only the clinical lead can sign off this gate.")
+    item, user_access = access.get_gate_to_sign(request.user, pk, item_pk)
     form = SignOffForm(request.POST, item=item)
     return _apply(
         request,
@@ -217,6 +215,7 @@ def _item_page(request, item, user_access, status: int = 200, **forms) -> HttpRe
     ones for the rest."""
     item.due_state = checklist.due_state(item, timezone.localdate())
     item.can_sign = user_access.can_sign(item)
+    item.can_work_on = user_access.can_work_on(item)
     context = {
         "migration": item.migration,
         "item": item,
@@ -225,6 +224,8 @@ def _item_page(request, item, user_access, status: int = 200, **forms) -> HttpRe
         "sign_off_form": SignOffForm(item=item, initial={"revision": item.revision}),
         "action_errors": None,
         "open_dependencies": item.open_dependencies() if item.is_gate else [],
+        "dependencies": item.dependencies().order_by("phase__position", "position") if item.is_gate else [],
+        "signed_off_by": access.responsible_name(item) if item.is_gate else "",
         "owner_form": _owner_form(item) if user_access.can_assign_owners else None,
         **forms,
     }

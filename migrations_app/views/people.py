@@ -2,7 +2,7 @@
 migration page), a delivery partner's or an ICB's own team ("Your team"), and the link in an
 invitation e-mail.
 
-Who may do what is asked of access.py (its fetch helpers answer 404 or 403); the changes are the
+Who may do what is asked of `access` (its fetch helpers answer 404 or 403); the changes are the
 verbs of migrations_app/invitations/inviting.py. The invitation link is public, its token the
 credential, and its page shows nothing beyond the invitation it opens. Someone with an account
 accepts at a second URL that needs sign-in, so that being signed in there means all of it,

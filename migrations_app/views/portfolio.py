@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
 
-from migrations_app import access
+from migrations_app import access, scheduling
 from migrations_app.portfolio import importing
 from migrations_app.portfolio.forms import ImportUploadForm, PreviewPageForm, StartMigrationForm
 from migrations_app.portfolio.tracker_file import COLUMNS, MAX_BYTES, MAX_ROWS, FileProblem, template_csv, template_xlsx
@@ -38,6 +38,11 @@ def migration_start(request: HttpRequest) -> HttpResponse:
             form.add_model_errors(error)
         else:
             messages.success(request, f"Migration started for {migration.practice}.")
+            warnings = scheduling.milestone_warnings(migration.milestone_dates())
+            if warnings:
+                # Allowed, but worth a second look: the migration page shows each next to its milestone.
+                count = f"{len(warnings)} warning{'s' if len(warnings) != 1 else ''}"
+                messages.warning(request, f"Check the milestone dates: {count}, shown under Milestones.")
             return redirect("migrations:migration_detail", pk=migration.pk)
     return render(request, "migrations_app/migration_start.html", {"form": form}, status=400)
 

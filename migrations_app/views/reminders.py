@@ -1,6 +1,6 @@
 """A person's own reminder settings, the one-click unsubscribe, and the private calendar feed.
 
-None of these is about a migration, so none goes through access.py: the preferences page acts
+None of these is about a migration, so none goes through `access`: the preferences page acts
 on the signed-in user only, and the unsubscribe and calendar URLs are public, with the signed or
 random token in the URL as the credential. Neither works for ever: the unsubscribe link expires
 (REMINDER_UNSUBSCRIBE_LINK_DAYS), the calendar link stops with a password change or deactivation

@@ -8,11 +8,20 @@ import time_machine
 from django.core import mail
 
 from migrations_app import access
-from migrations_app.models import ChecklistItem, Delivery, ItemKind, ItemStatus
+from migrations_app.models import ChecklistItem, Delivery, ItemKind, ItemStatus, Role, User
 from migrations_app.reminders import due, sign_offs
+from tests.factories import MembershipFactory, UserFactory
 from tests.reminders import LONDON, london
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def other_practice_manager(practice) -> User:
+    """A second practice manager of the demo practice: the practice's gates are theirs to sign too."""
+    user = UserFactory(email="deputy.manager@example.nhs.uk", full_name="Dee Deputy")
+    MembershipFactory(user=user, role=Role.PRACTICE_MANAGER, practice=practice)
+    return user
 
 
 def close_all_but_one_before(gate: ChecklistItem, by) -> ChecklistItem:
@@ -43,10 +52,10 @@ def test_completing_the_last_earlier_item_asks_the_gates_signers_at_once(
     with django_capture_on_commit_callbacks(execute=True):
         last.complete(practice_staff)
 
+    # The guide gives the go-live sign-off to the practice: its practice manager is asked, and
+    # nobody in another role (clinical lead, delivery partner, ICB).
     requests = sign_off_requests()
-    assert sorted(message.to[0] for message in requests) == sorted(
-        [practice_manager.email, clinical_lead.email, delivery_partner_user.email]
-    )
+    assert [message.to for message in requests] == [[practice_manager.email]]
     assert gate.title[:40] in requests[0].body
     assert f"/migrations/{migration.pk}/items/{gate.pk}/" in requests[0].body
 
@@ -78,15 +87,16 @@ def test_marking_the_last_earlier_item_not_applicable_asks_the_signers_at_once(
 def test_signing_a_gate_that_was_the_last_open_item_before_another_asks_for_the_next(
     migration, practice_manager, django_capture_on_commit_callbacks
 ):
-    gates = list(migration.items.filter(phase__position=1, kind=ItemKind.GATE).order_by("position"))
-    earlier_gate, later_gate = gates[-2], gates[-1]
-    ChecklistItem.objects.filter(phase=later_gate.phase, position__lt=later_gate.position).exclude(
-        pk=earlier_gate.pk
-    ).update(status=ItemStatus.DONE, completed_by=practice_manager, completed_at=datetime(2025, 4, 1, tzinfo=LONDON))
+    # The migration-complete gate waits for the go-live sign-off (among others).
+    later_gate = migration.items.get(key="migration-complete")
+    earlier_gate = later_gate.dependencies().get(kind=ItemKind.GATE)
+    later_gate.dependencies().exclude(pk=earlier_gate.pk).update(
+        status=ItemStatus.DONE, completed_by=practice_manager, completed_at=datetime(2025, 4, 1, tzinfo=LONDON)
+    )
     earlier_gate.refresh_from_db()
 
     with django_capture_on_commit_callbacks(execute=True):
-        earlier_gate.sign_off(practice_manager)
+        earlier_gate.sign_off(practice_manager, override_reason="Signed for the test")
 
     requests = sign_off_requests()
     assert requests, "signing the earlier gate made the later one ready"
@@ -138,8 +148,9 @@ def test_an_unsubscribed_signer_is_not_asked(
 @pytest.mark.parametrize(
     ("owner", "asked"),
     [
-        ("clinical_lead", ["clinical_lead"]),  # may sign it: the owner alone
-        ("practice_staff", ["clinical_lead", "delivery_partner_user", "practice_manager"]),  # may not: everyone who may
+        ("practice_manager", ["practice_manager"]),  # may sign it: the owner alone
+        ("practice_staff", ["practice_manager", "other_practice_manager"]),  # may not: everyone who may
+        ("clinical_lead", ["practice_manager", "other_practice_manager"]),  # another role: everyone who may
     ],
 )
 def test_a_gate_with_an_owner_who_may_sign_it_asks_the_owner_alone(
@@ -150,6 +161,7 @@ def test_a_gate_with_an_owner_who_may_sign_it_asks_the_owner_alone(
     practice_manager,
     practice_staff,
     clinical_lead,
+    other_practice_manager,
     django_capture_on_commit_callbacks,
 ):
     gate = migration.items.get(key="go-live-sign-off")
@@ -162,3 +174,36 @@ def test_a_gate_with_an_owner_who_may_sign_it_asks_the_owner_alone(
     assert sorted(message.to[0] for message in sign_off_requests()) == sorted(
         request.getfixturevalue(persona).email for persona in asked
     )
+
+
+@pytest.mark.parametrize(
+    ("key", "signer"),
+    [
+        ("icb-business-case-funding-approved", "icb_user"),
+        ("go-live-sign-off", "practice_manager"),
+        ("migration-complete", "practice_manager"),
+        ("data-checking-sign-off", "clinical_lead"),
+    ],
+)
+def test_a_sign_off_request_goes_to_the_role_that_signs_the_gate(
+    key,
+    signer,
+    request,
+    migration,
+    practice_manager,
+    practice_staff,
+    clinical_lead,
+    delivery_partner_user,
+    icb_user,
+    django_capture_on_commit_callbacks,
+):
+    # The gate's responsible role signs it (access.signers_of): nobody in another role is asked.
+    gate = migration.items.get(key=key)
+    gate.open_dependencies().update(
+        status=ItemStatus.DONE, completed_by=practice_manager, completed_at=datetime(2025, 4, 1, tzinfo=LONDON)
+    )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        sign_offs.request_sign_off(gate.pk)
+
+    assert [message.to for message in sign_off_requests()] == [[request.getfixturevalue(signer).email]]

@@ -7,20 +7,31 @@ from migrations_app.checklist_templates import guide_file, publishing
 
 
 class Command(BaseCommand):
-    help = "Load the guide's checklist as a published template version (no change if the content is the same)."
+    help = (
+        "Publish the guide's checklist: each edition of the guide file in turn (or the one FILE given) "
+        "as the template's next version, unless a published version already has its content."
+    )
 
     def add_arguments(self, parser) -> None:
-        parser.add_argument("path", nargs="?", default=str(guide_file.GUIDE_FILE), help="Template data file (YAML).")
+        parser.add_argument(
+            "path", nargs="?", help="One template data file (YAML). Default: every edition of the guide, oldest first."
+        )
 
-    def handle(self, *args, path: str, **options) -> None:
+    def handle(self, *args, path: str | None, **options) -> None:
+        for each in [Path(path)] if path else guide_file.editions():
+            self._load(each)
+
+    def _load(self, path: Path) -> None:
         try:
-            text = Path(path).read_text(encoding="utf-8")
+            text = path.read_text(encoding="utf-8")
         except OSError as error:
             raise CommandError(f"Cannot read {path}: {error.strerror}") from error
         try:
             result = publishing.load(text)
         except ValidationError as error:
-            raise CommandError("The template data has problems:\n  " + "\n  ".join(error.messages)) from error
+            raise CommandError(
+                f"The template data in {path.name} has problems:\n  " + "\n  ".join(error.messages)
+            ) from error
         version = result.version
         count = version.items().count()
         if result.created:

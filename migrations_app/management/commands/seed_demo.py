@@ -21,6 +21,7 @@ from migrations_app.models import (
     TemplateVersion,
     User,
 )
+from migrations_app.working_days import is_working_day, next_working_day
 
 DEMO_PASSWORD = "demo-password-not-for-real-use"
 DEMO_DOMAIN = "demo.migration-tracker.localhost"
@@ -45,6 +46,8 @@ class DemoPractice:
     target: str = "SystmOne"
     tick_past_items: bool = True
     dispensing: bool = False
+    # Started from the guide's first edition, so that the delivery partner can try the reviewed upgrade.
+    first_edition: bool = False
 
 
 def _milestones(go_live: int, *, known: tuple = ()) -> dict:
@@ -71,7 +74,15 @@ PRACTICES = [
         "just ordered",
         _milestones(95, known=("order_accepted", "kick_off", "go_live")),
     ),
-    DemoPractice("Y90002", "Hillview Medical Centre", 0, "pre-migration", _milestones(70), target="Medicus"),
+    DemoPractice(
+        "Y90002",
+        "Hillview Medical Centre",
+        0,
+        "pre-migration, on the first edition of the checklist",
+        _milestones(70),
+        target="Medicus",
+        first_edition=True,
+    ),
     DemoPractice("Y90003", "Old Mill Health Centre", 0, "data checking", _milestones(40), dispensing=True),
     DemoPractice(
         "Y90004", "Castle Street Practice", 1, "cutover", _milestones(2), source="SystmOne", target="EMIS Web"
@@ -124,8 +135,12 @@ class Command(BaseCommand):
         support.groups.add(Group.objects.get(name="Support admins"))
         partner_user = _user("dp", "Devi Partner")
         Membership.objects.create(user=partner_user, role=Role.DELIVERY_PARTNER, delivery_partner=partner)
-        for number, icb in enumerate(icbs, start=1):
-            Membership.objects.create(user=_user(f"icb{number}", f"Imran ICB {number}"), role=Role.ICB_LEAD, icb=icb)
+        icb_users = [_user(f"icb{number}", f"Imran ICB {number}") for number in range(1, len(icbs) + 1)]
+        for icb_user, icb in zip(icb_users, icbs, strict=True):
+            Membership.objects.create(user=icb_user, role=Role.ICB_LEAD, icb=icb)
+        first_edition = (
+            TemplateVersion.objects.published().filter(template__slug="practice-migration", number=1).first()
+        )
         for spec in PRACTICES:
             practice = Practice.objects.create(
                 ods_code=spec.ods_code, name=spec.name, icb=icbs[spec.icb], delivery_partner=partner
@@ -133,14 +148,18 @@ class Command(BaseCommand):
             slug = spec.ods_code.lower()
             manager = _user(f"{slug}.manager", f"{spec.name} manager")
             Membership.objects.create(user=manager, role=Role.PRACTICE_MANAGER, practice=practice)
-            Membership.objects.create(
-                user=_user(f"{slug}.staff", f"{spec.name} staff"), role=Role.PRACTICE_STAFF, practice=practice
-            )
-            Membership.objects.create(
-                user=_user(f"{slug}.clinician", f"{spec.name} clinical lead"),
-                role=Role.CLINICAL_LEAD,
-                practice=practice,
-            )
+            staff = _user(f"{slug}.staff", f"{spec.name} staff")
+            Membership.objects.create(user=staff, role=Role.PRACTICE_STAFF, practice=practice)
+            clinician = _user(f"{slug}.clinician", f"{spec.name} clinical lead")
+            Membership.objects.create(user=clinician, role=Role.CLINICAL_LEAD, practice=practice)
+            # Who works each role's items: the gates are signed by the role the guide names.
+            people = {
+                Role.PRACTICE_MANAGER: manager,
+                Role.PRACTICE_STAFF: staff,
+                Role.CLINICAL_LEAD: clinician,
+                Role.DELIVERY_PARTNER: partner_user,
+                Role.ICB_LEAD: icb_users[spec.icb],
+            }
             migration = PracticeMigration.start(
                 practice=practice,
                 source_supplier=suppliers[spec.source],
@@ -148,10 +167,11 @@ class Command(BaseCommand):
                 created_by=admin,
                 project_manager=partner_user,
                 dispensing_practice=spec.dispensing,
-                **{f"{key}_on": today + timedelta(days=days) for key, days in spec.offsets.items()},
+                template_version=first_edition if spec.first_edition else None,
+                **{f"{key}_on": _working_day(today + timedelta(days=days)) for key, days in spec.offsets.items()},
             )
             if spec.tick_past_items:
-                _tick_items_due_before(migration, today, manager)
+                _tick_items_due_before(migration, today, people)
         for ods_code, name, icb in WAITING_PRACTICES:
             Practice.objects.create(ods_code=ods_code, name=name, icb=icbs[icb], delivery_partner=partner)
 
@@ -181,10 +201,18 @@ def _user(local_part: str, full_name: str) -> User:
     return User.objects.create_user(f"{local_part}@{DEMO_DOMAIN}", DEMO_PASSWORD, full_name=full_name)
 
 
-def _tick_items_due_before(migration: PracticeMigration, today: date, by: User) -> None:
-    """Work the checklist as a tidy practice would have: everything due before today is done."""
-    for item in migration.items.filter(status=ItemStatus.TO_DO, due_on__lt=today).order_by("due_on"):
+def _working_day(day: date) -> date:
+    """The demo's milestones fall on working days, as people agree them (the next one after a weekend)."""
+    return day if is_working_day(day) else next_working_day(day)
+
+
+def _tick_items_due_before(migration: PracticeMigration, today: date, people: dict[str, User]) -> None:
+    """Work the checklist as a tidy practice would have: everything due before today is done, each
+    item by someone in its role, so each gate is signed by the role that signs it."""
+    for item in migration.items.filter(status=ItemStatus.TO_DO, due_on__lt=today).order_by("due_on", "pk"):
+        by = people[item.responsible_role]
         if item.is_gate:
-            item.sign_off(by, override_reason="Demo data: signed off when due.")
+            waiting = item.open_dependencies().exists()
+            item.sign_off(by, override_reason="Demo data: signed off when due." if waiting else "")
         else:
             item.complete(by)

@@ -1,6 +1,7 @@
 """Working days in England: Monday to Friday, less the bank holidays of England (and Wales).
 
-Reminders go out on working days only, and escalation counts working days overdue, so a digest
+Due dates fall on working days (scheduling.due_date rolls them off weekends and bank holidays),
+reminders go out on working days only, and escalation counts working days overdue, so a digest
 never lands on Christmas Day and a bank holiday weekend does not make an item look three days
 later than it is.
 """
@@ -18,11 +19,26 @@ def is_working_day(day: date) -> bool:
     return day.weekday() < 5 and day not in ENGLAND_BANK_HOLIDAYS
 
 
+def bank_holiday_name(day: date) -> str:
+    """The bank holiday's name, as GOV.UK writes it ("Boxing Day (substitute day)"), or "" when
+    `day` is none."""
+    names = ENGLAND_BANK_HOLIDAYS.get_list(day)
+    return " and ".join(name.replace("(observed)", "(substitute day)") for name in names)
+
+
 def next_working_day(day: date) -> date:
     """The first working day after `day`."""
     day += timedelta(days=1)
     while not is_working_day(day):
         day += timedelta(days=1)
+    return day
+
+
+def previous_working_day(day: date) -> date:
+    """The last working day before `day`."""
+    day -= timedelta(days=1)
+    while not is_working_day(day):
+        day -= timedelta(days=1)
     return day
 
 

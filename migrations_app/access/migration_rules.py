@@ -1,0 +1,264 @@
+"""What each role may do to one migration (`Permission`, `GRANTS`, `Access`), the one rule for
+reading migrations (`visible_migrations`), and the fetch-for-user helpers the views call: a
+migration or item a person cannot read is a 404, one they may read but not change is a 403."""
+
+from dataclasses import dataclass, replace
+from enum import StrEnum
+
+from django.core.exceptions import PermissionDenied
+from django.db.models import Exists, Q, QuerySet
+from django.shortcuts import get_object_or_404
+
+from migrations_app.access.relations import MEMBERSHIP_COLUMNS, Relations, memberships_at, practices_of
+from migrations_app.access.standing import standing_of
+from migrations_app.models import ChecklistItem, Membership, PracticeMigration, Role, User
+from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
+
+
+class Permission(StrEnum):
+    TICK = "tick"  # mark done, reopen, not applicable, blocked; write notes
+    EDIT_MILESTONES = "edit_milestones"  # change milestone dates (replans items)
+    SIGN_GATES = "sign_gates"  # sign off a gate item
+    # Move the checklist to a later template version. The delivery partner runs the project plan
+    # (and support admins may act for them); practice users work the checklist they are given.
+    UPGRADE_CHECKLIST = "upgrade_checklist"
+    # Name the person who owns an item (of those holding a role on the practice), or hand it back to the role.
+    ASSIGN_OWNERS = "assign_owners"
+    # Put the migration on hold, resume it, cancel it: the delivery partner runs the project.
+    CHANGE_MIGRATION_STATUS = "change_migration_status"
+
+
+EDITOR = frozenset({Permission.TICK, Permission.EDIT_MILESTONES, Permission.SIGN_GATES, Permission.ASSIGN_OWNERS})
+GRANTS: dict[str, frozenset[Permission]] = {
+    Role.PRACTICE_MANAGER: EDITOR,
+    Role.CLINICAL_LEAD: EDITOR,
+    Role.PRACTICE_STAFF: frozenset({Permission.TICK}),
+    Role.DELIVERY_PARTNER: EDITOR | {Permission.UPGRADE_CHECKLIST, Permission.CHANGE_MIGRATION_STATUS},
+    # The ICB funds and approves: it ticks and signs the items the guide gives it, and reads the rest.
+    Role.ICB_LEAD: frozenset({Permission.TICK, Permission.SIGN_GATES}),
+}
+# Roles whose permissions on items reach only the items that are theirs: those whose responsible role
+# is that role, and those the person has been named owner of (`Relations.holds`). Every other role
+# ticks any item of the migration. Signing always goes by the gate's role (`Access.can_sign`).
+OWN_ITEMS_ONLY: frozenset[str] = frozenset({Role.ICB_LEAD})
+
+
+def responsible_name(item: ChecklistItem) -> str:
+    """The holder of `item`'s responsible role (a gate's signer) as a page or a refusal names them:
+    "the practice manager", "the ICB lead"."""
+    label = Role(item.responsible_role).label
+    first_word = label.split()[0]
+    return "the " + (label if first_word.isupper() else label[0].lower() + label[1:])
+
+
+# --- reading migrations -----------------------------------------------------------------------------------
+
+
+def visible_migrations(user, migrations: QuerySet[PracticeMigration] | None = None) -> QuerySet[PracticeMigration]:
+    """The one rule for reading: `migrations` (all by default) narrowed to those `user` may read.
+    People with the permission to read every migration read them all; everyone else reads the
+    migrations of the practices they relate to through a membership. One query, with subqueries."""
+    if migrations is None:
+        migrations = PracticeMigration.objects.all()
+    if not user.is_authenticated or not user.is_active:
+        return migrations.none()
+    if standing_of(user).reads_every_migration:
+        return migrations
+    return migrations.filter(practices_of(Membership.objects.filter(user=user)))
+
+
+# --- acting on one migration -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Access:
+    """A person's roles on one migration and what they allow."""
+
+    roles: frozenset[str]
+    acts_on_every_migration: bool = False
+    # The person's memberships at the migration's practice: enough to tell which of its items are theirs.
+    relations: Relations = Relations()
+    # The migration's status. A finished migration (completed or cancelled) is read-only for
+    # everyone, support admins and superusers too: every change to it is a 403. The one exception,
+    # `can_reopen`: reopening the "migration complete" gate of a completed migration.
+    status: str = PracticeMigration.Status.ACTIVE
+
+    @property
+    def is_read_only(self) -> bool:
+        return self.status not in UNFINISHED_STATUSES
+
+    @property
+    def permissions(self) -> frozenset[Permission]:
+        """What the person may do to this migration: what their roles (or standing) grant, and
+        nothing once it is finished."""
+        if self.is_read_only:
+            return frozenset()
+        if self.acts_on_every_migration:
+            return frozenset(Permission)
+        return frozenset().union(*(GRANTS[role] for role in self.roles))
+
+    def can(self, permission: Permission) -> bool:
+        return permission in self.permissions
+
+    def can_sign(self, item: ChecklistItem) -> bool:
+        """A gate is signed by the role the guide data names as its signer, its responsible role:
+        the person holds exactly that role on the migration's practice, and the role may sign gates
+        (the ICB lead signs the ICB's approvals, the practice manager the practice's go-live, the
+        clinical lead the data sign-off, the delivery partner only its own). A gate of a role that
+        signs nothing (practice staff) is left to those who act on every migration, who may sign
+        any gate."""
+        if not item.is_gate or not self.can(Permission.SIGN_GATES):
+            return False
+        role = item.responsible_role
+        return self.acts_on_every_migration or (role in self.roles and Permission.SIGN_GATES in GRANTS[role])
+
+    def can_work_on(self, item: ChecklistItem) -> bool:
+        """Ticking `item`, writing its note and loading its forms: a role granting TICK whose reach
+        covers it (`OWN_ITEMS_ONLY`: only the items of that role, and those the person owns)."""
+        if not self.can(Permission.TICK):
+            return False
+        return self.acts_on_every_migration or any(
+            Permission.TICK in GRANTS[role]
+            and (role not in OWN_ITEMS_ONLY or item.responsible_role == role or self.holds(item))
+            for role in self.roles
+        )
+
+    def can_change_status(self, item: ChecklistItem) -> bool:
+        """Reopening an item, or marking it not applicable or blocked. Closing, holding or undoing a
+        gate is a decision for whoever may sign it; any other item, for whoever may work on it."""
+        return self.can_sign(item) if item.is_gate else self.can_work_on(item)
+
+    def can_reopen(self, item: ChecklistItem) -> bool:
+        """Reopening an item (`can_change_status`). On a completed migration, whoever could sign
+        its "migration complete" gate may reopen that gate, which makes the migration active
+        again (PracticeMigration.follow_completion_gate); nothing else of it changes."""
+        if self.status == PracticeMigration.Status.COMPLETED and item.is_completion_gate:
+            return replace(self, status=PracticeMigration.Status.ACTIVE).can_sign(item)
+        return self.can_change_status(item)
+
+    @property
+    def can_tick(self) -> bool:
+        """Whether the person may tick anything of this migration; which items: `can_work_on`."""
+        return self.can(Permission.TICK)
+
+    @property
+    def can_edit_milestones(self) -> bool:
+        return self.can(Permission.EDIT_MILESTONES)
+
+    @property
+    def can_upgrade_checklist(self) -> bool:
+        return self.can(Permission.UPGRADE_CHECKLIST)
+
+    @property
+    def can_assign_owners(self) -> bool:
+        return self.can(Permission.ASSIGN_OWNERS)
+
+    @property
+    def can_change_migration_status(self) -> bool:
+        return self.can(Permission.CHANGE_MIGRATION_STATUS)
+
+    def holds(self, item: ChecklistItem) -> bool:
+        """Whether `item`, of this migration, is the person's (`Relations.holds`)."""
+        return self.relations.holds(item)
+
+
+def access_to(user, migration: PracticeMigration) -> Access:
+    """The roles `user` holds on `migration`'s practice, through any of their memberships (one query)."""
+    rows = list(memberships_at(migration.practice).filter(user=user).values_list(*MEMBERSHIP_COLUMNS))
+    return Access(
+        roles=frozenset(row[1] for row in rows),  # MEMBERSHIP_COLUMNS: the role is second
+        acts_on_every_migration=standing_of(user).acts_on_every_migration,
+        relations=Relations.of_rows(rows).get(user.pk, Relations()),
+        status=migration.status,
+    )
+
+
+def owner_memberships(item: ChecklistItem) -> QuerySet[Membership]:
+    """Who may own `item`: active people holding any role on its practice (`memberships_at`: the
+    practice's own people, its delivery partner's, its ICB's), through these memberships. The item
+    page offers them (forms.OwnerForm) and `ChecklistItem.assign_owner` checks the choice against
+    them under lock; the models import nothing of this module, so the caller passes them in."""
+    return memberships_at(item.migration.practice).filter(user__is_active=True)
+
+
+def signers_of(gate: ChecklistItem) -> QuerySet[User]:
+    """Active people who may sign the gate (`Access.can_sign`): holding its responsible role on its
+    practice, through a membership of the practice, its delivery partner or its ICB; nobody when
+    that role signs nothing. Support admins may sign any gate but are not among them: they are not
+    asked to. A gate with an owner who is one of them is the owner's to sign: only the owner is
+    asked. An owner who may not sign it (someone in another role, no longer active) changes
+    nothing: everyone who may is asked. Still one query."""
+    role = gate.responsible_role
+    roles = [role] if Permission.SIGN_GATES in GRANTS[role] else []
+    memberships = memberships_at(gate.migration.practice).filter(role__in=roles)
+    signers = User.objects.filter(is_active=True, pk__in=memberships.values("user_id"))
+    if gate.owner_id is None:
+        return signers
+    return signers.filter(Q(pk=gate.owner_id) | ~Exists(signers.filter(pk=gate.owner_id)))
+
+
+def get_migration(user, pk: int, need: Permission | None = None) -> tuple[PracticeMigration, Access]:
+    """The migration if `user` can see it (else 404) and, when `need` is given, holds that
+    permission on it (else 403)."""
+    migration = get_object_or_404(
+        visible_migrations(user).select_related(
+            "practice__icb", "practice__delivery_partner", "source_supplier", "target_supplier"
+        ),
+        pk=pk,
+    )
+    access = access_to(user, migration)
+    if need is not None and not access.can(need):
+        raise PermissionDenied
+    return migration, access
+
+
+def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = None):
+    """An item of a migration `user` can see (else 404), with the permission `need` (else 403)."""
+    migration, access = get_migration(user, migration_pk, need)
+    item = get_object_or_404(migration.items.select_related("phase", "completed_by", "owner"), pk=item_pk)
+    item.migration = migration
+    return item, access
+
+
+def refusal(item: ChecklistItem, access: Access) -> PermissionDenied:
+    """The 403 for someone who may read `item` but not do this to it. On an unfinished migration it
+    says whose the item is, or who signs the gate; a finished one is read-only for everyone."""
+    if access.is_read_only:
+        return PermissionDenied()
+    if item.is_gate:
+        return PermissionDenied(f"This gate is signed off by {responsible_name(item)}.")
+    return PermissionDenied(f"This item is for {responsible_name(item)}: you can read it but not change it.")
+
+
+def get_item_to_work_on(user, migration_pk: int, item_pk: int):
+    """An item `user` may tick, write a note on or load the forms of (`Access.can_work_on`): 404 or
+    403 otherwise."""
+    item, access = get_item(user, migration_pk, item_pk, Permission.TICK)
+    if not access.can_work_on(item):
+        raise refusal(item, access)
+    return item, access
+
+
+def get_gate_to_sign(user, migration_pk: int, item_pk: int):
+    """A gate `user` may sign (`Access.can_sign`): 404 or 403 otherwise (anything but a gate: a
+    plain 403)."""
+    item, access = get_item(user, migration_pk, item_pk)
+    if not access.can_sign(item):
+        raise refusal(item, access) if item.is_gate else PermissionDenied()
+    return item, access
+
+
+def get_item_to_change(user, migration_pk: int, item_pk: int):
+    """An item whose status `user` may change (`Access.can_change_status`): 404 or 403 otherwise."""
+    item, access = get_item(user, migration_pk, item_pk, Permission.TICK)
+    if not access.can_change_status(item):
+        raise refusal(item, access)
+    return item, access
+
+
+def get_item_to_reopen(user, migration_pk: int, item_pk: int):
+    """An item `user` may reopen (`Access.can_reopen`): 404 or 403 otherwise."""
+    item, access = get_item(user, migration_pk, item_pk)
+    if not access.can_reopen(item):
+        raise refusal(item, access)
+    return item, access
