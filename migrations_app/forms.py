@@ -326,16 +326,21 @@ def _long(day: date) -> str:
     return f"{day.day} {day:%B %Y}"
 
 
-class ConditionsForm(forms.Form):
-    """What is true of the practice (Condition), as checkboxes, plus an optional reason."""
-
-    conditions = forms.MultipleChoiceField(
-        label="What is true of this practice?",
+def conditions_field(label: str) -> forms.MultipleChoiceField:
+    """What is true of the practice (Condition), as checkboxes: on the start form and its own page."""
+    return forms.MultipleChoiceField(
+        label=label,
         choices=Condition.choices,
         required=False,
         widget=forms.CheckboxSelectMultiple,
         help_text="They decide which checklist items apply. Select all that are true.",
     )
+
+
+class ConditionsForm(forms.Form):
+    """What is true of the practice (Condition), as checkboxes, plus an optional reason."""
+
+    conditions = conditions_field("What is true of this practice?")
     reason = forms.CharField(
         label="Reason for the change (optional)",
         max_length=REASON_MAX,

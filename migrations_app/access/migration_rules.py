@@ -46,9 +46,7 @@ OWN_ITEMS_ONLY: frozenset[str] = frozenset({Role.ICB_LEAD})
 def responsible_name(item: ChecklistItem) -> str:
     """The holder of `item`'s responsible role (a gate's signer) as a page or a refusal names them:
     "the practice manager", "the ICB lead"."""
-    label = Role(item.responsible_role).label
-    first_word = label.split()[0]
-    return "the " + (label if first_word.isupper() else label[0].lower() + label[1:])
+    return "the " + item.role_in_a_sentence
 
 
 # --- reading migrations -----------------------------------------------------------------------------------

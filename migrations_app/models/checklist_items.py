@@ -301,6 +301,12 @@ class ChecklistItem(models.Model):
         return condition_reason(self.condition)
 
     @property
+    def role_in_a_sentence(self) -> str:
+        """The responsible role as a sentence reads it: "practice manager", "ICB lead"."""
+        label = Role(self.responsible_role).label
+        return label if label.split()[0].isupper() else label[0].lower() + label[1:]
+
+    @property
     def is_open(self) -> bool:
         return self.status in OPEN_STATUSES
 

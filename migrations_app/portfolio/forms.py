@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from migrations_app import access
-from migrations_app.forms import PARTS, DateInputError, DateParts, parse_date
+from migrations_app.forms import PARTS, DateInputError, DateParts, conditions_field, parse_date
 from migrations_app.models import (
     ICB,
     Condition,
@@ -85,13 +85,7 @@ class StartMigrationForm(forms.Form):
         empty_label="Choose the new system",
         error_messages={"required": "Select the new system"},
     )
-    conditions = forms.MultipleChoiceField(
-        label="Conditions",
-        choices=Condition.choices,
-        required=False,
-        widget=forms.CheckboxSelectMultiple,
-        help_text="They decide which checklist items apply. Select all that are true.",
-    )
+    conditions = conditions_field("Conditions")
     project_manager = ProjectManagerChoice(
         queryset=None,
         label="Delivery partner's project manager",

@@ -139,7 +139,7 @@ def item_owner(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         except ValidationError as error:
             _add_model_errors(form, error)
         else:
-            who = owner or f"anyone in the role ({item.get_responsible_role_display().lower()})"
+            who = owner or f"anyone in the role ({item.role_in_a_sentence})"
             messages.success(request, f"Owner is now {who}: {item.title}")
             return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
     item.refresh_from_db()

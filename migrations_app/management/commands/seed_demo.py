@@ -78,7 +78,7 @@ PRACTICES = [
         "Y90002",
         "Hillview Medical Centre",
         0,
-        "pre-migration, on the first edition of the checklist",
+        "pre-migration, older checklist",
         _milestones(70),
         target="Medicus",
         first_edition=True,
