@@ -4,6 +4,10 @@ VENV := .venv
 PY := $(VENV)/bin/python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# The address in the links of e-mails and the calendar feed: where `make run` (or `serve`) serves,
+# unless given (SITE_URL=https://tracker.example.org make run, behind a proxy). Worker and beat
+# send the e-mails, so `make worker` and `make beat` need the same PORT or SITE_URL as `make serve`.
+SITE_URL ?= http://$(HOST):$(PORT)
 
 .PHONY: run setup install test test-browser lint fmt migrations-check worker beat serve bench security clean
 
@@ -14,8 +18,9 @@ DEVELOPMENT_TARGETS := run setup test test-browser migrations-check serve worker
 $(DEVELOPMENT_TARGETS): export DJANGO_DEBUG = true
 
 run: setup ## Set up (idempotent) and serve the app with a Celery worker and beat beside it.
-	@echo "Serving on http://$(HOST):$(PORT)/ (Ctrl+C stops the web server, worker and beat)"
+	@echo "Serving on http://$(HOST):$(PORT)/, links in e-mails to $(SITE_URL) (Ctrl+C stops the web server, worker and beat)"
 	@trap 'kill 0' INT TERM EXIT; \
+	export SITE_URL='$(SITE_URL)'; \
 	$(VENV)/bin/celery -A config worker --beat --loglevel=INFO --concurrency=2 & \
 	$(PY) manage.py runserver $(HOST):$(PORT)
 
@@ -64,13 +69,13 @@ migrations-check: install
 	$(PY) manage.py makemigrations --check --dry-run
 
 serve: install
-	$(PY) manage.py runserver $(HOST):$(PORT)
+	SITE_URL='$(SITE_URL)' $(PY) manage.py runserver $(HOST):$(PORT)
 
 worker: install
-	$(VENV)/bin/celery -A config worker --loglevel=INFO
+	SITE_URL='$(SITE_URL)' $(VENV)/bin/celery -A config worker --loglevel=INFO
 
 beat: install
-	$(VENV)/bin/celery -A config beat --loglevel=INFO
+	SITE_URL='$(SITE_URL)' $(VENV)/bin/celery -A config beat --loglevel=INFO
 
 # The benchmarks, in order: the national data set first (built once, reused), then each script,
 # every one run even when an earlier one fails or misses its target; the target fails at the end.

@@ -1,6 +1,7 @@
-"""The migration page's view of a checklist: phases, question groups, progress and the
-"This week" panel, computed in memory from one query over the items so the page costs the
-same number of queries whatever the checklist's size. Progress is counted by the one rule,
+"""The migration page's view of a checklist: phases, question groups, progress, the chosen view
+(VIEWS: my items, open, overdue, due in the next 30 days, all) and the "This week" panel,
+computed in memory from one query over the items so the page costs the same number of queries
+whatever the checklist's size and view. Progress is counted by the one rule,
 models.checklist_items.Progress, that ChecklistProgress keeps for the other pages."""
 
 from dataclasses import dataclass, field
@@ -15,12 +16,53 @@ from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, Prac
 from migrations_app.models.checklist_items import Progress
 
 DUE_SOON_DAYS = 7
+# "This week" lists this many of the overdue items, the most overdue first, and links to the rest.
+MOST_OVERDUE = 5
+# The "Due in the next 30 days" view; in the Open and My items views a phase with nothing overdue or
+# due within this many days (and not the current phase) is collapsed.
+DUE_WITHIN_DAYS = 30
+
+# The views of the checklist a person can choose (the `show` query-string parameter): key, label,
+# and what the page says when a view has nothing in it.
+VIEWS = {
+    "mine": ("My items", "None of the open items is yours"),
+    "open": ("Open", "No open items"),
+    "overdue": ("Overdue", "No overdue items"),
+    "next-30-days": ("Due in the next 30 days", "No open items fall due in the next 30 days"),
+    "all": ("All", "No items"),
+}
+# Everyone starts on the open items: the page is for what is left to do, and the rest is one link away.
+DEFAULT_VIEW = "open"
+
+
+def view_of(value: str | None) -> str:
+    """The view a `show` parameter asks for; the default view for anything else."""
+    return value if value in VIEWS else DEFAULT_VIEW
 
 
 @dataclass
 class Group:
     title: str
     items: list[ChecklistItem]
+
+    @property
+    def question(self) -> ChecklistItem | None:
+        """The seed question the group is named after, when it is itself one of the group's items
+        (the guide data puts it first): the page shows it once, as the group's lead item."""
+        first = self.items[0] if self.items else None
+        return first if first is not None and self.title and first.title == self.title else None
+
+    @property
+    def bullets(self) -> list[ChecklistItem]:
+        return self.items[1:] if self.question else self.items
+
+
+@dataclass
+class View:
+    key: str
+    label: str
+    count: int
+    empty: str
 
 
 @dataclass
@@ -29,6 +71,15 @@ class Phase:
     groups: list[Group]
     progress: Progress
     open_count: int
+    # What the chosen view shows of the phase, and whether it starts collapsed.
+    shown: list[Group] = field(default_factory=list)
+    shown_count: int = 0
+    collapsed: bool = False
+
+    @property
+    def is_finished(self) -> bool:
+        """Every item closed: the phase is shown collapsed, with its progress, in every view."""
+        return self.open_count == 0 and any(group.items for group in self.groups)
 
 
 @dataclass
@@ -54,6 +105,24 @@ class Checklist:
     # The "migration complete" gate, whose signature completes the migration (the status banner
     # offers to reopen it on a completed migration).
     completion_gate: ChecklistItem | None = None
+    view: str = DEFAULT_VIEW
+    views: list[View] = field(default_factory=list)
+
+    @property
+    def chosen_view(self) -> View:
+        return next(view for view in self.views if view.key == self.view)
+
+    @property
+    def most_overdue(self) -> list[ChecklistItem]:
+        return self.overdue[:MOST_OVERDUE]
+
+    @property
+    def overdue_by_phase(self) -> list[tuple[Phase, int]]:
+        """Each phase with overdue items and how many, in phase order."""
+        counts: dict[int, int] = {}
+        for item in self.overdue:
+            counts[item.phase_id] = counts.get(item.phase_id, 0) + 1
+        return [(phase, counts[phase.phase.pk]) for phase in self.phases if phase.phase.pk in counts]
 
     @property
     def milestones(self) -> list["MilestoneRow"]:
@@ -93,8 +162,24 @@ def due_state(item: ChecklistItem, today: date) -> str:
     return ""
 
 
-def build(migration: PracticeMigration, today: date, access: Access) -> Checklist:
-    checklist = Checklist(migration=migration, today=today)
+def in_view(view: str, item: ChecklistItem, today: date, paused: bool = False) -> bool:
+    """Whether the `view` of the checklist shows `item` (after build has marked it). "My items" are
+    the viewer's open ones (access.Relations: owned by them, or unowned with their role)."""
+    if view == "all":
+        return True
+    if not item.is_open:
+        return False
+    if view == "mine":
+        return item.is_yours
+    if view == "overdue":
+        return item.due_state == "overdue"
+    if view == "next-30-days":
+        return not paused and item.due_on is not None and today <= item.due_on <= today + timedelta(DUE_WITHIN_DAYS)
+    return True
+
+
+def build(migration: PracticeMigration, today: date, access: Access, view: str = DEFAULT_VIEW) -> Checklist:
+    checklist = Checklist(migration=migration, today=today, view=view_of(view))
     # Archived items come in the same query (the page's query count does not grow) and are set apart.
     items = list(
         ChecklistItem.all_objects.filter(migration=migration)
@@ -134,7 +219,39 @@ def build(migration: PracticeMigration, today: date, access: Access) -> Checklis
         )
     checklist.overdue.sort(key=lambda item: item.due_on)
     checklist.due_soon.sort(key=lambda item: item.due_on)
+    _focus(checklist)
     return checklist
+
+
+def _focus(checklist: Checklist) -> None:
+    """Narrow each phase to what the chosen view shows, in memory (every view costs the page the same
+    queries), and count every view for its link. A finished phase is collapsed with all its items;
+    in the Open and My items views so is a later phase with nothing overdue or due within
+    DUE_WITHIN_DAYS, which leaves expanded what needs attention now."""
+    today, paused = checklist.today, checklist.migration.is_paused
+    counts = dict.fromkeys(VIEWS, 0)
+    current = checklist.current_phase
+    for phase in checklist.phases:
+        for group in phase.groups:
+            for item in group.items:
+                for key in VIEWS:
+                    counts[key] += in_view(key, item, today, paused)
+        if phase.is_finished:
+            phase.shown, phase.collapsed = phase.groups, True
+        else:
+            phase.shown = [
+                Group(group.title, members)
+                for group in phase.groups
+                if (members := [item for item in group.items if in_view(checklist.view, item, today, paused)])
+            ]
+            soon = any(
+                in_view("overdue", item, today, paused) or in_view("next-30-days", item, today, paused)
+                for group in phase.shown
+                for item in group.items
+            )
+            phase.collapsed = checklist.view in ("open", "mine") and phase is not current and not soon
+        phase.shown_count = sum(len(group.items) for group in phase.shown)
+    checklist.views = [View(key, label, counts[key], empty) for key, (label, empty) in VIEWS.items()]
 
 
 def go_live_countdown(migration: PracticeMigration, today: date) -> str:

@@ -58,6 +58,23 @@ class NoteForm(RevisionForm):
     )
 
 
+class ReopenForm(RevisionForm):
+    """Reopening an item; a blocked or not applicable one with an optional reason, kept in its log."""
+
+    reason = forms.CharField(
+        label="Why reopen it? (optional)",
+        max_length=REASON_MAX,
+        required=False,
+        help_text="For example, the supplier sent the extract after all. It is kept in the item's history.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+    )
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        # The reason's id differs from the not applicable form's, which shares the page.
+        self.auto_id = self.auto_id.replace("%s", "reopen-%s")
+
+
 class SignOffForm(RevisionForm):
     override_reason = forms.CharField(
         label="Reason for signing off before the items it waits for are finished",
@@ -277,6 +294,67 @@ class ResumeForm(MilestonesForm):
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
+
+
+class DueDateForm(RevisionForm):
+    """An item's due date set by hand (an NHS.UK date input, `due_on-day`, `-month`, `-year`), or,
+    with `clear`, given back to the date worked out from its milestone; a reason either way."""
+
+    reason = forms.CharField(
+        label="Why change the due date?",
+        max_length=REASON_MAX,
+        help_text="For example, the supplier can only do this the week after. It is kept in the item's history.",
+        widget=forms.Textarea(attrs={"rows": 2}),
+        error_messages={"required": "Enter why the due date changes"},
+    )
+    clear = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    NAME = "due_on"
+    LABEL = "Due date"
+
+    def __init__(self, *args, item: ChecklistItem, **kwargs) -> None:
+        super().__init__(*args, item=item, **kwargs)
+        # The reason's id differs from the not applicable form's, which shares the item's page.
+        self.auto_id = self.auto_id.replace("%s", "due-%s")
+        self.item = item
+        self.date_error: DateInputError | None = None
+
+    def date_input(self) -> DateParts:
+        if self.is_bound:
+            day, month, year = self._typed()
+        else:
+            current = self.item.manual_due_on
+            day, month, year = (str(current.day), str(current.month), str(current.year)) if current else ("",) * 3
+        error = self.date_error
+        return DateParts(
+            self.NAME,
+            self.LABEL,
+            day,
+            month,
+            year,
+            error.messages[0] if error else "",
+            error.parts if error else frozenset(),
+        )
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("clear"):
+            cleaned["due_on"] = None
+            return cleaned
+        try:
+            cleaned["due_on"] = parse_date(self.LABEL, *self._typed())
+        except DateInputError as error:
+            self.date_error = error
+        else:
+            if cleaned["due_on"] is None:
+                self.date_error = DateInputError("Enter the due date")
+        if self.date_error:
+            raise ValidationError("Check the due date")
+        return cleaned
+
+    def _typed(self) -> tuple[str, str, str]:
+        day, month, year = (self.data.get(f"{self.NAME}-{part}", "").strip() for part in PARTS)
+        return day, month, year
 
 
 def parse_date(label: str, day: str, month: str, year: str) -> date | None:

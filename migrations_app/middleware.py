@@ -24,7 +24,8 @@ TOUCH_INTERVAL_SECONDS = 60
 
 class SessionTimeoutMiddleware:
     """Ends a session 12 hours after sign-in whatever happens (absolute), and keeps it alive while
-    it is used: the idle limit itself is the session cookie's age (SESSION_COOKIE_AGE)."""
+    it is used: the idle limit itself is the session cookie's age (SESSION_COOKIE_AGE). A change or
+    an htmx request that meets the time-out goes to the sign-in as SignInRequiredMiddleware sends it."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
@@ -38,8 +39,13 @@ class SessionTimeoutMiddleware:
             elif now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS:
                 log_security_event("session_expired", request, reason="absolute time-out")
                 logout(request)
-                messages.info(request, "For your security you were signed out. Sign in again to carry on.")
-                return redirect(f"{reverse('login')}?next={request.path}")
+                if request.method in ("GET", "HEAD"):
+                    messages.info(request, "For your security you were signed out. Sign in again to carry on.")
+                    if not _is_htmx(request):
+                        return redirect(f"{reverse('login')}?next={request.path}")
+                else:
+                    messages.info(request, "For your security you were signed out, so that change was not saved.")
+                return _to_sign_in(request, reverse("login"))
             if now - request.session.get("seen_at", 0) > TOUCH_INTERVAL_SECONDS:
                 request.session["seen_at"] = now
         return self.get_response(request)
@@ -87,6 +93,11 @@ class TwoFactorMiddleware:
             target = "two_factor_setup"
         else:
             return None
+        if _is_htmx(request):
+            # The code is asked for on a page of its own, never inside an item's row.
+            page = _page_sent_from(request)
+            url = reverse(target) + (f"?{urlencode({'next': page}, safe='/')}" if page else "")
+            return HttpResponse(headers={"HX-Redirect": url})
         return redirect(f"{reverse(target)}?{urlencode({'next': request.get_full_path()}, safe='/')}")
 
 
@@ -120,16 +131,27 @@ class SignInRequiredMiddleware(LoginRequiredMiddleware):
     whole page into the sign-in page (HX-Redirect) rather than swapping it into the row."""
 
     def handle_no_permission(self, request, view_func):
-        if request.method in ("GET", "HEAD") and not request.htmx:
+        if request.method in ("GET", "HEAD") and not _is_htmx(request):
             return super().handle_no_permission(request, view_func)
-        page = _page_sent_from(request)
         if request.method not in ("GET", "HEAD"):
             messages.info(request, "You were signed out, so that change was not saved. Sign in, then make it again.")
-        sign_in = resolve_url(self.get_login_url(view_func))
-        url = redirect_to_login(page, sign_in).url if page else sign_in
-        if request.htmx:
-            return HttpResponse(headers={"HX-Redirect": url})
-        return HttpResponseRedirect(url)
+        return _to_sign_in(request, resolve_url(self.get_login_url(view_func)))
+
+
+def _to_sign_in(request, sign_in: str) -> HttpResponse:
+    """To `sign_in`, then back to the page the request was sent from (a POST cannot be made again by
+    a redirect). An htmx request (a tick, a row's forms) turns the whole page into the sign-in page
+    (HX-Redirect) rather than swapping it into the row."""
+    page = _page_sent_from(request)
+    url = redirect_to_login(page, sign_in).url if page else sign_in
+    if _is_htmx(request):
+        return HttpResponse(headers={"HX-Redirect": url})
+    return HttpResponseRedirect(url)
+
+
+def _is_htmx(request) -> bool:
+    """Read from the header: the session middleware runs before django-htmx sets `request.htmx`."""
+    return request.headers.get("HX-Request") == "true"
 
 
 def _page_sent_from(request) -> str:

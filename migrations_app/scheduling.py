@@ -176,6 +176,17 @@ def due_date(dates: dict[str, date | None], anchor: str, offset_days: int) -> da
     return working_days.next_working_day(day) if offset_days > 0 else working_days.previous_working_day(day)
 
 
+def due_rule(anchor: str, offset_days: int) -> str:
+    """An item's due-date rule in words: "On go-live", "3 days after go-live", "1 week before
+    initial data production (IDP)" (whole weeks are counted in weeks, as the guide speaks of them)."""
+    milestone = _IN_A_SENTENCE[Milestone(anchor)]
+    if offset_days == 0:
+        return f"On {milestone}"
+    days = abs(offset_days)
+    count, unit = (days // 7, "week") if days % 7 == 0 else (days, "day")
+    return f"{count} {unit}{'s' if count != 1 else ''} {'before' if offset_days < 0 else 'after'} {milestone}"
+
+
 def non_working_reason(day: date) -> str:
     """Why `day` is not a working day ("a weekend", "Christmas Day"), or "" when it is one."""
     if day.weekday() >= 5:

@@ -70,6 +70,7 @@ urlpatterns = [
     path("migrations/<int:pk>/items/<int:item_pk>/sign-off/", views.item_sign_off, name="item_sign_off"),
     # Name the person who owns an item, or give it back to its responsible role.
     path("migrations/<int:pk>/items/<int:item_pk>/owner/", views.item_owner, name="item_owner"),
+    path("migrations/<int:pk>/items/<int:item_pk>/due-date/", views.items.item_due_date, name="item_due_date"),
     path(
         "migrations/<int:pk>/items/<int:item_pk>/not-applicable/",
         views.item_mark,

@@ -227,6 +227,27 @@ def assert_go_live_moved(item, migration: PracticeMigration, user: User) -> None
     assert Event.objects.filter(migration=migration, kind=Event.Kind.MILESTONE, field="go_live_on", actor=user).exists()
 
 
+DUE_DATE_REASON = "The supplier can only do this a week later"
+
+
+def due_date_data(item: ChecklistItem, migration: PracticeMigration) -> dict:
+    """The item's due date set by hand to a week after the one it has."""
+    due_on = item.due_on + timedelta(days=7)
+    return {
+        "revision": item.revision,
+        "due_on-day": str(due_on.day),
+        "due_on-month": str(due_on.month),
+        "due_on-year": str(due_on.year),
+        "reason": DUE_DATE_REASON,
+    }
+
+
+def assert_due_date_set(item: ChecklistItem, migration: PracticeMigration, user: User) -> None:
+    assert item.manual_due_on is not None
+    assert item.due_on == item.manual_due_on
+    assert Event.objects.filter(item=item, kind=Event.Kind.DUE_DATE, reason=DUE_DATE_REASON, actor=user).exists()
+
+
 def partner_manager_of(migration: PracticeMigration) -> Membership | None:
     """The practice's delivery-partner project manager (the demo migration's maker, in every test)."""
     return Membership.objects.filter(
@@ -483,6 +504,16 @@ MATRIX = [
     Route("migrations:item_reopen", "POST", SIGN_GATES, "signed icb gate", revision_data(), assert_reopened),
     # Naming an item's owner: back to the item's page, where the form is.
     Route("migrations:item_owner", "POST", ASSIGN_OWNERS, "task", owner_data, assert_owned, lands_on_item=True),
+    # An item's own due date, set by hand: part of the plan, so whoever may change its dates. Back to the item's page.
+    Route(
+        "migrations:item_due_date",
+        "POST",
+        EDIT_MILESTONES,
+        "task",
+        due_date_data,
+        assert_due_date_set,
+        lands_on_item=True,
+    ),
     # Review a later checklist version, then apply it. The GET shows the review (or "nothing to
     # upgrade"); it is refused like the change, as only those who may apply it need it.
     # The migration's status: on hold (with a reason), resumed (its dates previewed, then moved: go-live

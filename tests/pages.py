@@ -83,7 +83,7 @@ def error_summary(html: str) -> str:
 
 def table_row(html: str, migration: PracticeMigration) -> str:
     """The dashboard's row of `migration`, as a person reads it."""
-    match = re.search(rf'<tr class="nhsuk-table__row" id="migration-{migration.pk}">(.*?)</tr>', html, re.DOTALL)
+    match = re.search(rf'<tr class="nhsuk-table__row" id="migration-{migration.pk}"[^>]*>(.*?)</tr>', html, re.DOTALL)
     assert match, f"no row for migration {migration.pk}"
     return text(match.group(1))
 

@@ -109,7 +109,7 @@ def pages_to_check(marked: PracticeMigration, same_icb: PracticeMigration) -> li
         {"icb": marked.practice.icb_id},
         {"delivery_partner": marked.practice.delivery_partner_id},
         {"suppliers": f"{marked.source_supplier_id}-{marked.target_supplier_id}"},
-        {"phase": "closed"},
+        {"phase": "dates-not-agreed"},
         {"page": "2"},
         *({"rag": rag.value} for rag in Rag),
         *({"go_live": window} for window in [*rows.GO_LIVE_WINDOWS, rows.GO_LIVE_NOT_AGREED]),

@@ -21,7 +21,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 # --- CSV ----------------------------------------------------------------------------------------------
 
 
-def test_the_csv_has_the_tables_columns_and_every_row_of_the_filtered_sorted_view(
+def test_the_csv_has_the_tables_columns_then_its_own_and_every_row_of_the_filtered_sorted_view(
     client, world, admin_user, monkeypatch
 ):
     monkeypatch.setattr(dashboard_views, "PAGE_SIZE", 2)
@@ -35,7 +35,18 @@ def test_the_csv_has_the_tables_columns_and_every_row_of_the_filtered_sorted_vie
     assert response["Content-Disposition"] == 'attachment; filename="migrations-2025-04-10.csv"'
     header, *lines = csv_rows(response)
     table_headings = re.findall(r'<a class="tracker-sort" href="[^"]*">([^<]+)', page.content.decode())
-    assert header == [column.heading for column in rows.COLUMNS] == table_headings
+    assert header == [column.heading for column in rows.COLUMNS]
+    assert header[: len(table_headings)] == table_headings
+    assert header[len(table_headings) :] == [
+        "Checklist",
+        "Delivery partner",
+        "Status",
+        "IDP",
+        "FDP",
+        "Old system access ends",
+        "Next item owner",
+        "Last change",
+    ]
     assert [line[0] for line in lines] == [
         "Valley Health Centre",
         "Riverside Medical Centre",
@@ -63,7 +74,16 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "0",
         f"{row.next_due_on.isoformat()} {row.next_item_title}",
         row.rag.label,
+        "On track",
+        migration.practice.delivery_partner.name,
+        "In progress",
+        "2025-04-14",
+        "2025-06-06",
+        "2025-09-07",
+        row.next_item_owner,
+        "2025-04-10",  # made today
     ]
+    assert row.next_item_owner == "Practice manager"  # no one named: the responsible role
 
 
 def test_the_csv_follows_the_filters(client, world, admin_user, icb):

@@ -10,9 +10,8 @@ import pytest
 
 from migrations_app.dashboard import rows
 from migrations_app.dashboard.rag import Rag
-from migrations_app.models import ChecklistProgress, ItemStatus
 from migrations_app.views import dashboard as dashboard_views
-from tests.conftest import NOW, TODAY, going_live
+from tests.conftest import TODAY, going_live
 from tests.factories import ICBFactory, PracticeFactory
 from tests.pages import CSV_URL, DASHBOARD_URL, error_summary, listed, names, open_dashboard
 
@@ -38,20 +37,22 @@ def test_filter_by_icb_delivery_partner_and_systems(client, world, admin_user, i
     assert listed(combined) == [riverside.pk]
 
 
-def test_filter_by_current_phase(client, world, admin_user):
-    # Valley is live: close everything before its post go-live phase.
-    valley = world["valley"]
-    valley.items.exclude(phase__key="post-go-live").exclude(status=ItemStatus.NOT_APPLICABLE).update(
-        status=ItemStatus.DONE, completed_by=admin_user, completed_at=NOW
-    )
-    ChecklistProgress.recount([valley.pk])  # the bulk write went round the item methods
+def test_filter_by_current_phase_by_dates(client, world, admin_user):
+    # The phase is the milestones', whatever the checklist: Valley is live although none of its items is done.
     client.force_login(admin_user)
 
-    post = client.get(DASHBOARD_URL, {"phase": "post-go-live"})
-    early = client.get(DASHBOARD_URL, {"phase": "early-phases"})
+    found = {
+        phase: listed(client.get(DASHBOARD_URL, {"phase": phase}))
+        for phase in ["early-phases", "planning-for-cutover", "post-go-live", "dates-not-agreed", "cutover-and-go-live"]
+    }
 
-    assert listed(post) == [valley.pk]
-    assert set(listed(early)) == {world["riverside"].pk, world["hilltop"].pk, world["faraway"].pk}
+    assert found == {
+        "early-phases": [world["riverside"].pk],  # IDP on 14 April
+        "planning-for-cutover": [world["hilltop"].pk],  # data checking signed off, FDP on 21 April
+        "post-go-live": [world["valley"].pk],
+        "dates-not-agreed": [world["faraway"].pk],
+        "cutover-and-go-live": [],
+    }
 
 
 def test_filter_by_rag_status(client, world, admin_user):

@@ -55,8 +55,8 @@ def test_a_row_shows_practice_icb_systems_phase_go_live_progress_counts_next_ite
     text = table_row(response.content.decode(), migration)
     assert text.startswith("Riverside Medical Centre H85001 NHS South West London Integrated Care Board")
     assert (
-        f"EMIS Web to SystmOne Early phases: decision to migrate to pre-migration tasks 9 Jun 2025 60 {row.percent}%"
-        in text
+        "EMIS Web to SystmOne Early phases: decision to migrate to pre-migration tasks On track"
+        f" 9 Jun 2025 60 {row.percent}%" in text
     )
     assert f"{row.percent}% {overdue.count()} 1 {next_item.due_on:%-d %b %Y}: {next_item.title[:40]}" in text
     assert text.endswith(f"{expected_rag.rag.label} {expected_rag.reason}")
@@ -90,7 +90,7 @@ def test_a_row_links_to_the_migration_page_and_its_next_item(client, migration, 
     assert f'href="{item_url}"' in html
 
 
-def test_a_migration_with_every_item_closed_is_in_no_phase_and_has_nothing_due(client, migration, admin_user):
+def test_a_migration_with_every_item_closed_keeps_its_phase_by_dates_and_has_nothing_due(client, migration, admin_user):
     migration.items.exclude(status=ItemStatus.NOT_APPLICABLE).update(
         status=ItemStatus.DONE, completed_by=admin_user, completed_at=NOW
     )
@@ -99,5 +99,9 @@ def test_a_migration_with_every_item_closed_is_in_no_phase_and_has_nothing_due(c
     response = open_dashboard(client, admin_user)
 
     (row,) = response.context["page"].object_list
-    assert (row.phase_title, row.percent, row.next_due_on, row.rag) == ("All items closed", 100, None, Rag.GREEN)
+    assert (row.phase_title, row.checklist_text) == (
+        "Early phases: decision to migrate to pre-migration tasks",
+        "Checklist complete",
+    )
+    assert (row.percent, row.next_due_on, row.rag) == (100, None, Rag.GREEN)
     assert "Nothing due" in table_row(response.content.decode(), migration)

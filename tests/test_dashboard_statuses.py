@@ -82,10 +82,12 @@ def test_the_summary_and_the_csv_say_on_hold(client, paused, admin_user):
     assert sum(count for _, count in summary.by_rag) == 2
     html = response.content.decode()
     assert 'href="?status=on_hold">Show only on hold<span class="nhsuk-u-visually-hidden"> migrations' in html
-    lines = {line[0]: line for line in csv_rows(csv)[1:]}
-    assert lines["Riverside Medical Centre"][-1] == "On hold"
-    assert lines["Riverside Medical Centre"][8] == "0"  # overdue
-    assert lines["Faraway Practice"][-1] == "Cancelled"
+    header, *rows = csv_rows(csv)
+    lines = {line[0]: dict(zip(header, line, strict=True)) for line in rows}
+    assert lines["Riverside Medical Centre"]["RAG status"] == "On hold"
+    assert lines["Riverside Medical Centre"]["Status"] == f"On hold: {HOLD_REASON}"
+    assert lines["Riverside Medical Centre"]["Overdue"] == "0"
+    assert lines["Faraway Practice"]["RAG status"] == "Cancelled"
 
 
 def test_the_dashboard_with_migrations_on_hold_and_cancelled_runs_the_same_queries(

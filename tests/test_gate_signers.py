@@ -250,7 +250,7 @@ def test_the_icb_lead_may_tick_a_practice_task_it_was_named_owner_of(client, mig
 def test_the_icb_lead_sees_actions_only_on_the_icbs_items(client, migration, icb_user):
     client.force_login(icb_user)
 
-    rows = rows_with_actions(client.get(detail_url(migration)).content.decode())
+    rows = rows_with_actions(client.get(detail_url(migration), {"show": "all"}).content.decode())
 
     icb_items = set(migration.items.filter(responsible_role=Role.ICB_LEAD).values_list("pk", flat=True))
     assert icb_items and len(rows) == migration.items.count()

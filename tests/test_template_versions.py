@@ -221,7 +221,7 @@ def test_the_differences_list_what_changed_item_by_item(guide_version):
     items.filter(key="check-dates-against-availability").delete()
 
     assert diffs.differences(guide_version, draft) == [
-        "Changed offset_days, title of 'Agree a provisional date' (agree-provisional-go-live-date).",
+        "Changed title and offset days of 'Agree a provisional date' (agree-provisional-go-live-date).",
         "Removed 'Checking the dates against availability' (check-dates-against-availability).",
     ]
 

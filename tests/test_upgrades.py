@@ -132,7 +132,7 @@ def test_plan_lists_items_added_removed_changed_and_the_due_dates_that_move(work
     assert set(changed) == {RENAMED, RESCHEDULED, DATED_BY_HAND}
     assert [(change.field, change.new) for change in changed[RENAMED]] == [("title", NEW_TITLE)]
     assert [(change.field, change.old, change.new) for change in changed[RESCHEDULED]] == [
-        ("due_rule", "3 days after Kick-off", "10 days after Kick-off")
+        ("due_rule", "3 days after kick-off", "10 days after kick-off")
     ]
     # The item dated by hand keeps its date: only the rescheduled open item moves.
     kick_off = MILESTONE_DATES["kick_off_on"]

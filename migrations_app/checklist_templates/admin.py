@@ -463,8 +463,14 @@ class ItemInline(FrozenWhenPublishedInline, admin.TabularInline):
     formset = LabelledRowsFormSet
     fields = ITEM_FIELDS
     extra = 0
+    # Fits a 1,280 px screen (static/admin-theme/admin.css shares the width out by column): plain
+    # inputs, without the admin's "Currently: <link>" above the guide link, and a short box for
+    # the keys a gate waits for.
     classes = ["item-table"]
-    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    formfield_overrides = {
+        models.URLField: {"assume_scheme": "https", "widget": forms.URLInput},
+        models.JSONField: {"widget": forms.Textarea(attrs={"rows": 2})},
+    }
 
 
 @admin.register(PhaseTemplate)
@@ -481,6 +487,16 @@ class PhaseTemplateAdmin(DraftPartAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        # The item table needs the width the admin's side menu takes; the breadcrumbs stay.
+        extra_context = (extra_context or {}) | {"is_nav_sidebar_enabled": False}
+        return super().change_view(request, object_id, form_url, extra_context)
+
+    def response_post_save_change(self, request, phase: PhaseTemplate) -> HttpResponseRedirect:
+        # "Save" goes back to the version the phase is part of, where the editor carries on (the
+        # list of every version's phases is not where anyone was).
+        return HttpResponseRedirect(reverse("admin:migrations_app_templateversion_change", args=[phase.version_id]))
 
 
 @admin.register(ItemTemplate)

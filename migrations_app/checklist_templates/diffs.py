@@ -8,7 +8,8 @@ across versions, so an item whose key is in both lists is the same item, however
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from migrations_app.checklist_templates.guide_file import FILE_NAMES
+from django.utils.text import get_text_list
+
 from migrations_app.models import ChecklistItem, ItemTemplate, MigrationPhase, PhaseTemplate, TemplateVersion
 
 Item = ChecklistItem | ItemTemplate
@@ -18,6 +19,8 @@ Phase = MigrationPhase | PhaseTemplate
 # and the position, which changes whenever items are added or removed around it (order is compared
 # by rank among the items both lists keep instead).
 CONTENT_FIELDS = tuple(name for name in ItemTemplate.COPIED_FIELDS if name not in ("key", "position"))
+# Each field as the item table's column heading names it (the field's verbose name), for editors.
+FIELD_LABELS = {name: str(ItemTemplate._meta.get_field(name).verbose_name) for name in (*CONTENT_FIELDS, "phase")}
 
 
 @dataclass(frozen=True)
@@ -140,7 +143,7 @@ def phases_reordered(old: Iterable[Phase], new: Iterable[Phase]) -> bool:
 
 
 def differences(old: TemplateVersion, new: TemplateVersion) -> list[str]:
-    """What changed from `old` to `new`, in words and the guide file's names for fields, for the
+    """What changed from `old` to `new`, in words, naming fields as the item table does, for the
     person about to publish `new`."""
     old_phases, new_phases = list(old.phases.order_by("position")), list(new.phases.order_by("position"))
     phases_changed = compare_phases(old_phases, new_phases) or phases_reordered(old_phases, new_phases)
@@ -151,10 +154,10 @@ def differences(old: TemplateVersion, new: TemplateVersion) -> list[str]:
         if match.old is None:
             lines.append(f"Added '{item.title}' ({item.key}) to phase {item.phase.key}.")
             continue
-        changed = sorted(FILE_NAMES.get(name, name) for name in match.changed)
-        changed += ["phase"] if match.moved_phase else []
+        changed = [FIELD_LABELS[name] for name in match.changed]
+        changed += [FIELD_LABELS["phase"]] if match.moved_phase else []
         if changed:
-            lines.append(f"Changed {', '.join(changed)} of '{item.title}' ({item.key}).")
+            lines.append(f"Changed {get_text_list(changed, 'and')} of '{item.title}' ({item.key}).")
     lines += [f"Removed '{item.title}' ({item.key})." for item in items.removed]
     lines += [f"Reordered the items of phase {phase.key}." for phase in new_phases if items.reordered_in(phase.key)]
     return lines

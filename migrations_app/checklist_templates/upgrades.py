@@ -26,7 +26,6 @@ from migrations_app.models import (
     ItemStatus,
     ItemTemplate,
     MigrationPhase,
-    Milestone,
     PracticeMigration,
     Role,
     TemplateVersion,
@@ -230,7 +229,9 @@ def _plan_kept(
     if rule_changed:
         changes.append(
             FieldChange(
-                "due_rule", _due_rule(item.anchor, item.offset_days), _due_rule(template.anchor, template.offset_days)
+                "due_rule",
+                scheduling.due_rule(item.anchor, item.offset_days),
+                scheduling.due_rule(template.anchor, template.offset_days),
             )
         )
     if "condition" in match.changed:
@@ -308,14 +309,6 @@ def _waits_for(keys: list[str] | None, titles: dict[str, str]) -> str:
     if not keys:
         return "Nothing"
     return "; ".join(titles.get(key, key) for key in keys)
-
-
-def _due_rule(anchor: str, offset_days: int) -> str:
-    milestone = Milestone(anchor).label
-    if offset_days == 0:
-        return f"On {milestone}"
-    days = abs(offset_days)
-    return f"{days} day{'s' if days != 1 else ''} {'before' if offset_days < 0 else 'after'} {milestone}"
 
 
 def apply(migrations: Iterable[PracticeMigration], target: TemplateVersion, actor) -> list[Outcome]:

@@ -5,32 +5,45 @@ A page costs the same queries whatever the number of migrations:
   1. the ICBs, delivery partners and supplier pairs of the migrations the user can see (filter choices);
   2. the phases of the checklist versions those migrations use (filter choices, phase titles);
   3. the migrations matching the filters SQL can apply, one tuple each, with their done, applicable
-     and blocked counts and current phase (ChecklistProgress, kept up to date by the item methods);
+     and blocked counts and the checklist's first phase with an open item (ChecklistProgress, kept
+     up to date by the item methods), and their current phase by dates (phases.phase_by_dates, an
+     annotation, so the phase filter is SQL's); for the CSV, the time of their last change too;
   4. per migration, its overdue items and overdue gates (a range of an index of open items by date);
   5. per migration, the items done ahead of their due date (for the RAG rule; few, found by date);
   6. the next due date of the rows on the page (of every row when sorted by it, or for the CSV);
-  7. the item due on that date, for the rows on the page (for the CSV, per chunk of rows).
+  7. the item due on that date and its owner, for the rows on the page (for the CSV, per chunk of rows).
 The RAG status is computed in Python from those numbers (and each phase named from its position;
 a migration on hold or cancelled has none, and no overdue items: rag.NOT_RATED),
 so the RAG rule stays one function (rag.assess) that the RAG filter, the sort, the summary and the
-CSV all use; the RAG and phase filters, the sort and the pages are applied in Python too.
+CSV all use; the RAG filter, the sort and the pages are applied in Python too.
 """
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Max, OuterRef, Q, Subquery
+from django.utils import timezone
 
 from migrations_app import access
+from migrations_app.dashboard.phases import DATES_NOT_AGREED, PHASE_KEYS, PHASE_STARTS, checklist_lag, phase_by_dates
 from migrations_app.dashboard.rag import NOT_RATED, Rag, assess
-from migrations_app.models import ChecklistItem, PhaseTemplate, PracticeMigration
+from migrations_app.models import ChecklistItem, Event, PhaseTemplate, PracticeMigration
 from migrations_app.models.checklist_items import Progress
-from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
+from migrations_app.models.choices import Role
+from migrations_app.models.practice_migrations import DASHBOARD_FIELDS, UNFINISHED_STATUSES
 
 CLOSED_PHASE = ("closed", "All items closed")
-"""The phase of a migration with no open item left (its 'current phase' on the migration page is none)."""
+"""The checklist's phase of a migration with no open item left (on the migration page it has none)."""
+# What a row reads besides DASHBOARD_FIELDS; the CSV adds the time of the last change.
+ROW_FIELDS = (
+    *DASHBOARD_FIELDS,
+    "practice__delivery_partner__name",
+    "idp_on",
+    "old_system_access_end_on",
+    "current_phase",
+)
 SOON_DAYS = 28
 """'The next four weeks': go-live today or in the 27 days after."""
 LATER_DAYS = 91
@@ -88,6 +101,16 @@ class Row:
     next_item_pk: int | None = None
     next_item_title: str = ""
     status_reason: str = ""  # why on hold or cancelled
+    delivery_partner_name: str | None = None
+    idp_on: date | None = None
+    old_system_access_end_on: date | None = None
+    phase_index: int | None = None  # the current phase by dates, in phases.PHASE_STARTS
+    last_change_at: datetime | None = None  # read for the CSV only
+    checklist_phase_key: str = CLOSED_PHASE[0]
+    checklist_phase_title: str = CLOSED_PHASE[1]
+    checklist_behind: int | None = None  # phases; None when it cannot be told (dates not agreed)
+    checklist_text: str = ""
+    next_item_owner: str = ""  # the named owner, or the responsible role
 
     @property
     def is_rated(self) -> bool:
@@ -106,6 +129,28 @@ class Row:
     @property
     def suppliers(self) -> str:
         return f"{self.source} to {self.target}"
+
+    @property
+    def status_text(self) -> str:
+        """The status, with the reason a migration is on hold or was cancelled."""
+        label = PracticeMigration.Status(self.status).label
+        return f"{label}: {self.status_reason}" if self.status in NOT_RATED and self.status_reason else label
+
+    @property
+    def days_to_go_text(self) -> str:
+        """Days to go-live; once live, the days since ("Live 20 days"), not a negative number."""
+        if self.days_to_go is None:
+            return ""
+        if self.days_to_go == 0:
+            return "Go-live today"
+        if self.days_to_go < 0:
+            days = -self.days_to_go
+            return f"Live {days} day{'s' if days != 1 else ''}"
+        return str(self.days_to_go)
+
+    @property
+    def last_change_on(self) -> date | None:
+        return timezone.localdate(self.last_change_at) if self.last_change_at else None
 
     @property
     def cutover_days(self) -> int | None:
@@ -151,7 +196,7 @@ def options_for(user) -> Options:
         pairs[f"{source_id}-{target_id}"] = f"{source} to {target}"
     # A migration's phases are copies of its template version's (PracticeMigration.instantiate), and a
     # published version is frozen, so (version, position) names the phase without reading the copies.
-    phase_by_position, phases = {}, {}
+    phase_by_position, titles = {}, {}
     phase_rows = (
         PhaseTemplate.objects.filter(version_id__in=visible.values("template_version_id"))
         .order_by("position", "-version__number")
@@ -159,24 +204,40 @@ def options_for(user) -> Options:
     )
     for version_id, position, key, title in phase_rows:
         phase_by_position[version_id, position] = (key, title)
-        phases.setdefault(key, title)
+        titles.setdefault(key, title)
     return Options(
         icbs=sorted(icbs.items(), key=lambda choice: choice[1].casefold()),
         delivery_partners=sorted(partners.items(), key=lambda choice: choice[1].casefold()),
         supplier_pairs=sorted(pairs.items(), key=lambda choice: choice[1].casefold()),
-        phases=[*phases.items(), CLOSED_PHASE],
+        # The current phase is the phase by dates (phases.PHASE_STARTS), named as the checklists name it.
+        phases=[*((start.key, titles.get(start.key, start.title)) for start in PHASE_STARTS), DATES_NOT_AGREED],
         phase_by_position=phase_by_position,
     )
 
 
-def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
-    """Every row `user` can see that matches `filters`, unsorted. Three queries."""
-    migrations = _matching(access.visible_migrations(user), filters, today)
+def find(user, filters: Filters, today: date, options: Options, *, with_last_change: bool = False) -> list[Row]:
+    """Every row `user` can see that matches `filters`, unsorted. Three queries. With
+    `with_last_change` (the CSV), each row's last change is read in the rows' query."""
+    migrations = _matching(
+        access.visible_migrations(user).annotate(current_phase=phase_by_dates(today)), filters, today
+    )
+    fields = ROW_FIELDS
+    if with_last_change:
+        migrations = migrations.annotate(last_change_at=_last_change())
+        fields = (*ROW_FIELDS, "last_change_at")
     rows = {
         values[0]: Row(
-            *values[:10], *(count or 0 for count in values[10:13]), phase_position=values[13], status_reason=values[14]
+            *values[:10],
+            *(count or 0 for count in values[10:13]),
+            phase_position=values[13],
+            status_reason=values[14],
+            delivery_partner_name=values[15],
+            idp_on=values[16],
+            old_system_access_end_on=values[17],
+            phase_index=values[18],
+            last_change_at=values[19] if with_last_change else None,
         )
-        for values in migrations.dashboard_values()
+        for values in migrations.order_by().values_list(*fields)
     }
     if not rows:
         return []
@@ -193,10 +254,19 @@ def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
     found = []
     for row in rows.values():
         row.days_to_go = (row.go_live_on - today).days if row.go_live_on else None
+        if row.phase_index is not None:
+            row.phase_key, row.phase_title = options.phases[row.phase_index]
+        else:
+            row.phase_key, row.phase_title = DATES_NOT_AGREED
         if row.phase_position is not None:
-            row.phase_key, row.phase_title = options.phase_by_position.get(
+            row.checklist_phase_key, row.checklist_phase_title = options.phase_by_position.get(
                 (row.template_version_id, row.phase_position), (f"position-{row.phase_position}", "Unknown phase")
             )
+        row.checklist_behind, row.checklist_text = checklist_lag(
+            row.phase_index,
+            row.checklist_phase_key if row.phase_position is not None else None,
+            row.checklist_phase_title,
+        )
         if row.is_rated:
             row.rag, row.rag_reason = assess(
                 applicable=row.applicable,
@@ -207,17 +277,30 @@ def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
             )
         else:
             row.rag_reason = row.status_reason
-        if filters.phase and row.phase_key != filters.phase:
-            continue
         if filters.rag and row.rag not in filters.rag:
             continue
         found.append(row)
     return found
 
 
+def _last_change() -> Subquery:
+    """When the migration or one of its items last changed: its latest event."""
+    return Subquery(
+        Event.objects.filter(migration=OuterRef("pk"))
+        .order_by()
+        .values("migration")
+        .annotate(last=Max("at"))
+        .values("last")
+    )
+
+
 def _matching(migrations, filters: Filters, today: date):
-    """The filters SQL can apply before the counts are read."""
+    """The filters SQL can apply before the counts are read (the phase: the current_phase annotation)."""
     migrations = migrations.filter(status__in=STATUSES[filters.status][1])
+    if filters.phase == DATES_NOT_AGREED[0]:
+        migrations = migrations.filter(current_phase__isnull=True)
+    elif filters.phase:
+        migrations = migrations.filter(current_phase=PHASE_KEYS.index(filters.phase))
     if filters.search:
         migrations = migrations.filter(
             Q(practice__name__icontains=filters.search) | Q(practice__ods_code__icontains=filters.search)
@@ -266,11 +349,15 @@ def add_next_items(rows: list[Row], today: date) -> None:
     wanted = {row.pk: row for row in rows if row.next_due_on is not None}
     if not wanted:
         return
-    candidates = ChecklistItem.objects.next_due_candidates({pk: row.next_due_on for pk, row in wanted.items()})
-    for migration_id, due_on, item_pk, title in candidates:
+    candidates = ChecklistItem.objects.next_due_candidates(
+        {pk: row.next_due_on for pk, row in wanted.items()}
+    ).values_list("migration_id", "due_on", "pk", "title", "owner__full_name", "owner__email", "responsible_role")
+    for migration_id, due_on, item_pk, title, owner_name, owner_email, role in candidates:
         row = wanted[migration_id]
         if due_on == row.next_due_on and row.next_item_pk is None:
             row.next_item_pk, row.next_item_title = item_pk, title
+            # The named owner (as User.__str__ names them), or the role responsible when none is named.
+            row.next_item_owner = owner_name or owner_email or Role(role).label
 
 
 # --- sorting ---------------------------------------------------------------------------------------
@@ -278,7 +365,8 @@ def add_next_items(rows: list[Row], today: date) -> None:
 
 @dataclass(frozen=True)
 class Column:
-    """A column of the table, and of the CSV: the same list for both."""
+    """A column of the CSV, and of the table unless `in_table` is false: the table's columns are
+    the CSV's first ones in the same order, and the CSV adds some."""
 
     key: str
     heading: str
@@ -286,6 +374,7 @@ class Column:
     sort_key: Callable[[Row], Any] | None = None
     numeric: bool = False
     needs_next_due: bool = False
+    in_table: bool = True
 
 
 def _date(value: date | None) -> str:
@@ -297,9 +386,10 @@ COLUMNS = [
     Column("ods_code", "ODS code", lambda row: row.ods_code, lambda row: row.ods_code),
     Column("icb", "ICB", lambda row: row.icb_name, lambda row: row.icb_name.casefold()),
     Column("suppliers", "Systems", lambda row: row.suppliers, lambda row: row.suppliers.casefold()),
-    Column("phase", "Current phase", lambda row: row.phase_title, lambda row: row.phase_position),
+    # By dates (phases.PHASE_STARTS); the table shows how far behind the checklist is under it.
+    Column("phase", "Current phase", lambda row: row.phase_title, lambda row: row.phase_index),
     Column("go_live", "Go-live", lambda row: _date(row.go_live_on), lambda row: row.go_live_on),
-    Column("days_to_go", "Days to go-live", lambda row: row.days_to_go, lambda row: row.days_to_go, numeric=True),
+    Column("days_to_go", "Days to go-live", lambda row: row.days_to_go_text, lambda row: row.days_to_go, numeric=True),
     Column("percent", "Complete (%)", lambda row: row.percent, lambda row: row.percent, numeric=True),
     Column("overdue", "Overdue", lambda row: row.overdue, lambda row: row.overdue, numeric=True),
     Column("blocked", "Blocked", lambda row: row.blocked, lambda row: row.blocked, numeric=True),
@@ -312,8 +402,23 @@ COLUMNS = [
     ),
     # Rows with no RAG status (on hold, cancelled) say so, and sort last.
     Column("rag", "RAG status", lambda row: row.rag_label, lambda row: row.rag.rank if row.rag else None),
+    # The CSV's own columns.
+    Column("checklist", "Checklist", lambda row: row.checklist_text, in_table=False),
+    Column("delivery_partner", "Delivery partner", lambda row: row.delivery_partner_name or "", in_table=False),
+    Column("status", "Status", lambda row: row.status_text, in_table=False),
+    Column("idp", "IDP", lambda row: _date(row.idp_on), in_table=False),
+    Column("fdp", "FDP", lambda row: _date(row.fdp_on), in_table=False),
+    Column(
+        "old_system_access_end",
+        "Old system access ends",
+        lambda row: _date(row.old_system_access_end_on),
+        in_table=False,
+    ),
+    Column("next_item_owner", "Next item owner", lambda row: row.next_item_owner, in_table=False),
+    Column("last_change", "Last change", lambda row: _date(row.last_change_on), in_table=False),
 ]
-SORTABLE = {column.key: column for column in COLUMNS if column.sort_key is not None}
+TABLE_COLUMNS = [column for column in COLUMNS if column.in_table]
+SORTABLE = {column.key: column for column in TABLE_COLUMNS if column.sort_key is not None}
 DEFAULT_SORT = "rag"
 
 

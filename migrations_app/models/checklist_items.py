@@ -319,6 +319,11 @@ class ChecklistItem(models.Model):
         return self.is_gate and self.key == COMPLETION_GATE_KEY
 
     @property
+    def due_rule(self) -> str:
+        """When the item falls due, in words: "1 week before initial data production (IDP)"."""
+        return scheduling.due_rule(self.anchor, self.offset_days)
+
+    @property
     def due_date_moved_from(self) -> str:
         """Why the due date is not its milestone plus the offset, as the item shows it: "moved from
         Sunday 20 December, a weekend" (scheduling.due_date puts due dates on working days); "" when
@@ -356,8 +361,9 @@ class ChecklistItem(models.Model):
         item_id = self.pk
         transaction.on_commit(lambda: config.queue_sign_off_requests(item_id), robust=True)
 
-    def reopen(self, by, *, expected_revision: int | None = None) -> None:
-        self._change(by, status=ItemStatus.TO_DO, expected_revision=expected_revision)
+    def reopen(self, by, *, reason: str = "", expected_revision: int | None = None) -> None:
+        """Back to "to do". An optional `reason` (why it is worked on again) is kept in the log."""
+        self._change(by, status=ItemStatus.TO_DO, reason=reason, expected_revision=expected_revision)
 
     def mark_not_applicable(self, by, reason: str, *, expected_revision: int | None = None) -> None:
         self._change(by, status=ItemStatus.NOT_APPLICABLE, reason=reason, expected_revision=expected_revision)
@@ -373,13 +379,15 @@ class ChecklistItem(models.Model):
             raise ValidationError("Only a sign-off gate can be signed off.")
         override_reason = override_reason.strip()
         if not override_reason:
-            waiting = list(self.open_dependencies().values_list("title", flat=True)[:5])
+            # The count, not the titles: the page lists the open items beside the form, once each.
+            waiting = self.open_dependencies().count()
             if waiting:
+                items = "1 item" if waiting == 1 else f"{waiting} items"
+                them = "it" if waiting == 1 else "them"
                 raise ValidationError(
                     {
-                        "override_reason": "This gate waits for items still open: "
-                        + "; ".join(waiting)
-                        + ". Finish them first, or give a reason for signing off anyway."
+                        "override_reason": f"This gate waits for {items} still open. Finish {them} first, "
+                        "or give a reason for signing off anyway."
                     }
                 )
         self._change(
@@ -496,13 +504,15 @@ class ChecklistItem(models.Model):
         with transaction.atomic():
             item = self._lock(expected_revision)
             old_status = item.status
-            changed = old_status != status or item.reason != reason
+            # Only these two statuses keep their reason on the item; a reopen's is only logged.
+            keeps_reason = status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED)
+            changed = old_status != status or (keeps_reason and item.reason != reason)
             if not changed and not log_unchanged:
                 self._copy_from(item)
                 return
             if changed:
                 item.status = status
-                item.reason = reason if status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED) else ""
+                item.reason = reason if keeps_reason else ""
                 if status == ItemStatus.DONE:
                     item.completed_by, item.completed_at = by, timezone.now()
                     item.override_reason = override_reason

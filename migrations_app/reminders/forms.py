@@ -6,6 +6,7 @@ from migrations_app.models import ReminderPreference
 from migrations_app.models.reminders import MAX_LEAD_DAYS
 
 LEAD_DAYS_MESSAGE = f"Enter a whole number of days from 0 to {MAX_LEAD_DAYS}"
+SECOND_LEAD_DAYS_MESSAGE = "Enter fewer days for the second reminder than for the first"
 
 
 class ReminderPreferenceForm(forms.ModelForm):
@@ -31,6 +32,15 @@ class ReminderPreferenceForm(forms.ModelForm):
                 max_value=LEAD_DAYS_MESSAGE,
             )
         self.fields["frequency"].error_messages["required"] = "Select how often you want a digest"
+
+    def clean(self) -> dict:
+        """The second reminder comes after the first: fewer days before the due date. The same
+        number twice, or a larger one, would be one reminder where the page promises two."""
+        cleaned_data = super().clean()
+        first, second = cleaned_data.get("first_lead_days"), cleaned_data.get("second_lead_days")
+        if first is not None and second is not None and second >= first:
+            self.add_error("second_lead_days", SECOND_LEAD_DAYS_MESSAGE)
+        return cleaned_data
 
     def save(self, commit: bool = True) -> ReminderPreference:
         self.instance.unsubscribed_at = None

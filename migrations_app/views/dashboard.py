@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from migrations_app import access
-from migrations_app.dashboard import rag, rows
+from migrations_app.dashboard import phases, rag, rows
 from migrations_app.dashboard.export import csv_chunks
 from migrations_app.dashboard.forms import DashboardForm
 from migrations_app.dashboard.summary import SOON_SHOWN, summarise
@@ -43,6 +43,8 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "page": page,
         "summary": summary,
         "soon_shown": SOON_SHOWN,
+        # What each cell says it is when the table is shown as cards (dashboard.css).
+        "cell_headings": {column.key: column.heading for column in rows.TABLE_COLUMNS},
         # The "Start a migration" and "Import migrations" buttons (_portfolio_actions.html).
         "may_start_migrations": access.may_start_migrations(request.user),
         **_links(request, form, filters, page, summary),
@@ -59,7 +61,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
     """The filtered view as CSV, sorted as on the page, every page. Streamed: see export.csv_chunks."""
     today = timezone.localdate()
-    form, _, found = _rows(request, today)
+    form, _, found = _rows(request, today, with_last_change=True)
     if form.errors:
         messages = "\n".join(message for _, message in form.error_list())
         return HttpResponseBadRequest(f"Check the filters:\n{messages}\n", content_type="text/plain; charset=utf-8")
@@ -73,17 +75,26 @@ def rag_help(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "migrations_app/rag_help.html",
-        {"far_behind_percent": rag.FAR_BEHIND_PERCENT, "soon_days": rows.SOON_DAYS, "Rag": rag.Rag},
+        {
+            "far_behind_percent": rag.FAR_BEHIND_PERCENT,
+            "soon_days": rows.SOON_DAYS,
+            "Rag": rag.Rag,
+            "phase_starts": phases.PHASE_STARTS,
+            "dates_not_agreed": phases.DATES_NOT_AGREED[1],
+        },
     )
 
 
-def _rows(request: HttpRequest, today: date) -> tuple[DashboardForm, rows.Filters, list[rows.Row]]:
+def _rows(
+    request: HttpRequest, today: date, *, with_last_change: bool = False
+) -> tuple[DashboardForm, rows.Filters, list[rows.Row]]:
     """The form read from the query string, and the sorted rows its valid filters select."""
     options = rows.options_for(request.user)
     form = DashboardForm(request.GET, options=options)
     form.is_valid()
     filters = form.filters()
-    found = rows.sort_rows(rows.find(request.user, filters, today, options), filters.sort, today)
+    found = rows.find(request.user, filters, today, options, with_last_change=with_last_change)
+    found = rows.sort_rows(found, filters.sort, today)
     return form, filters, found
 
 
@@ -123,7 +134,7 @@ def _headings(params: QueryDict, sort: str) -> list[Heading]:
     """Each column's heading; a sortable one links to sorting by it, the other way round if the
     table is sorted by it already. The page goes back to the first."""
     headings = []
-    for column in rows.COLUMNS:
+    for column in rows.TABLE_COLUMNS:
         if column.key not in rows.SORTABLE:
             headings.append(Heading(column, "", ""))
             continue

@@ -1,5 +1,8 @@
 """Actions on one checklist item. Each is a plain POST that redirects back to the migration
-page; with htmx it answers with the item and its phase's progress, swapped in place."""
+page; with htmx it answers with the item and its phase's progress, swapped in place. A form gone
+stale (someone else changed the item) is a 409: the item again, with the message at it."""
+
+from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
@@ -11,9 +14,13 @@ from django.views.decorators.http import require_GET, require_POST
 
 from migrations_app import access, checklist
 from migrations_app.access import Permission
-from migrations_app.forms import NoteForm, OwnerForm, ReasonForm, RevisionForm, SignOffForm
+from migrations_app.forms import DueDateForm, NoteForm, OwnerForm, ReasonForm, ReopenForm, SignOffForm
 from migrations_app.models import ChecklistItem, ItemStatus
+from migrations_app.models.checklist_items import StaleItemError
 
+# A blocked or not applicable item is reopened from its forms, with an optional reason; a done one
+# with a button.
+REOPENED_WITH_A_REASON = (ItemStatus.BLOCKED, ItemStatus.NOT_APPLICABLE)
 MARKS = {
     "not-applicable": (ItemStatus.NOT_APPLICABLE, ChecklistItem.mark_not_applicable),
     "blocked": (ItemStatus.BLOCKED, ChecklistItem.mark_blocked),
@@ -29,7 +36,8 @@ def item_detail(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 @require_GET
 def item_forms(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """The note and reason forms of one checklist row, loaded by htmx when the row's details open."""
-    item, _ = access.get_item_to_work_on(request.user, pk, item_pk)
+    item, user_access = access.get_item_to_work_on(request.user, pk, item_pk)
+    _set_flags(item, user_access)
     return render(
         request,
         "migrations_app/_item_forms.html",
@@ -61,15 +69,17 @@ def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 @require_POST
 def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Back to "to do"; a blocked or not applicable item with an optional reason, kept in its log."""
     item, user_access = access.get_item_to_reopen(request.user, pk, item_pk)
-    form = RevisionForm(request.POST, item=item)
+    form = ReopenForm(request.POST, item=item)
     return _apply(
         request,
         item,
         user_access,
         form,
         "Reopened",
-        lambda data: item.reopen(request.user, expected_revision=data["revision"]),
+        lambda data: item.reopen(request.user, reason=data["reason"], expected_revision=data["revision"]),
+        form_name="reopen_form" if item.status in REOPENED_WITH_A_REASON else "",
     )
 
 
@@ -124,6 +134,33 @@ def item_sign_off(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 
 @require_POST
+def item_due_date(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
+    """Set the item's due date by hand (replanning then leaves it alone), or give it back to the
+    date worked out from its milestone; a reason either way. For whoever may change the plan's dates."""
+    item, user_access = access.get_item(request.user, pk, item_pk, Permission.EDIT_MILESTONES)
+    form = DueDateForm(request.POST, item=item)
+    if form.is_valid():
+        try:
+            item.set_due_date(
+                request.user,
+                form.cleaned_data["due_on"],
+                reason=form.cleaned_data["reason"],
+                expected_revision=form.cleaned_data["revision"],
+            )
+        except ValidationError as error:
+            _add_model_errors(form, error)
+        else:
+            when = f"{item.due_on.day} {item.due_on:%B %Y}" if item.due_on else "not agreed yet"
+            how = "set by hand" if item.manual_due_on else "worked out from the plan"
+            messages.success(request, f"Due date {how}, {when}: {item.title}")
+            return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
+    status = 409 if _is_stale(form) else 400
+    item.refresh_from_db()
+    item.migration = access.get_migration(request.user, item.migration_id)[0]
+    return _item_page(request, item, user_access, status=status, due_date_form=form)
+
+
+@require_POST
 def item_owner(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Name the item's owner, or give it back to anyone in its responsible role; back to the item's
     page with a message, or its page again with the form's error and nothing changed."""
@@ -157,18 +194,25 @@ def _apply(request, item, user_access, form, announcement: str, action, form_nam
             _add_model_errors(form, error)
         else:
             return _done(request, item, user_access, announcement)
+    # Someone else changed the item since the form was loaded: a conflict, not a mistake in the form.
+    stale = _is_stale(form)
     item.refresh_from_db()
     item.migration = access.get_migration(request.user, item.migration_id)[0]
     if form_name == "sign_off_form":
         forms = {form_name: form}
     elif form_name:
-        # The row shows its reason and note forms together: the one that failed, and the other anew.
+        # The row shows its reason and note forms together: the one that failed, and the others anew.
         forms = _row_forms(item) | {form_name: form}
     else:
         forms = {"action_errors": form.non_field_errors() or ["Check the item and try again."]}
     if request.htmx:
-        return _item_fragment(request, item, user_access, forms=forms, announcement="")
-    return _item_page(request, item, user_access, status=400, **forms)
+        # A 409 is swapped in too (static/js/tracker.js): the item as it now is, with the message.
+        return _item_fragment(request, item, user_access, forms=forms, announcement="", status=409 if stale else 200)
+    return _item_page(request, item, user_access, status=409 if stale else 400, **forms)
+
+
+def _is_stale(form) -> bool:
+    return any(isinstance(error, StaleItemError) for error in form.non_field_errors().as_data())
 
 
 def _add_model_errors(form, error: ValidationError) -> None:
@@ -183,17 +227,25 @@ def _done(request, item, user_access, announcement: str) -> HttpResponse:
     if request.htmx:
         return _item_fragment(request, item, user_access, forms={}, announcement=announcement)
     messages.success(request, f"{announcement}: {item.title}")
-    return redirect(reverse("migrations:migration_detail", kwargs={"pk": item.migration_id}) + f"#item-{item.pk}")
+    page = reverse("migrations:migration_detail", kwargs={"pk": item.migration_id})
+    # Back to the checklist view the form was sent from (its `show`), without JavaScript too.
+    came_from = urlsplit(request.headers.get("referer", ""))
+    show = parse_qs(came_from.query).get("show", [""])[0] if came_from.path == page else ""
+    if show in checklist.VIEWS:
+        page += "?" + urlencode({"show": show})
+    return redirect(page + f"#item-{item.pk}")
 
 
-def _item_fragment(request, item, user_access, *, forms: dict, announcement: str) -> HttpResponse:
+def _item_fragment(request, item, user_access, *, forms: dict, announcement: str, status: int = 200) -> HttpResponse:
     """The item again, plus out-of-band updates of its phase's progress, the overall progress
-    and the "This week" panel."""
+    and the "This week" panel. With errors, the focus goes to the first of them (tracker.js), not
+    to the item's main button."""
     today = timezone.localdate()
     built = checklist.build(item.migration, today, user_access)
     fresh = next(
         member for phase in built.phases for group in phase.groups for member in group.items if member.pk == item.pk
     )
+    _set_flags(fresh, user_access)
     return render(
         request,
         "migrations_app/_item_update.html",
@@ -204,9 +256,10 @@ def _item_fragment(request, item, user_access, *, forms: dict, announcement: str
             "item": fresh,
             "phase": built.phase_of(fresh),
             "announcement": announcement,
-            "focus": True,
+            "focus": not forms,
             **forms,
         },
+        status=status,
     )
 
 
@@ -214,8 +267,7 @@ def _item_page(request, item, user_access, status: int = 200, **forms) -> HttpRe
     """The item's own page, with all its forms: those given (bound, with their errors) and new
     ones for the rest."""
     item.due_state = checklist.due_state(item, timezone.localdate())
-    item.can_sign = user_access.can_sign(item)
-    item.can_work_on = user_access.can_work_on(item)
+    _set_flags(item, user_access)
     context = {
         "migration": item.migration,
         "item": item,
@@ -227,6 +279,9 @@ def _item_page(request, item, user_access, status: int = 200, **forms) -> HttpRe
         "dependencies": item.dependencies().order_by("phase__position", "position") if item.is_gate else [],
         "signed_off_by": access.responsible_name(item) if item.is_gate else "",
         "owner_form": _owner_form(item) if user_access.can_assign_owners else None,
+        "due_date_form": DueDateForm(item=item, initial={"revision": item.revision})
+        if user_access.can_edit_milestones
+        else None,
         **forms,
     }
     return render(request, "migrations_app/item_detail.html", context, status=status)
@@ -238,8 +293,17 @@ def _owner_form(item) -> OwnerForm:
 
 
 def _row_forms(item) -> dict:
-    """New reason and note forms for `item`, as its row and its page show them."""
+    """New reopen, reason and note forms for `item`, as its row and its page show them."""
     return {
+        "reopen_form": ReopenForm(item=item, initial={"revision": item.revision}),
         "reason_form": ReasonForm(item=item, initial={"revision": item.revision}),
         "note_form": NoteForm(item=item, initial={"revision": item.revision, "note": item.note}),
     }
+
+
+def _set_flags(item, user_access) -> None:
+    """What the person may do to `item`, as its row and its page offer it: nothing is offered that
+    would end in a 403."""
+    item.can_sign = user_access.can_sign(item)
+    item.can_work_on = user_access.can_work_on(item)
+    item.can_change_status = user_access.can_change_status(item)

@@ -2,6 +2,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET
+from django.views.decorators.vary import vary_on_headers
 
 from migrations_app import access, checklist
 from migrations_app.checklist_templates import upgrades
@@ -31,16 +32,23 @@ def home(request: HttpRequest) -> HttpResponse:
 
 
 @require_GET
+@vary_on_headers("HX-Request", "HX-Target")
 def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """The migration page. `?show=` picks a view of the checklist (checklist.VIEWS); htmx asks for
+    the checklist alone when a view link is followed in place."""
     migration, user_access = access.get_migration(request.user, pk)
     today = timezone.localdate()
+    built = checklist.build(migration, today, user_access, view=request.GET.get("show"))
+    if request.htmx and request.htmx.target == "checklist":
+        context = {"migration": migration, "access": user_access, "checklist": built, "swapped": True}
+        return render(request, "migrations_app/_checklist.html", context)
     return render(
         request,
         "migrations_app/migration_detail.html",
         {
             "migration": migration,
             "access": user_access,
-            "checklist": checklist.build(migration, today, user_access),
+            "checklist": built,
             "countdown": checklist.go_live_countdown(migration, today),
             "newer_version": upgrades.newer_version(migration) if user_access.can_upgrade_checklist else None,
             # Who put it on hold, cancelled or completed it, and when (the status banner).

@@ -116,7 +116,10 @@ class SignOutView(auth_views.LogoutView):
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated:
             log_security_event("sign_out", request)
-        return super().post(request, *args, **kwargs)
+        response = super().post(request, *args, **kwargs)
+        # After logout(), which empties the session: the message goes to the sign-in page.
+        messages.success(request, "You have signed out.")
+        return response
 
 
 sign_in = two_factor_exempt(SignInView.as_view())
