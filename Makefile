@@ -53,8 +53,12 @@ $(CHROMIUM):
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install -y chromium"; exit 1; fi
 
+# The suite runs in one process per core (pytest-xdist; each has its own test database, browser and
+# live server); work is stolen between them, so the long tests do not end the run on one core.
+PARALLEL := -n auto --dist worksteal
+
 test: install $(CHROMIUM) ## Run the whole suite (SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set).
-	$(VENV)/bin/pytest
+	$(VENV)/bin/pytest $(PARALLEL)
 
 lint: install
 	$(VENV)/bin/ruff check .
@@ -101,4 +105,4 @@ clean:
 	rm -rf $(VENV) var staticfiles node_modules static/build
 
 test-browser: install $(CHROMIUM)
-	$(VENV)/bin/pytest tests/browser
+	$(VENV)/bin/pytest $(PARALLEL) tests/browser

@@ -12,6 +12,7 @@ from django.conf import settings
 
 from migrations_app import scheduling
 from migrations_app.access import Access
+from migrations_app.dashboard import phases as phases_by_dates
 from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration
 from migrations_app.models.checklist_items import Progress
 
@@ -143,8 +144,27 @@ class Checklist:
         return rows
 
     @property
+    def phase_by_dates(self) -> tuple[str, str]:
+        """The current phase from the milestones (the phase whose dates contain today) and how far
+        behind it the checklist is, in the dashboard's words (dashboard.phases)."""
+        dates = self.migration.milestone_dates()
+        index = phases_by_dates.phase_index_on(dates, self.today)
+        titles = {phase.phase.key: phase.phase.title for phase in self.phases}
+        if index is None:
+            title = phases_by_dates.DATES_NOT_AGREED[1]
+        else:
+            start = phases_by_dates.PHASE_STARTS[index]
+            title = titles.get(start.key, start.title)
+        first_open = self.current_phase
+        if first_open is None:
+            return title, "Every item is closed."
+        behind, lag = phases_by_dates.checklist_lag(index, first_open.phase.key, first_open.phase.title)
+        return title, "The checklist is on track." if behind == 0 else f"{lag}."
+
+    @property
     def current_phase(self) -> Phase | None:
-        """The first phase with open items: where the practice's attention belongs."""
+        """The first phase with open items: where the practice's attention belongs (the
+        checklist's phase, against phase_by_dates)."""
         return next((phase for phase in self.phases if phase.open_count), None)
 
     def phase_of(self, item: ChecklistItem) -> Phase:

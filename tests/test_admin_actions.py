@@ -39,7 +39,12 @@ def test_the_walk_finds_the_actions_this_app_defines():
     assert {"review_checklist_upgrade", "send_again", "delete_selected"} <= names
 
 
-@pytest.mark.parametrize(("model", "name", "function"), registered_actions(), ids=lambda value: str(value))
+def action_id(value) -> str:
+    """A test id that is the same in every process (pytest-xdist compares them): names, not objects."""
+    return getattr(value, "__qualname__", str(value))
+
+
+@pytest.mark.parametrize(("model", "name", "function"), registered_actions(), ids=action_id)
 def test_every_admin_action_declares_the_permission_it_needs(model, name, function):
     declared = getattr(function, "allowed_permissions", ())
 

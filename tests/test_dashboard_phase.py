@@ -7,7 +7,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from migrations_app.models import ChecklistItem
+from migrations_app.dashboard.phases import phase_by_dates, phase_index_on
+from migrations_app.models import ChecklistItem, ItemStatus, PracticeMigration
 from tests.conftest import TODAY, going_live
 from tests.factories import MILESTONE_DATES, PracticeFactory
 from tests.pages import CSV_URL, csv_rows, names, open_dashboard, table_row, text
@@ -124,3 +125,41 @@ def test_the_rag_help_page_explains_the_phase_by_dates_and_the_checklists_lag(cl
     assert 'Planning for the cutover: from the "Data-checking sign-off" date' in page
     assert "Checklist 2 phases behind: open items from Early phases" in page
     assert '"Dates not agreed"' in page and '"Live 20 days"' in page
+
+
+def test_the_migration_page_gives_the_phase_by_dates_and_the_checklists_lag_as_the_dashboard_does(
+    client, migration, delivery_partner_user, practice_manager, time_machine
+):
+    on(time_machine, MILESTONE_DATES["idp_on"] + timedelta(days=2))
+    (row,) = open_dashboard(client, delivery_partner_user).context["page"].object_list
+    client.force_login(practice_manager)
+
+    page = text(client.get(f"/migrations/{migration.pk}/").content.decode())
+
+    assert row.phase_title == "Initial data production"
+    assert f"Phase by its dates: Initial data production. {row.checklist_text}." in page
+
+
+def test_the_migration_page_says_when_the_checklist_is_on_track_or_every_item_is_closed(
+    client, migration, practice_manager
+):
+    client.force_login(practice_manager)
+    url = f"/migrations/{migration.pk}/"
+
+    on_track = text(client.get(url).content.decode())
+    migration.items.update(status=ItemStatus.NOT_APPLICABLE, reason="Not needed here")
+    closed = text(client.get(url).content.decode())
+
+    assert f"Phase by its dates: {EARLY}. The checklist is on track." in on_track
+    assert f"Phase by its dates: {EARLY}. Every item is closed." in closed
+
+
+@pytest.mark.parametrize("milestone", list(MILESTONE_DATES))
+@pytest.mark.parametrize("offset", [-1, 0, 1])
+def test_the_phase_by_dates_in_python_agrees_with_the_database_on_every_boundary(migration, milestone, offset):
+    day = MILESTONE_DATES[milestone] + timedelta(days=offset)
+    in_sql = PracticeMigration.objects.annotate(phase=phase_by_dates(day)).get(pk=migration.pk).phase
+    undated = dict.fromkeys(migration.milestone_dates())
+
+    assert phase_index_on(migration.milestone_dates(), day) == in_sql
+    assert phase_index_on(undated, day) is None

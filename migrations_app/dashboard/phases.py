@@ -51,6 +51,16 @@ def phase_by_dates(today: date) -> Case:
     return Case(*reached, When(any_agreed, then=Value(0)), default=None, output_field=IntegerField())
 
 
+def phase_index_on(dates: dict[str, date | None], today: date) -> int | None:
+    """phase_by_dates for one migration in Python (its milestone dates by Milestone value), for the
+    migration page, which has the migration in hand; tests hold the two to the same answers."""
+    for index, start in reversed(list(enumerate(PHASE_STARTS))):
+        on = dates.get(start.milestone.value)
+        if on is not None and on <= today:
+            return index
+    return 0 if any(on is not None for on in dates.values()) else None
+
+
 def checklist_lag(phase_index: int | None, checklist_key: str | None, checklist_title: str) -> tuple[int | None, str]:
     """How far the checklist is behind the phase by dates: (phases behind, what to say). The
     checklist's phase is its first with an open item (None: every item closed)."""
