@@ -87,7 +87,7 @@ beat: install
 # load run and the reminder fault scenarios make databases of their own on the same server.
 # bench/locustfile.py is not in the list: bench/load.py runs it.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker_bench
-BENCH_SCRIPTS := national_data dashboard reminder_sweep reminder_faults load restore_drill import
+BENCH_SCRIPTS := national_data dashboard capacity reminder_sweep reminder_faults load restore_drill import
 
 bench: install
 	@failed=""; for script in $(BENCH_SCRIPTS); do \

@@ -251,6 +251,10 @@ STATICFILES_DIRS = [
     ("nhsuk", NODE_MODULES / "nhsuk-frontend" / "dist" / "nhsuk"),
     ("htmx", NODE_MODULES / "htmx.org" / "dist"),
 ]
+# WhiteNoise reads every collected file when its middleware starts, unless it looks files up as they
+# are asked for. Development (and the test run, whose DEBUG is switched off at run time, after these
+# settings) looks them up: otherwise each test client would read a collected STATIC_ROOT again.
+WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {

@@ -13,6 +13,7 @@ from django.conf import settings
 from migrations_app import scheduling
 from migrations_app.access import Access
 from migrations_app.dashboard import phases as phases_by_dates
+from migrations_app.item_urls import ItemUrls, items_base
 from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration
 from migrations_app.models.checklist_items import Progress
 
@@ -108,6 +109,7 @@ class Checklist:
     completion_gate: ChecklistItem | None = None
     view: str = DEFAULT_VIEW
     views: list[View] = field(default_factory=list)
+    expand: int | None = None  # a phase shown expanded whatever the view (build's `expand`)
 
     @property
     def chosen_view(self) -> View:
@@ -198,8 +200,12 @@ def in_view(view: str, item: ChecklistItem, today: date, paused: bool = False) -
     return True
 
 
-def build(migration: PracticeMigration, today: date, access: Access, view: str = DEFAULT_VIEW) -> Checklist:
-    checklist = Checklist(migration=migration, today=today, view=view_of(view))
+def build(
+    migration: PracticeMigration, today: date, access: Access, view: str = DEFAULT_VIEW, expand: str | None = None
+) -> Checklist:
+    """The checklist of `migration` for the person of `access`, in `view`. `expand` (a phase's id,
+    the `phase` parameter) shows that phase expanded even when the view would collapse it."""
+    checklist = Checklist(migration=migration, today=today, view=view_of(view), expand=_phase_id(expand))
     # Archived items come in the same query (the page's query count does not grow) and are set apart.
     items = list(
         ChecklistItem.all_objects.filter(migration=migration)
@@ -208,8 +214,10 @@ def build(migration: PracticeMigration, today: date, access: Access, view: str =
     )
     phases = list(migration.phases.order_by("position"))
     by_phase = {phase.pk: [] for phase in phases}
+    base = items_base(migration.pk)
     for item in items:
         item.migration = migration
+        item.urls = ItemUrls.of(base, item.pk)
         if item.archived_at is not None:
             checklist.archived.append(item)
             continue
@@ -270,8 +278,14 @@ def _focus(checklist: Checklist) -> None:
                 for item in group.items
             )
             phase.collapsed = checklist.view in ("open", "mine") and phase is not current and not soon
+        if phase.phase.pk == checklist.expand:
+            phase.collapsed = False
         phase.shown_count = sum(len(group.items) for group in phase.shown)
     checklist.views = [View(key, label, counts[key], empty) for key, (label, empty) in VIEWS.items()]
+
+
+def _phase_id(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() and len(value) < 19 else None
 
 
 def go_live_countdown(migration: PracticeMigration, today: date) -> str:

@@ -29,11 +29,27 @@ def open_page(client, user, migration, view: str | None = None, **headers):
     return response
 
 
+def items_in(markup: str) -> set[int]:
+    return {int(pk) for pk in re.findall(r'<li class="nhsuk-task-list__item tracker-item" id="item-(\d+)"', markup)}
+
+
 def rendered(response) -> set[int]:
-    """The items on the page (in a collapsed phase or not)."""
-    return {
-        int(pk) for pk in re.findall(r'<li class="nhsuk-task-list__item tracker-item" id="item-(\d+)"', html(response))
-    }
+    """The items of the view: on the page, or loaded (as htmx would) when a collapsed phase opens."""
+    shown = items_in(html(response))
+    for phase_pk, url in collapsed_phases(response):
+        loaded = response.client.get(url.replace("&amp;", "&"), headers=phase_headers(phase_pk))
+        assert loaded.status_code == 200
+        shown |= items_in(loaded.content.decode())
+    return shown
+
+
+def collapsed_phases(response) -> list[tuple[str, str]]:
+    """(phase id, address) of each collapsed phase whose items load when it opens."""
+    return re.findall(r'id="phase-(\d+)-items" hx-get="([^"]+)"', html(response))
+
+
+def phase_headers(phase_pk) -> dict:
+    return {"HX-Request": "true", "HX-Target": f"phase-{phase_pk}-items"}
 
 
 def html(response) -> str:
@@ -186,6 +202,38 @@ def test_the_open_view_collapses_later_phases_with_nothing_due_in_the_next_30_da
     assert last.collapsed
     assert not built.current_phase.collapsed
     assert not open_page(client, practice_manager, migration, "all").context["checklist"].phases[-1].collapsed
+
+
+def test_a_collapsed_phase_loads_its_items_when_opened_and_is_one_link_away_without_javascript(
+    client, migration, practice_manager
+):
+    response = open_page(client, practice_manager, migration)
+    last = response.context["checklist"].phases[-1]
+    expected = {each.pk for group in last.shown for each in group.items}
+
+    section = phase_section(response, last.phase)
+    url = f"{detail_url(migration)}?show=open&phase={last.phase.pk}"
+    loaded = client.get(url, headers=phase_headers(last.phase.pk))
+    without_javascript = client.get(url)
+
+    assert last.collapsed and expected
+    assert items_in(section) == set()
+    assert f'href="{url.replace("&", "&amp;")}#phase-{last.phase.pk}-heading">Show these items' in section
+    assert items_in(loaded.content.decode()) == expected
+    assert "<html" not in loaded.content.decode()
+    expanded = without_javascript.context["checklist"].phases[-1]
+    assert not expanded.collapsed
+    assert expected <= items_in(phase_section(without_javascript, last.phase))
+
+
+def test_a_phase_asked_for_by_something_else_than_a_phase_id_changes_nothing(client, migration, practice_manager):
+    client.force_login(practice_manager)
+    for value in ["x", "-1", "99999999999999999999999", "0"]:
+        response = client.get(detail_url(migration), {"phase": value}, headers=phase_headers(value))
+
+        assert response.status_code == 200
+        assert "<html" in response.content.decode()
+        assert response.context["checklist"].expand in (None, 0)
 
 
 # --- each seed question once ----------------------------------------------------------------------------

@@ -13,8 +13,10 @@ from django.db import models, transaction
 from django.db.models import Count, F, Min, Q, Value
 from django.db.models.functions import Coalesce
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from migrations_app import scheduling
+from migrations_app.item_urls import ItemUrls, items_base
 from migrations_app.models.choices import (
     OPEN_STATUSES,
     Condition,
@@ -305,6 +307,12 @@ class ChecklistItem(models.Model):
         """The responsible role as a sentence reads it: "practice manager", "ICB lead"."""
         label = Role(self.responsible_role).label
         return label if label.split()[0].isupper() else label[0].lower() + label[1:]
+
+    @cached_property
+    def urls(self) -> ItemUrls:
+        """The item's addresses (item_urls.ItemUrls). checklist.build gives every item of a page
+        one shared base instead, which saves reversing it for each."""
+        return ItemUrls.of(items_base(self.migration_id), self.pk)
 
     @property
     def is_open(self) -> bool:

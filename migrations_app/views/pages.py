@@ -34,14 +34,23 @@ def home(request: HttpRequest) -> HttpResponse:
 @require_GET
 @vary_on_headers("HX-Request", "HX-Target")
 def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """The migration page. `?show=` picks a view of the checklist (checklist.VIEWS); htmx asks for
-    the checklist alone when a view link is followed in place."""
+    """The migration page. `?show=` picks a view of the checklist (checklist.VIEWS), `?phase=` a
+    phase to show expanded; htmx asks for the checklist alone when a view link is followed in
+    place, and for a collapsed phase's items when its details open."""
     migration, user_access = access.get_migration(request.user, pk)
     today = timezone.localdate()
-    built = checklist.build(migration, today, user_access, view=request.GET.get("show"))
+    built = checklist.build(
+        migration, today, user_access, view=request.GET.get("show"), expand=request.GET.get("phase")
+    )
     if request.htmx and request.htmx.target == "checklist":
         context = {"migration": migration, "access": user_access, "checklist": built, "swapped": True}
         return render(request, "migrations_app/_checklist.html", context)
+    if request.htmx and built.expand and request.htmx.target == f"phase-{built.expand}-items":
+        # A collapsed phase's items, asked for as its details open.
+        phase = next((phase for phase in built.phases if phase.phase.pk == built.expand), None)
+        if phase is not None:
+            context = {"migration": migration, "access": user_access, "checklist": built, "phase": phase}
+            return render(request, "migrations_app/_phase_items.html", context)
     return render(
         request,
         "migrations_app/migration_detail.html",

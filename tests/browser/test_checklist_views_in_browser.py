@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
-from migrations_app.models import ItemStatus, PracticeMigration
+from migrations_app.models import ItemKind, ItemStatus, PracticeMigration
 from tests.browser.test_accessibility import assert_no_axe_violations
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
@@ -95,8 +95,12 @@ def test_marking_an_item_done_works_inside_a_filtered_view(page, sign_in, practi
 
 def test_a_finished_phase_is_collapsed_with_its_progress_shown(page, sign_in, practice_manager, current_migration):
     first = current_migration.phases.order_by("position").first()
-    current_migration.items.filter(phase=first).exclude(status=ItemStatus.NOT_APPLICABLE).update(
-        status=ItemStatus.DONE, completed_by=practice_manager, completed_at=timezone.now()
+    for task in current_migration.items.filter(phase=first, kind=ItemKind.TASK).exclude(
+        status__in=[ItemStatus.NOT_APPLICABLE, ItemStatus.DONE]
+    ):
+        task.complete(practice_manager)
+    current_migration.items.filter(phase=first).exclude(status__in=[ItemStatus.NOT_APPLICABLE, ItemStatus.DONE]).update(
+        status=ItemStatus.NOT_APPLICABLE, reason="Signed elsewhere"
     )
     sign_in(page, practice_manager)
     section = page.locator(f"section[aria-labelledby='phase-{first.pk}-heading']")
@@ -105,6 +109,29 @@ def test_a_finished_phase_is_collapsed_with_its_progress_shown(page, sign_in, pr
 
     section.locator("summary").first.click()
 
+    expect(section.locator("li.tracker-item").first).to_be_visible()
+    assert_no_axe_violations(page)
+    # The items loaded as the phase opened work as any other: reopen one in place.
+    row = section.locator("li.tracker-item").first
+    row.get_by_role("button", name="Reopen").click()
+    expect(row.get_by_role("button", name="Mark as done")).to_be_visible()
+    expect(page.locator("#announcer")).to_have_text("Reopened")
+
+
+def test_a_collapsed_phase_is_one_link_away_without_javascript(
+    page_without_js, sign_in, practice_manager, current_migration
+):
+    page = page_without_js
+    last = current_migration.phases.order_by("position").last()
+    sign_in(page, practice_manager, javascript=False)
+    page.goto(page_path(current_migration, "open"))
+    section = page.locator(f"section[aria-labelledby='phase-{last.pk}-heading']")
+    expect(section.locator("li.tracker-item")).to_have_count(0)
+
+    section.locator("summary").first.click()
+    section.get_by_role("link", name=re.compile("^Show these items")).click()
+
+    expect(page).to_have_url(re.compile(rf"\?show=open&phase={last.pk}#phase-{last.pk}-heading$"))
     expect(section.locator("li.tracker-item").first).to_be_visible()
 
 
