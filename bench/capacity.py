@@ -155,10 +155,11 @@ def dashboard_work(port: int, user: User):
     return one
 
 
-def cpu_seconds(group: int) -> tuple[float, float, float]:
-    """CPU seconds so far of gunicorn's process group, of PostgreSQL's processes, and of this process."""
+def cpu_seconds(group: int) -> dict[tuple[str, int], float]:
+    """CPU seconds so far of each process of gunicorn's process group and of PostgreSQL, by
+    (kind, pid), and of this process (the clients)."""
     ticks = os.sysconf("SC_CLK_TCK")
-    server = postgres = 0.0
+    used: dict[tuple[str, int], float] = {("client", 0): time.process_time()}
     for entry in Path("/proc").iterdir():
         if not entry.name.isdigit():
             continue
@@ -169,11 +170,16 @@ def cpu_seconds(group: int) -> tuple[float, float, float]:
             continue
         seconds = (int(fields[11]) + int(fields[12])) / ticks
         if int(fields[2]) == group:
-            server += seconds
+            used["gunicorn", int(entry.name)] = seconds
         elif command.startswith("postgres"):
-            postgres += seconds
-    own = time.process_time()
-    return server, postgres, own
+            used["postgres", int(entry.name)] = seconds
+    return used
+
+
+def cpu_between(before: dict, after: dict, kind: str) -> float:
+    """What the processes of `kind` used between the two readings: a process that started in
+    between counts whole; one that ended in between is lost (so the figure is never negative)."""
+    return sum(seconds - before.get(key, 0.0) for key, seconds in after.items() if key[0] == kind)
 
 
 def run(works: list, seconds: float, warm_up: float, group: int) -> dict:
@@ -212,9 +218,9 @@ def run(works: list, seconds: float, warm_up: float, group: int) -> dict:
     return {
         "requests": answered,
         "per_second": answered / wall,
-        "server_ms": 1000 * (after[0] - before[0]) / max(answered, 1),
-        "postgres_ms": 1000 * (after[1] - before[1]) / max(answered, 1),
-        "client_ms": 1000 * (after[2] - before[2]) / max(answered, 1),
+        "server_ms": 1000 * cpu_between(before, after, "gunicorn") / max(answered, 1),
+        "postgres_ms": 1000 * cpu_between(before, after, "postgres") / max(answered, 1),
+        "client_ms": 1000 * cpu_between(before, after, "client") / max(answered, 1),
         "p50": 1000 * statistics.median(ordered) if ordered else 0.0,
         "p95": 1000 * ordered[int(0.95 * (len(ordered) - 1))] if ordered else 0.0,
         "errors": {status: count for status, count in statuses.items() if status != 200},

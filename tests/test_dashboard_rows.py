@@ -65,8 +65,8 @@ def test_a_row_shows_practice_icb_systems_phase_go_live_progress_counts_next_ite
 def test_counts_read_by_id_or_for_every_migration_are_the_same(
     client, world, admin_user, practice_manager, monkeypatch
 ):
-    # Up to LOOK_UP_IDS_UP_TO rows the next due dates are read for the rows' ids, above it for
-    # every migration and the rows' kept: both must give the same rows.
+    # Up to LOOK_UP_IDS_UP_TO rows the overdue counts and next due dates are read for the rows'
+    # ids, above it for every migration and the rows' kept: both must give the same rows.
     world["riverside"].items.get(key="agree-go-live-date").complete(practice_manager)
     world["hilltop"].items.get(key="source-supplier-notified").mark_blocked(practice_manager, "Waiting")
     by_id = open_dashboard(client, admin_user, {"status": "all", "sort": "next_due"}).context["page"].object_list
@@ -76,6 +76,7 @@ def test_counts_read_by_id_or_for_every_migration_are_the_same(
     only_two = client.get(DASHBOARD_URL, {"search": "Valley"}).context["page"].object_list
 
     assert len(by_id) == 4
+    assert any(row.overdue for row in by_id) and any(row.overdue == 0 for row in by_id)
     assert for_every_migration == by_id
     assert [row.practice_name for row in only_two] == ["Valley Health Centre"]
 
