@@ -15,6 +15,10 @@ def items_base(migration_pk: int) -> str:
     return reverse("migrations:item_detail", args=(migration_pk, 0)).removesuffix("0/")
 
 
+def _under_detail(suffix: str) -> property:
+    return property(lambda urls: urls.detail + suffix, doc=f"The item's address + {suffix!r}.")
+
+
 @dataclass(frozen=True, slots=True)
 class ItemUrls:
     detail: str  # the item's own page; every other address is under it
@@ -23,42 +27,13 @@ class ItemUrls:
     def of(cls, base: str, item_pk: int) -> "ItemUrls":
         return cls(f"{base}{item_pk}/")
 
-    @property
-    def history(self) -> str:
-        return self.detail + "history/"
-
-    @property
-    def forms(self) -> str:
-        return self.detail + "forms/"
-
-    @property
-    def complete(self) -> str:
-        return self.detail + "complete/"
-
-    @property
-    def reopen(self) -> str:
-        return self.detail + "reopen/"
-
-    @property
-    def note(self) -> str:
-        return self.detail + "note/"
-
-    @property
-    def sign_off(self) -> str:
-        return self.detail + "sign-off/"
-
-    @property
-    def owner(self) -> str:
-        return self.detail + "owner/"
-
-    @property
-    def due_date(self) -> str:
-        return self.detail + "due-date/"
-
-    @property
-    def not_applicable(self) -> str:
-        return self.detail + "not-applicable/"
-
-    @property
-    def blocked(self) -> str:
-        return self.detail + "blocked/"
+    history = _under_detail("history/")
+    forms = _under_detail("forms/")
+    complete = _under_detail("complete/")
+    reopen = _under_detail("reopen/")
+    note = _under_detail("note/")
+    sign_off = _under_detail("sign-off/")
+    owner = _under_detail("owner/")
+    due_date = _under_detail("due-date/")
+    not_applicable = _under_detail("not-applicable/")
+    blocked = _under_detail("blocked/")
