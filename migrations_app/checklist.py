@@ -285,7 +285,7 @@ def _focus(checklist: Checklist) -> None:
 
 
 def _phase_id(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() and len(value) < 19 else None
+    return int(value) if value and value.isascii() and value.isdigit() and len(value) < 19 else None
 
 
 def go_live_countdown(migration: PracticeMigration, today: date) -> str:
