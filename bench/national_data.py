@@ -4,6 +4,15 @@ would have worked them by today, with an event per change.
 
     DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_bench .venv/bin/python bench/national_data.py
 
+With --ten-times, ten times the country: 70,000 migrations across 420 ICBs and 100 delivery
+partners, so that an ICB and a delivery partner see as many migrations as in the first set and only
+the national view grows (bench/dashboard.py compares the two). About 8 million items and 6 GB;
+build it in a database of its own, as BENCH_TEN_TIMES_DATABASE_URL in the Makefile names:
+
+    createdb -h 127.0.0.1 -U postgres tracker_bench_x10
+    DATABASE_URL=postgres://postgres@127.0.0.1:5432/tracker_bench_x10 \\
+        .venv/bin/python bench/national_data.py --ten-times
+
 Runs migrate and load_guide first. A second run with the same size reuses what is there.
 """
 
@@ -118,8 +127,10 @@ def build(migrations: int = 7000, icbs: int = 42, partners: int = 10, seed: int 
                 admin,
             )
         print(f"  {min(start + batch, migrations)} migrations ({time.perf_counter() - started:.0f}s)", flush=True)
-    # Items were bulk-created, not through instantiate(): count each migration's done and applicable items.
+    # Items were bulk-created, not through instantiate(): count each migration's done and applicable
+    # items, and its figures for today (overdue, done ahead, next due).
     ChecklistProgress.recount()
+    print(f"  counted ({time.perf_counter() - started:.0f}s)", flush=True)
     # VACUUM as well as ANALYZE: index-only scans (the dashboard's overdue counts) need the
     # visibility map that VACUUM sets; on a set just built they read the table until autovacuum
     # comes round, which made the delivery partner's page twice as slow in the first measurements.
@@ -221,11 +232,17 @@ def _personas() -> dict:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--migrations", type=int, default=7000)
+    parser.add_argument(
+        "--ten-times", action="store_true", help="70,000 migrations, 420 ICBs and 100 delivery partners"
+    )
     arguments = parser.parse_args()
     if connection.vendor != "postgresql":
         raise SystemExit("Benchmarks run on PostgreSQL: set DATABASE_URL=postgres://...")
     started = time.perf_counter()
-    build(arguments.migrations)
+    if arguments.ten_times:
+        build(70_000, icbs=420, partners=100)
+    else:
+        build(arguments.migrations)
     print(
         f"migrations: {PracticeMigration.objects.count()}, items: {ChecklistItem.objects.count()}, "
         f"events: {Event.objects.count()}, built in {time.perf_counter() - started:.0f}s"

@@ -179,6 +179,12 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
 else:
     DATABASES["default"]["CONN_MAX_AGE"] = env.int("DATABASE_CONN_MAX_AGE", default=60)
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+        # No just-in-time compilation: the app's queries are short, and the dashboard's (whose
+        # correlated subqueries, run only for rows not counted today, inflate its estimated cost
+        # past jit_above_cost) spent 66 ms compiling to run in 13 (EXPLAIN ANALYZE, 700 rows).
+        options = DATABASES["default"].setdefault("OPTIONS", {})
+        options["options"] = f"{options.get('options', '')} -c jit=off".strip()
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "migrations_app.User"
@@ -319,6 +325,13 @@ CELERY_BEAT_SCHEDULE: dict = {
         "schedule": timedelta(seconds=_sweep_seconds) if _sweep_seconds else crontab(minute="*/5"),
         # A sweep still queued when the next one is due is dropped rather than run late.
         "options": {"expires": 240},
+    },
+    # The dashboard's day figures (ChecklistProgress.count_day) go stale at local midnight, which is
+    # 23:00 or 00:00 UTC: counted again within the quarter of an hour after it.
+    "count-day": {
+        "task": "migrations_app.tasks.count_day",
+        "schedule": crontab(minute="*/15"),
+        "options": {"expires": 600},
     },
     "forget-old-sign-in-failures": {
         "task": "migrations_app.tasks.forget_old_sign_in_failures",

@@ -1,7 +1,8 @@
 """The migration page's view of a checklist: phases, question groups, progress, the chosen view
 (VIEWS: my items, open, overdue, due in the next 30 days, all) and the "This week" panel,
 computed in memory from one query over the items so the page costs the same number of queries
-whatever the checklist's size and view. Progress is counted by the one rule,
+whatever the checklist's size and view (build); and what a change to one item moves elsewhere on
+the page, for the answer to an item's action (change_of). Progress is counted by the one rule,
 models.checklist_items.Progress, that ChecklistProgress keeps for the other pages."""
 
 from dataclasses import dataclass, field
@@ -16,6 +17,7 @@ from migrations_app.dashboard import phases as phases_by_dates
 from migrations_app.item_urls import ItemUrls, items_base
 from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration
 from migrations_app.models.checklist_items import Progress
+from migrations_app.reminders import due
 
 DUE_SOON_DAYS = 7
 # "This week" lists this many of the overdue items, the most overdue first, and links to the rest.
@@ -173,6 +175,40 @@ class Checklist:
         return next(phase for phase in self.phases if phase.phase.pk == item.phase_id)
 
 
+# What change_of reads of each item: what _count, the views and the gates go by, and what "This
+# week" and the current phase show (owners by name: User.__str__).
+CHANGE_FIELDS = (
+    "migration",
+    "key",
+    "title",
+    "group",
+    "kind",
+    "status",
+    "due_on",
+    "responsible_role",
+    "depends_on",
+    "position",
+    "phase__key",
+    "phase__title",
+    "phase__position",
+    "owner__full_name",
+    "owner__email",
+)
+
+
+@dataclass
+class Change:
+    """What a change to one item's status moves elsewhere on the migration page (change_of)."""
+
+    checklist: Checklist  # its figures: each phase's progress, the overall progress, views, "This week"
+    item: ChecklistItem  # the changed item, marked as the page marks it
+    phase: Phase  # the item's phase
+    # The gates that wait for the item (ChecklistItem.waits_for), each marked ready to sign or not,
+    # and those of them the change made ready (reminders.due.gates_made_ready).
+    gates: list[ChecklistItem] = field(default_factory=list)
+    made_ready: list[ChecklistItem] = field(default_factory=list)
+
+
 def due_state(item: ChecklistItem, today: date) -> str:
     """'overdue', 'due_soon' or '' for an item on `today`."""
     if not item.is_open or item.due_on is None:
@@ -213,7 +249,7 @@ def build(
         .order_by("phase__position", "position")
     )
     phases = list(migration.phases.order_by("position"))
-    by_phase = {phase.pk: [] for phase in phases}
+    live = []
     base = items_base(migration.pk)
     for item in items:
         item.migration = migration
@@ -221,17 +257,77 @@ def build(
         if item.archived_at is not None:
             checklist.archived.append(item)
             continue
-        # Nothing of a migration on hold or cancelled is due (PracticeMigration.is_paused).
-        item.due_state = "" if migration.is_paused else due_state(item, today)
         item.can_sign = access.can_sign(item)
         # Which rows offer actions: the ICB lead works only on the ICB's items and reads the rest.
         item.can_work_on = access.can_work_on(item)
-        # The viewer's own items (access.Relations: owned by them, or unowned with their role) are
-        # marked in "This week".
-        item.is_yours = access.holds(item)
         if item.is_completion_gate:
             item.can_reopen = access.can_reopen(item)
             checklist.completion_gate = item
+        live.append(item)
+    _count(checklist, phases, live, access)
+    _focus(checklist)
+    return checklist
+
+
+def change_of(item: ChecklistItem, today: date, access: Access) -> Change:
+    """What the change to `item`'s status moves elsewhere on its migration's page, from one query
+    over the migration's live items with their phases (the page's build reads its phases apart, and
+    marks more): each phase's progress, the overall progress, the views' counts, "This week", the
+    current phase, and the gates that wait for the item. Counted as build counts (_count), so the
+    figures are the page's. For the answer to an item's action (views/items.py), read in the
+    change's transaction: the gates it made ready are the ones the sign-off requests go out for."""
+    migration = item.migration
+    checklist = Checklist(migration=migration, today=today)
+    items = list(
+        ChecklistItem.objects.filter(migration=migration)
+        .select_related("phase", "owner")
+        .only(*CHANGE_FIELDS)
+        .order_by("phase__position", "position")
+    )
+    phases = list({each.phase_id: each.phase for each in items}.values())
+    for each in items:
+        each.migration = migration
+    _count(checklist, phases, items, access)
+    _count_views(checklist)
+    # The item itself is the one in hand, all of it read (its row shows more than CHANGE_FIELDS).
+    counted = next(each for each in items if each.pk == item.pk)
+    item.due_state, item.is_yours = counted.due_state, counted.is_yours
+    if item.is_gate:
+        item.is_ready_to_sign = counted.is_ready_to_sign
+    gates = [each for each in items if each.is_gate and each.waits_for(item)]
+    return Change(
+        checklist,
+        item,
+        checklist.phase_of(item),
+        gates,
+        made_ready=due.gates_made_ready(item, (each for each in items if each.is_open)),
+    )
+
+
+def marked(item: ChecklistItem, today: date) -> ChecklistItem:
+    """`item` marked as its row on the page shows it, on its own (without the rest of its checklist,
+    as _count marks it): its due state and, for a gate, whether it is ready to sign (one query)."""
+    item.due_state = "" if item.migration.is_paused else due_state(item, today)
+    if item.is_gate:
+        item.is_ready_to_sign = due.is_ready_to_sign(item)
+    return item
+
+
+def _count(checklist: Checklist, phases: list[MigrationPhase], items: list[ChecklistItem], access: Access) -> None:
+    """Mark the live `items` as the page shows them (due state, whether each is the viewer's, a
+    gate's readiness to sign) and count them into `checklist`: each phase's question groups and
+    progress, the overall progress and "This week"."""
+    migration, today = checklist.migration, checklist.today
+    open_items = [item for item in items if item.is_open]
+    by_phase = {phase.pk: [] for phase in phases}
+    for item in items:
+        # Nothing of a migration on hold or cancelled is due (PracticeMigration.is_paused).
+        item.due_state = "" if migration.is_paused else due_state(item, today)
+        # The viewer's own items (access.Relations: owned by them, or unowned with their role) are
+        # marked in "This week".
+        item.is_yours = access.holds(item)
+        if item.is_gate:
+            item.is_ready_to_sign = due.is_ready_to_sign(item, open_items)
         by_phase[item.phase_id].append(item)
         checklist.progress.add(item.status)
         if item.due_state == "overdue":
@@ -247,8 +343,6 @@ def build(
         )
     checklist.overdue.sort(key=lambda item: item.due_on)
     checklist.due_soon.sort(key=lambda item: item.due_on)
-    _focus(checklist)
-    return checklist
 
 
 def _focus(checklist: Checklist) -> None:
@@ -257,13 +351,8 @@ def _focus(checklist: Checklist) -> None:
     in the Open and My items views so is a later phase with nothing overdue or due within
     DUE_WITHIN_DAYS, which leaves expanded what needs attention now."""
     today, paused = checklist.today, checklist.migration.is_paused
-    counts = dict.fromkeys(VIEWS, 0)
     current = checklist.current_phase
     for phase in checklist.phases:
-        for group in phase.groups:
-            for item in group.items:
-                for key in VIEWS:
-                    counts[key] += in_view(key, item, today, paused)
         if phase.is_finished:
             phase.shown, phase.collapsed = phase.groups, True
         else:
@@ -281,6 +370,18 @@ def _focus(checklist: Checklist) -> None:
         if phase.phase.pk == checklist.expand:
             phase.collapsed = False
         phase.shown_count = sum(len(group.items) for group in phase.shown)
+    _count_views(checklist)
+
+
+def _count_views(checklist: Checklist) -> None:
+    """How many items each view shows, for its link."""
+    today, paused = checklist.today, checklist.migration.is_paused
+    counts = dict.fromkeys(VIEWS, 0)
+    for phase in checklist.phases:
+        for group in phase.groups:
+            for item in group.items:
+                for key in VIEWS:
+                    counts[key] += in_view(key, item, today, paused)
     checklist.views = [View(key, label, counts[key], empty) for key, (label, empty) in VIEWS.items()]
 
 

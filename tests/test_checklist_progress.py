@@ -243,3 +243,92 @@ def test_the_database_refuses_more_done_and_blocked_than_applicable(migration):
         ChecklistProgress.objects.filter(migration=migration).update(items_done=applicable + 1)
     with pytest.raises(IntegrityError), transaction.atomic():
         ChecklistProgress.objects.filter(migration=migration).update(items_done=applicable - 1, items_blocked=2)
+
+
+# --- the day figures ------------------------------------------------------------------------------
+
+
+def day_stored(migration: PracticeMigration) -> tuple:
+    progress = ChecklistProgress.objects.get(migration=migration)
+    return progress.counts_on, progress.overdue, progress.gates_overdue, progress.done_ahead, progress.next_due_on
+
+
+def day_counted(migration: PracticeMigration) -> tuple:
+    """Counted for today, from the items, by hand (not DayCounts), as the dashboard defines them."""
+    today = timezone.localdate()
+    items = ChecklistItem.objects.filter(migration=migration)
+    overdue = items.filter(status__in=OPEN_STATUSES, due_on__lt=today)
+    ahead = items.filter(status=ItemStatus.DONE).exclude(due_on__lt=today)
+    next_item = items.filter(status__in=OPEN_STATUSES, due_on__gte=today).order_by("due_on").first()
+    return (
+        today,
+        overdue.count(),
+        overdue.filter(kind=ItemKind.GATE).count(),
+        ahead.count(),
+        next_item.due_on if next_item else None,
+    )
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_a_new_migration_has_its_day_figures_counted_for_today(migration):
+    assert day_stored(migration) == day_counted(migration)
+    assert day_stored(migration)[1] > 0  # the demo migration has items overdue
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_every_change_of_an_item_counts_the_day_figures_again(migration, practice_manager):
+    overdue_task = migration.items.filter(kind=ItemKind.TASK, due_on__lt=timezone.localdate()).first()
+    future_task = migration.items.filter(kind=ItemKind.TASK, due_on__gt=timezone.localdate()).first()
+    steps = [
+        lambda: overdue_task.complete(practice_manager),
+        lambda: future_task.complete(practice_manager),  # done ahead of plan
+        lambda: overdue_task.reopen(practice_manager),
+        lambda: overdue_task.mark_blocked(practice_manager, "Waiting for the supplier"),
+        lambda: future_task.set_due_date(practice_manager, timezone.localdate() - timedelta(days=3), reason="Late"),
+        lambda: future_task.reopen(practice_manager),
+        lambda: overdue_task.mark_not_applicable(practice_manager, REASON),
+    ]
+    figures = [day_stored(migration)]
+    for step in steps:
+        step()
+        assert day_stored(migration) == day_counted(migration)
+        figures.append(day_stored(migration))
+    assert len(set(figures)) >= 4
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_moving_a_milestone_counts_the_day_figures_again(migration, practice_manager):
+    before = day_stored(migration)
+
+    # The milestone the next item due hangs off, a week earlier: that item falls overdue.
+    next_item = migration.items.filter(due_on__gte=timezone.localdate(), manual_due_on=None).order_by("due_on").first()
+    field = f"{next_item.anchor}_on"
+    earlier = {next_item.anchor: getattr(migration, field) - timedelta(days=7)}
+    migration.change_milestones(earlier, by=practice_manager, reason="Earlier")
+
+    assert day_stored(migration) == day_counted(migration)
+    assert day_stored(migration) != before
+
+
+def test_a_change_on_a_later_day_counts_for_that_day(migration, practice_manager, time_machine):
+    time_machine.move_to(timezone.now() - timedelta(days=30), tick=False)
+    ChecklistProgress.count_day(timezone.localdate(), [migration.pk])
+    time_machine.move_to(timezone.now() + timedelta(days=30), tick=False)
+
+    migration.items.filter(kind=ItemKind.TASK).first().complete(practice_manager)
+
+    assert day_stored(migration) == day_counted(migration)
+
+
+@pytest.mark.parametrize("applicable", [0, 1, 2, 3, 7, 8, 40, 113])
+def test_the_percentage_done_is_the_same_in_python_and_in_the_database(migration, applicable):
+    from migrations_app.dashboard.rows import PERCENT
+    from migrations_app.models.checklist_items import Progress
+
+    for done in range(applicable + 1):
+        ChecklistProgress.objects.filter(migration=migration).update(
+            items_done=done, items_applicable=applicable, items_blocked=0
+        )
+        in_the_database = PracticeMigration.objects.annotate(percent=PERCENT).values_list("percent", flat=True).get()
+        assert in_the_database == Progress(done=done, applicable=applicable).percent
+    assert Progress(done=1, applicable=8).percent == 13  # 12.5: halves round up

@@ -87,7 +87,7 @@ def test_a_practice_user_starts_on_the_open_items(client, migration, practice_ma
     assert response.context["checklist"].view == "open"
     assert rendered(response) == {each.pk for each in open_items(migration)}
     assert done.pk not in rendered(response)
-    assert 'aria-current="page">Open <span class="tracker-views__count">' in html(response)
+    assert 'aria-current="page">Open <span class="tracker-views__count" id="view-open-count">' in html(response)
 
 
 def test_an_unknown_view_shows_the_open_items(client, migration, practice_manager):
@@ -156,7 +156,9 @@ def test_each_view_link_is_a_plain_link_that_htmx_follows_in_place(client, migra
     for key in checklist.VIEWS:
         url = f"{detail_url(migration)}?show={key}"
         assert f'href="{url}" hx-get="{url}"' in nav
-    assert re.search(r'aria-current="page">Overdue <span class="tracker-views__count">\(\d+\)', nav)
+    assert re.search(
+        r'aria-current="page">Overdue <span class="tracker-views__count" id="view-overdue-count">\(\d+\)', nav
+    )
     assert nav.count('aria-current="page"') == 1
     assert 'hx-target="#checklist"' in nav and 'hx-push-url="true"' in nav
 

@@ -2,13 +2,16 @@
 progress, overdue and blocked counts, the next item due and the RAG status, and its links. Today is
 tests.conftest.TODAY, when the demo migration goes live in 60 days."""
 
+from datetime import timedelta
+
 import pytest
 from django.urls import reverse
 
-from migrations_app.dashboard import rows
 from migrations_app.dashboard.rag import Rag, assess
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemKind, ItemStatus
+from migrations_app.models.checklist_items import DayCounts
 from migrations_app.models.choices import OPEN_STATUSES
+from migrations_app.tasks import count_day
 from tests.conftest import NOW, TODAY
 from tests.factories import GO_LIVE_ON
 from tests.pages import DASHBOARD_URL, open_dashboard, table_row
@@ -62,23 +65,54 @@ def test_a_row_shows_practice_icb_systems_phase_go_live_progress_counts_next_ite
     assert text.endswith(f"{expected_rag.rag.label} {expected_rag.reason}")
 
 
-def test_counts_read_by_id_or_for_every_migration_are_the_same(
-    client, world, admin_user, practice_manager, monkeypatch
-):
-    # Up to LOOK_UP_IDS_UP_TO rows the overdue counts and next due dates are read for the rows'
-    # ids, above it for every migration and the rows' kept: both must give the same rows.
+def test_figures_kept_for_today_and_counted_by_the_page_are_the_same(client, world, admin_user, practice_manager):
+    # A row whose day figures were counted for another day (or never) is counted in the page's own
+    # query; one counted for today is read as kept. Both must give the same rows.
     world["riverside"].items.get(key="agree-go-live-date").complete(practice_manager)
     world["hilltop"].items.get(key="source-supplier-notified").mark_blocked(practice_manager, "Waiting")
-    by_id = open_dashboard(client, admin_user, {"status": "all", "sort": "next_due"}).context["page"].object_list
+    query = {"status": "all", "sort": "next_due"}
+    kept = open_dashboard(client, admin_user, query).context["page"].object_list
+    assert ChecklistProgress.objects.filter(counts_on=TODAY).count() == 4
 
-    monkeypatch.setattr(rows, "LOOK_UP_IDS_UP_TO", 0)
-    for_every_migration = client.get(DASHBOARD_URL, {"status": "all", "sort": "next_due"}).context["page"].object_list
-    only_two = client.get(DASHBOARD_URL, {"search": "Valley"}).context["page"].object_list
+    # Counted yesterday, with figures that would be wrong today.
+    ChecklistProgress.objects.update(
+        counts_on=TODAY - timedelta(days=1), overdue=50, gates_overdue=50, done_ahead=0, next_due_on=None
+    )
+    counted_by_the_page = client.get(DASHBOARD_URL, query).context["page"].object_list
+    ChecklistProgress.objects.update(counts_on=None)
+    never_counted = client.get(DASHBOARD_URL, query).context["page"].object_list
+    only_one = client.get(DASHBOARD_URL, {"search": "Valley"}).context["page"].object_list
 
-    assert len(by_id) == 4
-    assert any(row.overdue for row in by_id) and any(row.overdue == 0 for row in by_id)
-    assert for_every_migration == by_id
-    assert [row.practice_name for row in only_two] == ["Valley Health Centre"]
+    assert len(kept) == 4
+    assert any(row.overdue for row in kept) and any(row.overdue == 0 for row in kept)
+    assert counted_by_the_page == kept
+    assert never_counted == kept
+    assert [row.practice_name for row in only_one] == ["Valley Health Centre"]
+
+
+def test_the_quarter_hourly_task_counts_the_day_figures_of_every_migration_counted_before_today(
+    world, practice_manager
+):
+    world["riverside"].items.get(key="agree-go-live-date").complete(practice_manager)
+    ChecklistProgress.objects.exclude(migration=world["hilltop"]).update(
+        counts_on=TODAY - timedelta(days=1), overdue=0, gates_overdue=0
+    )
+    ChecklistProgress.objects.filter(migration=world["valley"]).update(counts_on=None)
+
+    counted = count_day()
+
+    assert counted == 3
+    for progress in ChecklistProgress.objects.select_related("migration"):
+        expected = DayCounts.of(progress.migration.items.all(), TODAY)
+        assert progress.counts_on == TODAY
+        assert (progress.overdue, progress.gates_overdue, progress.done_ahead, progress.next_due_on) == (
+            expected.overdue,
+            expected.gates_overdue,
+            expected.done_ahead,
+            expected.next_due_on,
+        )
+    assert any(progress.overdue for progress in ChecklistProgress.objects.all())
+    assert count_day() == 0
 
 
 def test_a_row_links_to_the_migration_page_and_its_next_item(client, migration, delivery_partner_user):

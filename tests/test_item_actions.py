@@ -8,7 +8,9 @@ from datetime import timedelta
 import pytest
 from django.utils.html import escape
 
+from migrations_app import checklist
 from migrations_app.models import ChecklistItem, ItemStatus
+from migrations_app.reminders import tasks
 from tests.conftest import NOW
 from tests.pages import (
     DUE_SOON_KEY,
@@ -81,6 +83,110 @@ def test_mark_as_done_with_htmx_returns_the_item_and_out_of_band_progress(client
     assert escape(task.title) not in this_week  # no longer overdue
     assert escape(item(migration, DUE_SOON_KEY).title) in this_week
     assert "Marked as done" in element(html, "announcer")
+
+
+# What the migration page shows that a change of an item's status can move, each replaced out of band.
+PAGE_FIGURES = ["overall-progress", "current-phase", "this-week", *(f"view-{key}-count" for key in checklist.VIEWS)]
+
+
+def assert_as_the_page_shows_it(fragment: str, page: str, element_ids: list[str]) -> None:
+    """Each of these parts of an htmx answer is swapped out of band and reads as the page does."""
+    for element_id in element_ids:
+        part = element(fragment, element_id)
+        assert 'hx-swap-oob="true"' in part.split(">", 1)[0], element_id
+        assert text(part) == text(element(page, element_id)), element_id
+
+
+def test_the_htmx_answer_to_a_tick_updates_what_it_moved_as_the_page_shows_it(client, migration, practice_manager):
+    task = item(migration, OVERDUE_KEY)
+    open_items = migration.items.filter(status__in=[ItemStatus.TO_DO, ItemStatus.BLOCKED]).count()
+    client.force_login(practice_manager)
+
+    html = htmx_post(client, item_url("item_complete", task)).content.decode()
+
+    assert text(element(html, f"item-{task.pk}-status")) == "Done"
+    assert text(element(html, "view-open-count")) == f"({open_items - 1})"
+    assert text(element(html, "view-all-count")) == f"({migration.items.count()})"
+    page = client.get(detail_url(migration)).content.decode()
+    assert_as_the_page_shows_it(html, page, [f"phase-{task.phase_id}-progress", *PAGE_FIGURES])
+
+
+def test_the_htmx_answer_to_a_reopen_updates_what_it_moved_as_the_page_shows_it(client, migration, practice_manager):
+    task = item(migration, OVERDUE_KEY)
+    task.complete(practice_manager)
+    client.force_login(practice_manager)
+
+    response = htmx_post(client, item_url("item_reopen", task), {"revision": task.revision, "reason": ""})
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert text(element(html, f"item-{task.pk}-status")) == "To do Overdue"
+    phase_items = list(task.phase.items.all())
+    open_in_phase = sum(1 for each in phase_items if each.is_open)
+    assert text(element(html, f"phase-{task.phase_id}-progress")) == (
+        f"0 of {applicable(phase_items)} applicable items done, {open_in_phase} open."
+    )
+    assert f"0 of {applicable(migration.items.all())} applicable items done." in text(element(html, "overall-progress"))
+    assert "Reopened" in element(html, "announcer")
+    page = client.get(detail_url(migration)).content.decode()
+    assert_as_the_page_shows_it(html, page, [f"phase-{task.phase_id}-progress", *PAGE_FIGURES])
+
+
+def test_ticking_the_last_item_a_gate_waits_for_shows_the_gate_ready_and_asks_its_signers(
+    client, migration, practice_manager, monkeypatch, django_capture_on_commit_callbacks
+):
+    queued_gates = []
+    monkeypatch.setattr(tasks.request_sign_off, "delay", queued_gates.append)
+    gate = item(migration, GATE_KEY)
+    *others, last = gate.open_dependencies()
+    for each in others:
+        each.complete(practice_manager)
+    client.force_login(practice_manager)
+    before = client.get(detail_url(migration), {"show": "all"}).content.decode()
+
+    with django_capture_on_commit_callbacks(execute=True):
+        html = htmx_post(client, item_url("item_complete", last)).content.decode()
+
+    assert text(element(before, f"item-{gate.pk}-readiness")) == ""
+    readiness = element(html, f"item-{gate.pk}-readiness")
+    assert 'hx-swap-oob="true"' in readiness.split(">", 1)[0]
+    assert text(readiness) == "Ready to sign off: every item it waits for is closed."
+    assert text(element(html, "announcer")) == f"Marked as done. Ready to sign off: {gate.title}"
+    assert queued_gates == [gate.pk]
+    page = client.get(detail_url(migration), {"show": "all"}).content.decode()
+    assert text(element(page, f"item-{gate.pk}-readiness")) == text(readiness)
+
+
+def test_reopening_an_item_a_ready_gate_waits_for_shows_the_gate_waiting_again(client, migration, practice_manager):
+    gate = item(migration, GATE_KEY)
+    waited_for = list(gate.open_dependencies())
+    for each in waited_for:
+        each.complete(practice_manager)
+    client.force_login(practice_manager)
+    assert "Ready to sign off" in element(
+        client.get(detail_url(migration), {"show": "all"}).content.decode(), f"item-{gate.pk}-readiness"
+    )
+
+    reopened = waited_for[0]
+    html = htmx_post(
+        client, item_url("item_reopen", reopened), {"revision": reopened.revision, "reason": ""}
+    ).content.decode()
+
+    readiness = element(html, f"item-{gate.pk}-readiness")
+    assert 'hx-swap-oob="true"' in readiness.split(">", 1)[0]
+    assert text(readiness) == ""
+    assert text(element(html, "announcer")) == "Reopened"
+
+
+def test_a_note_with_htmx_answers_with_the_item_alone(client, migration, practice_manager):
+    task = item(migration, OVERDUE_KEY)
+    client.force_login(practice_manager)
+
+    html = htmx_post(client, item_url("item_note", task), {"revision": task.revision, "note": "Asked"}).content.decode()
+
+    assert "Note: Asked" in text(element(html, f"item-{task.pk}"))
+    assert 'id="overall-progress"' not in html and 'id="this-week"' not in html
+    assert text(element(html, "announcer")) == "Note saved"
 
 
 def test_two_people_ticking_the_same_item_both_succeed_and_both_are_logged(

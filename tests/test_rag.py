@@ -5,11 +5,12 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from django.db.models import Value
 from django.urls import reverse
 from django.utils import timezone
 
 from migrations_app.dashboard import rows
-from migrations_app.dashboard.rag import FAR_BEHIND_PERCENT, Rag, assess
+from migrations_app.dashboard.rag import BY_RANK, FAR_BEHIND_PERCENT, Rag, annotate_rank, assess
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemKind, ItemStatus, PracticeMigration
 
 pytestmark = pytest.mark.django_db
@@ -68,6 +69,66 @@ def test_the_red_reason_compares_done_with_planned():
 
 def test_a_checklist_with_nothing_applicable_is_green():
     assert rag_of(applicable=0) == Rag.GREEN
+
+
+# --- the same rule in SQL ------------------------------------------------------------------------------
+
+
+def boundary_counts():
+    """Counts either side of every boundary of the rule: no gate or one overdue, nothing or one
+    item overdue, and the share behind at, just under and just over FAR_BEHIND_PERCENT points, for
+    checklists of none, one, an odd number and a hundred applicable items."""
+    for applicable in (0, 1, 7, 20, 100, 113):
+        for done_ahead in (0, 1, 3):
+            for overdue in sorted({0, 1, 2, 3, *range(max(0, applicable * FAR_BEHIND_PERCENT // 100 - 1), applicable)}):
+                if overdue > applicable or done_ahead > applicable - overdue:
+                    continue
+                for gates_overdue in {0, min(1, overdue)}:
+                    done = done_ahead + (applicable - overdue - done_ahead) // 2
+                    yield {
+                        "applicable": applicable,
+                        "done": done,
+                        "done_ahead": done_ahead,
+                        "overdue": overdue,
+                        "gates_overdue": gates_overdue,
+                    }
+
+
+def test_the_database_gives_the_same_status_as_assess_on_every_boundary(migration):
+    cases = list(boundary_counts())
+    one_row = PracticeMigration.objects.filter(pk=migration.pk)
+    answers = []
+    for counts in cases:
+        figures = {name: Value(count) for name, count in counts.items()}
+        annotated = annotate_rank(
+            one_row.annotate(**figures),
+            applicable="applicable",
+            done_ahead="done_ahead",
+            overdue="overdue",
+            gates_overdue="gates_overdue",
+        )
+        answers.append(BY_RANK[annotated.values_list("rag_rank", flat=True).get()])
+
+    assert answers == [assess(**counts).rag for counts in cases]
+    assert len(cases) > 300
+    assert {Rag.RED, Rag.AMBER, Rag.GREEN} == set(answers)
+
+
+@pytest.mark.parametrize("status", [PracticeMigration.Status.ON_HOLD, PracticeMigration.Status.CANCELLED])
+def test_the_database_gives_no_status_to_a_migration_on_hold_or_cancelled(migration, status, admin_user):
+    if status == PracticeMigration.Status.ON_HOLD:
+        migration.hold(admin_user, "Practice merger")
+    else:
+        migration.cancel(admin_user, "Practice merger")
+    annotated = annotate_rank(
+        PracticeMigration.objects.filter(pk=migration.pk).annotate(a=Value(10), o=Value(5), g=Value(1), d=Value(0)),
+        applicable="a",
+        done_ahead="d",
+        overdue="o",
+        gates_overdue="g",
+    )
+
+    assert annotated.values_list("rag_rank", flat=True).get() is None
 
 
 # --- real migrations, either side of a due date -------------------------------------------------------

@@ -268,8 +268,8 @@ def test_archived_items_are_left_out_of_the_dashboard_figures_and_reminders(migr
     on = blocked.due_on + timedelta(days=1)
 
     def overdue_here() -> int:
-        counts = {pk: count for pk, count, _ in ChecklistItem.objects.overdue_counts_by_migration(on)}
-        return counts.get(migration.pk, 0)
+        ChecklistProgress.count_day(on, [migration.pk])
+        return ChecklistProgress.objects.get(migration=migration).overdue
 
     overdue_before = overdue_here()
 

@@ -7,9 +7,17 @@ from enum import StrEnum
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, Q, QuerySet
+from django.http import Http404
 from django.shortcuts import get_object_or_404
 
-from migrations_app.access.relations import MEMBERSHIP_COLUMNS, Relations, memberships_at, practices_of
+from migrations_app.access.relations import (
+    MEMBERSHIP_COLUMNS,
+    Relations,
+    membership_rows,
+    memberships_at,
+    practices_of,
+    roles_at,
+)
 from migrations_app.access.standing import standing_of
 from migrations_app.models import ChecklistItem, Membership, PracticeMigration, Role, User
 from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
@@ -163,6 +171,11 @@ class Access:
 def access_to(user, migration: PracticeMigration) -> Access:
     """The roles `user` holds on `migration`'s practice, through any of their memberships (one query)."""
     rows = list(memberships_at(migration.practice).filter(user=user).values_list(*MEMBERSHIP_COLUMNS))
+    return _access_of(user, migration, rows)
+
+
+def _access_of(user, migration: PracticeMigration, rows: list[tuple]) -> Access:
+    """Access from the person's membership rows (MEMBERSHIP_COLUMNS) relating them to `migration`'s practice."""
     return Access(
         roles=frozenset(row[1] for row in rows),  # MEMBERSHIP_COLUMNS: the role is second
         acts_on_every_migration=standing_of(user).acts_on_every_migration,
@@ -195,26 +208,52 @@ def signers_of(gate: ChecklistItem) -> QuerySet[User]:
     return signers.filter(Q(pk=gate.owner_id) | ~Exists(signers.filter(pk=gate.owner_id)))
 
 
+# What the migration and item pages show of a migration, read with it.
+MIGRATION_RELATED = ("practice__icb", "practice__delivery_partner", "source_supplier", "target_supplier")
+
+
 def get_migration(user, pk: int, need: Permission | None = None) -> tuple[PracticeMigration, Access]:
     """The migration if `user` can see it (else 404) and, when `need` is given, holds that
     permission on it (else 403)."""
-    migration = get_object_or_404(
-        visible_migrations(user).select_related(
-            "practice__icb", "practice__delivery_partner", "source_supplier", "target_supplier"
-        ),
-        pk=pk,
-    )
+    migration = get_object_or_404(visible_migrations(user).select_related(*MIGRATION_RELATED), pk=pk)
     access = access_to(user, migration)
     if need is not None and not access.can(need):
         raise PermissionDenied
     return migration, access
 
 
-def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = None):
-    """An item of a migration `user` can see (else 404), with the permission `need` (else 403)."""
-    migration, access = get_migration(user, migration_pk, need)
-    item = get_object_or_404(migration.items.select_related("phase", "completed_by", "owner"), pk=item_pk)
-    item.migration = migration
+def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = None, *, lock: bool = False):
+    """An item of a migration `user` can see (else 404), with the permission `need` (else 403).
+    One query: the item with its migration and the roles `user` holds at its practice (roles_at).
+
+    With `lock`, inside the caller's transaction, the item and its migration's row are locked as
+    ChecklistItem._lock() locks them, and the item is held for the change the caller makes next
+    (ChecklistItem.hold_for_change), which then reads nothing again."""
+    items = (
+        ChecklistItem.objects.filter(
+            pk=item_pk,
+            migration_id=migration_pk,
+            migration__in=visible_migrations(user, PracticeMigration.objects.filter(pk=migration_pk)),
+        )
+        .select_related("completed_by", "owner", "migration__practice")
+        .annotate(**roles_at(user, "migration__practice"))
+        .order_by()
+    )
+    if lock:
+        items = items.select_for_update(of=ChecklistItem.LOCKED_WITH)
+    else:
+        # The item's own page shows these too; a change's answer needs none of them.
+        items = items.select_related("phase", *(f"migration__{related}" for related in MIGRATION_RELATED))
+    item = next(iter(items), None)
+    if item is None:
+        # As the migration's page answers (a 404, or a 403 for a permission missing on it), then a 404.
+        get_migration(user, migration_pk, need)
+        raise Http404
+    access = _access_of(user, item.migration, membership_rows(user, item.migration.practice, item))
+    if need is not None and not access.can(need):
+        raise PermissionDenied
+    if lock:
+        item.hold_for_change()
     return item, access
 
 
@@ -228,35 +267,35 @@ def refusal(item: ChecklistItem, access: Access) -> PermissionDenied:
     return PermissionDenied(f"This item is for {responsible_name(item)}: you can read it but not change it.")
 
 
-def get_item_to_work_on(user, migration_pk: int, item_pk: int):
+def get_item_to_work_on(user, migration_pk: int, item_pk: int, *, lock: bool = False):
     """An item `user` may tick, write a note on or load the forms of (`Access.can_work_on`): 404 or
     403 otherwise."""
-    item, access = get_item(user, migration_pk, item_pk, Permission.TICK)
+    item, access = get_item(user, migration_pk, item_pk, Permission.TICK, lock=lock)
     if not access.can_work_on(item):
         raise refusal(item, access)
     return item, access
 
 
-def get_gate_to_sign(user, migration_pk: int, item_pk: int):
+def get_gate_to_sign(user, migration_pk: int, item_pk: int, *, lock: bool = False):
     """A gate `user` may sign (`Access.can_sign`): 404 or 403 otherwise (anything but a gate: a
     plain 403)."""
-    item, access = get_item(user, migration_pk, item_pk)
+    item, access = get_item(user, migration_pk, item_pk, lock=lock)
     if not access.can_sign(item):
         raise refusal(item, access) if item.is_gate else PermissionDenied()
     return item, access
 
 
-def get_item_to_change(user, migration_pk: int, item_pk: int):
+def get_item_to_change(user, migration_pk: int, item_pk: int, *, lock: bool = False):
     """An item whose status `user` may change (`Access.can_change_status`): 404 or 403 otherwise."""
-    item, access = get_item(user, migration_pk, item_pk, Permission.TICK)
+    item, access = get_item(user, migration_pk, item_pk, Permission.TICK, lock=lock)
     if not access.can_change_status(item):
         raise refusal(item, access)
     return item, access
 
 
-def get_item_to_reopen(user, migration_pk: int, item_pk: int):
+def get_item_to_reopen(user, migration_pk: int, item_pk: int, *, lock: bool = False):
     """An item `user` may reopen (`Access.can_reopen`): 404 or 403 otherwise."""
-    item, access = get_item(user, migration_pk, item_pk)
+    item, access = get_item(user, migration_pk, item_pk, lock=lock)
     if not access.can_reopen(item):
         raise refusal(item, access)
     return item, access

@@ -1,12 +1,12 @@
-"""The dashboard as CSV: the table's columns, every row of the filtered view, streamed."""
+"""The dashboard as CSV: the table's columns, every row of the filtered view in the table's
+order, streamed with constant memory."""
 
 import csv
 from collections.abc import Iterator
-from datetime import date
 
-from migrations_app.dashboard.rows import COLUMNS, Row, add_next_due, add_next_items
+from migrations_app.dashboard.rows import COLUMNS, Found
 
-CHUNK = 500
+CHUNK = 200
 """Rows per query for the next item due, and per chunk of the response."""
 # A spreadsheet runs a cell that starts with one of these as a formula (CSV injection).
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
@@ -19,17 +19,14 @@ class _Line:
         return value
 
 
-def csv_chunks(rows: list[Row], today: date) -> Iterator[str]:
-    """The header, then the rows in chunks of CHUNK lines: the response never holds the whole
-    file, only the rows (which the sort needed) and one chunk of text. Queries: every row's next
-    due date, then the items due on them per chunk."""
+def csv_chunks(found: Found) -> Iterator[str]:
+    """The header, then the rows in chunks of CHUNK lines, as the database sends them: the
+    response holds one chunk of rows and its text at a time, whatever the number of rows.
+    Queries: the rows (one, read as they are needed), then the items due next per chunk."""
     writer = csv.writer(_Line())
     # The byte order mark tells spreadsheet programs the file is UTF-8 (the guide's titles use curly quotes).
     yield "\ufeff" + writer.writerow([column.heading for column in COLUMNS])
-    add_next_due(rows, today)
-    for start in range(0, len(rows), CHUNK):
-        chunk = rows[start : start + CHUNK]
-        add_next_items(chunk, today)
+    for chunk in found.chunks(CHUNK):
         yield "".join(writer.writerow([_cell(column.csv_value(row)) for column in COLUMNS]) for row in chunk)
 
 

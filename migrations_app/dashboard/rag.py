@@ -1,5 +1,8 @@
 """The RAG (red, amber, green) status of a migration: the one rule, used by the dashboard's rows,
-its filters and sort, its summary, its CSV and the help page.
+its filters and sort, its summary, its CSV and the help page. The database evaluates it
+(`annotate_rank`), so that the dashboard filters, sorts, pages and counts by it in SQL; `assess()`
+is the same rule in Python, with the reason a row gives, and tests hold the two to the same
+answers on every boundary.
 
 The rule compares the share of a migration's checklist that is done with the share its plan has
 due by today. Due dates follow the milestones, so the planned share is how far along its own
@@ -11,6 +14,8 @@ in the weeks before go-live (measured on the national bench data: 36 points at w
 
 from enum import StrEnum, nonmember
 from typing import NamedTuple
+
+from django.db.models import Case, F, IntegerField, Q, QuerySet, Value, When
 
 from migrations_app.models.practice_migrations import PAUSED_STATUSES
 
@@ -46,6 +51,8 @@ class Rag(StrEnum):
 
 
 _RANKS = {rag: rank for rank, rag in enumerate(Rag)}
+BY_RANK = list(Rag)
+"""Rag.rank back to the status: what annotate_rank's numbers mean."""
 
 
 class Assessment(NamedTuple):
@@ -83,3 +90,26 @@ def assess(*, applicable: int, done: int, done_ahead: int, overdue: int, gates_o
 
 def _percent(part: int, whole: int) -> int:
     return round(100 * part / whole)
+
+
+def annotate_rank(
+    migrations: QuerySet, *, applicable: str, done_ahead: str, overdue: str, gates_overdue: str, name: str = "rag_rank"
+) -> QuerySet:
+    """`migrations` with their RAG status as `name`: its Rag.rank (0 red, 1 amber, 2 green), or
+    NULL for a status that has none (NOT_RATED). The other arguments name the fields or
+    annotations holding assess()'s counts (`done` is not needed: it cancels out of the rule)."""
+    behind = f"{name}_behind"
+    return migrations.alias(
+        **{behind: 100 * (F(overdue) - F(done_ahead)) - FAR_BEHIND_PERCENT * F(applicable)}
+    ).annotate(
+        **{
+            name: Case(
+                When(status__in=list(NOT_RATED), then=Value(None)),
+                When(Q(**{f"{gates_overdue}__gt": 0}), then=Value(Rag.RED.rank)),
+                When(Q(**{f"{applicable}__gt": 0, f"{behind}__gt": 0}), then=Value(Rag.RED.rank)),
+                When(Q(**{f"{overdue}__gt": 0}), then=Value(Rag.AMBER.rank)),
+                default=Value(Rag.GREEN.rank),
+                output_field=IntegerField(),
+            )
+        }
+    )

@@ -1,42 +1,53 @@
 """The dashboard's rows: one per migration the user can see, with its progress, counts, next item
-due and RAG status; filtered, searched and sorted.
+due and RAG status; filtered, searched, sorted and paged by the database.
 
-A page costs the same queries whatever the number of migrations:
+Everything that decides which rows a page shows is SQL over one query of the migrations
+(matching()): the filters, the current phase by dates (phases.phase_by_dates), the day figures
+(overdue items and gates, items done ahead of plan, next due date: kept in ChecklistProgress for
+today, see day_figures()), the RAG status (rag.annotate_rank, the one rule) and the sort. So a
+page reads only the rows it shows, whatever the number of migrations:
   1. the ICBs, delivery partners and supplier pairs of the migrations the user can see (filter choices);
-  2. the phases of the checklist versions those migrations use (filter choices, phase titles);
-  3. the migrations matching the filters SQL can apply, one tuple each, with their done, applicable
-     and blocked counts and the checklist's first phase with an open item (ChecklistProgress, kept
-     up to date by the item methods), and their current phase by dates (phases.phase_by_dates, an
-     annotation, so the phase filter is SQL's); for the CSV, the time of their last change too;
-  4. per migration, its overdue items and overdue gates (the rows' own, by id, up to LOOK_UP_IDS_UP_TO
-     rows; beyond, a range of an index of open items by date);
-  5. per migration, the items done ahead of their due date (for the RAG rule; few, found by date);
-  6. the next due date of the rows on the page (of every row when sorted by it, or for the CSV);
-  7. the item due on that date and its owner, for the rows on the page (for the CSV, per chunk of rows).
-The RAG status is computed in Python from those numbers (and each phase named from its position;
-a migration on hold or cancelled has none, and no overdue items: rag.NOT_RATED),
-so the RAG rule stays one function (rag.assess) that the RAG filter, the sort, the summary and the
-CSV all use; the RAG filter, the sort and the pages are applied in Python too.
+  2. the phases of the checklist versions (filter choices, phase titles);
+  3. the page's rows, sorted and sliced by the database (Found.__getitem__);
+  4. the item due next, and its owner, for those rows (add_next_items).
+The summary's counts are grouped queries over the same migrations (summary.py); the CSV reads every
+row in the same order, a chunk at a time (Found.chunks, export.py).
 """
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from django.db.models import Max, OuterRef, Q, Subquery
+from django.db.models import (
+    Case,
+    DateField,
+    Expression,
+    F,
+    IntegerField,
+    Max,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    Value,
+    When,
+)
+from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 
 from migrations_app import access
 from migrations_app.dashboard.phases import DATES_NOT_AGREED, PHASE_KEYS, PHASE_STARTS, checklist_lag, phase_by_dates
-from migrations_app.dashboard.rag import NOT_RATED, Rag, assess
+from migrations_app.dashboard.rag import BY_RANK, NOT_RATED, Rag, annotate_rank, assess
 from migrations_app.models import ChecklistItem, Event, PhaseTemplate, PracticeMigration
-from migrations_app.models.checklist_items import Progress
+from migrations_app.models.checklist_items import Progress, day_count_subqueries
 from migrations_app.models.choices import Role
 from migrations_app.models.practice_migrations import DASHBOARD_FIELDS, UNFINISHED_STATUSES
 
 CLOSED_PHASE = ("closed", "All items closed")
 """The checklist's phase of a migration with no open item left (on the migration page it has none)."""
+DAY_FIGURES = ("overdue", "gates_overdue", "done_ahead", "next_due_on")
+"""The fields of ChecklistProgress that hold a migration's DayCounts."""
 # What a row reads besides DASHBOARD_FIELDS; the CSV adds the time of the last change.
 ROW_FIELDS = (
     *DASHBOARD_FIELDS,
@@ -44,6 +55,8 @@ ROW_FIELDS = (
     "idp_on",
     "old_system_access_end_on",
     "current_phase",
+    *(f"{name}_now" for name in DAY_FIGURES),
+    "rag_rank",
 )
 SOON_DAYS = 28
 """'The next four weeks': go-live today or in the 27 days after."""
@@ -59,8 +72,6 @@ GO_LIVE_WINDOWS: dict[str, tuple[str, int | None, int | None]] = {
 }
 GO_LIVE_NOT_AGREED = "not-agreed"
 
-LOOK_UP_IDS_UP_TO = 2000
-"""Up to this many rows, their next due dates are looked up by the rows' ids (see add_next_due())."""
 
 # The status filter: key, label, the statuses it shows. Cancelled migrations are kept in reports,
 # shown when asked for.
@@ -93,7 +104,6 @@ class Row:
     gates_overdue: int = 0
     done_ahead: int = 0
     next_due_on: date | None = None
-    next_due_known: bool = False  # next_due_on is looked up only for the rows that need it
     days_to_go: int | None = None
     phase_key: str = CLOSED_PHASE[0]
     phase_title: str = CLOSED_PHASE[1]
@@ -187,7 +197,7 @@ class Options:
 
 
 def options_for(user) -> Options:
-    """Two queries: the facets of the migrations `user` can see, and their checklists' phases."""
+    """Two queries: the facets of the migrations `user` can see, and the checklists' phases."""
     visible = access.visible_migrations(user)
     icbs, partners, pairs = {}, {}, {}
     for icb_id, icb, partner_id, partner, source_id, source, target_id, target in visible.facets():
@@ -198,10 +208,11 @@ def options_for(user) -> Options:
     # A migration's phases are copies of its template version's (PracticeMigration.instantiate), and a
     # published version is frozen, so (version, position) names the phase without reading the copies.
     phase_by_position, titles = {}, {}
-    phase_rows = (
-        PhaseTemplate.objects.filter(version_id__in=visible.values("template_version_id"))
-        .order_by("position", "-version__number")
-        .values_list("version_id", "position", "key", "title")
+    # Every version's phases (a few dozen rows), not only those of the versions the user's
+    # migrations use: phase titles are the guide's, and this way the query does not go through
+    # the migrations again. The latest published version names a key first.
+    phase_rows = PhaseTemplate.objects.order_by("position", F("version__number").desc(nulls_last=True)).values_list(
+        "version_id", "position", "key", "title"
     )
     for version_id, position, key, title in phase_rows:
         phase_by_position[version_id, position] = (key, title)
@@ -216,56 +227,128 @@ def options_for(user) -> Options:
     )
 
 
-def find(user, filters: Filters, today: date, options: Options, *, with_last_change: bool = False) -> list[Row]:
-    """Every row `user` can see that matches `filters`, unsorted. Three queries. With
-    `with_last_change` (the CSV), each row's last change is read in the rows' query."""
+def day_figures(today: date, *, count_stale: bool) -> dict[str, Case]:
+    """Each migration's DayCounts on `today`, as annotations `<figure>_now`, from its
+    ChecklistProgress, where every change of its items and the quarter-hourly task count them
+    (`counts_on` says for which day). With `count_stale`, a row not counted for today is counted
+    here from its items (correlated subqueries, run only for those rows); without, the kept
+    figures are read as they are: for when every row is known to be counted for today (see
+    Found.stale), which spares the database the subqueries and Django compiling them. A migration
+    on hold or cancelled has no overdue items (rag.NOT_RATED)."""
+    counted = day_count_subqueries(today, OuterRef("pk")) if count_stale else {}
+    figures = {}
+    for name in DAY_FIGURES:
+        paused = [When(status__in=list(NOT_RATED), then=Value(0))] if name in ("overdue", "gates_overdue") else []
+        stale = [When(~Q(progress__counts_on=today), then=counted[name])] if count_stale else []
+        figures[f"{name}_now"] = Case(
+            *paused,
+            *stale,
+            default=F(f"progress__{name}"),
+            output_field=DateField() if name == "next_due_on" else IntegerField(),
+        )
+    return figures
+
+
+def matching(user, filters: Filters, today: date, *, count_stale: bool = True) -> QuerySet:
+    """The migrations `user` can see that match `filters`, in the order of `filters.sort`, with
+    their current phase by dates, day figures (see day_figures for `count_stale`), RAG rank and
+    percentage done as annotations."""
     migrations = _matching(
         access.visible_migrations(user).annotate(current_phase=phase_by_dates(today)), filters, today
+    ).annotate(**day_figures(today, count_stale=count_stale))
+    migrations = annotate_rank(
+        migrations.alias(applicable_now=Coalesce("progress__items_applicable", 0)),
+        applicable="applicable_now",
+        done_ahead="done_ahead_now",
+        overdue="overdue_now",
+        gates_overdue="gates_overdue_now",
     )
-    fields = ROW_FIELDS
-    if with_last_change:
-        migrations = migrations.annotate(last_change_at=_last_change())
-        fields = (*ROW_FIELDS, "last_change_at")
-    rows = {
-        values[0]: Row(
+    if filters.rag:
+        migrations = migrations.filter(rag_rank__in=[rag.rank for rag in filters.rag])
+    migrations = migrations.annotate(percent=PERCENT)
+    column = SORTABLE[filters.sort.removeprefix("-")]
+    value = column.sort.desc(nulls_last=True) if filters.sort.startswith("-") else column.sort.asc(nulls_last=True)
+    # Ties keep go-live order, then practice name, so that a page is the same on every visit.
+    return migrations.order_by(value, F("go_live_on").asc(nulls_last=True), Lower("practice__name"), "pk")
+
+
+class Found:
+    """The rows matching the filters, in order, read from the database a page or a chunk at a
+    time: a page reads the rows it shows (and the items due next for them), whatever the number
+    of migrations. `total` is counted by the caller (the summary's grouped counts add up to it),
+    so the paginator need not count again."""
+
+    def __init__(
+        self,
+        user,
+        filters: Filters,
+        today: date,
+        options: Options,
+        *,
+        with_last_change: bool = False,
+        count_stale: bool = True,
+    ) -> None:
+        self.migrations = matching(user, filters, today, count_stale=count_stale)
+        self.fields = ROW_FIELDS
+        if with_last_change:
+            self.migrations = self.migrations.annotate(last_change_at=_last_change())
+            self.fields = (*ROW_FIELDS, "last_change_at")
+        self.today, self.options = today, options
+        self.total: int | None = None
+
+    def count(self) -> int:
+        if self.total is None:
+            self.total = self.migrations.count()
+        return self.total
+
+    def __len__(self) -> int:
+        return self.count()
+
+    def __getitem__(self, index: slice) -> list[Row]:
+        """The rows of one page, with their next items due (two queries)."""
+        rows = [self._row(values) for values in self.migrations.values_list(*self.fields)[index]]
+        add_next_items(rows)
+        return rows
+
+    def chunks(self, size: int) -> Iterator[list[Row]]:
+        """Every row, `size` at a time, each chunk with its next items due: one query for the rows,
+        read as they are needed, and one per chunk."""
+        chunk = []
+        for values in self.migrations.values_list(*self.fields).iterator(chunk_size=size):
+            chunk.append(self._row(values))
+            if len(chunk) == size:
+                add_next_items(chunk)
+                yield chunk
+                chunk = []
+        if chunk:
+            add_next_items(chunk)
+            yield chunk
+
+    def _row(self, values: tuple) -> Row:
+        value = dict(zip(self.fields, values, strict=True))
+        row = Row(
             *values[:10],
             *(count or 0 for count in values[10:13]),
-            phase_position=values[13],
-            status_reason=values[14],
-            delivery_partner_name=values[15],
-            idp_on=values[16],
-            old_system_access_end_on=values[17],
-            phase_index=values[18],
-            last_change_at=values[19] if with_last_change else None,
+            phase_position=value["progress__phase_position"],
+            status_reason=value["status_reason"],
+            delivery_partner_name=value["practice__delivery_partner__name"],
+            idp_on=value["idp_on"],
+            old_system_access_end_on=value["old_system_access_end_on"],
+            phase_index=value["current_phase"],
+            overdue=value["overdue_now"],
+            gates_overdue=value["gates_overdue_now"],
+            done_ahead=value["done_ahead_now"],
+            next_due_on=value["next_due_on_now"],
+            last_change_at=value.get("last_change_at"),
         )
-        for values in migrations.order_by().values_list(*fields)
-    }
-    if not rows:
-        return []
-    # Overdue items are a small part of all items. Up to LOOK_UP_IDS_UP_TO rows (a delivery
-    # partner's, an ICB's, a practice's) read only their own migrations' overdue items, by id
-    # (index-only through checklistitem_open_migration); more (the national view) read every
-    # migration's, one range of checklistitem_open_due, and keep the rows'. Items done ahead of
-    # plan are fewer still: every migration's, one range of checklistitem_done_due, costs less
-    # than looking them up by id (29 ms for 700 migrations on the national data set).
-    overdue_items = ChecklistItem.objects.all()
-    if len(rows) <= LOOK_UP_IDS_UP_TO:
-        overdue_items = overdue_items.filter(migration_id__in=list(rows))
-    for pk, overdue, gates_overdue in overdue_items.overdue_counts_by_migration(today):
-        if (row := rows.get(pk)) and row.is_rated:
-            row.overdue, row.gates_overdue = overdue, gates_overdue
-    for pk, count in ChecklistItem.objects.done_ahead_by_migration(today):
-        if (row := rows.get(pk)) and row.is_rated:
-            row.done_ahead = count
-    found = []
-    for row in rows.values():
+        today = self.today
         row.days_to_go = (row.go_live_on - today).days if row.go_live_on else None
         if row.phase_index is not None:
-            row.phase_key, row.phase_title = options.phases[row.phase_index]
+            row.phase_key, row.phase_title = self.options.phases[row.phase_index]
         else:
             row.phase_key, row.phase_title = DATES_NOT_AGREED
         if row.phase_position is not None:
-            row.checklist_phase_key, row.checklist_phase_title = options.phase_by_position.get(
+            row.checklist_phase_key, row.checklist_phase_title = self.options.phase_by_position.get(
                 (row.template_version_id, row.phase_position), (f"position-{row.phase_position}", "Unknown phase")
             )
         row.checklist_behind, row.checklist_text = checklist_lag(
@@ -273,20 +356,25 @@ def find(user, filters: Filters, today: date, options: Options, *, with_last_cha
             row.checklist_phase_key if row.phase_position is not None else None,
             row.checklist_phase_title,
         )
-        if row.is_rated:
-            row.rag, row.rag_reason = assess(
+        if value["rag_rank"] is not None:
+            # The status is the database's (the filter and the sort used it); the reason is assess()'s.
+            row.rag = BY_RANK[value["rag_rank"]]
+            row.rag_reason = assess(
                 applicable=row.applicable,
                 done=row.done,
                 done_ahead=row.done_ahead,
                 overdue=row.overdue,
                 gates_overdue=row.gates_overdue,
-            )
+            ).reason
         else:
             row.rag_reason = row.status_reason
-        if filters.rag and row.rag not in filters.rag:
-            continue
-        found.append(row)
-    return found
+        return row
+
+
+def find(user, filters: Filters, today: date, options: Options) -> list[Row]:
+    """Every row `user` can see that matches `filters`, in order (for a few rows: the
+    dashboard reads a page at a time, the CSV a chunk)."""
+    return [row for chunk in Found(user, filters, today, options).chunks(500) for row in chunk]
 
 
 def _last_change() -> Subquery:
@@ -328,30 +416,9 @@ def _matching(migrations, filters: Filters, today: date):
     return migrations
 
 
-def add_next_due(rows: Iterable[Row], today: date) -> None:
-    """Fill in the next due date of the rows that lack it. One query; none if none lacks it.
-
-    Up to LOOK_UP_IDS_UP_TO rows (a page, a delivery partner's or an ICB's rows) are looked up by
-    their ids, one index range each. More are read for every migration, through the whole index,
-    and the rows' kept: cheaper than looking thousands up, or than repeating the filters (given
-    the access rule again, PostgreSQL misjudges it as nearly every migration)."""
-    wanted = {row.pk: row for row in rows if not row.next_due_known}
-    if not wanted:
-        return
-    items = ChecklistItem.objects.all()
-    if len(wanted) <= LOOK_UP_IDS_UP_TO:
-        items = items.filter(migration_id__in=list(wanted))
-    for pk, next_due_on in items.next_due_by_migration(today):
-        if row := wanted.get(pk):
-            row.next_due_on = next_due_on
-    for row in wanted.values():
-        row.next_due_known = True
-
-
-def add_next_items(rows: list[Row], today: date) -> None:
-    """Fill in the next item due of each row: the first open item due on its next due date. Two
-    queries (the dates, unless known already, then the items); none for a date when none is due."""
-    add_next_due(rows, today)
+def add_next_items(rows: list[Row]) -> None:
+    """Fill in the next item due of each row: the first open item due on its next due date, and
+    who holds it. One query; none when no row has an item due."""
     wanted = {row.pk: row for row in rows if row.next_due_on is not None}
     if not wanted:
         return
@@ -372,14 +439,14 @@ def add_next_items(rows: list[Row], today: date) -> None:
 @dataclass(frozen=True)
 class Column:
     """A column of the CSV, and of the table unless `in_table` is false: the table's columns are
-    the CSV's first ones in the same order, and the CSV adds some."""
+    the CSV's first ones in the same order, and the CSV adds some. `sort`: the SQL the table sorts
+    by when the column's heading is chosen (over matching()'s annotations)."""
 
     key: str
     heading: str
     csv_value: Callable[[Row], Any]
-    sort_key: Callable[[Row], Any] | None = None
+    sort: Expression | None = None
     numeric: bool = False
-    needs_next_due: bool = False
     in_table: bool = True
 
 
@@ -387,27 +454,41 @@ def _date(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+# Progress.percent in SQL: done as a whole percentage of applicable, halves rounded up; 100 with
+# nothing applicable. Whole numbers, so that both databases divide alike.
+_DONE = Coalesce("progress__items_done", 0)
+_APPLICABLE = Coalesce("progress__items_applicable", 0)
+PERCENT = Case(
+    When(Q(progress__items_applicable__gt=0), then=(200 * _DONE + _APPLICABLE) / (2 * _APPLICABLE)),
+    default=Value(100),
+    output_field=IntegerField(),
+)
+
 COLUMNS = [
-    Column("practice", "Practice", lambda row: row.practice_name, lambda row: row.practice_name.casefold()),
-    Column("ods_code", "ODS code", lambda row: row.ods_code, lambda row: row.ods_code),
-    Column("icb", "ICB", lambda row: row.icb_name, lambda row: row.icb_name.casefold()),
-    Column("suppliers", "Systems", lambda row: row.suppliers, lambda row: row.suppliers.casefold()),
+    Column("practice", "Practice", lambda row: row.practice_name, Lower("practice__name")),
+    Column("ods_code", "ODS code", lambda row: row.ods_code, F("practice__ods_code")),
+    Column("icb", "ICB", lambda row: row.icb_name, Lower("practice__icb__name")),
+    Column(
+        "suppliers",
+        "Systems",
+        lambda row: row.suppliers,
+        Lower(Concat("source_supplier__system_name", Value(" to "), "target_supplier__system_name")),
+    ),
     # By dates (phases.PHASE_STARTS); the table shows how far behind the checklist is under it.
-    Column("phase", "Current phase", lambda row: row.phase_title, lambda row: row.phase_index),
-    Column("go_live", "Go-live", lambda row: _date(row.go_live_on), lambda row: row.go_live_on),
-    Column("days_to_go", "Days to go-live", lambda row: row.days_to_go_text, lambda row: row.days_to_go, numeric=True),
-    Column("percent", "Complete (%)", lambda row: row.percent, lambda row: row.percent, numeric=True),
-    Column("overdue", "Overdue", lambda row: row.overdue, lambda row: row.overdue, numeric=True),
-    Column("blocked", "Blocked", lambda row: row.blocked, lambda row: row.blocked, numeric=True),
+    Column("phase", "Current phase", lambda row: row.phase_title, F("current_phase")),
+    Column("go_live", "Go-live", lambda row: _date(row.go_live_on), F("go_live_on")),
+    Column("days_to_go", "Days to go-live", lambda row: row.days_to_go_text, F("go_live_on"), numeric=True),
+    Column("percent", "Complete (%)", lambda row: row.percent, F("percent"), numeric=True),
+    Column("overdue", "Overdue", lambda row: row.overdue, F("overdue_now"), numeric=True),
+    Column("blocked", "Blocked", lambda row: row.blocked, Coalesce("progress__items_blocked", 0), numeric=True),
     Column(
         "next_due",
         "Next item due",
         lambda row: f"{_date(row.next_due_on)} {row.next_item_title}".strip(),
-        lambda row: row.next_due_on,
-        needs_next_due=True,
+        F("next_due_on_now"),
     ),
     # Rows with no RAG status (on hold, cancelled) say so, and sort last.
-    Column("rag", "RAG status", lambda row: row.rag_label, lambda row: row.rag.rank if row.rag else None),
+    Column("rag", "RAG status", lambda row: row.rag_label, F("rag_rank")),
     # The CSV's own columns.
     Column("checklist", "Checklist", lambda row: row.checklist_text, in_table=False),
     Column("delivery_partner", "Delivery partner", lambda row: row.delivery_partner_name or "", in_table=False),
@@ -424,23 +505,5 @@ COLUMNS = [
     Column("last_change", "Last change", lambda row: _date(row.last_change_on), in_table=False),
 ]
 TABLE_COLUMNS = [column for column in COLUMNS if column.in_table]
-SORTABLE = {column.key: column for column in TABLE_COLUMNS if column.sort_key is not None}
+SORTABLE = {column.key: column for column in TABLE_COLUMNS if column.sort is not None}
 DEFAULT_SORT = "rag"
-
-
-def sort_rows(rows: list[Row], sort: str, today: date) -> list[Row]:
-    """Sorted by `sort` (a column key, "-key" for descending); rows without a value last. Ties
-    keep go-live order, then practice name, so a page is the same on every visit. Sorting by the
-    next item due first looks up every row's next due date (one query)."""
-    descending = sort.startswith("-")
-    column = SORTABLE[sort.removeprefix("-")]
-    if column.needs_next_due:
-        add_next_due(rows, today)
-    key = column.sort_key
-    ordered = sorted(
-        rows, key=lambda row: (row.go_live_on is None, row.go_live_on or date.min, row.practice_name.casefold(), row.pk)
-    )
-    keyed = [(key(row), row) for row in ordered]
-    present = [pair for pair in keyed if pair[0] is not None]
-    present.sort(key=lambda pair: pair[0], reverse=descending)
-    return [row for _, row in present] + [row for value, row in keyed if value is None]

@@ -1,15 +1,21 @@
-"""The dashboard's summary panel, computed from the rows the table shows: counts by RAG status
-(and of the rows on hold or cancelled, which have none) and by phase, the go-lives in the next
-four weeks, migrations by go-live month and phase (the chart and its table), and cutover length
-by supplier pair."""
+"""The dashboard's summary panel, over the migrations the table shows: counts by RAG status (and
+of the ones on hold or cancelled, which have none) and by phase, the go-lives in the next four
+weeks, migrations by go-live month and phase (the chart and its table), and cutover length by
+supplier pair. Three queries whatever the number of migrations: one count grouped by RAG status,
+status, phase, go-live month and whether go-live is in the next four weeks (a few hundred groups
+at most); the first go-lives to come; the live migrations grouped by supplier pair and cutover
+length in days (whose medians come from those counts)."""
 
 from collections import Counter, defaultdict
 from dataclasses import dataclass
-from datetime import date
-from statistics import median
+from datetime import date, timedelta
 
-from migrations_app.dashboard.rag import NOT_RATED, Rag
-from migrations_app.dashboard.rows import SOON_DAYS, Options, Row
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models.functions import Lower, TruncMonth
+
+from migrations_app.dashboard.phases import DATES_NOT_AGREED
+from migrations_app.dashboard.rag import BY_RANK, NOT_RATED, Rag
+from migrations_app.dashboard.rows import SOON_DAYS, Options
 
 SOON_SHOWN = 10
 """How many of the coming go-lives the panel names; the rest are a link away."""
@@ -50,50 +56,84 @@ class Cutover:
 
 
 @dataclass(frozen=True)
+class Soon:
+    """A migration going live in the next four weeks."""
+
+    pk: int
+    practice_name: str
+    ods_code: str
+    go_live_on: date
+
+
+@dataclass(frozen=True)
 class Summary:
     total: int
     by_rag: list[tuple[Rag, int]]
     # Rows with no RAG status, by status: (status, label, count), for the statuses there are.
     not_rated: list[tuple[str, str, int]]
     phases: list[PhaseCount]
-    soon: list[Row]
+    soon: list[Soon]
     soon_count: int
     months: list[Month]
     cutovers: list[Cutover]
+    # How many of the migrations have figures counted for another day than today (or never):
+    # when some have, read the rows with rows.matching(count_stale=True).
+    stale: int = 0
 
 
-def summarise(rows: list[Row], options: Options) -> Summary:
-    rag_counts = Counter(row.rag for row in rows)
-    status_counts = Counter(row.status for row in rows if not row.is_rated)
-    phase_counts = Counter(row.phase_key for row in rows)
-    titles = dict(options.phases)
-    for row in rows:
-        titles.setdefault(row.phase_key, row.phase_title)
-    phases = [PhaseCount(index, key, title, phase_counts[key]) for index, (key, title) in enumerate(titles.items())]
-    soon = sorted(
-        (row for row in rows if row.days_to_go is not None and 0 <= row.days_to_go < SOON_DAYS),
-        key=lambda row: (row.go_live_on, row.practice_name.casefold()),
+def summarise(migrations: QuerySet, options: Options, today: date) -> Summary:
+    """The summary of `migrations` (rows.matching()'s, with their rag_rank and current_phase)."""
+    soon_window = Q(go_live_on__gte=today, go_live_on__lt=today + timedelta(days=SOON_DAYS))
+    groups = (
+        migrations.order_by()
+        .values(
+            "rag_rank",
+            "status",
+            "current_phase",
+            month=TruncMonth("go_live_on"),
+            soon=Case(When(soon_window, then=Value(True)), default=Value(False)),
+            counted=Case(When(progress__counts_on=today, then=Value(True)), default=Value(False)),
+        )
+        .annotate(count=Count("pk"))
     )
+    rag_counts, status_counts, phase_counts, soon_count, stale = Counter(), Counter(), Counter(), 0, 0
+    by_month: dict[date | None, Counter] = defaultdict(Counter)
+    for group in groups:
+        count = group["count"]
+        phase_key = DATES_NOT_AGREED[0] if group["current_phase"] is None else options.phases[group["current_phase"]][0]
+        if group["rag_rank"] is None:
+            status_counts[group["status"]] += count
+        else:
+            rag_counts[BY_RANK[group["rag_rank"]]] += count
+        phase_counts[phase_key] += count
+        by_month[group["month"]][phase_key] += count
+        soon_count += count if group["soon"] else 0
+        stale += 0 if group["counted"] else count
+    titles = dict(options.phases)
+    phases = [PhaseCount(index, key, title, phase_counts[key]) for index, (key, title) in enumerate(titles.items())]
+    soon = [
+        Soon(*values)
+        for values in migrations.filter(soon_window)
+        .order_by("go_live_on", Lower("practice__name"), "pk")
+        .values_list("pk", "practice__name", "practice__ods_code", "go_live_on")[:SOON_SHOWN]
+    ]
     return Summary(
-        total=len(rows),
+        total=sum(rag_counts.values()) + sum(status_counts.values()),
         by_rag=[(rag, rag_counts[rag]) for rag in Rag],
         not_rated=[
             (status, label, status_counts[status]) for status, label in NOT_RATED.items() if status_counts[status]
         ],
         phases=phases,
-        soon=soon[:SOON_SHOWN],
-        soon_count=len(soon),
-        months=_months(rows, phases),
-        cutovers=_cutovers(rows),
+        soon=soon,
+        soon_count=soon_count,
+        months=_months(by_month, phases),
+        cutovers=_cutovers(migrations, today),
+        stale=stale,
     )
 
 
-def _months(rows: list[Row], phases: list[PhaseCount]) -> list[Month]:
+def _months(by_month: dict[date | None, Counter], phases: list[PhaseCount]) -> list[Month]:
     """Migrations by go-live month and current phase; migrations without a go-live date last."""
-    by_month: dict[date | None, Counter] = defaultdict(Counter)
-    for row in rows:
-        month = row.go_live_on.replace(day=1) if row.go_live_on else None
-        by_month[month][row.phase_key] += 1
     widest = max((sum(counts.values()) for counts in by_month.values()), default=0)
     months = []
     for month in sorted(by_month, key=lambda month: (month is None, month or date.min)):
@@ -115,17 +155,43 @@ def _months(rows: list[Row], phases: list[PhaseCount]) -> list[Month]:
     return months
 
 
-def _cutovers(rows: list[Row]) -> list[Cutover]:
-    """FDP to go-live, in days, for the migrations that are live, by supplier pair and overall."""
-    by_pair: dict[str, list[int]] = defaultdict(list)
-    for row in rows:
-        if row.cutover_days is not None:
-            by_pair[row.suppliers].append(row.cutover_days)
-    figures = [
-        Cutover(pair, len(days), median(days), max(days))
-        for pair, days in sorted(by_pair.items(), key=lambda pair: pair[0].casefold())
-    ]
+def _cutovers(migrations: QuerySet, today: date) -> list[Cutover]:
+    """FDP to go-live, in days, for the migrations that are live (go-live today or before), by
+    supplier pair and overall: one query of counts by pair and length."""
+    lengths = (
+        migrations.filter(go_live_on__lte=today, fdp_on__isnull=False)
+        .order_by()
+        .values(
+            "source_supplier__system_name",
+            "target_supplier__system_name",
+            length=ExpressionWrapper(F("go_live_on") - F("fdp_on"), output_field=DurationField()),
+        )
+        .annotate(count=Count("pk"))
+    )
+    by_pair: dict[str, Counter] = defaultdict(Counter)
+    for group in lengths:
+        pair = f"{group['source_supplier__system_name']} to {group['target_supplier__system_name']}"
+        by_pair[pair][group["length"].days] += group["count"]
+    figures = [_cutover(pair, days) for pair, days in sorted(by_pair.items(), key=lambda pair: pair[0].casefold())]
     if len(figures) > 1:
-        every = [day for days in by_pair.values() for day in days]
-        figures.append(Cutover("All supplier pairs", len(every), median(every), max(every)))
+        every = sum(by_pair.values(), Counter())
+        figures.append(_cutover("All supplier pairs", every))
     return figures
+
+
+def _cutover(suppliers: str, days: Counter) -> Cutover:
+    return Cutover(suppliers, days.total(), _median(days), max(days))
+
+
+def _median(counts: Counter) -> float | int:
+    """The median of the values counted in `counts` (value: how many times), as statistics.median
+    would give of the values written out."""
+    total = counts.total()
+    middle = [(total - 1) // 2, total // 2]  # the one or two middle positions, from 0
+    found, seen = [], 0
+    for value in sorted(counts):
+        seen += counts[value]
+        while middle and middle[0] < seen:
+            found.append(value)
+            middle.pop(0)
+    return found[0] if total % 2 else (found[0] + found[1]) / 2

@@ -107,51 +107,20 @@ class ChecklistItemQuerySet(models.QuerySet):
         """Open items whose due date is before `on`."""
         return self.open().filter(due_on__lt=on)
 
-    def overdue_counts_by_migration(self, on: date) -> models.QuerySet:
-        """Per migration with overdue items on `on`: how many, and how many of them are sign-off
-        gates. Reads only the overdue items, a range of the partial index checklistitem_open_due."""
-        # Counting a column the index holds (not the primary key) keeps the scan index-only.
-        return (
-            self.overdue(on)
-            .order_by()
-            .values("migration_id")
-            .annotate(overdue=Count("kind"), gates_overdue=Count("kind", filter=Q(kind=ItemKind.GATE)))
-            .values_list("migration_id", "overdue", "gates_overdue")
-        )
-
-    def next_due_by_migration(self, on: date) -> models.QuerySet:
-        """Per migration with an open item due from `on` on: the first such due date. Through the
-        partial index checklistitem_open_migration (by migration, then date)."""
-        return (
-            self.open()
-            .filter(due_on__gte=on)
-            .order_by()
-            .values("migration_id")
-            .annotate(next_due_on=Min("due_on"))
-            .values_list("migration_id", "next_due_on")
-        )
-
-    def done_ahead_by_migration(self, on: date) -> models.QuerySet:
-        """Per migration: items done although not yet due on `on` (due later, or no date yet).
-        Done items are most of a checklist; these few are found by date through the partial
-        index checklistitem_done_due without reading the rest."""
-        return (
-            self.filter(status=ItemStatus.DONE)
-            .alias(due_or_never=DUE_OR_NEVER)
-            .filter(due_or_never__gte=on)
-            .order_by()
-            .values("migration_id")
-            .annotate(count=Count("migration_id"))
-            .values_list("migration_id", "count")
-        )
-
     def next_due_candidates(self, next_due_on: dict[int, date]) -> models.QuerySet:
         """The open items that may be each migration's next item due: those of the given
-        migrations due on any of the given dates (the caller keeps, per migration, the first
-        one due on its own date)."""
+        migrations due on their own given date (the caller keeps, per migration, the first one).
+        One condition per date, naming the migrations whose next item falls due on it, so only
+        those items are read (not every item of those migrations due on any of the dates)."""
+        by_date: dict[date, list[int]] = {}
+        for migration_id, due_on in next_due_on.items():
+            by_date.setdefault(due_on, []).append(migration_id)
+        due_on_their_date = Q(pk__in=[])
+        for due_on, migration_ids in by_date.items():
+            due_on_their_date |= Q(due_on=due_on, migration_id__in=migration_ids)
         return (
             self.open()
-            .filter(migration_id__in=list(next_due_on), due_on__in=set(next_due_on.values()))
+            .filter(due_on_their_date)
             .order_by("migration_id", "due_on", "phase__position", "position")
             .values_list("migration_id", "due_on", "pk", "title")
         )
@@ -240,6 +209,16 @@ class ChecklistItem(models.Model):
     objects = LiveChecklistItemManager()
     all_objects = ChecklistItemQuerySet.as_manager()
 
+    # What _lock() locks: the item and its migration's row (ChecklistProgress relies on the latter).
+    LOCKED_WITH = ("self", "migration")
+    # Read under lock by the caller, for the next change (hold_for_change); not stored.
+    _held = False
+    # The gates a change that closed this item made ready to sign, worked out by the caller in the
+    # change's transaction from the checklist as the change left it (views/items.py does, from the
+    # items its answer reads): the sign-off requests then need no query of their own. None: they
+    # work them out once the transaction commits. Not stored.
+    gates_made_ready: list[int] | None = None
+
     class Meta:
         ordering = ["phase__position", "position"]
         constraints = [
@@ -268,36 +247,24 @@ class ChecklistItem(models.Model):
         indexes = [
             # Overdue and due-soon look-ups scan open items by date.
             models.Index(fields=["status", "due_on"], name="checklistitem_status_due"),
-            # The dashboard counts every migration's overdue items and overdue gates on each page:
-            # open items by due date, carrying the migration and kind, so the overdue ones are one
-            # range of this index, read without the table (index-only). On 7,000 migrations (784k
-            # items, 59k overdue): 14 ms, against 330 ms for the same figures over all items.
-            models.Index(
-                fields=["due_on"],
-                include=["migration", "kind"],
-                condition=Q(status__in=list(OPEN_STATUSES), archived_at__isnull=True),
-                name="checklistitem_open_due",
-            ),
-            # A migration's next item due: its open items in date order, so the first from today
-            # is one look-up per migration (the page's rows, or every row when sorted by it). And
-            # the overdue items of a delivery partner's or an ICB's migrations, with their kind
-            # (gates count apart), read without the table: on the national data set, 700
-            # migrations' 7,430 overdue items in 6 ms (index-only), against 33 ms through the
-            # migration's plain index and 18 ms for every migration's through checklistitem_open_due.
+            # A migration's day figures (DayCounts; ChecklistProgress.count_day and, for a row not
+            # counted for today, the dashboard's own query) read its overdue items with their kind
+            # (gates count apart) and its next item due from this index alone: its open items in
+            # date order. Per migration, one range (overdue) and one look-up (next due).
             models.Index(
                 fields=["migration", "due_on"],
                 include=["kind"],
                 condition=Q(status__in=list(OPEN_STATUSES), archived_at__isnull=True),
                 name="checklistitem_open_migration",
             ),
-            # The RAG rule needs the items done ahead of their due date (due from today on, or with
-            # no date yet). Done items are the other half of the table; indexed by that date, with
-            # "no date" as the end of time so the look-up is one range, the few are found directly.
+            # And its items done ahead of their due date (due from today on, or with no date yet,
+            # as the end of time so that "not due yet" is one range): done items are half of a
+            # checklist; by migration and that date, the few are one range of this index.
             models.Index(
-                DUE_OR_NEVER,
                 F("migration"),
+                DUE_OR_NEVER,
                 condition=Q(status="done", archived_at__isnull=True),
-                name="checklistitem_done_due",
+                name="checklistitem_done_migration",
             ),
         ]
 
@@ -357,6 +324,13 @@ class ChecklistItem(models.Model):
         """The items a gate waits for that are still open, in checklist order."""
         return self.dependencies().open().order_by("phase__position", "position")
 
+    def waits_for(self, other: "ChecklistItem") -> bool:
+        """Whether this gate waits for `other`, an item of its migration: `dependencies()`, for
+        items already in hand (the migration page, the gates an item's change makes ready)."""
+        if self.depends_on is None:
+            return other.phase_id == self.phase_id and other.position < self.position
+        return other.key in self.depends_on
+
     def complete(self, by) -> None:
         """Mark done. Done twice (two people at once) is not an error: both are logged. Once the
         transaction commits, a gate this made ready to sign has its signers e-mailed at once."""
@@ -368,11 +342,13 @@ class ChecklistItem(models.Model):
         phase with nothing open before it: once the transaction commits, that gate's signers are
         e-mailed at once rather than at the next digest. The reminders package does it
         (reminders/sign_offs.py); it builds on these models, so they reach it through the app's
-        config (apps.py) rather than import it."""
+        config (apps.py) rather than import it. Which gates: `gates_made_ready` when the caller
+        set it before the commit, else worked out then (reminders.due.gates_made_ready_by)."""
         config = apps.get_app_config("migrations_app")
         # robust: the item stays closed whatever happens to the e-mail (a broker that is down).
         item_id = self.pk
-        transaction.on_commit(lambda: config.queue_sign_off_requests(item_id), robust=True)
+        # Read when the transaction commits: the caller may have set it after this change.
+        transaction.on_commit(lambda: config.queue_sign_off_requests(item_id, self.gates_made_ready), robust=True)
 
     def reopen(self, by, *, reason: str = "", expected_revision: int | None = None) -> None:
         """Back to "to do". An optional `reason` (why it is worked on again) is kept in the log."""
@@ -413,7 +389,7 @@ class ChecklistItem(models.Model):
         self._request_sign_offs_on_commit()
 
     def set_note(self, by, note: str, *, expected_revision: int | None = None) -> None:
-        with transaction.atomic():
+        with self._transaction():
             item = self._lock(expected_revision)
             old_note, item.note = item.note, note.strip()
             if old_note == item.note:
@@ -441,6 +417,7 @@ class ChecklistItem(models.Model):
             item.due_on = due_on or scheduling.due_date(item.migration.milestone_dates(), item.anchor, item.offset_days)
             item.revision += 1
             item.save(update_fields=["manual_due_on", "due_on", "revision"])
+            ChecklistProgress.count_day(timezone.localdate(), [item.migration_id])
             Event.objects.create(
                 migration_id=item.migration_id,
                 item=item,
@@ -467,7 +444,7 @@ class ChecklistItem(models.Model):
         first and this is refused (ValidationError on "owner")."""
         if owner is not None and memberships is None:
             raise TypeError("Naming an owner needs the memberships that may own the item (access.owner_memberships).")
-        with transaction.atomic():
+        with self._transaction():
             item = self._lock(expected_revision)
             if item.owner_id == (owner.pk if owner is not None else None):
                 self._copy_from(item)
@@ -493,8 +470,26 @@ class ChecklistItem(models.Model):
             )
         self._copy_from(item)
 
+    def hold_for_change(self) -> None:
+        """Say that this instance, with its migration, was read under lock (select_for_update(of=
+        LOCKED_WITH)) in the transaction the caller holds open, for one change: that change then
+        uses it as read instead of reading it again, and runs in the caller's transaction rather
+        than a savepoint of its own, so that its failure (a stale revision, a refusal) rolls the
+        whole transaction back; the caller lets the error out of its `atomic` block and reads the
+        item again to answer (views/items.py)."""
+        self._held = True
+
+    def _transaction(self) -> transaction.Atomic:
+        """The change's transaction: its own (a savepoint inside the caller's, if any), or the
+        caller's when the item is held for it (hold_for_change)."""
+        return transaction.atomic(savepoint=not self._held)
+
     def _lock(self, expected_revision: int | None) -> "ChecklistItem":
-        item = ChecklistItem.objects.select_for_update().select_related("migration").get(pk=self.pk)
+        if self._held:
+            self._held = False  # for one change
+            item = self
+        else:
+            item = ChecklistItem.objects.select_for_update().select_related("migration").get(pk=self.pk)
         if expected_revision is not None and item.revision != expected_revision:
             raise StaleItemError()
         return item
@@ -514,7 +509,7 @@ class ChecklistItem(models.Model):
         if status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED) and not reason:
             label = ItemStatus(status).label.lower()
             raise ValidationError({"reason": f"Give a reason why this item is {label}."})
-        with transaction.atomic():
+        with self._transaction():
             item = self._lock(expected_revision)
             old_status = item.status
             # Only these two statuses keep their reason on the item; a reopen's is only logged.
@@ -602,8 +597,9 @@ class Progress:
 
     @property
     def percent(self) -> int:
-        """Done as a whole percentage of applicable; a checklist with nothing applicable is complete."""
-        return round(100 * self.done / self.applicable) if self.applicable else 100
+        """Done as a whole percentage of applicable, halves rounded up (12.5 is 13); a checklist
+        with nothing applicable is complete. In whole numbers, as the dashboard's SQL (rows.PERCENT)."""
+        return (200 * self.done + self.applicable) // (2 * self.applicable) if self.applicable else 100
 
 
 # Progress's rule over the `items` join, for counting in the database (ChecklistProgress.recount).
@@ -639,6 +635,17 @@ class ChecklistProgress(models.Model):
     phase_position = models.PositiveIntegerField(
         null=True, blank=True, help_text="Position of the first phase with an open item; empty when all are closed."
     )
+    # The figures that change with the date as well as with the items (DayCounts), as they stood on
+    # `counts_on`. The dashboard's RAG status, its filters, sort and summary are SQL over them; a
+    # row counted on another day (or never) is counted again in the dashboard's own query (see
+    # dashboard.rows.day_figures), so a missed refresh costs time, never a wrong figure.
+    overdue = models.PositiveIntegerField(default=0)
+    gates_overdue = models.PositiveIntegerField(default=0)
+    done_ahead = models.PositiveIntegerField(default=0)
+    next_due_on = models.DateField(null=True, blank=True)
+    counts_on = models.DateField(
+        null=True, blank=True, help_text="The day the overdue, done-ahead and next-due figures were counted for."
+    )
 
     class Meta:
         verbose_name_plural = "checklist progress"
@@ -648,6 +655,13 @@ class ChecklistProgress(models.Model):
                 condition=Q(items_done__lte=F("items_applicable") - F("items_blocked")),
                 name="checklistprogress_counts_within_applicable",
             ),
+            models.CheckConstraint(
+                condition=Q(gates_overdue__lte=F("overdue")), name="checklistprogress_gates_within_overdue"
+            ),
+        ]
+        indexes = [
+            # The nightly count (count_day) finds the rows counted before today.
+            models.Index(fields=["counts_on"], name="checklistprogress_counts_on"),
         ]
 
     def __str__(self) -> str:
@@ -667,6 +681,7 @@ class ChecklistProgress(models.Model):
             items_done=F("items_done") + change.done,
             items_applicable=F("items_applicable") + change.applicable,
             items_blocked=F("items_blocked") + change.blocked,
+            **day_count_updates(timezone.localdate()),
             phase_position=models.Subquery(
                 ChecklistItem.objects.open()
                 .filter(migration_id=migration_id)
@@ -712,3 +727,70 @@ class ChecklistProgress(models.Model):
             unique_fields=["migration"],
             update_fields=["items_done", "items_applicable", "items_blocked", "phase_position"],
         )
+        cls.count_day(timezone.localdate(), migration_ids)
+
+    @classmethod
+    def count_day(cls, on: date, migration_ids: Iterable[int] | None = None) -> int:
+        """Count the day figures (DayCounts) for `on`: of the given migrations, or of every one
+        not yet counted for `on` (the nightly task, tasks.count_day). One UPDATE; returns how many
+        rows it counted. Call inside the transaction of any change to items' due dates that does
+        not go through record_change (a replan, a due date set by hand, an upgrade)."""
+        rows = cls.objects.all()
+        if migration_ids is None:
+            rows = rows.exclude(counts_on=on)
+        else:
+            rows = rows.filter(migration_id__in=list(migration_ids))
+        return rows.update(**day_count_updates(on))
+
+
+@dataclass
+class DayCounts:
+    """A migration's figures that change with the date: on day `on`, its overdue items (open and
+    due before `on`) and how many of them are sign-off gates, its items done ahead of plan (done,
+    and due on or after `on` or not dated yet) and the first date from `on` on with an open item
+    due. The one definition: `of()` counts items in hand, `day_count_subqueries()` the same in SQL."""
+
+    overdue: int = 0
+    gates_overdue: int = 0
+    done_ahead: int = 0
+    next_due_on: date | None = None
+
+    @classmethod
+    def of(cls, items: Iterable["ChecklistItem"], on: date) -> "DayCounts":
+        counts = cls()
+        for item in items:
+            if item.status in OPEN_STATUSES and item.due_on is not None:
+                if item.due_on < on:
+                    counts.overdue += 1
+                    counts.gates_overdue += item.kind == ItemKind.GATE
+                elif counts.next_due_on is None or item.due_on < counts.next_due_on:
+                    counts.next_due_on = item.due_on
+            elif item.status == ItemStatus.DONE and (item.due_on is None or item.due_on >= on):
+                counts.done_ahead += 1
+        return counts
+
+
+def day_count_subqueries(on: date, migration: models.Expression) -> dict[str, models.Expression]:
+    """DayCounts in SQL, one correlated subquery per figure, for the migration whose id is
+    `migration` (an OuterRef). Each reads one range of an index of that migration's items:
+    checklistitem_open_migration (open items by due date) or the migration's own items."""
+    items = ChecklistItem.objects.filter(migration_id=migration).order_by().values("migration_id")
+    overdue = items.overdue(on)
+
+    def count(queryset, **condition) -> models.Expression:
+        counted = queryset.annotate(count=Count("kind", **condition)).values("count")
+        return Coalesce(models.Subquery(counted), 0)
+
+    return {
+        "overdue": count(overdue),
+        "gates_overdue": count(overdue, filter=Q(kind=ItemKind.GATE)),
+        "done_ahead": count(items.filter(status=ItemStatus.DONE).alias(due=DUE_OR_NEVER).filter(due__gte=on)),
+        "next_due_on": models.Subquery(
+            items.open().filter(due_on__gte=on).annotate(first=Min("due_on")).values("first")
+        ),
+    }
+
+
+def day_count_updates(on: date) -> dict[str, models.Expression]:
+    """The UPDATE of a ChecklistProgress row that counts its day figures for `on`."""
+    return {**day_count_subqueries(on, models.OuterRef("migration_id")), "counts_on": on}

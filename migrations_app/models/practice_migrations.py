@@ -16,6 +16,7 @@ from migrations_app import scheduling
 from migrations_app.models.checklist_items import (
     ChecklistItem,
     ChecklistProgress,
+    DayCounts,
     MigrationPhase,
     Progress,
     date_text,
@@ -323,12 +324,19 @@ class PracticeMigration(models.Model):
             items.append(item)
         ChecklistItem.objects.bulk_create(items)
         counts = Progress.of(item.status for item in items)
+        today = timezone.localdate()
+        day = DayCounts.of(items, today)
         ChecklistProgress.objects.create(
             migration=self,
             items_done=counts.done,
             items_applicable=counts.applicable,
             items_blocked=counts.blocked,
             phase_position=min((item.phase.position for item in items if item.is_open), default=None),
+            overdue=day.overdue,
+            gates_overdue=day.gates_overdue,
+            done_ahead=day.done_ahead,
+            next_due_on=day.next_due_on,
+            counts_on=today,
         )
         Event.objects.create(
             migration=self,
@@ -427,6 +435,7 @@ class PracticeMigration(models.Model):
                     revision=F("revision") + 1,
                 )
             Event.objects.bulk_create(events)
+            ChecklistProgress.count_day(timezone.localdate(), [locked.pk])
         for field in changed:
             setattr(self, Milestone(field).field_name, changes[field])
         return moves

@@ -41,7 +41,6 @@ from migrations_app import access, working_days
 from migrations_app.models import (
     ChecklistItem,
     Delivery,
-    ItemKind,
     ItemStatus,
     Membership,
     PracticeMigration,
@@ -49,6 +48,7 @@ from migrations_app.models import (
     Role,
     User,
 )
+from migrations_app.models.choices import OPEN_STATUSES
 from migrations_app.models.reminders import DEFAULT_LEAD_DAYS
 
 LONDON = ZoneInfo("Europe/London")
@@ -286,53 +286,43 @@ def _escalating_partner_members(on: date) -> QuerySet[Membership]:
 # --- sign-off requests ----------------------------------------------------------------------------------
 
 
-def is_ready_to_sign(gate: ChecklistItem) -> bool:
-    """An open gate of an unfinished migration whose items it waits for are all closed."""
-    return (
-        gate.is_gate
-        and gate.is_open
-        and gate.migration.status == PracticeMigration.Status.ACTIVE
-        and not gate.open_dependencies().exists()
-    )
+def is_ready_to_sign(gate: ChecklistItem, open_items: Iterable[ChecklistItem] | None = None) -> bool:
+    """An open gate of an unfinished migration whose items it waits for are all closed. Given the
+    open items of its migration in hand (`open_items`, the migration page has them), it reads
+    nothing more."""
+    if not (gate.is_gate and gate.is_open and gate.migration.status == PracticeMigration.Status.ACTIVE):
+        return False
+    if open_items is None:
+        return not gate.open_dependencies().exists()
+    return not any(gate.waits_for(item) for item in open_items)
+
+
+def gates_made_ready(closed: ChecklistItem, open_items: Iterable[ChecklistItem]) -> list[ChecklistItem]:
+    """The gates that closing `closed` (now done or not applicable) made ready to sign, from the
+    open items of its migration as the change left them, in hand: open gates of an active
+    migration that wait for it (`ChecklistItem.waits_for`: named in their `depends_on`, or, for a
+    gate naming none, later in the item's phase) and for nothing else still open (is_ready_to_sign)."""
+    if closed.status not in (ItemStatus.DONE, ItemStatus.NOT_APPLICABLE):
+        return []
+    open_items = list(open_items)
+    return [
+        gate for gate in open_items if gate.is_gate and gate.waits_for(closed) and is_ready_to_sign(gate, open_items)
+    ]
 
 
 def gates_made_ready_by(item_id: int) -> list[int]:
-    """The gates that closing this item (now done or not applicable) made ready to sign
-    (is_ready_to_sign, worked out from the open items of its migration): open gates of an active
-    migration that wait for it (`ChecklistItem.dependencies`: named in their `depends_on`, or, for
-    a gate naming none, later in the item's phase) and for nothing else still open. Two queries."""
-    closed = (
-        ChecklistItem.objects.filter(
-            pk=item_id,
-            status__in=[ItemStatus.DONE, ItemStatus.NOT_APPLICABLE],
-            migration__status=PracticeMigration.Status.ACTIVE,
-        )
-        .values("migration_id", "phase_id", "position", "key")
-        .first()
+    """gates_made_ready, read from the database: one query, the item and the open items of its
+    migration."""
+    items = list(
+        ChecklistItem.objects.filter(migration_id__in=ChecklistItem.objects.filter(pk=item_id).values("migration_id"))
+        .filter(Q(pk=item_id) | Q(status__in=OPEN_STATUSES))
+        .select_related("migration")
+        .only("key", "kind", "status", "phase", "position", "depends_on", "migration__status")
     )
+    closed = next((item for item in items if item.pk == item_id), None)
     if closed is None:
         return []
-    open_items = list(
-        ChecklistItem.objects.open()
-        .filter(migration_id=closed["migration_id"])
-        .values("pk", "key", "kind", "phase_id", "position", "depends_on")
-    )
-    open_keys = {item["key"] for item in open_items}
-    ready = []
-    for gate in open_items:
-        if gate["kind"] != ItemKind.GATE:
-            continue
-        if gate["depends_on"] is None:
-            waits = gate["phase_id"] == closed["phase_id"] and gate["position"] > closed["position"]
-            still_open = any(
-                item["phase_id"] == gate["phase_id"] and item["position"] < gate["position"] for item in open_items
-            )
-        else:
-            waits = closed["key"] in gate["depends_on"]
-            still_open = bool(open_keys.intersection(gate["depends_on"]))
-        if waits and not still_open:
-            ready.append(gate["pk"])
-    return ready
+    return [gate.pk for gate in gates_made_ready(closed, (item for item in items if item.pk != item_id))]
 
 
 def signers_of(gate: ChecklistItem) -> QuerySet[User]:

@@ -13,13 +13,15 @@ from migrations_app.models import ChecklistItem, Delivery
 from migrations_app.reminders import claims, due
 
 
-def queue_sign_off_requests(item_id: int) -> None:
+def queue_sign_off_requests(item_id: int, gate_ids: list[int] | None = None) -> None:
     """Run once the transaction that closed an item (ChecklistItem.complete(), mark_not_applicable()
-    or sign_off()) has committed: queue a sign-off request for each gate this made ready. The
-    model reaches it through the app config (apps.py), as it cannot import this package."""
+    or sign_off()) has committed: queue a sign-off request for each gate this made ready, as the
+    change's own transaction found them (`gate_ids`, ChecklistItem.gates_made_ready) or, without
+    them, as the items now stand. The model reaches it through the app config (apps.py), as it
+    cannot import this package. Each request checks again that its gate is ready (request_sign_off)."""
     from migrations_app.reminders import tasks  # the tasks call back into this package
 
-    for gate_id in due.gates_made_ready_by(item_id):
+    for gate_id in due.gates_made_ready_by(item_id) if gate_ids is None else gate_ids:
         tasks.request_sign_off.delay(gate_id)
 
 

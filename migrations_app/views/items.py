@@ -1,11 +1,18 @@
 """Actions on one checklist item. Each is a plain POST that redirects back to the migration
-page; with htmx it answers with the item and its phase's progress, swapped in place. A form gone
-stale (someone else changed the item) is a 409: the item again, with the message at it."""
+page; with htmx it answers with the item, swapped in place, and out of band what the change moved
+elsewhere on the page (checklist.change_of). A form gone stale (someone else changed the item) is
+a 409: the item again, with the message at it.
 
+A status change is one transaction: the item is read with its migration and the person's roles,
+locked (access.get_item's `lock`), changed, and, for htmx, the migration's items read once more
+for the answer, which also gives the sign-off requests their gates (ChecklistItem.gates_made_ready)."""
+
+from collections.abc import Callable
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
+from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -59,74 +66,65 @@ def item_history(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
 
 @require_POST
 def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    item, user_access = access.get_item_to_work_on(request.user, pk, item_pk)
-    if item.is_gate:
-        # A gate needs its sign-off (who signed, and any override), not a bare tick.
-        return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
-    item.complete(request.user)
-    return _done(request, item, user_access, "Marked as done")
+    with transaction.atomic():
+        item, user_access = access.get_item_to_work_on(request.user, pk, item_pk, lock=True)
+        if item.is_gate:
+            # A gate needs its sign-off (who signed, and any override), not a bare tick.
+            return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
+        item.complete(request.user)
+        change = _change_of(request, item, user_access)
+    return _done(request, item, user_access, "Marked as done", change)
 
 
 @require_POST
 def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Back to "to do"; a blocked or not applicable item with an optional reason, kept in its log."""
-    item, user_access = access.get_item_to_reopen(request.user, pk, item_pk)
-    form = ReopenForm(request.POST, item=item)
     return _apply(
         request,
-        item,
-        user_access,
-        form,
+        lambda: access.get_item_to_reopen(request.user, pk, item_pk, lock=True),
+        lambda item: ReopenForm(request.POST, item=item),
         "Reopened",
-        lambda data: item.reopen(request.user, reason=data["reason"], expected_revision=data["revision"]),
-        form_name="reopen_form" if item.status in REOPENED_WITH_A_REASON else "",
+        lambda item, data: item.reopen(request.user, reason=data["reason"], expected_revision=data["revision"]),
+        form_name=lambda item: "reopen_form" if item.status in REOPENED_WITH_A_REASON else "",
     )
 
 
 @require_POST
 def item_mark(request: HttpRequest, pk: int, item_pk: int, mark: str) -> HttpResponse:
     """Mark an item not applicable or blocked; both need a reason."""
-    item, user_access = access.get_item_to_change(request.user, pk, item_pk)
     status, method = MARKS[mark]
     label = ItemStatus(status).label.lower()
-    form = ReasonForm(request.POST, item=item, status_label=label)
     return _apply(
         request,
-        item,
-        user_access,
-        form,
+        lambda: access.get_item_to_change(request.user, pk, item_pk, lock=True),
+        lambda item: ReasonForm(request.POST, item=item, status_label=label),
         f"Marked as {label}",
-        lambda data: method(item, request.user, data["reason"], expected_revision=data["revision"]),
+        lambda item, data: method(item, request.user, data["reason"], expected_revision=data["revision"]),
         form_name="reason_form",
     )
 
 
 @require_POST
 def item_note(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    item, user_access = access.get_item_to_work_on(request.user, pk, item_pk)
-    form = NoteForm(request.POST, item=item)
     return _apply(
         request,
-        item,
-        user_access,
-        form,
+        lambda: access.get_item_to_work_on(request.user, pk, item_pk, lock=True),
+        lambda item: NoteForm(request.POST, item=item),
         "Note saved",
-        lambda data: item.set_note(request.user, data["note"], expected_revision=data["revision"]),
+        lambda item, data: item.set_note(request.user, data["note"], expected_revision=data["revision"]),
         form_name="note_form",
+        moves=False,
     )
 
 
 @require_POST
 def item_sign_off(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
-    item, user_access = access.get_gate_to_sign(request.user, pk, item_pk)
-    form = SignOffForm(request.POST, item=item)
     return _apply(
         request,
-        item,
-        user_access,
-        form,
+        lambda: access.get_gate_to_sign(request.user, pk, item_pk, lock=True),
+        lambda item: SignOffForm(request.POST, item=item),
         "Signed off",
-        lambda data: item.sign_off(
+        lambda item, data: item.sign_off(
             request.user, override_reason=data["override_reason"], expected_revision=data["revision"]
         ),
         form_name="sign_off_form",
@@ -184,31 +182,62 @@ def item_owner(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     return _item_page(request, item, user_access, status=400, owner_form=form)
 
 
-def _apply(request, item, user_access, form, announcement: str, action, form_name: str = "") -> HttpResponse:
-    """Validate `form`, run `action` with its data, and answer: the updated item, or the
-    form again with a message and nothing saved."""
-    if form.is_valid():
-        try:
-            action(form.cleaned_data)
-        except ValidationError as error:
-            _add_model_errors(form, error)
-        else:
-            return _done(request, item, user_access, announcement)
+def _apply(
+    request,
+    fetch: Callable,
+    make_form: Callable,
+    announcement: str,
+    action: Callable,
+    form_name: str | Callable = "",
+    moves: bool = True,
+) -> HttpResponse:
+    """In one transaction, `fetch` the item (locked for the change), validate the form
+    `make_form(item)` and run `action(item, data)` with its data; then answer: the updated item
+    (and, for a change of status, what it `moves` on the page), or the form again with a message
+    and nothing saved. A refusal from the model rolls the whole transaction back (the item is held
+    for the change: ChecklistItem.hold_for_change), so it is caught outside it."""
+    change = None
+    try:
+        with transaction.atomic():
+            item, user_access = fetch()
+            name = form_name(item) if callable(form_name) else form_name
+            form = make_form(item)
+            if form.is_valid():
+                action(item, form.cleaned_data)
+                change = _change_of(request, item, user_access) if moves else None
+    except ValidationError as error:
+        _add_model_errors(form, error)
+    else:
+        if form.is_valid():
+            return _done(request, item, user_access, announcement, change)
     # Someone else changed the item since the form was loaded: a conflict, not a mistake in the form.
     stale = _is_stale(form)
     item.refresh_from_db()
     item.migration = access.get_migration(request.user, item.migration_id)[0]
-    if form_name == "sign_off_form":
-        forms = {form_name: form}
-    elif form_name:
+    if name == "sign_off_form":
+        forms = {name: form}
+    elif name:
         # The row shows its reason and note forms together: the one that failed, and the others anew.
-        forms = _row_forms(item) | {form_name: form}
+        forms = _row_forms(item) | {name: form}
     else:
         forms = {"action_errors": form.non_field_errors() or ["Check the item and try again."]}
     if request.htmx:
-        # A 409 is swapped in too (static/js/tracker.js): the item as it now is, with the message.
-        return _item_fragment(request, item, user_access, forms=forms, announcement="", status=409 if stale else 200)
+        # A 409 is swapped in too (static/js/tracker.js): the item as it now is, with the message,
+        # and the figures as they now are (someone else's change may have moved them).
+        change = checklist.change_of(item, timezone.localdate(), user_access)
+        return _item_fragment(request, item, user_access, change, forms=forms, status=409 if stale else 200)
     return _item_page(request, item, user_access, status=409 if stale else 400, **forms)
+
+
+def _change_of(request, item, user_access) -> checklist.Change | None:
+    """For htmx, what the change to `item` moved on the page, read in the change's transaction
+    (checklist.change_of). The gates it made ready go to the sign-off requests, which then need no
+    query of their own once it commits (ChecklistItem.gates_made_ready)."""
+    if not request.htmx:
+        return None
+    change = checklist.change_of(item, timezone.localdate(), user_access)
+    item.gates_made_ready = [gate.pk for gate in change.made_ready]
+    return change
 
 
 def _is_stale(form) -> bool:
@@ -223,9 +252,9 @@ def _add_model_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def _done(request, item, user_access, announcement: str) -> HttpResponse:
+def _done(request, item, user_access, announcement: str, change: checklist.Change | None = None) -> HttpResponse:
     if request.htmx:
-        return _item_fragment(request, item, user_access, forms={}, announcement=announcement)
+        return _item_fragment(request, item, user_access, change, forms={}, announcement=announcement)
     messages.success(request, f"{announcement}: {item.title}")
     page = reverse("migrations:migration_detail", kwargs={"pk": item.migration_id})
     # Back to the checklist view the form was sent from (its `show`), without JavaScript too.
@@ -236,25 +265,33 @@ def _done(request, item, user_access, announcement: str) -> HttpResponse:
     return redirect(page + f"#item-{item.pk}")
 
 
-def _item_fragment(request, item, user_access, *, forms: dict, announcement: str, status: int = 200) -> HttpResponse:
-    """The item again, plus out-of-band updates of its phase's progress, the overall progress
-    and the "This week" panel. With errors, the focus goes to the first of them (tracker.js), not
-    to the item's main button."""
-    today = timezone.localdate()
-    built = checklist.build(item.migration, today, user_access)
-    fresh = next(
-        member for phase in built.phases for group in phase.groups for member in group.items if member.pk == item.pk
-    )
-    _set_flags(fresh, user_access)
+def _item_fragment(
+    request,
+    item,
+    user_access,
+    change: checklist.Change | None,
+    *,
+    forms: dict,
+    announcement: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    """The item again and, given the `change` of its status, out-of-band updates of what it moved:
+    its phase's progress, the overall progress, the views' counts, the current phase, "This week"
+    and the readiness of the gates that wait for it; then the announcement. Without a change (a
+    note), the item alone. With errors, the focus goes to the first of them (tracker.js), not to
+    the item's main button."""
+    row = change.item if change else checklist.marked(item, timezone.localdate())
+    _set_flags(row, user_access)
     return render(
         request,
         "migrations_app/_item_update.html",
         {
             "migration": item.migration,
             "access": user_access,
-            "checklist": built,
-            "item": fresh,
-            "phase": built.phase_of(fresh),
+            "item": row,
+            "change": change,
+            "checklist": change.checklist if change else None,
+            "phase": change.phase if change else None,
             "announcement": announcement,
             "focus": not forms,
             **forms,

@@ -67,6 +67,20 @@ function showFailure(item, message) {
   focusOn(error);
 }
 
+// An item's answer updates out of band what its change moved elsewhere on the page. What is not on
+// this page (the row of a gate in a phase not opened yet, or left out of the chosen view) is left
+// out, rather than reported as missing: it comes as it is when it is loaded.
+function withoutMissingTargets(html) {
+  const answer = document.createElement("template");
+  answer.innerHTML = html;
+  const missing = [...answer.content.querySelectorAll("[hx-swap-oob]")].filter(
+    (part) => !document.getElementById(part.id),
+  );
+  if (!missing.length) return html;
+  missing.forEach((part) => part.remove());
+  return answer.innerHTML;
+}
+
 document.body.addEventListener("htmx:beforeSwap", (event) => {
   const { xhr, elt } = event.detail;
   if (!itemOf(elt)) return;
@@ -78,6 +92,10 @@ document.body.addEventListener("htmx:beforeSwap", (event) => {
     // A whole page is never drawn inside a row: the browser goes to it, as without JavaScript.
     event.detail.shouldSwap = false;
     window.location.assign(xhr.responseURL);
+    return;
+  }
+  if (event.detail.shouldSwap && typeof event.detail.serverResponse === "string") {
+    event.detail.serverResponse = withoutMissingTargets(event.detail.serverResponse);
   }
 });
 

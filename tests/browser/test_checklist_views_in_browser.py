@@ -10,6 +10,7 @@ from playwright.sync_api import Page, expect
 
 from migrations_app.models import ItemKind, ItemStatus, PracticeMigration
 from tests.browser.test_accessibility import assert_no_axe_violations
+from tests.browser.test_checklist_in_browser import MARKED_AS_DONE
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -88,7 +89,7 @@ def test_marking_an_item_done_works_inside_a_filtered_view(page, sign_in, practi
 
     expect(page.locator(f"#item-{task.pk}-status .nhsuk-tag").first).to_have_text("Done")
     expect(row.get_by_role("button", name="Reopen")).to_be_visible()
-    expect(page.locator("#announcer")).to_have_text("Marked as done")
+    expect(page.locator("#announcer")).to_have_text(MARKED_AS_DONE)
     task.refresh_from_db()
     assert task.status == ItemStatus.DONE
 
