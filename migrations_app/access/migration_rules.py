@@ -15,11 +15,10 @@ from migrations_app.access.relations import (
     Relations,
     membership_rows,
     memberships_at,
-    practices_of,
     roles_at,
 )
 from migrations_app.access.standing import standing_of
-from migrations_app.models import ChecklistItem, Membership, PracticeMigration, Role, User
+from migrations_app.models import ChecklistItem, Membership, Practice, PracticeMigration, Role, User
 from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
 
 
@@ -63,14 +62,27 @@ def responsible_name(item: ChecklistItem) -> str:
 def visible_migrations(user, migrations: QuerySet[PracticeMigration] | None = None) -> QuerySet[PracticeMigration]:
     """The one rule for reading: `migrations` (all by default) narrowed to those `user` may read.
     People with the permission to read every migration read them all; everyone else reads the
-    migrations of the practices they relate to through a membership. One query, with subqueries."""
+    migrations of the practices they relate to through a membership: the practices they are
+    members of, and those of the delivery partners and ICBs they are members of (their ids are read
+    with their standing, standing_of). One query: the practices are found through their own
+    indexes (PostgreSQL ORs them), then their migrations; on ten times the national data set a
+    delivery partner's 700 of 70,000 took 9 ms this way, against 65 ms with the memberships as
+    subqueries of the migrations' query, which PostgreSQL ran as a filter over every row."""
     if migrations is None:
         migrations = PracticeMigration.objects.all()
     if not user.is_authenticated or not user.is_active:
         return migrations.none()
-    if standing_of(user).reads_every_migration:
+    standing = standing_of(user)
+    if standing.reads_every_migration:
         return migrations
-    return migrations.filter(practices_of(Membership.objects.filter(user=user)))
+    if not (standing.practice_ids or standing.partner_ids or standing.icb_ids):
+        return migrations.none()
+    practices = Practice.objects.filter(
+        Q(pk__in=sorted(standing.practice_ids))
+        | Q(delivery_partner_id__in=sorted(standing.partner_ids))
+        | Q(icb_id__in=sorted(standing.icb_ids))
+    )
+    return migrations.filter(practice_id__in=practices.values("pk"))
 
 
 # --- acting on one migration -------------------------------------------------------------------------------

@@ -200,11 +200,13 @@ def options_for(user) -> Options:
     """Two queries: the facets of the migrations `user` can see, and the checklists' phases."""
     visible = access.visible_migrations(user)
     icbs, partners, pairs = {}, {}, {}
-    for icb_id, icb, partner_id, partner, source_id, source, target_id, target in visible.facets():
-        icbs[icb_id] = icb
-        if partner_id is not None:
-            partners[partner_id] = partner
-        pairs[f"{source_id}-{target_id}"] = f"{source} to {target}"
+    for kind, first_id, first, second_id, second in visible.facets():
+        if kind == "icb":
+            icbs[first_id] = first
+        elif kind == "partner":
+            partners[first_id] = first
+        else:
+            pairs[f"{first_id}-{second_id}"] = f"{first} to {second}"
     # A migration's phases are copies of its template version's (PracticeMigration.instantiate), and a
     # published version is frozen, so (version, position) names the phase without reading the copies.
     phase_by_position, titles = {}, {}

@@ -149,6 +149,8 @@ def accept(invitation: Invitation, *, user: User) -> Membership:
             _member_text(user, locked.get_role_display()),
             reason=f"Accepted the invitation from {locked.invited_by}",
         )
+    # What they may read has changed: the rest of this request (their landing page) goes by it.
+    access.forget_standing(user)
     return membership
 
 

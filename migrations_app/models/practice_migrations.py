@@ -83,22 +83,29 @@ class PracticeMigrationQuerySet(models.QuerySet):
         return self.order_by().values_list(*DASHBOARD_FIELDS)
 
     def facets(self) -> models.QuerySet:
-        """The distinct (ICB, delivery partner, source, target) combinations of these migrations,
-        with names: the choices a dashboard offers, so no option names an organisation whose
-        migrations the user cannot see. One small query whatever the number of migrations."""
-        return (
-            self.order_by()
-            .values_list(
-                "practice__icb_id",
-                "practice__icb__name",
-                "practice__delivery_partner_id",
-                "practice__delivery_partner__name",
+        """The ICBs, delivery partners and (source, target) system pairs of these migrations, with
+        names: the choices a dashboard offers, so no option names an organisation whose
+        migrations the user cannot see. One query (three distinct lists, a union) whatever the
+        number of migrations, with a row per choice: (kind, id, name, id, name), where kind is
+        "icb", "partner" or "pair" and only a pair has a second id and name (the others repeat
+        the first). Distinct lists rather than distinct combinations of the four: on ten times
+        the national data set the combinations were tens of thousands of rows."""
+        base = self.order_by()
+
+        def choices(kind: str, *fields: str) -> models.QuerySet:
+            return base.annotate(facet=Value(kind)).values_list("facet", *fields).distinct()
+
+        icb = ("practice__icb_id", "practice__icb__name")
+        partner = ("practice__delivery_partner_id", "practice__delivery_partner__name")
+        return choices("icb", *icb, *icb).union(
+            choices("partner", *partner, *partner).filter(practice__delivery_partner__isnull=False),
+            choices(
+                "pair",
                 "source_supplier_id",
                 "source_supplier__system_name",
                 "target_supplier_id",
                 "target_supplier__system_name",
-            )
-            .distinct()
+            ),
         )
 
 
