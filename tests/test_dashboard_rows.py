@@ -140,3 +140,15 @@ def test_a_migration_with_every_item_closed_keeps_its_phase_by_dates_and_has_not
     )
     assert (row.percent, row.next_due_on, row.rag) == (100, None, Rag.GREEN)
     assert "Nothing due" in table_row(response.content.decode(), migration)
+
+
+def test_the_beat_schedules_the_count_of_the_day_and_only_tasks_the_workers_know():
+    from django.conf import settings
+
+    from config.celery import app
+
+    app.loader.import_default_modules()
+    scheduled = {entry["task"] for entry in settings.CELERY_BEAT_SCHEDULE.values()}
+
+    assert "migrations_app.tasks.count_day" in scheduled
+    assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
