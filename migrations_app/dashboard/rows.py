@@ -234,9 +234,10 @@ def day_figures(today: date, *, count_stale: bool) -> dict[str, Case]:
     ChecklistProgress, where every change of its items and the quarter-hourly task count them
     (`counts_on` says for which day). With `count_stale`, a row not counted for today is counted
     here from its items (correlated subqueries, run only for those rows); without, the kept
-    figures are read as they are: for when every row is known to be counted for today (see
-    Found.stale), which spares the database the subqueries and Django compiling them. A migration
-    on hold or cancelled has no overdue items (rag.NOT_RATED)."""
+    figures are read as they are: for when every row is known to be counted for today (the
+    dashboard reads so first, and again counting when its summary finds stale rows:
+    summary.Summary.stale), which spares the database the subqueries and Django compiling them. A
+    migration on hold or cancelled has no overdue items (rag.NOT_RATED)."""
     counted = day_count_subqueries(today, OuterRef("pk")) if count_stale else {}
     figures = {}
     for name in DAY_FIGURES:
