@@ -118,6 +118,9 @@ INSTALLED_APPS = [
     "axes",
     "django_otp",
     "django_otp.plugins.otp_totp",
+    "rest_framework",
+    "drf_spectacular",
+    "drf_spectacular_sidecar",
     "migrations_app",
 ]
 
@@ -268,6 +271,46 @@ STORAGES = {
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
+}
+
+# The REST API (migrations_app/api/). Read through the same access rules as the pages; for now
+# with the browser's session only (and its CSRF check on changes): personal tokens come next.
+# JSON only, in development too: DRF's browsable API needs inline script, which the CSP refuses;
+# /api/docs/ is the interactive documentation. Errors are RFC 9457 problem details. Throttled per
+# person and per address (the address limit is higher: a practice or CSU shares one NHS address);
+# the counts are kept in the default cache, so each server process counts on its own.
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": ["migrations_app.api.authentication.SignedInSession"],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "migrations_app.api.pagination.SignedCursorPagination",
+    "PAGE_SIZE": 100,
+    "DEFAULT_THROTTLE_CLASSES": [
+        "migrations_app.api.throttles.PersonRateThrottle",
+        "migrations_app.api.throttles.AddressRateThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "user": env("API_THROTTLE_PERSON", default="120/minute"),
+        "address": env("API_THROTTLE_ADDRESS", default="600/minute"),
+    },
+    "EXCEPTION_HANDLER": "migrations_app.api.problems.problem_response",
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    # No ?format=: JSON is the only format.
+    "URL_FORMAT_OVERRIDE": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "GP practice migration tracker API",
+    "DESCRIPTION": "The migrations you can see, as the dashboard lists them. Errors are RFC 9457 problem details.",
+    "VERSION": "1.0.0",
+    # The schema is for people signed in, like every page.
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from the drf-spectacular-sidecar package, served as our static files.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    # No call to swagger.io's online validator.
+    "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
 
 # E-mail: printed to the console unless EMAIL_URL names an SMTP server.

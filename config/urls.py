@@ -17,6 +17,7 @@ urlpatterns = [
     path("accounts/two-factor/verify/", signin.two_factor_verify, name="two_factor_verify"),
     path("accounts/two-factor/turn-off/", signin.two_factor_disable, name="two_factor_disable"),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("api/", include("migrations_app.api.urls")),
     path("", include("migrations_app.urls")),
 ]
 

@@ -134,6 +134,8 @@ OVERRIDE = "Agreed at the project board on 1 April"
 NEW_GO_LIVE_ON = GO_LIVE_ON + timedelta(days=7)
 # Route targets that are the migration itself rather than one of its items.
 MIGRATION_TARGETS = ("migration", "held migration")
+# The API's routes that are pages for a person rather than answers for a program.
+API_PAGES = {"api:docs"}
 # Route targets that are the practice's people: a pending invitation to it, a member of it.
 PEOPLE_TARGETS = ("invitation", "member")
 
@@ -440,6 +442,12 @@ class Route:
         return self.target not in ("list", "dashboard", IMPORT_TARGET, *MIGRATION_TARGETS, *PEOPLE_TARGETS)
 
     @property
+    def is_api(self) -> bool:
+        """Answered by the API (JSON, problem details), not a page: nobody signed in gets a 403
+        problem rather than the sign-in page. The API's documentation is a page."""
+        return self.name.startswith("api:") and self.name not in API_PAGES
+
+    @property
     def per_migration(self) -> bool:
         """About one migration (or its item or practice): an outsider is told it does not exist."""
         return self.target not in ("list", "dashboard", IMPORT_TARGET)
@@ -570,6 +578,12 @@ MATRIX = [
     # An upload's preview, and its confirmation (the demo migration's go-live a week later).
     Route("migrations:import_preview", "GET", START_MIGRATIONS, IMPORT_TARGET),
     Route("migrations:import_preview", "POST", START_MIGRATIONS, IMPORT_TARGET, no_data, assert_imported),
+    # The REST API (read only for now): its schema and documentation for anyone signed in, the list
+    # of the migrations they can see (the dashboard's rows: an outsider's is empty), and one of them.
+    Route("api:schema", "GET", VIEW, "dashboard"),
+    Route("api:docs", "GET", VIEW, "dashboard"),
+    Route("api:migration_list", "GET", VIEW, "dashboard"),
+    Route("api:migration_detail", "GET", VIEW, "migration"),
 ]
 POSTS = [route for route in MATRIX if route.method == "POST"]
 ON_MIGRATION = [route for route in MATRIX if route.per_migration]
@@ -661,6 +675,10 @@ def url_patterns(patterns=None, namespace: str = "", prefix: str = "") -> Iterat
 
 def migration_url_names() -> set[str]:
     return {f"migrations:{name}" for namespace, name, _ in url_patterns() if namespace == "migrations"}
+
+
+def api_url_names() -> set[str]:
+    return {f"api:{name}" for namespace, name, _ in url_patterns() if namespace == "api"}
 
 
 # --- calling a route ----------------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from django.contrib.auth.models import Group, Permission
+from django.core.cache import cache
 from django.core.management import call_command
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
@@ -48,6 +49,13 @@ from tests.factories import (
 def fast_password_hasher(settings) -> None:
     # Every persona has a password; the default PBKDF2 work factor would dominate the run time.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def fresh_cache() -> None:
+    """The API's throttles count requests in the cache (per person, per address: every test client
+    is 127.0.0.1); each test starts with none counted."""
+    cache.clear()
 
 
 @pytest.fixture(autouse=True)

@@ -25,6 +25,7 @@ from tests.access_routes import (
     TASK_KEY,
     VIEW,
     allowed,
+    api_url_names,
     landing_url,
     migration_url_names,
     send,
@@ -42,10 +43,10 @@ pytestmark = pytest.mark.django_db
 # --- the URLconf is covered ---------------------------------------------------------------------------
 
 
-def test_every_migrations_url_pattern_is_in_the_matrix():
+def test_every_migrations_and_api_url_pattern_is_in_the_matrix():
     covered = {route.name for route in MATRIX} | PERSONAL_NAMES
-    uncovered = migration_url_names() - covered
-    stale = covered - migration_url_names()
+    uncovered = (migration_url_names() | api_url_names()) - covered
+    stale = covered - migration_url_names() - api_url_names()
 
     assert not uncovered, f"URL patterns missing from the access matrix: {sorted(map(str, uncovered))}"
     assert not stale, f"Matrix rows for URL names that no longer exist: {sorted(stale)}"
@@ -60,6 +61,7 @@ def test_every_accounts_url_pattern_is_classified():
 def test_the_url_walk_finds_the_app_and_the_sign_in_pages():
     # Guards the walk itself: if it stopped descending into include(), the checks above would pass on nothing.
     assert "migrations:item_sign_off" in migration_url_names()
+    assert "api:migration_detail" in api_url_names()
     assert ("", "login", "accounts/login/") in set(url_patterns())
 
 
@@ -78,7 +80,11 @@ def test_access_matrix(route, persona, request, client, migration, delivery_part
     response = send(client, route.method, url, data)
 
     detail_url = reverse("migrations:migration_detail", kwargs={"pk": migration.pk})
-    if persona == "anonymous":
+    if persona == "anonymous" and route.is_api:
+        # A program is told, as problem details, rather than sent to the sign-in page.
+        assert response.status_code == 403
+        assert response.headers["Content-Type"] == "application/problem+json"
+    elif persona == "anonymous":
         assert response.status_code == 302
         assert response.url == sign_in_redirect(route.method, url)
     elif route.target == "list":

@@ -1,0 +1,73 @@
+"""The API's pinned query counts: a page of the migration list, its next page and one migration
+cost the same queries for 5 and 50 migrations."""
+
+from datetime import timedelta
+
+import pytest
+from django.urls import reverse
+
+from tests.conftest import TODAY, going_live
+from tests.factories import ICBFactory, PracticeFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+LIST_URL = reverse("api:migration_list")
+
+# Session, user, the user's two-factor device, the user's standing (access.standing_of); the facets
+# (ICBs, delivery partners, systems) and the checklist phases the filters are checked against
+# (rows.options_for); the page's rows, sorted and sliced by the database (one more than the page,
+# to tell whether there is a next); the items due next for them.
+LIST_QUERIES = 8
+# Session, user, device, standing; the migration (access.get_migration) and the person's roles at
+# its practice; the facets and phases; its row and its next item due; its items and its phases,
+# counted as its page counts them (checklist.build).
+DETAIL_QUERIES = 12
+
+
+@pytest.fixture(params=[5, 50], ids=lambda count: f"{count} migrations")
+def many_migrations(request, guide_version, delivery_partner, practice_manager) -> int:
+    """`count` migrations of the delivery partner's, in three ICBs, some items done and blocked."""
+    icbs = [ICBFactory() for _ in range(3)]
+    for number in range(request.param):
+        migration = going_live(
+            TODAY + timedelta(days=7 * number - 40),
+            practice=PracticeFactory(icb=icbs[number % 3], delivery_partner=delivery_partner),
+            template_version=guide_version,
+        )
+        items = list(migration.items.order_by("due_on")[:2])
+        items[0].complete(practice_manager)
+        items[1].mark_blocked(practice_manager, "Waiting for the supplier")
+    return request.param
+
+
+def test_a_page_of_the_list_runs_the_same_queries_for_5_and_50_migrations(
+    many_migrations, client, delivery_partner_user, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr("migrations_app.api.pagination.SignedCursorPagination.page_size", 4)
+    client.force_login(delivery_partner_user)
+    client.get(LIST_URL)  # the session's first request records the sign-in time
+
+    with django_assert_num_queries(LIST_QUERIES):
+        first = client.get(LIST_URL)
+    with django_assert_num_queries(LIST_QUERIES):
+        second = client.get(first.json()["next"])
+    with django_assert_num_queries(LIST_QUERIES):
+        filtered = client.get(LIST_URL, {"rag": ["red", "amber", "green"], "sort": "next_due", "go_live": "past"})
+
+    assert first.status_code == second.status_code == filtered.status_code == 200
+    assert len(first.json()["results"]) == 4
+    assert len(second.json()["results"]) == min(4, many_migrations - 4)
+    assert all(row["next_item_due"] for row in first.json()["results"])
+
+
+def test_one_migration_runs_the_same_queries_whatever_the_number_of_migrations(
+    many_migrations, client, delivery_partner_user, django_assert_num_queries
+):
+    client.force_login(delivery_partner_user)
+    client.get(LIST_URL)
+    pk = client.get(LIST_URL).json()["results"][0]["id"]
+
+    with django_assert_num_queries(DETAIL_QUERIES):
+        response = client.get(reverse("api:migration_detail", kwargs={"pk": pk}))
+
+    assert response.status_code == 200
