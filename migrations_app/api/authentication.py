@@ -1,5 +1,5 @@
 """Who the API's caller is. For now the browser's session (with its CSRF check on changes);
-personal tokens come next (issue 17)."""
+personal API tokens come next."""
 
 from drf_spectacular.authentication import SessionScheme
 from rest_framework import exceptions
