@@ -10,6 +10,7 @@ CELERY_BROKER_URL to run the same code on PostgreSQL and Redis. Every variable i
 import os
 from datetime import timedelta
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import environ
 from celery.schedules import crontab
@@ -121,6 +122,7 @@ INSTALLED_APPS = [
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "django_filters",
     "migrations_app",
 ]
 
@@ -161,6 +163,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "migrations_app.navigation.navigation",
             ],
         },
     },
@@ -273,17 +276,26 @@ STORAGES = {
     },
 }
 
-# The REST API (migrations_app/api/). Read through the same access rules as the pages; for now
-# with the browser's session only (and its CSRF check on changes): personal tokens come next.
+# The REST API (migrations_app/api/), under the same access rules as the pages: a personal API token
+# in the Authorization header, or the browser's session (with its CSRF check on changes).
 # JSON only, in development too: DRF's browsable API needs inline script, which the CSP refuses;
 # /api/docs/ is the interactive documentation. Errors are RFC 9457 problem details. Throttled per
-# person and per address (the address limit is higher: a practice or CSU shares one NHS address);
-# the counts are kept in the default cache, so each server process counts on its own.
+# token (per person for a session) and per address (the address limit is higher: a practice or CSU
+# shares one NHS address); the counts are kept in the default cache (CACHES below), which every
+# server process shares.
 REST_FRAMEWORK = {
-    "DEFAULT_AUTHENTICATION_CLASSES": ["migrations_app.api.authentication.SignedInSession"],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # A personal API token first: a caller with no credentials gets 401 and WWW-Authenticate: Bearer.
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "migrations_app.api.tokens.BearerToken",
+        "migrations_app.api.authentication.SignedInSession",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "migrations_app.api.tokens.TokenScope",
+    ],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    # JSON, refused past API_MAX_BODY_BYTES with a 413 before more than that is read.
+    "DEFAULT_PARSER_CLASSES": ["migrations_app.api.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "migrations_app.api.pagination.SignedCursorPagination",
     "PAGE_SIZE": 100,
     "DEFAULT_THROTTLE_CLASSES": [
@@ -301,17 +313,30 @@ REST_FRAMEWORK = {
 }
 SPECTACULAR_SETTINGS = {
     "TITLE": "GP practice migration tracker API",
-    "DESCRIPTION": "The migrations you can see, as the dashboard lists them. Errors are RFC 9457 problem details.",
+    "DESCRIPTION": (
+        "The migrations you can see, as the dashboard lists them; each migration's phases, items (with their "
+        "changes), milestones (with a preview of a replan) and event log; and the organisations you can see. "
+        "Call it with a personal API token in the Authorization header (Bearer), made on your API tokens page, "
+        "or from the browser with your session. Errors are RFC 9457 problem details."
+    ),
     "VERSION": "1.0.0",
     # The schema is for people signed in, like every page.
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "SERVE_INCLUDE_SCHEMA": False,
+    # Every operation may answer 401 (no credentials, or a token that does not work).
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "migrations_app.api.tokens.document_unauthorized",
+    ],
     # Swagger UI's files come from the drf-spectacular-sidecar package, served as our static files.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     # No call to swagger.io's online validator.
     "SWAGGER_UI_SETTINGS": {"deepLinking": True, "validatorUrl": None},
 }
+
+# The largest request body the API reads, in bytes (a change is a few hundred).
+API_MAX_BODY_BYTES = env.int("API_MAX_BODY_BYTES", default=64 * 1024)
 
 # E-mail: printed to the console unless EMAIL_URL names an SMTP server.
 EMAIL_CONFIG = env.email_url("EMAIL_URL", default="consolemail://")
@@ -343,6 +368,31 @@ else:
     # Redis hands an unacknowledged message (acks_late, worker killed) to another worker after this
     # long. Longer than any retry countdown, or a waiting retry would be delivered twice.
     CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600)}
+
+# Cache: the API's throttle counts, which every web process must share for a limit to hold.
+# CACHE_URL when given (django-environ's forms: redis://host:6379/1, filecache:///path,
+# locmemcache://). Otherwise, with a Redis broker, the same Redis server one database number above
+# the broker's (so that clearing the cache can never drop queued tasks); on the embedded default, a
+# folder under var/ that every process on this machine shares. The tests use per-process memory
+# (pyproject.toml's pytest-env).
+if env("CACHE_URL", default=""):
+    CACHES = {"default": env.cache("CACHE_URL")}
+elif CELERY_BROKER_URL.startswith(("redis://", "rediss://")):
+    _broker = urlsplit(CELERY_BROKER_URL)
+    _broker_db = int(_broker.path.strip("/") or 0)
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": urlunsplit(_broker._replace(path=f"/{(_broker_db + 1) % 16}", query="")),
+        }
+    }
+else:
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+            "LOCATION": str(VAR_DIR / "cache"),
+        }
+    }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 CELERY_TASK_SERIALIZER = "json"
 CELERY_RESULT_SERIALIZER = "json"

@@ -22,3 +22,4 @@ urlpatterns = [
 ]
 
 handler403 = "migrations_app.views.errors.permission_denied"
+handler404 = "migrations_app.views.errors.page_not_found"

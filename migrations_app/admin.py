@@ -10,10 +10,12 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 
+from migrations_app.audit import log_security_event
 from migrations_app.checklist_templates import upgrades
 from migrations_app.forms import UpgradeForm
 from migrations_app.models import (
     ICB,
+    ApiToken,
     ChecklistItem,
     Delivery,
     DeliveryPartner,
@@ -86,6 +88,16 @@ class UserAdmin(BaseUserAdmin):
         ("Dates", {"fields": ["last_login", "date_joined"]}),
     ]
     add_fieldsets = [(None, {"classes": ["wide"], "fields": ["email", "full_name", "password1", "password2"]})]
+
+    def save_model(self, request, obj, form, change) -> None:
+        super().save_model(request, obj, form, change)
+        # Deactivating someone revokes their API tokens for good: they stop anyway while the account
+        # is inactive (ApiToken.works), but would otherwise work again if it were reactivated.
+        if change and "is_active" in form.changed_data and not obj.is_active:
+            for token in ApiToken.objects.owned_by(obj).revoke():
+                log_security_event(
+                    "api_token_revoked", request, token_id=token.pk, owner_id=obj.pk, reason="deactivated"
+                )
 
 
 @admin.register(PracticeMigration)

@@ -19,6 +19,8 @@ from migrations_app.models import (
     TemplateVersion,
     User,
 )
+from migrations_app.models.checkins import NOTE_MAX_LENGTH as CHECK_IN_NOTE_MAX
+from migrations_app.models.choices import CheckInRag, CheckInSide, Weekday
 
 REASON_MAX = 2000
 NOTE_MAX = 5000
@@ -431,3 +433,69 @@ class ConditionsForm(forms.Form):
         """Every condition, true or not, as PracticeMigration.change_conditions takes them."""
         chosen = set(self.cleaned_data["conditions"])
         return {condition: condition in chosen for condition in Condition.values}
+
+
+class CheckInForm(forms.Form):
+    """A weekly check-in: which side gives it (asked only of someone who may give both), a RAG
+    status and a note (models/checkins.py)."""
+
+    side = forms.ChoiceField(
+        label="Whose check-in is this?",
+        choices=CheckInSide.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select whose check-in this is"},
+    )
+    rag = forms.ChoiceField(
+        label="How is the migration going this week?",
+        choices=CheckInRag.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select red, amber or green"},
+    )
+    note = forms.CharField(
+        label="Note",
+        max_length=CHECK_IN_NOTE_MAX,
+        help_text="What moved, what is stuck and what help is needed. Everyone who can see the migration reads this.",
+        widget=forms.Textarea(attrs={"rows": 5}),
+        error_messages={
+            "required": "Enter a note: what moved, what is stuck, what help is needed",
+            "max_length": f"Note must be {CHECK_IN_NOTE_MAX} characters or fewer",
+        },
+    )
+
+    RAG_HINTS = {
+        CheckInRag.GREEN: "On track: nothing needs help.",
+        CheckInRag.AMBER: "Some risk: something is late or stuck, but the team can put it right.",
+        CheckInRag.RED: "Needs help: go-live or a milestone is at risk without someone else acting.",
+    }
+
+    def __init__(self, *args, sides: list[str], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.sides = sides
+        if len(sides) == 1:
+            self.fields["side"].required = False
+            self.fields["side"].widget = forms.HiddenInput()
+        # Green first, as a person reads the scale.
+        self.fields["rag"].choices = [(rag.value, rag.label) for rag in reversed(CheckInRag)]
+
+    def clean_side(self) -> str:
+        side = self.cleaned_data.get("side") or ""
+        if len(self.sides) == 1:
+            return self.sides[0]
+        if side not in self.sides:
+            raise ValidationError("Select whose check-in this is")
+        return side
+
+    def rag_options(self) -> list[tuple]:
+        """Each radio of `rag` with its hint, for the page's markup."""
+        return [(option, self.RAG_HINTS[option.data["value"]]) for option in self["rag"]]
+
+
+class CheckInDayForm(forms.Form):
+    check_in_weekday = forms.TypedChoiceField(
+        label="Check-in day",
+        choices=Weekday.choices,
+        coerce=int,
+        help_text="The day of the week your practices' migrations hold their weekly check-in. Practice managers "
+        "and project managers are reminded of it in their digest that day.",
+        error_messages={"required": "Select a check-in day"},
+    )

@@ -39,6 +39,17 @@ class SessionTimeoutMiddleware:
             elif now - signed_in_at > settings.SESSION_ABSOLUTE_SECONDS:
                 log_security_event("session_expired", request, reason="absolute time-out")
                 logout(request)
+                # (Imported here: the API's modules import this one, through its authentication.)
+                from migrations_app.api.problems import is_api_call, problem_outside_drf
+                from migrations_app.api.tokens import KEYWORD, REALM
+
+                if is_api_call(request):
+                    # A program has no sign-in page to go to, and nothing to be told on it later.
+                    return problem_outside_drf(
+                        401,
+                        "Your session has ended: sign in again, or call the API with a personal token.",
+                        headers={"WWW-Authenticate": f'{KEYWORD} realm="{REALM}"'},
+                    )
                 if request.method in ("GET", "HEAD"):
                     messages.info(request, "For your security you were signed out. Sign in again to carry on.")
                     if not _is_htmx(request):

@@ -1,12 +1,16 @@
 from django.urls import path, register_converter
 
 from migrations_app import views
+from migrations_app.views import api_tokens as api_token_views
+from migrations_app.views import check_ins as check_in_views
 from migrations_app.views import conditions as conditions_views
 from migrations_app.views import dashboard as dashboard_views
 from migrations_app.views import lifecycle as lifecycle_views
 from migrations_app.views import people as people_views
 from migrations_app.views import portfolio as portfolio_views
+from migrations_app.views import record as record_views
 from migrations_app.views import reminders as reminder_views
+from migrations_app.views import retrospectives as retrospective_views
 from migrations_app.views import upgrades as upgrade_views
 
 app_name = "migrations"
@@ -48,6 +52,15 @@ urlpatterns = [
         name="import_template_xlsx",
     ),
     path("migrations/<int:pk>/", views.migration_detail, name="migration_detail"),
+    # The migration's record: one printable page, and the same facts as a PDF (read-only).
+    path("migrations/<int:pk>/record/", record_views.migration_record, name="migration_record"),
+    path("migrations/<int:pk>/record.pdf", record_views.migration_record_pdf, name="migration_record_pdf"),
+    # After go-live, each side's retrospective; the lessons across the migrations a person can see, and their CSV.
+    path("migrations/<int:pk>/retrospective/", retrospective_views.retrospective, name="retrospective"),
+    path("lessons/", retrospective_views.lessons, name="lessons"),
+    path("lessons/lessons.csv", retrospective_views.lessons_csv, name="lessons_csv"),
+    # Weekly check-ins: every one of the migration, and the form for this week's.
+    path("migrations/<int:pk>/check-ins/", check_in_views.migration_check_ins, name="migration_check_ins"),
     path("migrations/<int:pk>/milestones/", views.milestones_edit, name="milestones_edit"),
     path("migrations/<int:pk>/conditions/", conditions_views.conditions_edit, name="conditions_edit"),
     # The migration's status: on hold (with a reason), resumed (new dates previewed), cancelled for good.
@@ -96,6 +109,11 @@ urlpatterns = [
     path("migrations/<int:pk>/people/<int:membership_pk>/remove/", people_views.member_remove, name="member_remove"),
     path("team/", people_views.team, name="team"),
     path(
+        "team/delivery-partners/<int:partner_pk>/check-in-day/",
+        check_in_views.check_in_day,
+        name="check_in_day",
+    ),
+    path(
         "team/invitations/<int:invitation_pk>/resend/",
         people_views.team_invitation_resend,
         name="team_invitation_resend",
@@ -113,4 +131,7 @@ urlpatterns = [
     path("reminders/calendar-link/", reminder_views.calendar_link, name="calendar_link"),
     path("reminders/unsubscribe/<token:token>/", reminder_views.unsubscribe, name="unsubscribe"),
     path("reminders/calendar/<token:token>.ics", reminder_views.calendar_feed_view, name="calendar_feed"),
+    # A person's own personal API tokens: make one (shown once), list them, revoke one (a confirmation page).
+    path("accounts/api-tokens/", api_token_views.api_tokens, name="api_tokens"),
+    path("accounts/api-tokens/<int:pk>/revoke/", api_token_views.api_token_revoke, name="api_token_revoke"),
 ]

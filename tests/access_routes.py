@@ -30,6 +30,7 @@ from migrations_app.models import (
     Milestone,
     Practice,
     PracticeMigration,
+    Retrospective,
     Role,
     TemplateVersion,
     User,
@@ -50,6 +51,12 @@ UPGRADE_CHECKLIST = "upgrade_checklist"
 CHANGE_MIGRATION_STATUS = "change_migration_status"  # hold, resume, cancel
 INVITE_TO_PRACTICE = "invite_to_practice"  # invite people to the practice, resend, cancel, remove them
 START_MIGRATIONS = "start_migrations"  # start a migration, import an order tracker
+GIVE_CHECK_IN = "give_check_in"  # give a weekly check-in: one's own side (a support admin either)
+# After go-live: the practice manager writes the practice's retrospective, the delivery partner (and
+# support admins, acting for it) its own.
+WRITE_RETROSPECTIVE = "write_retrospective"
+# The Lessons page and its CSV: people who look across practices (DASHBOARD_PERSONAS); a read, not a write.
+READ_LESSONS = "read_lessons"
 
 PERSONAS = [
     "practice_manager",
@@ -69,12 +76,35 @@ PERSONAS = [
 # migration; a national viewer and a staff user with only the view permission on migrations read
 # every one and change nothing; a template editor (staff, for the admin) sees none, as an outsider.
 GRANTED = {
-    "practice_manager": EDITOR | {INVITE_TO_PRACTICE},
+    "practice_manager": EDITOR | {INVITE_TO_PRACTICE, WRITE_RETROSPECTIVE, GIVE_CHECK_IN},
     "clinical_lead": EDITOR,
     "delivery_partner_user": EDITOR
-    | {UPGRADE_CHECKLIST, CHANGE_MIGRATION_STATUS, INVITE_TO_PRACTICE, START_MIGRATIONS},
-    "admin_user": EDITOR | {UPGRADE_CHECKLIST, CHANGE_MIGRATION_STATUS, INVITE_TO_PRACTICE, START_MIGRATIONS},
-    "support_admin": EDITOR | {UPGRADE_CHECKLIST, CHANGE_MIGRATION_STATUS, INVITE_TO_PRACTICE, START_MIGRATIONS},
+    | {
+        UPGRADE_CHECKLIST,
+        CHANGE_MIGRATION_STATUS,
+        INVITE_TO_PRACTICE,
+        START_MIGRATIONS,
+        WRITE_RETROSPECTIVE,
+        GIVE_CHECK_IN,
+    },
+    "admin_user": EDITOR
+    | {
+        UPGRADE_CHECKLIST,
+        CHANGE_MIGRATION_STATUS,
+        INVITE_TO_PRACTICE,
+        START_MIGRATIONS,
+        WRITE_RETROSPECTIVE,
+        GIVE_CHECK_IN,
+    },
+    "support_admin": EDITOR
+    | {
+        UPGRADE_CHECKLIST,
+        CHANGE_MIGRATION_STATUS,
+        INVITE_TO_PRACTICE,
+        START_MIGRATIONS,
+        WRITE_RETROSPECTIVE,
+        GIVE_CHECK_IN,
+    },
     "practice_staff": {VIEW, TICK},
     # On the ICB's items only (ICB_ITEMS): it reads everything else.
     "icb_user": {VIEW, TICK, SIGN_GATES},
@@ -147,11 +177,34 @@ def no_data(target, migration: PracticeMigration) -> dict:
     return {}
 
 
+def check_in_data(target, migration: PracticeMigration) -> dict:
+    """A check-in; the side is asked of a support admin only (anyone else gives their own)."""
+    return {"side": "practice", "rag": "amber", "note": NOTE}
+
+
+def assert_checked_in(target, migration: PracticeMigration, user: User) -> None:
+    assert migration.check_ins.filter(given_by=user, rag="amber", note=NOTE).count() == 1
+
+
 def revision_data(**fields) -> Callable[[ChecklistItem, PracticeMigration], dict]:
     def build(item: ChecklistItem, migration: PracticeMigration) -> dict:
         return {"revision": item.revision, **fields}
 
     return build
+
+
+def action_data(action: str, **fields) -> Callable[[ChecklistItem, PracticeMigration], dict]:
+    """The API's body for an item's action (api/items.py): the action, the item's revision, its fields."""
+
+    def build(item: ChecklistItem, migration: PracticeMigration) -> dict:
+        return {"action": action, "revision": item.revision, **fields}
+
+    return build
+
+
+def milestones_json(item, migration: PracticeMigration) -> dict:
+    """The API's body for a change of milestones: go-live a week later, saved."""
+    return {"milestones": {"go_live_on": NEW_GO_LIVE_ON.isoformat()}, "reason": "Supplier moved the date"}
 
 
 def milestones_data(item, migration: PracticeMigration) -> dict:
@@ -402,6 +455,20 @@ def assert_imported(upload: MigrationImport, migration: PracticeMigration, user:
     assert_go_live_moved(upload, migration, user)
 
 
+RETROSPECTIVE_LESSON = "Book the data-checking clinicians before IDP"
+
+
+def retrospective_data(target, migration: PracticeMigration) -> dict:
+    """Every area went well, and a lesson (the demo migration went live on GO_LIVE_ON, in the past)."""
+    return {"lesson": RETROSPECTIVE_LESSON, **dict.fromkeys(Retrospective.Area.values, "went_well")}
+
+
+def assert_retrospective_written(target, migration: PracticeMigration, user: User) -> None:
+    written = Retrospective.objects.get(migration=migration)
+    assert (written.written_by, written.lesson) == (user, RETROSPECTIVE_LESSON)
+    assert Event.objects.filter(migration=migration, kind=Event.Kind.RETROSPECTIVE, actor=user).exists()
+
+
 # --- the matrix ---------------------------------------------------------------------------------------
 
 
@@ -435,7 +502,7 @@ class Route:
 
     @property
     def is_write(self) -> bool:
-        return self.need != VIEW
+        return self.need not in (VIEW, READ_LESSONS)
 
     @property
     def on_item(self) -> bool:
@@ -443,7 +510,7 @@ class Route:
 
     @property
     def is_api(self) -> bool:
-        """Answered by the API (JSON, problem details), not a page: nobody signed in gets a 403
+        """Answered by the API (JSON, problem details), not a page: nobody signed in gets a 401
         problem rather than the sign-in page. The API's documentation is a page."""
         return self.name.startswith("api:") and self.name not in API_PAGES
 
@@ -461,6 +528,27 @@ MATRIX = [
     Route("migrations:dashboard_csv", "GET", VIEW, "dashboard"),
     Route("migrations:rag_help", "GET", VIEW, "dashboard"),
     Route("migrations:migration_detail", "GET", VIEW, "migration"),
+    # The migration's record, a printable page and the same as a PDF: whoever can read the migration.
+    Route("migrations:migration_record", "GET", VIEW, "migration"),
+    Route("migrations:migration_record_pdf", "GET", VIEW, "migration"),
+    # Weekly check-ins: whoever reads the migration reads them; the practice manager and the delivery
+    # partner's project manager each give their own side, support admins either.
+    Route("migrations:migration_check_ins", "GET", VIEW, "migration"),
+    Route("migrations:migration_check_ins", "POST", GIVE_CHECK_IN, "migration", check_in_data, assert_checked_in),
+    # After go-live, each side's retrospective (access.retrospective_side): the form is refused like the change.
+    Route("migrations:retrospective", "GET", WRITE_RETROSPECTIVE, "migration"),
+    Route(
+        "migrations:retrospective",
+        "POST",
+        WRITE_RETROSPECTIVE,
+        "migration",
+        retrospective_data,
+        assert_retrospective_written,
+    ),
+    # The lessons across the migrations a person can see, and their CSV: for those who look across
+    # practices; practice users, outsiders and template editors get a 403.
+    Route("migrations:lessons", "GET", READ_LESSONS, "dashboard"),
+    Route("migrations:lessons_csv", "GET", READ_LESSONS, "dashboard"),
     # The form only makes sense to someone who may change the dates, so it is refused like the change.
     Route("migrations:milestones_edit", "GET", EDIT_MILESTONES, "migration"),
     Route("migrations:milestones_edit", "POST", EDIT_MILESTONES, "migration", milestones_data, assert_go_live_moved),
@@ -584,6 +672,41 @@ MATRIX = [
     Route("api:docs", "GET", VIEW, "dashboard"),
     Route("api:migration_list", "GET", VIEW, "dashboard"),
     Route("api:migration_detail", "GET", VIEW, "migration"),
+    # A migration's items, their changes (refused as the item pages refuse them), its milestones (changed
+    # by whoever may change them on the page), its event log; the organisations a person can see (an
+    # outsider's list is empty). An allowed change answers 200 with what it changed.
+    Route("api:item_list", "GET", VIEW, "migration"),
+    Route("api:item_detail", "GET", VIEW, "task"),
+    Route("api:item_action", "POST", TICK, "task", action_data("complete"), assert_done),
+    Route("api:item_action", "POST", TICK, "done task", action_data("reopen"), assert_reopened),
+    Route("api:item_action", "POST", SIGN_GATES, "signed gate", action_data("reopen"), assert_reopened),
+    Route("api:item_action", "POST", TICK, "task", action_data("note", note=NOTE), assert_noted),
+    Route("api:item_action", "POST", TICK, "task", action_data("not-applicable", reason=REASON), assert_not_applicable),
+    Route("api:item_action", "POST", TICK, "task", action_data("blocked", reason=REASON), assert_blocked),
+    Route(
+        "api:item_action", "POST", SIGN_GATES, "gate", action_data("sign-off", override_reason=OVERRIDE), assert_signed
+    ),
+    Route(
+        "api:item_action",
+        "POST",
+        SIGN_GATES,
+        "clinical gate",
+        action_data("sign-off", override_reason=OVERRIDE),
+        assert_signed,
+    ),
+    Route("api:item_action", "POST", TICK, "icb task", action_data("complete"), assert_done),
+    Route(
+        "api:item_action",
+        "POST",
+        SIGN_GATES,
+        "icb gate",
+        action_data("sign-off", override_reason=OVERRIDE),
+        assert_signed,
+    ),
+    Route("api:milestones", "GET", VIEW, "migration"),
+    Route("api:milestones", "PATCH", EDIT_MILESTONES, "migration", milestones_json, assert_go_live_moved),
+    Route("api:event_list", "GET", VIEW, "migration"),
+    Route("api:organisation_list", "GET", VIEW, "dashboard"),
 ]
 POSTS = [route for route in MATRIX if route.method == "POST"]
 ON_MIGRATION = [route for route in MATRIX if route.per_migration]
@@ -609,7 +732,8 @@ class PersonalRoute:
     not in MATRIX. `token` names the credential in its URL: "unsubscribe" (signed), "calendar"
     (random, revocable) or "invitation" (an invitation e-mail's link, to the person's own address);
     such a URL is public unless `signed_in`. `target` is what a team route acts on: "team
-    invitation" (pending, to the demo delivery partner) or "team member" (a colleague there)."""
+    invitation" (pending, to the demo delivery partner) or "team member" (a colleague there); or
+    "own token", a personal API token of the person signed in."""
 
     name: str
     method: str
@@ -641,12 +765,21 @@ PERSONAL = [
     PersonalRoute("migrations:team_invitation_cancel", "POST", target="team invitation"),
     PersonalRoute("migrations:team_member_remove", "GET", target="team member"),
     PersonalRoute("migrations:team_member_remove", "POST", target="team member"),
+    # The delivery partner's check-in day: set by whoever manages its team.
+    PersonalRoute("migrations:check_in_day", "GET", target="own team"),
+    PersonalRoute("migrations:check_in_day", "POST", target="own team"),
     # The link in an invitation e-mail (public: the token is the key; a new person makes their account
     # there), and accepting it with the account one is signed in to.
     PersonalRoute("migrations:invitation", "GET", token="invitation"),
     PersonalRoute("migrations:invitation", "POST", token="invitation"),
     PersonalRoute("migrations:invitation_accept", "GET", token="invitation", signed_in=True),
     PersonalRoute("migrations:invitation_accept", "POST", token="invitation", signed_in=True),
+    # A person's own personal API tokens: the page (and its form, which makes one), and revoking one
+    # of their own (a confirmation page, then the revocation). Anyone else's token is a 404.
+    PersonalRoute("migrations:api_tokens", "GET"),
+    PersonalRoute("migrations:api_tokens", "POST"),
+    PersonalRoute("migrations:api_token_revoke", "GET", target="own token"),
+    PersonalRoute("migrations:api_token_revoke", "POST", target="own token"),
     PersonalRoute("migrations:preferences", "GET"),
     PersonalRoute("migrations:preferences", "POST"),
     PersonalRoute("migrations:calendar_link", "POST"),
@@ -770,10 +903,15 @@ def landing_url(route: Route, migration: PracticeMigration, item_pk: int | None 
     detail_url = reverse("migrations:migration_detail", kwargs={"pk": migration.pk})
     if route.need == INVITE_TO_PRACTICE:
         return detail_url + "#people"
+    if route.need == GIVE_CHECK_IN:
+        return detail_url + "#check-ins"
     return detail_url + (f"#item-{item_pk}" if route.on_item else "")
 
 
 def send(client: Client, method: str, url: str, data: dict | None = None):
+    if method != "GET" and url.startswith("/api/"):
+        # The API reads JSON bodies only.
+        return getattr(client, method.lower())(url, data or {}, content_type="application/json")
     return getattr(client, method.lower())(url, data or {})
 
 
@@ -811,6 +949,8 @@ def sign_in_redirect(method: str, url: str) -> str:
 
 
 def allowed(route: Route, persona: str) -> bool:
+    if route.need == READ_LESSONS:
+        return persona in DASHBOARD_PERSONAS
     gate = route.target.removeprefix("signed ")
     if route.need == SIGN_GATES and gate in GATE_SIGNERS:
         return persona in GATE_SIGNERS[gate]

@@ -1,14 +1,17 @@
 """The pages that are not about a migration: the sign-in and password pages (public, or sending
-anonymous people to sign in), and a person's own pages, the reminder settings, the one-click
-unsubscribe and the calendar feed, a delivery partner's or ICB's team and the link in an
-invitation e-mail, for every persona; public ones are keyed by their token.
+anonymous people to sign in), and a person's own pages, their API tokens, the reminder settings,
+the one-click unsubscribe and the calendar feed, a delivery partner's or ICB's team and the link in
+an invitation e-mail, for every persona; public ones are keyed by their token.
 """
+
+from datetime import timedelta
 
 import pytest
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
-from migrations_app.models import DeliveryPartner, Invitation, Membership, ReminderPreference, Role, User
+from migrations_app.models import ApiToken, DeliveryPartner, Invitation, Membership, ReminderPreference, Role, User
 from migrations_app.reminders import emails as reminder_emails
 from tests.access_routes import (
     AUTH_KWARGS,
@@ -52,12 +55,19 @@ def test_accounts_pages_are_public_or_send_anonymous_users_to_sign_in(name, clie
 def personal_url(route: PersonalRoute, owner: User) -> str:
     """The route's URL; one with a token carries `owner`'s (an invitation: to their address, to a
     practice they are not in); a team route's, its target at the demo delivery partner."""
+    if route.target == "own token":
+        token, _ = ApiToken.issue(
+            owner, name="Reports", scope="read", expires_on=timezone.localdate() + timedelta(days=30)
+        )
+        return reverse(route.name, kwargs={"pk": token.pk})
     if route.token == "invitation":
         invitation = make_invitation(
             invited_by=UserFactory(full_name="Ivy Inviter"), email=owner.email, practice=PracticeFactory()
         )
         return reverse(route.name, kwargs={"token": invitation.link_token()})
     partner = DeliveryPartner.objects.get(practices__ods_code="H85001")  # the demo practice's (tests.conftest)
+    if route.target == "own team":  # the team's own settings (its check-in day)
+        return reverse(route.name, kwargs={"partner_pk": partner.pk})
     if route.target == "team invitation":
         invitation = make_invitation(
             invited_by=owner, email=COLLEAGUE, role=Role.DELIVERY_PARTNER, delivery_partner=partner
@@ -90,7 +100,23 @@ def preferences_of(user: User) -> tuple:
     )
 
 
+def tokens_of(user: User) -> list[tuple]:
+    return list(ApiToken.objects.filter(user=user).order_by("pk").values_list("pk", "name", "revoked_at"))
+
+
 PREFERENCES_DATA = {"frequency": "weekly", "first_lead_days": "5", "second_lead_days": "2"}
+
+
+def token_data() -> dict:
+    """A new personal API token, for the API tokens page's form (the other pages ignore it)."""
+    expires_on = timezone.localdate() + timedelta(days=30)
+    return {
+        "name": "Weekly report",
+        "scope": "read",
+        "expires_on-day": str(expires_on.day),
+        "expires_on-month": str(expires_on.month),
+        "expires_on-year": str(expires_on.year),
+    }
 
 
 @pytest.mark.parametrize("persona", PERSONAS)
@@ -102,26 +128,50 @@ def test_personal_pages(route, persona, request, client, practice_manager):
     owner = user or practice_manager
     url = personal_url(route, owner)
     before = preferences_of(owner)
+    tokens_before = tokens_of(owner)
 
-    response = send(client, route.method, url, PREFERENCES_DATA if route.method == "POST" else {})
+    data = PREFERENCES_DATA | token_data() | {"check_in_weekday": "2"}
+    response = send(client, route.method, url, data if route.method == "POST" else {})
 
     owner.refresh_from_db()
     if persona == "anonymous" and not route.public:
         assert response.status_code == 302
         assert response.url == sign_in_redirect(route.method, url)
         assert preferences_of(owner) == before
+        assert tokens_of(owner) == tokens_before
+    elif route.name == "migrations:api_tokens" and route.method == "POST":
+        # The new token is shown in the answer itself, and it is theirs.
+        assert response.status_code == 200
+        assert [name for _, name, _ in tokens_of(owner)] == ["Weekly report"]
+        assert preferences_of(owner) == before
+    elif route.name == "migrations:api_token_revoke" and route.method == "POST":
+        assert response.status_code == 302
+        assert response.url == reverse("migrations:api_tokens")
+        assert [revoked_at is not None for _, _, revoked_at in tokens_of(owner)] == [True]
     elif route.name == "migrations:preferences" and route.method == "POST":
         assert response.status_code == 302
         assert preferences_of(owner)[:3] == ("weekly", 5, False)
     elif route.name == "migrations:calendar_link":
         assert response.status_code == 302
         assert preferences_of(owner)[3] not in (None, before[3] if before else None)
+    elif route.name == "migrations:check_in_day":
+        # The demo delivery partner's check-in day: its team's managers set it; to anyone else it is not found.
+        weekday = DeliveryPartner.objects.get(practices__ods_code="H85001").check_in_weekday
+        if persona not in TEAM_MANAGERS:
+            assert response.status_code == 404
+            assert weekday == 0
+        elif route.method == "POST":
+            assert response.status_code == 302
+            assert weekday == 2
+        else:
+            assert response.status_code == 200
     elif route.name == "migrations:unsubscribe" and route.method == "POST":
         assert response.status_code == 200
         assert preferences_of(owner)[2] is True
     else:
         assert response.status_code == 200
         assert preferences_of(owner) == before
+        assert tokens_of(owner) == tokens_before
         if route.name == "migrations:calendar_feed":
             assert response["Content-Type"] == "text/calendar; charset=utf-8"
 
@@ -243,8 +293,9 @@ def test_personal_posts_need_a_csrf_token_except_the_one_click_unsubscribe(route
     csrf_client.force_login(practice_manager)
     url = personal_url(route, practice_manager)
     before = preferences_of(practice_manager)
+    tokens_before = tokens_of(practice_manager)
 
-    response = csrf_client.post(url, PREFERENCES_DATA | {"List-Unsubscribe": "One-Click"})
+    response = csrf_client.post(url, PREFERENCES_DATA | token_data() | {"List-Unsubscribe": "One-Click"})
 
     if route.name == "migrations:unsubscribe":
         # RFC 8058: the mail client posts without a session or a form; the signed token is the key.
@@ -253,3 +304,4 @@ def test_personal_posts_need_a_csrf_token_except_the_one_click_unsubscribe(route
     else:
         assert response.status_code == 403
         assert preferences_of(practice_manager) == before
+        assert tokens_of(practice_manager) == tokens_before

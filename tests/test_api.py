@@ -3,11 +3,16 @@ filters are the dashboard's and a bad one is a 400 problem; a migration nobody m
 every answer is kept by no cache; the schema is valid OpenAPI; the documentation page loads its
 own files. Who may use which route is in the access matrix (tests/access_routes.py)."""
 
+import json
+
 import pytest
 from django.contrib.staticfiles import finders
 from django.urls import reverse
 from openapi_spec_validator import validate
+from rest_framework.renderers import JSONRenderer
+from rest_framework.request import Request
 
+from migrations_app.api.serializers import MigrationRow, row_data
 from migrations_app.api.throttles import AddressRateThrottle, PersonRateThrottle
 from migrations_app.dashboard import rows
 from migrations_app.models import ChecklistItem
@@ -88,6 +93,26 @@ def test_a_row_carries_the_demo_migrations_figures(client, delivery_partner_user
     # The next item due is the next one to come, as on the dashboard: on IDP, 14 April.
     assert row["next_item_due"]["due_on"] == "2025-04-14"
     assert row["url"].endswith(detail_url(migration.pk))
+
+
+def test_the_rows_built_directly_answer_what_their_schema_serializer_answers(
+    rf, national_viewer, delivery_partner_user, world
+):
+    """The list builds its rows without DRF's fields (serializers.row_data); MigrationRow is its
+    schema. Every kind of row: on hold (no RAG, a reason), cancelled, with and without dates, with
+    and without an item due next."""
+    world["hilltop"].hold(delivery_partner_user, "Practice merger under review")
+    world["faraway"].cancel(delivery_partner_user, "Practice closing")
+    request = Request(rf.get(LIST_URL))
+    found = dashboard_rows(national_viewer, status="all")
+    assert len(found) == 4
+    assert {row.status for row in found} >= {"on_hold", "cancelled"}
+    assert any(row.next_item_pk is None for row in found) and any(row.next_item_pk for row in found)
+
+    direct = row_data(found, request)
+    through_fields = MigrationRow(found, many=True, context={"request": request}).data
+
+    assert json.loads(JSONRenderer().render(direct)) == json.loads(JSONRenderer().render(through_fields))
 
 
 def test_a_filter_uses_the_dashboards_parameter_names(client, delivery_partner_user, world):
@@ -204,9 +229,11 @@ def test_a_migration_the_caller_cannot_see_is_a_404_problem(client, delivery_par
 def test_nobody_signed_in_gets_a_problem_not_a_sign_in_page(client, migration):
     response = client.get(LIST_URL)
 
-    assert response.status_code == 403
+    # 401 with the scheme to use: a personal API token (tests/test_api_tokens.py), or a session.
+    assert response.status_code == 401
     assert response.headers["Content-Type"] == PROBLEM
-    assert response.json()["title"] == "Forbidden"
+    assert response.headers["WWW-Authenticate"].startswith("Bearer ")
+    assert response.json()["title"] == "Unauthorized"
 
 
 def test_a_session_without_its_two_factor_code_is_refused(client, delivery_partner_user, migration):
@@ -215,7 +242,7 @@ def test_a_session_without_its_two_factor_code_is_refused(client, delivery_partn
 
     response = client.get(LIST_URL)
 
-    assert response.status_code == 403
+    assert response.status_code == 401
     assert response.json()["detail"] == "Finish signing in with your two-factor code first."
 
 

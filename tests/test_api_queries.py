@@ -1,5 +1,6 @@
 """The API's pinned query counts: a page of the migration list, its next page and one migration
-cost the same queries for 5 and 50 migrations."""
+cost the same queries for 5 and 50 migrations; a page of a migration's items the same for 5 and 50
+items, and a change to an item the same whatever the number of migrations."""
 
 from datetime import timedelta
 
@@ -13,15 +14,17 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 LIST_URL = reverse("api:migration_list")
 
-# Session, user, the user's two-factor device, the user's standing (access.standing_of); the facets
-# (ICBs, delivery partners, systems) and the checklist phases the filters are checked against
-# (rows.options_for); the page's rows, sorted and sliced by the database (one more than the page,
-# to tell whether there is a next); the items due next for them.
-LIST_QUERIES = 8
+# Session, user, the user's two-factor device, the user's standing (access.standing_of); the
+# checklist phases (rows.options_for); the page's rows, sorted and sliced by the database (one more
+# than the page, to tell whether there is a next); the items due next for them.
+LIST_QUERIES = 7
+# A filter by ICB, delivery partner or systems is checked against the facets of the migrations the
+# person can see: one query more.
+LIST_BY_FACET_QUERIES = 8
 # Session, user, device, standing; the migration (access.get_migration) and the person's roles at
-# its practice; the facets and phases; its row and its next item due; its items and its phases,
-# counted as its page counts them (checklist.build).
-DETAIL_QUERIES = 12
+# its practice; the phases; its row and its next item due; its items and its phases, counted as its
+# page counts them (checklist.build).
+DETAIL_QUERIES = 11
 
 
 @pytest.fixture(params=[5, 50], ids=lambda count: f"{count} migrations")
@@ -53,8 +56,13 @@ def test_a_page_of_the_list_runs_the_same_queries_for_5_and_50_migrations(
         second = client.get(first.json()["next"])
     with django_assert_num_queries(LIST_QUERIES):
         filtered = client.get(LIST_URL, {"rag": ["red", "amber", "green"], "sort": "next_due", "go_live": "past"})
+    icb = first.json()["results"][0]["icb"]
+    icb_id = ICBFactory._meta.model.objects.get(name=icb).pk
+    with django_assert_num_queries(LIST_BY_FACET_QUERIES):
+        by_icb = client.get(LIST_URL, {"icb": icb_id})
 
-    assert first.status_code == second.status_code == filtered.status_code == 200
+    assert first.status_code == second.status_code == filtered.status_code == by_icb.status_code == 200
+    assert {row["icb"] for row in by_icb.json()["results"]} == {icb}
     assert len(first.json()["results"]) == 4
     assert len(second.json()["results"]) == min(4, many_migrations - 4)
     assert all(row["next_item_due"] for row in first.json()["results"])
@@ -71,3 +79,57 @@ def test_one_migration_runs_the_same_queries_whatever_the_number_of_migrations(
         response = client.get(reverse("api:migration_detail", kwargs={"pk": pk}))
 
     assert response.status_code == 200
+
+
+# --- a migration's items ----------------------------------------------------------------------------------
+
+# Session, user, device, standing; the migration (access.get_migration) and the person's roles at
+# its practice; the page's items with their phases, owners and who completed them (one more than
+# the page, to tell whether there is a next).
+ITEM_LIST_QUERIES = 7
+# A phase given is looked up among the migration's phases: one query more.
+ITEM_LIST_BY_PHASE_QUERIES = 8
+# Session, user, device, standing; a savepoint; the item with its migration and the person's roles
+# at its practice, locked (access.get_item_to_work_on); the item saved, the migration's progress
+# counted again, the event; the savepoint released; the item read again for the answer
+# (access.get_item).
+ITEM_COMPLETE_QUERIES = 11
+# A note changes no progress.
+ITEM_NOTE_QUERIES = 10
+
+
+@pytest.mark.parametrize("page_size", [5, 50])
+def test_a_page_of_items_runs_the_same_queries_whatever_its_size(
+    page_size, client, delivery_partner_user, migration, django_assert_num_queries, monkeypatch
+):
+    monkeypatch.setattr("migrations_app.api.items.ItemPagination.page_size", page_size)
+    url = reverse("api:item_list", kwargs={"pk": migration.pk})
+    client.force_login(delivery_partner_user)
+    client.get(url)  # the session's first request records the sign-in time
+
+    with django_assert_num_queries(ITEM_LIST_QUERIES):
+        first = client.get(url)
+    with django_assert_num_queries(ITEM_LIST_QUERIES):
+        second = client.get(first.json()["next"])
+    with django_assert_num_queries(ITEM_LIST_BY_PHASE_QUERIES):
+        filtered = client.get(url, {"phase": "early-phases", "owner": "me", "overdue": "false", "status": "to_do"})
+
+    assert first.status_code == second.status_code == filtered.status_code == 200
+    assert len(first.json()["results"]) == len(second.json()["results"]) == page_size
+
+
+def test_a_change_to_an_item_runs_the_same_queries_whatever_the_number_of_migrations(
+    many_migrations, client, delivery_partner_user, migration, django_assert_num_queries
+):
+    item = migration.items.get(key="agree-go-live-date")
+    url = reverse("api:item_action", kwargs={"pk": migration.pk, "item_pk": item.pk})
+    client.force_login(delivery_partner_user)
+    client.get(LIST_URL)
+
+    with django_assert_num_queries(ITEM_COMPLETE_QUERIES):
+        done = client.post(url, {"action": "complete", "revision": 0}, content_type="application/json")
+    with django_assert_num_queries(ITEM_NOTE_QUERIES):
+        noted = client.post(url, {"action": "note", "revision": 1, "note": "Rang"}, content_type="application/json")
+
+    assert done.status_code == noted.status_code == 200
+    assert noted.json()["revision"] == 2

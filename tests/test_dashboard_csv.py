@@ -46,6 +46,9 @@ def test_the_csv_has_the_tables_columns_then_its_own_and_every_row_of_the_filter
         "Old system access ends",
         "Next item owner",
         "Last change",
+        "Last check-in",
+        "Check-in RAG status",
+        "Check-in missed",
     ]
     assert [line[0] for line in lines] == [
         "Valley Health Centre",
@@ -82,6 +85,9 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "2025-09-07",
         row.next_item_owner,
         "2025-04-10",  # made today
+        "",  # no check-in yet
+        "",
+        "No",
     ]
     assert row.next_item_owner == "Practice manager"  # no one named: the responsible role
 

@@ -62,7 +62,7 @@ def test_a_row_shows_practice_icb_systems_phase_go_live_progress_counts_next_ite
         f" 9 Jun 2025 60 {row.percent}%" in text
     )
     assert f"{row.percent}% {overdue.count()} 1 {next_item.due_on:%-d %b %Y}: {next_item.title[:40]}" in text
-    assert text.endswith(f"{expected_rag.rag.label} {expected_rag.reason}")
+    assert text.endswith(f"{expected_rag.rag.label} {expected_rag.reason} No check-in yet")
 
 
 def test_figures_kept_for_today_and_counted_by_the_page_are_the_same(client, world, admin_user, practice_manager):

@@ -8,7 +8,7 @@ from django.core.management.base import CommandError
 
 from migrations_app import access
 from migrations_app.management.commands.seed_demo import DEMO_PASSWORD, PRACTICES
-from migrations_app.models import ICB, DeliveryPartner, Membership, PracticeMigration, Role, User
+from migrations_app.models import ICB, CheckIn, DeliveryPartner, Membership, PracticeMigration, Role, User, checkins
 
 pytestmark = pytest.mark.django_db
 
@@ -104,3 +104,18 @@ def test_demo_has_one_login_of_each_staff_kind(seeded, local_part, every_migrati
     assert user.email in seeded
     assert access.visible_migrations(user).count() == (PracticeMigration.objects.count() if every_migration else 0)
     assert access.access_to(user, migration).can_tick is can_act
+
+
+def test_demo_has_check_ins_and_one_migration_whose_check_in_is_missed(seeded):
+    missed = {
+        migration.practice.ods_code
+        for migration in PracticeMigration.objects.select_related("practice", "progress")
+        if checkins.is_missed(
+            status=migration.status,
+            last_on=migration.progress.last_check_in_on,
+            from_on=migration.progress.check_ins_from_on,
+            today=TODAY,
+        )
+    }
+    assert CheckIn.objects.count() >= 10
+    assert missed == {"Y90006"}

@@ -406,6 +406,7 @@ def invite_page(migration) -> str:
             "lead. Send it again from the list of pending invitations, or cancel it to invite them with another role.",
         ),
         ("not an address", Role.PRACTICE_STAFF, "Enter an e-mail address in the correct format, like name@nhs.net"),
+        ("", Role.PRACTICE_STAFF, "Enter their e-mail address"),
         ("someone@example.nhs.uk", "", "Select the role to give them"),
         ("someone@example.nhs.uk", Role.DELIVERY_PARTNER, "Select a valid choice."),
     ],

@@ -235,6 +235,9 @@ def test_cancelling_with_a_reason_makes_the_migration_read_only(client, migratio
     assert f"Cancelled on 10 April 2025 by Dana Partner. Reason: {CANCEL_REASON}" in text(html)
     for hidden in ("Mark as done", "Change milestone dates", "/hold/", "/resume/", "/cancel/", "Sign off<"):
         assert hidden not in html, hidden
+    # Nor does it count down to a go-live that will not happen, or place itself in a phase.
+    for gone in ("Go-live in", "Current phase", "The checklist is on track"):
+        assert gone not in text(html), gone
 
 
 # --- read-only: finished migrations ----------------------------------------------------------------------

@@ -225,8 +225,9 @@ def migration_of(size: int) -> tuple[PracticeMigration, User]:
 
 # Session, user, the user's standing (access.standing_of), the migration, the user's roles on it, its
 # items (with who completed them), its phases; the People section: the memberships relating people to
-# the practice (with their users) and its pending invitations (with who sent them).
-MIGRATION_PAGE_QUERIES = 9
+# the practice (with their users) and its pending invitations (with who sent them); its weekly
+# check-ins (with who gave them).
+MIGRATION_PAGE_QUERIES = 10
 # An htmx tick or reopen: session, user, standing (access.standing_of); the item locked with its
 # migration, its practice and the person's roles there (access.get_item); the change (update, the
 # migration's counts in ChecklistProgress, event); the migration's items again, in the change's

@@ -114,6 +114,45 @@ def test_the_database_gives_the_same_status_as_assess_on_every_boundary(migratio
     assert {Rag.RED, Rag.AMBER, Rag.GREEN} == set(answers)
 
 
+def test_the_database_agrees_with_assess_on_the_check_in_flags_too(migration):
+    # Every fourth boundary case (the counts' boundaries are the test above's), with each
+    # combination of a missed check-in and a red self-assessment.
+    cases = [
+        counts | {"check_in_missed": missed, "check_in_red": red}
+        for counts in list(boundary_counts())[::4]
+        for missed in (False, True)
+        for red in (False, True)
+    ]
+    one_row = PracticeMigration.objects.filter(pk=migration.pk)
+    answers = []
+    for case in cases:
+        annotated = annotate_rank(
+            one_row.annotate(**{name: Value(value) for name, value in case.items()}),
+            applicable="applicable",
+            done_ahead="done_ahead",
+            overdue="overdue",
+            gates_overdue="gates_overdue",
+            check_in_missed="check_in_missed",
+            check_in_red="check_in_red",
+        )
+        answers.append(BY_RANK[annotated.values_list("rag_rank", flat=True).get()])
+
+    assert answers == [assess(**case).rag for case in cases]
+    assert {Rag.RED, Rag.AMBER, Rag.GREEN} == set(answers)
+
+
+def test_a_missed_check_in_or_a_red_self_assessment_makes_green_amber_and_leaves_red_red():
+    assert rag_of(done=30, check_in_missed=True) == Rag.AMBER
+    assert rag_of(done=30, check_in_red=True) == Rag.AMBER
+    assert rag_of(done=99, overdue=1, gates_overdue=1, check_in_missed=True, check_in_red=True) == Rag.RED
+    assert (
+        assess(
+            applicable=10, done=3, done_ahead=0, overdue=0, gates_overdue=0, check_in_missed=True, check_in_red=True
+        ).reason
+        == "Red at the last check-in"
+    )
+
+
 @pytest.mark.parametrize("status", [PracticeMigration.Status.ON_HOLD, PracticeMigration.Status.CANCELLED])
 def test_the_database_gives_no_status_to_a_migration_on_hold_or_cancelled(migration, status, admin_user):
     if status == PracticeMigration.Status.ON_HOLD:

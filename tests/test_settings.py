@@ -141,3 +141,36 @@ def test_the_embedded_sqlite_database_runs_in_wal_mode(run_django, tmp_path):
 
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip().splitlines()[-1] == "wal"
+
+
+CACHE_OF = "from django.conf import settings\nprint(settings.CACHES['default'])"
+
+
+def test_with_a_redis_broker_the_cache_is_the_same_server_one_database_up(run_django):
+    result = run_django(
+        code=CACHE_OF, DJANGO_DEBUG="true", CACHE_URL="", CELERY_BROKER_URL="redis://broker.internal:6379/4"
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "'BACKEND': 'django.core.cache.backends.redis.RedisCache'" in result.stdout
+    assert "'LOCATION': 'redis://broker.internal:6379/5'" in result.stdout
+
+
+def test_on_the_embedded_default_the_cache_is_a_folder_every_process_shares(run_django):
+    result = run_django(code=CACHE_OF, DJANGO_DEBUG="true", CACHE_URL="", CELERY_BROKER_URL="filesystem://localhost/")
+
+    assert result.returncode == 0, result.stderr
+    assert "'BACKEND': 'django.core.cache.backends.filebased.FileBasedCache'" in result.stdout
+    assert f"'LOCATION': '{ROOT / 'var' / 'cache'}'" in result.stdout
+
+
+def test_CACHE_URL_wins_over_the_broker(run_django):
+    result = run_django(
+        code=CACHE_OF,
+        DJANGO_DEBUG="true",
+        CACHE_URL="redis://cache.internal:6380/2",
+        CELERY_BROKER_URL="redis://broker.internal:6379/0",
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert "'LOCATION': 'redis://cache.internal:6380/2'" in result.stdout

@@ -21,6 +21,15 @@ digests, the calendar feed and sign-off requests ask this package who relates to
 restate it.
 """
 
+from migrations_app.access.check_ins import (
+    GIVES_CHECK_IN,
+    check_in_memberships,
+    check_in_sides,
+    get_migration_to_check_in,
+    get_partner_to_set_check_in_day,
+    gives_check_in,
+    partners_to_set_check_in_day,
+)
 from migrations_app.access.migration_rules import (
     EDITOR,
     GRANTS,
@@ -61,6 +70,12 @@ from migrations_app.access.relations import (
     partner_memberships_over,
     practices_of,
 )
+from migrations_app.access.retrospectives import (
+    get_migration_to_look_back_on,
+    may_read_lessons,
+    retrospective_side,
+    visible_retrospectives,
+)
 from migrations_app.access.standing import (
     ACT_ON_EVERY_MIGRATION,
     READ_EVERY_MIGRATION,
@@ -83,6 +98,7 @@ from migrations_app.access.starting import (
 __all__ = [
     "ACT_ON_EVERY_MIGRATION",
     "EDITOR",
+    "GIVES_CHECK_IN",
     "GRANTS",
     "INVITES",
     "MEMBERSHIP_COLUMNS",
@@ -95,6 +111,8 @@ __all__ = [
     "Standing",
     "Starter",
     "access_to",
+    "check_in_memberships",
+    "check_in_sides",
     "get_gate_to_sign",
     "get_import",
     "get_item",
@@ -102,24 +120,31 @@ __all__ = [
     "get_item_to_reopen",
     "get_item_to_work_on",
     "get_migration",
+    "get_migration_to_check_in",
+    "get_partner_to_set_check_in_day",
+    "get_migration_to_look_back_on",
     "get_people_of",
     "get_practice_invitation",
     "get_practice_member",
     "get_team_invitation",
     "get_team_member",
+    "gives_check_in",
     "has_two_factor_device",
     "lands_on_dashboard",
+    "may_read_lessons",
     "may_remove",
     "may_start_migrations",
     "memberships_at",
     "memberships_responsible_for",
     "owner_memberships",
+    "partners_to_set_check_in_day",
     "partner_memberships_over",
     "practices_of",
     "project_manager_memberships",
     "project_managers",
     "refusal",
     "responsible_name",
+    "retrospective_side",
     "roles_in",
     "roles_to_invite",
     "signers_of",
@@ -129,4 +154,5 @@ __all__ = [
     "teams_of",
     "two_factor_required",
     "visible_migrations",
+    "visible_retrospectives",
 ]

@@ -220,8 +220,9 @@ def signers_of(gate: ChecklistItem) -> QuerySet[User]:
     return signers.filter(Q(pk=gate.owner_id) | ~Exists(signers.filter(pk=gate.owner_id)))
 
 
-# What the migration and item pages show of a migration, read with it.
-MIGRATION_RELATED = ("practice__icb", "practice__delivery_partner", "source_supplier", "target_supplier")
+# What the migration and item pages show of a migration, read with it (its kept figures: the
+# check-ins section says from them whether a check-in is missed).
+MIGRATION_RELATED = ("practice__icb", "practice__delivery_partner", "source_supplier", "target_supplier", "progress")
 
 
 def get_migration(user, pk: int, need: Permission | None = None) -> tuple[PracticeMigration, Access]:

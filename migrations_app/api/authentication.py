@@ -1,5 +1,5 @@
-"""Who the API's caller is. For now the browser's session (with its CSRF check on changes);
-personal API tokens come next."""
+"""Who the API's caller is: a personal API token (tokens.BearerToken, tried first), else the
+browser's session (with its CSRF check on changes)."""
 
 from drf_spectacular.authentication import SessionScheme
 from rest_framework import exceptions

@@ -4,7 +4,7 @@ request names each bad parameter under `errors`. REST_FRAMEWORK["EXCEPTION_HANDL
 
 from http import HTTPStatus
 
-from django.http import Http404
+from django.http import Http404, HttpRequest, JsonResponse
 from rest_framework import exceptions
 from rest_framework.response import Response
 from rest_framework.views import exception_handler
@@ -23,11 +23,27 @@ class BadParameters(exceptions.ValidationError):
         self.errors = errors
 
 
-def problem(status: int, detail: str, errors: dict[str, list[str]] | None = None, headers=None) -> Response:
+def _body(status: int, detail: str, errors: dict[str, list[str]] | None = None) -> dict:
     body = {"type": BLANK, "title": HTTPStatus(status).phrase, "status": status, "detail": detail}
     if errors:
         body["errors"] = errors
-    return Response(body, status=status, headers=headers, content_type=CONTENT_TYPE)
+    return body
+
+
+def problem(status: int, detail: str, errors: dict[str, list[str]] | None = None, headers=None) -> Response:
+    return Response(_body(status, detail, errors), status=status, headers=headers, content_type=CONTENT_TYPE)
+
+
+def is_api_call(request: HttpRequest) -> bool:
+    """A request to the API's routes, answered in JSON: under /api/, except the documentation,
+    which is a page for a person (signed in through the sign-in page, shown its 404 page)."""
+    return request.path_info.startswith("/api/") and not request.path_info.startswith("/api/docs/")
+
+
+def problem_outside_drf(status: int, detail: str, headers=None) -> JsonResponse:
+    """The same problem, answered before or after DRF's views run (a path that is no route, the
+    session's absolute time-out), where DRF's exception handler never sees it."""
+    return JsonResponse(_body(status, detail), status=status, headers=headers, content_type=CONTENT_TYPE)
 
 
 def problem_response(exc: Exception, context: dict) -> Response | None:

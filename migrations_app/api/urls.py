@@ -1,7 +1,7 @@
 from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
-from migrations_app.api import views
+from migrations_app.api import events, items, milestones, organisations, views
 
 app_name = "api"
 
@@ -23,4 +23,12 @@ urlpatterns = [
     ),
     path("v1/migrations/", views.migration_list, name="migration_list"),
     path("v1/migrations/<int:pk>/", views.migration_detail, name="migration_detail"),
+    # A migration's items: the list (filtered), one item, and its changes, the action named in the body.
+    path("v1/migrations/<int:pk>/items/", items.item_list, name="item_list"),
+    path("v1/migrations/<int:pk>/items/<int:item_pk>/", items.item_detail, name="item_detail"),
+    path("v1/migrations/<int:pk>/items/<int:item_pk>/actions/", items.item_action, name="item_action"),
+    # Its milestones: GET as they stand, PATCH to change some (or, with "preview", see what would move).
+    path("v1/migrations/<int:pk>/milestones/", milestones.milestones, name="milestones"),
+    path("v1/migrations/<int:pk>/events/", events.event_list, name="event_list"),
+    path("v1/organisations/", organisations.organisation_list, name="organisation_list"),
 ]

@@ -14,13 +14,14 @@ from rest_framework.response import Response
 from migrations_app import access, checklist
 from migrations_app.api.pagination import CURSOR, SignedCursorPagination
 from migrations_app.api.problems import CONTENT_TYPE, BadParameters
-from migrations_app.api.serializers import PHASE_KEYS, MigrationDetail, MigrationRow, Phase, Problem
+from migrations_app.api.serializers import PHASE_KEYS, MigrationDetail, MigrationRow, Phase, Problem, row_data
 from migrations_app.dashboard import rows
 from migrations_app.dashboard.forms import DashboardForm
 
 # The dashboard's query parameters, by the dashboard's names; the page is a cursor here.
 FILTERS = [name for name in DashboardForm.base_fields if name != "page"]
 MULTIPLE = {"rag"}
+FACETS = {"icb", "delivery_partner", "suppliers"}
 # The refusals every route may answer, as problem details.
 REFUSALS = {(status, CONTENT_TYPE): Problem for status in (403, 429)}
 
@@ -50,7 +51,8 @@ def _parameter(name: str) -> OpenApiParameter:
 @api_view(["GET"])
 def migration_list(request: Request) -> Response:
     """The migrations you can see, as the dashboard lists them, with its filters, search and sort."""
-    options = rows.options_for(request.user)
+    # The facets (ICBs, partners, systems) only to check a filter by one of them.
+    options = rows.options_for(request.user, facets=not FACETS.isdisjoint(request.query_params))
     form = DashboardForm(request.query_params, options=options)
     form.is_valid()
     # Every bad parameter at once: bad values, and parameters the list does not know (a misspelt
@@ -64,7 +66,7 @@ def migration_list(request: Request) -> Response:
     found = rows.Found(request.user, form.filters(), timezone.localdate(), options)
     paginator = SignedCursorPagination()
     page = paginator.paginate_rows(found, request)
-    return paginator.get_paginated_response(MigrationRow(page, many=True, context={"request": request}).data)
+    return paginator.get_paginated_response(row_data(page, request))
 
 
 # For the schema: the list's answer is paginated as the pagination class describes it.
@@ -80,7 +82,7 @@ def migration_detail(request: Request, pk: int) -> Response:
     """One migration you can see: its dashboard row, and its checklist's phases with their progress."""
     migration, migration_access = access.get_migration(request.user, pk)
     today = timezone.localdate()
-    options = rows.options_for(request.user)
+    options = rows.options_for(request.user, facets=False)
     found = rows.Found(request.user, rows.Filters(status="all"), today, options)
     found.migrations = found.migrations.filter(pk=migration.pk)
     row = next(iter(found[:1]), None)

@@ -60,16 +60,29 @@ class Assessment(NamedTuple):
     reason: str
 
 
-def assess(*, applicable: int, done: int, done_ahead: int, overdue: int, gates_overdue: int) -> Assessment:
+def assess(
+    *,
+    applicable: int,
+    done: int,
+    done_ahead: int,
+    overdue: int,
+    gates_overdue: int,
+    check_in_missed: bool = False,
+    check_in_red: bool = False,
+) -> Assessment:
     """The RAG status of one migration from its item counts on a given day.
 
     applicable: items that apply (all but not applicable); done: of those, done; done_ahead: done
     although not yet due (due today or later, or no date yet); overdue: open (to do or blocked) and
-    due before today; gates_overdue: of those, sign-off gates.
+    due before today; gates_overdue: of those, sign-off gates; check_in_missed: the weekly check-in
+    is missed, check_in_red: a side's latest check-in is red (models/checkins.py: `is_missed`,
+    `is_red`, read by the dashboard as `check_in_missed_now` and `check_in_red_now`).
 
     Red: a sign-off gate is overdue, or the share done is more than FAR_BEHIND_PERCENT points
     below the share planned, that is the share of applicable items due before today. Amber:
-    anything is overdue. Green: otherwise.
+    anything is overdue, a side's latest check-in is red, or the check-in is missed: the team's own
+    view and its silence are warnings, not evidence that the plan is behind, so they make a green
+    migration amber and leave a red one red. Green: otherwise.
     """
     if gates_overdue:
         gates = "gate is" if gates_overdue == 1 else "gates are"
@@ -85,6 +98,10 @@ def assess(*, applicable: int, done: int, done_ahead: int, overdue: int, gates_o
             )
     if overdue:
         return Assessment(Rag.AMBER, f"{overdue} item{'s' if overdue != 1 else ''} overdue")
+    if check_in_red:
+        return Assessment(Rag.AMBER, "Red at the last check-in")
+    if check_in_missed:
+        return Assessment(Rag.AMBER, "Check-in missed")
     return Assessment(Rag.GREEN, "Nothing overdue")
 
 
@@ -93,12 +110,22 @@ def _percent(part: int, whole: int) -> int:
 
 
 def annotate_rank(
-    migrations: QuerySet, *, applicable: str, done_ahead: str, overdue: str, gates_overdue: str, name: str = "rag_rank"
+    migrations: QuerySet,
+    *,
+    applicable: str,
+    done_ahead: str,
+    overdue: str,
+    gates_overdue: str,
+    check_in_missed: str | None = None,
+    check_in_red: str | None = None,
+    name: str = "rag_rank",
 ) -> QuerySet:
     """`migrations` with their RAG status as `name`: its Rag.rank (0 red, 1 amber, 2 green), or
     NULL for a status that has none (NOT_RATED). The other arguments name the fields or
-    annotations holding assess()'s counts (`done` is not needed: it cancels out of the rule)."""
+    annotations holding assess()'s counts and flags (`done` is not needed: it cancels out of the
+    rule; a flag not named counts as false)."""
     behind = f"{name}_behind"
+    warnings = [When(Q(**{flag: True}), then=Value(Rag.AMBER.rank)) for flag in (check_in_red, check_in_missed) if flag]
     return migrations.alias(
         **{behind: 100 * (F(overdue) - F(done_ahead)) - FAR_BEHIND_PERCENT * F(applicable)}
     ).annotate(
@@ -108,6 +135,7 @@ def annotate_rank(
                 When(Q(**{f"{gates_overdue}__gt": 0}), then=Value(Rag.RED.rank)),
                 When(Q(**{f"{applicable}__gt": 0, f"{behind}__gt": 0}), then=Value(Rag.RED.rank)),
                 When(Q(**{f"{overdue}__gt": 0}), then=Value(Rag.AMBER.rank)),
+                *warnings,
                 default=Value(Rag.GREEN.rank),
                 output_field=IntegerField(),
             )

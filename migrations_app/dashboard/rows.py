@@ -39,9 +39,9 @@ from django.utils import timezone
 from migrations_app import access
 from migrations_app.dashboard.phases import DATES_NOT_AGREED, PHASE_KEYS, PHASE_STARTS, checklist_lag, phase_by_dates
 from migrations_app.dashboard.rag import BY_RANK, NOT_RATED, Rag, annotate_rank, assess
-from migrations_app.models import ChecklistItem, Event, PhaseTemplate, PracticeMigration
+from migrations_app.models import ChecklistItem, Event, PhaseTemplate, PracticeMigration, checkins
 from migrations_app.models.checklist_items import Progress, day_count_subqueries
-from migrations_app.models.choices import Role
+from migrations_app.models.choices import CheckInRag, Role
 from migrations_app.models.practice_migrations import DASHBOARD_FIELDS, UNFINISHED_STATUSES
 
 CLOSED_PHASE = ("closed", "All items closed")
@@ -57,6 +57,12 @@ ROW_FIELDS = (
     "current_phase",
     *(f"{name}_now" for name in DAY_FIGURES),
     "rag_rank",
+    # The weekly check-ins (models/checkins.py): the last one's day, the worst of each side's latest
+    # self-assessment, and the two flags the RAG rule reads.
+    "progress__last_check_in_on",
+    "progress__check_in_rag",
+    "check_in_missed_now",
+    "check_in_red_now",
 )
 SOON_DAYS = 28
 """'The next four weeks': go-live today or in the 27 days after."""
@@ -122,6 +128,10 @@ class Row:
     checklist_behind: int | None = None  # phases; None when it cannot be told (dates not agreed)
     checklist_text: str = ""
     next_item_owner: str = ""  # the named owner, or the responsible role
+    last_check_in_on: date | None = None
+    check_in_rag: str = ""  # the worst of each side's latest self-assessment (CheckInRag)
+    check_in_missed: bool = False
+    check_in_red: bool = False
 
     @property
     def is_rated(self) -> bool:
@@ -160,6 +170,10 @@ class Row:
         return str(self.days_to_go)
 
     @property
+    def check_in_rag_label(self) -> str:
+        return CheckInRag(self.check_in_rag).label if self.check_in_rag else ""
+
+    @property
     def last_change_on(self) -> date | None:
         return timezone.localdate(self.last_change_at) if self.last_change_at else None
 
@@ -196,11 +210,12 @@ class Options:
     phase_by_position: dict[tuple[int, int], tuple[str, str]] = field(repr=False)
 
 
-def options_for(user) -> Options:
-    """Two queries: the facets of the migrations `user` can see, and the checklists' phases."""
-    visible = access.visible_migrations(user)
+def options_for(user, *, facets: bool = True) -> Options:
+    """Two queries: the facets of the migrations `user` can see, and the checklists' phases. Without
+    `facets`, the phases only: for a caller that filters by none of them (an API page), which spares
+    it the facets' query over every visible migration."""
     icbs, partners, pairs = {}, {}, {}
-    for kind, first_id, first, second_id, second in visible.facets():
+    for kind, first_id, first, second_id, second in access.visible_migrations(user).facets() if facets else ():
         if kind == "icb":
             icbs[first_id] = first
         elif kind == "partner":
@@ -258,13 +273,15 @@ def matching(user, filters: Filters, today: date, *, count_stale: bool = True) -
     percentage done as annotations."""
     migrations = _matching(
         access.visible_migrations(user).annotate(current_phase=phase_by_dates(today)), filters, today
-    ).annotate(**day_figures(today, count_stale=count_stale))
+    ).annotate(**day_figures(today, count_stale=count_stale), **checkins.annotations(today))
     migrations = annotate_rank(
         migrations.alias(applicable_now=Coalesce("progress__items_applicable", 0)),
         applicable="applicable_now",
         done_ahead="done_ahead_now",
         overdue="overdue_now",
         gates_overdue="gates_overdue_now",
+        check_in_missed="check_in_missed_now",
+        check_in_red="check_in_red_now",
     )
     if filters.rag:
         migrations = migrations.filter(rag_rank__in=[rag.rank for rag in filters.rag])
@@ -343,6 +360,10 @@ class Found:
             done_ahead=value["done_ahead_now"],
             next_due_on=value["next_due_on_now"],
             last_change_at=value.get("last_change_at"),
+            last_check_in_on=value["progress__last_check_in_on"],
+            check_in_rag=value["progress__check_in_rag"] or "",
+            check_in_missed=bool(value["check_in_missed_now"]),
+            check_in_red=bool(value["check_in_red_now"]),
         )
         today = self.today
         row.days_to_go = (row.go_live_on - today).days if row.go_live_on else None
@@ -368,6 +389,8 @@ class Found:
                 done_ahead=row.done_ahead,
                 overdue=row.overdue,
                 gates_overdue=row.gates_overdue,
+                check_in_missed=row.check_in_missed,
+                check_in_red=row.check_in_red,
             ).reason
         else:
             row.rag_reason = row.status_reason
@@ -506,6 +529,10 @@ COLUMNS = [
     ),
     Column("next_item_owner", "Next item owner", lambda row: row.next_item_owner, in_table=False),
     Column("last_change", "Last change", lambda row: _date(row.last_change_on), in_table=False),
+    # The weekly check-ins (the table shows them under the RAG status).
+    Column("last_check_in", "Last check-in", lambda row: _date(row.last_check_in_on), in_table=False),
+    Column("check_in_rag", "Check-in RAG status", lambda row: row.check_in_rag_label, in_table=False),
+    Column("check_in_missed", "Check-in missed", lambda row: "Yes" if row.check_in_missed else "No", in_table=False),
 ]
 TABLE_COLUMNS = [column for column in COLUMNS if column.in_table]
 SORTABLE = {column.key: column for column in TABLE_COLUMNS if column.sort is not None}

@@ -24,7 +24,10 @@ class InviteForm(forms.Form):
         label="E-mail address",
         max_length=254,
         help_text="Their work address, for example an nhs.net one. The invitation is sent to it.",
-        error_messages={"invalid": "Enter an e-mail address in the correct format, like name@nhs.net"},
+        error_messages={
+            "required": "Enter their e-mail address",
+            "invalid": "Enter an e-mail address in the correct format, like name@nhs.net",
+        },
     )
     role = forms.ChoiceField(
         label="Role", widget=forms.RadioSelect, error_messages={"required": "Select the role to give them"}

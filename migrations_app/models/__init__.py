@@ -1,3 +1,5 @@
+from migrations_app.models.api_tokens import ApiToken
+from migrations_app.models.checkins import CheckIn
 from migrations_app.models.checklist_items import ChecklistItem, ChecklistProgress, MigrationPhase
 from migrations_app.models.checklist_templates import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
 from migrations_app.models.choices import Condition, ItemKind, ItemStatus, Milestone, Role
@@ -7,10 +9,13 @@ from migrations_app.models.invitations import Invitation
 from migrations_app.models.people import ICB, DeliveryPartner, Membership, Practice, Supplier, User
 from migrations_app.models.practice_migrations import PracticeMigration
 from migrations_app.models.reminders import Delivery, ReminderPreference
+from migrations_app.models.retrospectives import Retrospective
 from migrations_app.models.signin import SignInInFlight, SignInLock
 
 __all__ = [
     "ICB",
+    "ApiToken",
+    "CheckIn",
     "ChecklistItem",
     "ChecklistProgress",
     "ChecklistTemplate",
@@ -30,6 +35,7 @@ __all__ = [
     "Practice",
     "PracticeMigration",
     "ReminderPreference",
+    "Retrospective",
     "Role",
     "SignInInFlight",
     "SignInLock",

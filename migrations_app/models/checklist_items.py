@@ -19,6 +19,7 @@ from migrations_app import scheduling
 from migrations_app.item_urls import ItemUrls, items_base
 from migrations_app.models.choices import (
     OPEN_STATUSES,
+    CheckInRag,
     Condition,
     ItemKind,
     ItemStatus,
@@ -646,6 +647,13 @@ class ChecklistProgress(models.Model):
     counts_on = models.DateField(
         null=True, blank=True, help_text="The day the overdue, done-ahead and next-due figures were counted for."
     )
+    # The weekly check-ins' figures the dashboard reads with the row (models/checkins.py keeps them:
+    # CheckIn.give): the day of the last check-in, the worst RAG status of each side's latest, and
+    # the day check-ins started to count (the migration's start; for a migration started before
+    # check-ins existed, the day they came in), from which a migration with none is missed.
+    last_check_in_on = models.DateField(null=True, blank=True)
+    check_in_rag = models.CharField(max_length=8, choices=CheckInRag.choices, blank=True)
+    check_ins_from_on = models.DateField(default=timezone.localdate)
 
     class Meta:
         verbose_name_plural = "checklist progress"
@@ -657,6 +665,9 @@ class ChecklistProgress(models.Model):
             ),
             models.CheckConstraint(
                 condition=Q(gates_overdue__lte=F("overdue")), name="checklistprogress_gates_within_overdue"
+            ),
+            models.CheckConstraint(
+                condition=Q(check_in_rag__in=["", *CheckInRag.values]), name="checklistprogress_check_in_rag_valid"
             ),
         ]
         indexes = [

@@ -55,3 +55,29 @@ class ItemStatus(models.TextChoices):
 
 
 OPEN_STATUSES = (ItemStatus.TO_DO, ItemStatus.BLOCKED)
+
+
+class Weekday(models.IntegerChoices):
+    """The working day of the week a delivery partner's migrations hold their weekly check-in on
+    (Python's date.weekday() numbers)."""
+
+    MONDAY = 0, "Monday"
+    TUESDAY = 1, "Tuesday"
+    WEDNESDAY = 2, "Wednesday"
+    THURSDAY = 3, "Thursday"
+    FRIDAY = 4, "Friday"
+
+
+class CheckInRag(models.TextChoices):
+    """A check-in's self-assessment: how the person giving it sees the migration this week."""
+
+    RED = "red", "Red"
+    AMBER = "amber", "Amber"
+    GREEN = "green", "Green"
+
+
+class CheckInSide(models.TextChoices):
+    """Who gives a weekly check-in: each side gives its own."""
+
+    PRACTICE = "practice", "Practice manager"
+    DELIVERY_PARTNER = "delivery_partner", "Delivery partner's project manager"

@@ -33,6 +33,8 @@ class EventKind(models.TextChoices):
     MIGRATION_STATUS = "migration_status", "Migration status changed"
     OWNER = "owner", "Owner changed"
     PEOPLE = "people", "People changed"
+    CHECK_IN = "check_in", "Check-in given"
+    RETROSPECTIVE = "retrospective", "Retrospective written"
 
 
 class Event(models.Model):

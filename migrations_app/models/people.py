@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from migrations_app.models.choices import PRACTICE_ROLES, Role
+from migrations_app.models.choices import PRACTICE_ROLES, Role, Weekday
 
 ODS_PRACTICE_CODE_MESSAGE = "Enter a GP practice ODS code: one letter followed by five digits, for example A81001."
 validate_ods_practice_code = RegexValidator(r"^[A-Z][0-9]{5}\Z", ODS_PRACTICE_CODE_MESSAGE, code="ods_code")
@@ -38,9 +38,16 @@ class DeliveryPartner(models.Model):
     """An IT delivery partner, often a commissioning support unit (CSU)."""
 
     name = models.CharField(max_length=200, unique=True)
+    # The day its practices' migrations hold their weekly check-in (models/checkins.py).
+    check_in_weekday = models.PositiveSmallIntegerField("check-in day", choices=Weekday.choices, default=Weekday.MONDAY)
 
     class Meta:
         ordering = ["name"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(check_in_weekday__in=Weekday.values), name="deliverypartner_check_in_weekday_valid"
+            ),
+        ]
 
     def __str__(self) -> str:
         return self.name

@@ -1,7 +1,7 @@
-"""What one reminder digest says: its sections (overdue, coming up, escalated) by migration, read
-with the rule of due.py. No side effects.
+"""What one reminder digest says: its sections (overdue, coming up, escalated, and the weekly
+check-in due or missed) by migration, read with the rule of due.py. No side effects.
 
-`build_digests(users, on, covers_from)` reads a batch of digests at send time, in two queries
+`build_digests(users, on, covers_from)` reads a batch of digests at send time, in three queries
 whatever the batch's size, from the day each one's digest covers from (stored on the claimed
 Delivery by the sweep, see due.due_digests).
 """
@@ -11,8 +11,11 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
+from django.db.models import OuterRef, Q, Subquery
+
 from migrations_app import access, working_days
-from migrations_app.models import ChecklistItem, PracticeMigration, Role, User
+from migrations_app.models import CheckIn, ChecklistItem, PracticeMigration, Role, User, checkins
+from migrations_app.models.choices import CheckInSide
 from migrations_app.reminders import due
 from migrations_app.reminders.due import DueRule, Reason
 
@@ -30,11 +33,27 @@ class DigestItem:
 
 
 @dataclass
+class CheckInReminder:
+    """A weekly check-in the person gives (`side`), due on `day` or missed (no check-in since
+    `last_on`, or ever)."""
+
+    side: str
+    missed: bool
+    day: date | None = None
+    last_on: date | None = None
+    # Set when the e-mail is composed: the check-ins page (absolute), and what it says.
+    url: str = ""
+    title: str = ""
+    when: str = ""
+
+
+@dataclass
 class MigrationSection:
     migration: PracticeMigration
     overdue: list[DigestItem] = field(default_factory=list)
     due_soon: list[DigestItem] = field(default_factory=list)
     escalated: list[DigestItem] = field(default_factory=list)
+    check_ins: list[CheckInReminder] = field(default_factory=list)
 
 
 @dataclass
@@ -72,6 +91,14 @@ class Digest:
         return sum(len(section.escalated) for section in self.sections)
 
     @property
+    def check_in_due_count(self) -> int:
+        return sum(not entry.missed for section in self.sections for entry in section.check_ins)
+
+    @property
+    def check_in_missed_count(self) -> int:
+        return sum(entry.missed for section in self.sections for entry in section.check_ins)
+
+    @property
     def item_count(self) -> int:
         return self.overdue_count + self.due_soon_count + self.escalated_count
 
@@ -81,8 +108,9 @@ def build_digests(
 ) -> dict[int, Digest]:
     """The digests of `users` on `on`, read now, keyed by user id. A digest is empty when its
     person gets none that day (inactive, unsubscribed, not their digest day) or has nothing to
-    hear about. Two queries for any number of people - their memberships, then the items of all
-    of them - with `users` fetched with select_related("reminder_preference").
+    hear about. Three queries for any number of people - their memberships, the items of all of
+    them, then the migrations whose weekly check-in they give - with `users` fetched with
+    select_related("reminder_preference").
 
     `covers_from` holds each person's window start as claimed (Delivery.covers_from): a claimed
     digest is sent with the window its claim decided on, not one worked out again after the
@@ -97,6 +125,7 @@ def build_digests(
     cutoff = due.escalation_cutoff(on)
     built: dict[int, Digest] = {}
     rules: dict[int, DueRule] = {}
+    spans: dict[int, tuple[date, date]] = {}  # the days each digest covers (check-ins due on them)
     for user in users:
         preference = due.preference_for(user)
         until = due.covered_until(on, preference.frequency)
@@ -104,6 +133,7 @@ def build_digests(
         built[user.pk] = Digest(recipient=user, on=on, until=until, lead_days=preference.lead_days, covers_from=start)
         if start and user.is_active and not preference.is_unsubscribed and preference.frequency != due.Frequency.NONE:
             rules[user.pk] = DueRule(on, due.lead_windows(start, until, preference.lead_days), cutoff)
+            spans[user.pk] = (start, until)
     if not rules:
         return built
     responsibilities = access.Relations.of_users(rules)
@@ -148,11 +178,78 @@ def build_digests(
         concerned.update(partner_holders.get(practice.delivery_partner_id, ()))
         for user_id in concerned:
             _place(item, sections[user_id], responsibilities[user_id], rules[user_id])
+    _add_check_ins(sections, on, spans, practice_holders, partner_holders)
     for user_id, by_migration in sections.items():
+        # In the items' order (by practice), then the practices with only a check-in to hear of.
         built[user_id].sections = [
-            section for section in by_migration.values() if section.overdue or section.due_soon or section.escalated
+            section
+            for section in by_migration.values()
+            if section.overdue or section.due_soon or section.escalated or section.check_ins
         ]
     return built
+
+
+def _add_check_ins(
+    sections: dict[int, dict[int, MigrationSection]],
+    on: date,
+    spans: dict[int, tuple[date, date]],
+    practice_holders: dict[int, list[tuple[int, str]]],
+    partner_holders: dict[int, list[int]],
+) -> None:
+    """Put in each person's digest the weekly check-ins they give (access.GIVES_CHECK_IN) that are
+    due on a day their digest covers and not given yet, or missed (due.check_ins_to_give, in
+    memory). One query: the migrations in progress of the practices they give check-ins for, each
+    with the week of each side's latest check-in; none when nobody here gives one."""
+    practice_ids = {
+        practice_id
+        for practice_id, holders in practice_holders.items()
+        if any(access.gives_check_in(role, CheckInSide.PRACTICE) for _, role in holders)
+    }
+    if not practice_ids and not partner_holders:
+        return
+    latest = {
+        f"{side}_week": Subquery(
+            CheckIn.objects.filter(migration=OuterRef("pk"), side=side).order_by("-week_on").values("week_on")[:1]
+        )
+        for side in CheckInSide.values
+    }
+    migrations = (
+        PracticeMigration.objects.filter(status=PracticeMigration.Status.ACTIVE)
+        .filter(Q(practice_id__in=sorted(practice_ids)) | Q(practice__delivery_partner_id__in=sorted(partner_holders)))
+        .select_related("practice__delivery_partner", "progress")
+        .annotate(**latest)
+    )
+    for migration in migrations:
+        progress = getattr(migration, "progress", None)
+        if progress is None:
+            continue
+        practice = migration.practice
+        missed = checkins.is_missed(
+            status=migration.status,
+            last_on=progress.last_check_in_on,
+            from_on=progress.check_ins_from_on,
+            today=on,
+        )
+        partner_members = partner_holders.get(practice.delivery_partner_id, ())
+        givers = [
+            (user_id, CheckInSide.PRACTICE)
+            for user_id, role in practice_holders.get(practice.pk, ())
+            if access.gives_check_in(role, CheckInSide.PRACTICE)
+        ] + [(user_id, CheckInSide.DELIVERY_PARTNER) for user_id in partner_members]
+        for user_id, side in givers:
+            if user_id not in spans:
+                continue
+            day = due.check_in_day_within(checkins.weekday_of(practice), *spans[user_id])
+            is_due = due.check_in_is_due(
+                day, given_week_on=getattr(migration, f"{side}_week"), from_on=progress.check_ins_from_on
+            )
+            if missed or is_due:
+                by_migration = sections[user_id]
+                if migration.pk not in by_migration:
+                    by_migration[migration.pk] = MigrationSection(migration)
+                by_migration[migration.pk].check_ins.append(
+                    CheckInReminder(side, missed, day=day, last_on=progress.last_check_in_on)
+                )
 
 
 # What a digest shows of an item, its owner, its migration and practice (and the keys that join them).

@@ -34,11 +34,12 @@ from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Exists, Max, OuterRef, Q, QuerySet
 from django.utils import timezone
 
 from migrations_app import access, working_days
 from migrations_app.models import (
+    CheckIn,
     ChecklistItem,
     Delivery,
     ItemStatus,
@@ -47,8 +48,9 @@ from migrations_app.models import (
     ReminderPreference,
     Role,
     User,
+    checkins,
 )
-from migrations_app.models.choices import OPEN_STATUSES
+from migrations_app.models.choices import OPEN_STATUSES, CheckInSide, Weekday
 from migrations_app.models.reminders import DEFAULT_LEAD_DAYS
 
 LONDON = ZoneInfo("Europe/London")
@@ -269,8 +271,12 @@ def due_digests(on: date) -> dict[int, date]:
         if (frequency, first_lead, second_lead) == default_plan:
             on_plan |= Q(reminder_preference__isnull=True)
         held = access.memberships_responsible_for(open_items().filter(rule.condition()))
+        giving = Q(pk__in=[])
+        for side in CheckInSide:
+            to_give = check_ins_to_give(on, start, covered_until(on, frequency), side)
+            giving |= Q(pk__in=access.check_in_memberships(to_give, side).values("user_id"))
         people = User.objects.filter(on_plan, is_active=True).filter(
-            Q(pk__in=held.values("user_id")) | Q(pk__in=escalating.values("user_id"))
+            Q(pk__in=held.values("user_id")) | Q(pk__in=escalating.values("user_id")) | giving
         )
         recipients.update(dict.fromkeys(people.values_list("pk", flat=True), start))
     return dict(sorted(recipients.items()))
@@ -281,6 +287,47 @@ def _escalating_partner_members(on: date) -> QuerySet[Membership]:
     play no part in escalation: an empty rule of the day is enough.)"""
     rule = DueRule(on, (), escalation_cutoff(on))
     return access.partner_memberships_over(open_items().filter(rule.escalated_condition()))
+
+
+# --- weekly check-ins ------------------------------------------------------------------------------------
+
+
+def check_in_days(start: date, until: date) -> list[date]:
+    """The days a check-in can fall on (Monday to Friday) from `start` up to, not including, `until`:
+    a digest covering them says a check-in is due on whichever is a migration's check-in day."""
+    days = (start + timedelta(days=offset) for offset in range((until - start).days))
+    return [day for day in days if day.weekday() in Weekday.values]
+
+
+def check_in_is_due(day: date | None, *, given_week_on: date | None, from_on: date | None) -> bool:
+    """Whether one side's check-in on `day` (its check-in day in a digest's days) is still to give:
+    the side has given none for that week or later, and check-ins had started to count for the
+    migration by then (none is owed for a week before it started). `check_ins_to_give`, in memory."""
+    if day is None or from_on is None or day < from_on:
+        return False
+    return given_week_on is None or given_week_on < day
+
+
+def check_ins_to_give(on: date, start: date, until: date, side: str) -> QuerySet[PracticeMigration]:
+    """Migrations in progress whose `side` hears of its check-in in a digest on `on` covering the
+    days from `start` to before `until`: the check-in is due on one of those days and not given for
+    that week (check_in_is_due), or it is missed on `on` (models.checkins.missed_condition)."""
+    due = Q(pk__in=[])
+    for day in check_in_days(start, until):
+        on_this_day = Q(practice__delivery_partner__check_in_weekday=day.weekday())
+        if day.weekday() == Weekday.MONDAY:  # a practice with no delivery partner checks in on Mondays
+            on_this_day |= Q(practice__delivery_partner__isnull=True)
+        given = CheckIn.objects.filter(migration=OuterRef("pk"), side=side, week_on__gte=day)
+        due |= on_this_day & Q(progress__check_ins_from_on__lte=day) & ~Exists(given)
+    return PracticeMigration.objects.filter(status=PracticeMigration.Status.ACTIVE).filter(
+        due | checkins.missed_condition(on)
+    )
+
+
+def check_in_day_within(weekday: int, start: date, until: date) -> date | None:
+    """The last day from `start` to before `until` that falls on `weekday`, or None."""
+    days = [day for day in check_in_days(start, until) if day.weekday() == weekday]
+    return days[-1] if days else None
 
 
 # --- sign-off requests ----------------------------------------------------------------------------------

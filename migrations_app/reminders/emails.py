@@ -19,6 +19,7 @@ from django.template.loader import render_to_string
 from django.urls import reverse
 
 from migrations_app.models import ChecklistItem, Delivery, User
+from migrations_app.models.choices import CheckInSide
 from migrations_app.reminders import digests
 
 UNSUBSCRIBE_SALT = "migrations_app.reminders.unsubscribe"
@@ -30,6 +31,10 @@ def digest_message(delivery: Delivery, digest: digests.Digest) -> EmailMultiAlte
         counts.append(f"{digest.due_soon_count} due soon")
     if digest.escalated_count:
         counts.append(f"{digest.escalated_count} escalated")
+    if digest.check_in_due_count:
+        counts.append(f"{_count(digest.check_in_due_count, 'check-in')} due")
+    if digest.check_in_missed_count:
+        counts.append(f"{_count(digest.check_in_missed_count, 'check-in')} missed")
     if len(digest.sections) == 1:
         practice = digest.sections[0].migration.practice
         about = f"{practice.name} ({practice.ods_code})"
@@ -49,8 +54,27 @@ def digest_message(delivery: Delivery, digest: digests.Digest) -> EmailMultiAlte
             entry.when = f"Was due {_long_date(entry.item.due_on)} ({entry.working_days_overdue} working days ago)"
         for entry in (*section.overdue, *section.due_soon, *section.escalated):
             entry.url = site_url + item_path(entry.item)
+        for check_in in section.check_ins:
+            _describe_check_in(check_in, section.migration.pk, site_url)
     context = {"digest": digest, "on": delivery.on, "catch_up": _catch_up_note(digest)}
     return _message(delivery, digest.recipient, subject, "emails/digest", context)
+
+
+def _describe_check_in(check_in: digests.CheckInReminder, migration_id: int, site_url: str) -> None:
+    """What a digest says of a weekly check-in, and its link (the form on the check-ins page)."""
+    side = CheckInSide(check_in.side).label.lower()
+    check_in.url = site_url + reverse("migrations:migration_check_ins", kwargs={"pk": migration_id}) + "#give-heading"
+    if check_in.missed:
+        check_in.title = "Check-in missed"
+        since = f"since {_long_date(check_in.last_on)}" if check_in.last_on else "for more than 9 days"
+        check_in.when = f"No check-in {since}. Give yours as the {side}."
+    else:
+        check_in.title = "Check-in due"
+        check_in.when = f"Your check-in as the {side} is due {check_in.day:%A} {_long_date(check_in.day)}."
+
+
+def _count(count: int, noun: str) -> str:
+    return f"{count} {noun}{'s' if count != 1 else ''}"
 
 
 def _catch_up_note(digest: digests.Digest) -> str:

@@ -18,6 +18,7 @@ from migrations_app.dashboard import phases, rag, rows
 from migrations_app.dashboard.export import csv_chunks
 from migrations_app.dashboard.forms import DashboardForm
 from migrations_app.dashboard.summary import SOON_SHOWN, summarise
+from migrations_app.models import checkins
 
 PAGE_SIZE = 50
 
@@ -81,6 +82,7 @@ def rag_help(request: HttpRequest) -> HttpResponse:
             "Rag": rag.Rag,
             "phase_starts": phases.PHASE_STARTS,
             "dates_not_agreed": phases.DATES_NOT_AGREED[1],
+            "missed_after_days": checkins.MISSED_AFTER_DAYS,
         },
     )
 

@@ -1,6 +1,7 @@
 from django.http import HttpRequest, HttpResponse
 from django.views import defaults
 
+from migrations_app.api.problems import is_api_call, problem_outside_drf
 from migrations_app.audit import log_security_event
 
 
@@ -8,3 +9,10 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     """The NHS.UK 403 page, and a security event: someone tried what their role does not allow."""
     log_security_event("access_denied", request)
     return defaults.permission_denied(request, exception)
+
+
+def page_not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """The NHS.UK 404 page; a path under /api/ that is no route answers as the API does."""
+    if is_api_call(request):
+        return problem_outside_drf(404, "There is no API route at this address. The routes are listed at /api/docs/.")
+    return defaults.page_not_found(request, exception)

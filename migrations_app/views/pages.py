@@ -7,6 +7,8 @@ from django.views.decorators.vary import vary_on_headers
 from migrations_app import access, checklist
 from migrations_app.checklist_templates import upgrades
 from migrations_app.invitations import people
+from migrations_app.lessons import panel as retrospectives
+from migrations_app.models import checkins
 
 
 @require_GET
@@ -63,5 +65,10 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # Who put it on hold, cancelled or completed it, and when (the status banner).
             "status_change": migration.latest_status_change() if migration.status != migration.Status.ACTIVE else None,
             "people": people.practice_people(request.user, migration, user_access),
+            # After go-live: whether each side has written its retrospective (_retrospectives.html).
+            "retrospectives": retrospectives.panel(migration, user_access, today),
+            # The weekly check-ins (one query: the migration's check-ins, with who gave them).
+            "check_ins": checkins.state_of(migration, list(migration.check_ins.select_related("given_by")), today),
+            "check_in_sides": access.check_in_sides(user_access),
         },
     )

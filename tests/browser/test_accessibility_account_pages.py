@@ -1,5 +1,5 @@
-"""axe-core on a person's own pages: reminder settings, the unsubscribe link, two-factor sign-in and
-passwords, in the states people meet them in. No violations allowed."""
+"""axe-core on a person's own pages: reminder settings, the unsubscribe link, two-factor sign-in,
+passwords and personal API tokens, in the states people meet them in. No violations allowed."""
 
 from datetime import timedelta
 
@@ -10,7 +10,7 @@ from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 from playwright.sync_api import Page, expect
 
-from migrations_app.models import ReminderPreference, User
+from migrations_app.models import ApiToken, ReminderPreference, User
 from migrations_app.reminders.emails import unsubscribe_token
 from tests.browser.test_accessibility import assert_no_axe_violations
 from tests.factories import PASSWORD
@@ -278,3 +278,72 @@ def test_password_reset_confirm_page_for_an_invalid_link(page, frontend_loaded, 
     expect(heading(page)).to_have_text("This link does not work")
 
     assert_no_axe_violations(page)
+
+
+# --- personal API tokens ---------------------------------------------------------------------------
+
+
+def test_api_tokens_page_with_tokens(page, sign_in, practice_manager):
+    ApiToken.issue(
+        practice_manager, name="Weekly report", scope="read", expires_on=timezone.localdate() + timedelta(90)
+    )
+    revoked, _ = ApiToken.issue(
+        practice_manager, name="Old script", scope="read_write", expires_on=timezone.localdate() + timedelta(30)
+    )
+    ApiToken.objects.filter(pk=revoked.pk).revoke()
+    sign_in(page, practice_manager)
+    page.get_by_role("link", name="API tokens").click()
+    expect(heading(page)).to_have_text("API tokens")
+    expect(page.get_by_role("table")).to_contain_text("Weekly report")
+    expect(page.get_by_role("table")).to_contain_text("Revoked")
+
+    assert_no_axe_violations(page)
+
+
+def test_api_tokens_page_with_errors(page, sign_in, practice_manager):
+    sign_in(page, practice_manager)
+    page.goto("/accounts/api-tokens/")
+    page.get_by_label("Year").fill(str(timezone.localdate().year + 2))
+    with page.expect_navigation() as navigation:
+        page.get_by_role("button", name="Make token").click()
+    assert navigation.value.status == 400
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary).to_contain_text("Enter a name for the token")
+    expect(summary).to_contain_text("Select what the token can do")
+    expect(summary).to_contain_text("Expiry date must be no more than a year from today")
+    assert not ApiToken.objects.exists()
+
+    assert_no_axe_violations(page)
+
+
+def test_api_tokens_page_with_a_new_token(page, sign_in, practice_manager):
+    sign_in(page, practice_manager)
+    page.goto("/accounts/api-tokens/")
+    page.get_by_label("Name").fill("Weekly report")
+    page.get_by_label("Read only").check()
+    page.get_by_role("button", name="Make token").click()
+    expect(page.get_by_role("heading", name="Your new token: Weekly report")).to_be_visible()
+    token = page.locator("#new-token-value").inner_text()
+    assert ApiToken.find(token) == ApiToken.objects.get(user=practice_manager)
+    expect(page.get_by_role("button", name="Copy token")).to_be_visible()
+    expect(page.get_by_text("You will not be able to see it again")).to_be_visible()
+
+    assert_no_axe_violations(page)
+
+
+def test_api_token_revoke_page(page, sign_in, practice_manager):
+    token, _ = ApiToken.issue(
+        practice_manager, name="Weekly report", scope="read", expires_on=timezone.localdate() + timedelta(90)
+    )
+    sign_in(page, practice_manager)
+    page.goto("/accounts/api-tokens/")
+    page.get_by_role("link", name="Revoke Weekly report").click()
+    expect(heading(page)).to_have_text("Revoke the token Weekly report?")
+
+    assert_no_axe_violations(page)
+
+    page.get_by_role("button", name="Revoke token").click()
+    expect(heading(page)).to_have_text("API tokens")
+    expect(page.get_by_role("table")).to_contain_text("Revoked")
+    token.refresh_from_db()
+    assert token.revoked_at is not None

@@ -143,3 +143,26 @@ def test_a_delivery_partner_manages_their_team(page, sign_in, delivery_partner, 
     page.wait_for_url("**/team/")
     expect(page.get_by_role("status").first).to_contain_text("Col League is no longer")
     assert not Membership.objects.filter(user=colleague).exists()
+
+
+def test_someone_with_an_account_signs_in_and_accepts(page, sign_in, current_migration, delivery_partner_user):
+    elsewhere = MembershipFactory(user=UserFactory(email="has.account@example.nhs.uk", full_name="Hana Account"))
+    invitation = make_invitation(
+        invited_by=delivery_partner_user,
+        email=elsewhere.user.email,
+        role=Role.CLINICAL_LEAD,
+        practice=current_migration.practice,
+    )
+    page.goto(f"/invitations/{invitation.link_token()}/")
+    expect(page.locator("main")).to_contain_text("There is already an account with this address")
+    assert_no_axe_violations(page)
+
+    sign_in(page, elsewhere.user)
+    page.goto(f"/invitations/{invitation.link_token()}/accept/")
+    expect(page.get_by_role("button", name="Accept the invitation")).to_be_visible()
+    assert_no_axe_violations(page)
+    page.get_by_role("button", name="Accept the invitation").click()
+
+    page.wait_for_url(f"**/migrations/{current_migration.pk}/")
+    expect(page.get_by_role("status").first).to_contain_text("You are now a clinical lead")
+    assert Membership.objects.filter(user=elsewhere.user).count() == 2

@@ -189,3 +189,23 @@ def test_a_delivery_partner_imports_a_file_fixes_a_bad_row_and_imports_it(
     assert riverside.go_live_on == moved_go_live
     assert Event.objects.filter(migration=riverside, reason="Imported from orders-fixed.csv").exists()
     assert MigrationImport.objects.get(filename="orders-fixed.csv").applied_by == delivery_partner_user
+
+
+def test_a_file_that_cannot_be_read_is_refused_on_the_upload_page(
+    page, sign_in, delivery_partner_user, current_migration, tmp_path
+):
+    today = timezone.localdate().strftime("%d/%m/%Y")
+    path = tmp_path / "orders.csv"
+    text = io.StringIO()
+    csv.writer(text).writerows([HEADER, ["K82001", "Café Surgery", "QWE", "EMIS Web", "SystmOne", today, ""]])
+    path.write_bytes(text.getvalue().encode("cp1252"))
+    sign_in(page, delivery_partner_user)
+    page.goto("/migrations/import/")
+
+    page.locator("input[type=file]").set_input_files(str(path))
+    page.get_by_role("button", name="Upload and preview").click()
+
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text("The file is not saved as UTF-8 text: row 2")
+    expect(page).to_have_title(re.compile(r"^Error: "))
+    assert_no_axe_violations(page)
+    assert not MigrationImport.objects.exists()

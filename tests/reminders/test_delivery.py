@@ -283,9 +283,10 @@ def practices_with_overdue_items(guide_version, count: int, items_each: int):
 # stalled rows to give up and to queue again (1 select each: none here, so no update), and the rows
 # this sweep claimed (1).
 SWEEP_QUERIES = 10
-# The batch's claimed rows with recipients (1), their memberships (1), all their items (1); then for
-# each e-mail a savepoint, the row locked, its outcome, and the savepoint released.
-SEND_QUERIES_PER_BATCH = 3
+# The batch's claimed rows with recipients (1), their memberships (1), all their items (1), the
+# migrations whose weekly check-in they give (1); then for each e-mail a savepoint, the row locked,
+# its outcome, and the savepoint released.
+SEND_QUERIES_PER_BATCH = 4
 SEND_QUERIES_PER_EMAIL = 4
 
 

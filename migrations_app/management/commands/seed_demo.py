@@ -11,11 +11,13 @@ from django.utils import timezone
 
 from migrations_app.models import (
     ICB,
+    CheckIn,
     DeliveryPartner,
     ItemStatus,
     Membership,
     Practice,
     PracticeMigration,
+    Retrospective,
     Role,
     Supplier,
     TemplateVersion,
@@ -90,6 +92,51 @@ PRACTICES = [
     DemoPractice("Y90005", "Meadowbank Surgery", 1, "live", _milestones(-20), source="Vision"),
     DemoPractice("Y90006", "Harbour Lane Family Practice", 1, "many overdue", _milestones(12), tick_past_items=False),
 ]
+
+# The live practice's retrospectives, so that the Lessons page has something to show: each side's
+# verdicts (the areas not named went well), comments and lesson.
+RETROSPECTIVES = {
+    "Y90005": {
+        Role.PRACTICE_MANAGER: (
+            {"training": "did_not_go_well", "supplier": "not_applicable"},
+            {"training": "Half the reception team missed the sessions: they were booked on clinic mornings."},
+            "Book training for the afternoons and two weeks before go-live, with a catch-up session after it.",
+        ),
+        Role.DELIVERY_PARTNER: (
+            {"third_parties": "did_not_go_well"},
+            {"third_parties": "The pharmacy's repeat dispensing link was switched back on two days late."},
+            "Ring every third party the day before cutover as well as a week before: e-mails were missed.",
+        ),
+    }
+}
+
+# Weekly check-ins (models/checkins.py), oldest first: days ago, whose, RAG status and note. Riverside
+# was just ordered (none due yet); Harbour Lane's last was 12 days ago, so its check-in is missed.
+CHECK_INS = {
+    "Y90002": [
+        (9, "practice", "green", "Practice profile and contacts agreed with the new supplier."),
+        (8, "delivery_partner", "green", "Technical survey booked; no hardware expected."),
+        (2, "practice", "amber", "Clean-up of duplicate records is slower than planned: two staff off sick."),
+        (1, "delivery_partner", "green", "Extract request sent to the current supplier."),
+    ],
+    "Y90003": [
+        (7, "practice", "green", "First round of data checking under way."),
+        (1, "practice", "amber", "Dispensary stock figures do not match between the systems."),
+        (1, "delivery_partner", "red", "Dispensing module not in the IDP extract: need the supplier to re-run it."),
+    ],
+    "Y90004": [
+        (6, "delivery_partner", "green", "Cutover plan agreed; third parties told."),
+        (0, "practice", "green", "Inboxes cleared to zero; registrations paused for the cutover."),
+    ],
+    "Y90005": [
+        (8, "practice", "green", "Live: re-entering appointments booked during the cutover."),
+        (3, "delivery_partner", "green", "Old system read-only access confirmed for 90 days."),
+    ],
+    "Y90006": [
+        (19, "delivery_partner", "amber", "Cutover planning meeting moved twice."),
+        (12, "practice", "amber", "Many checklist items still open; practice manager on leave next week."),
+    ],
+}
 
 # Practices the demo delivery partner supports with no migration yet: for "Start a migration" and imports.
 WAITING_PRACTICES = [("Y90007", "Beacon Road Surgery", 0), ("Y90008", "Quayside Health Centre", 1)]
@@ -172,6 +219,19 @@ class Command(BaseCommand):
             )
             if spec.tick_past_items:
                 _tick_items_due_before(migration, today, people)
+            for days_ago, side, rag, note in CHECK_INS.get(spec.ods_code, []):
+                who = manager if side == CheckIn.Side.PRACTICE else partner_user
+                at = timezone.now() - timedelta(days=days_ago)
+                CheckIn.give(migration, side=side, rag=rag, note=note, by=who, at=at)
+            for role, (verdicts, comments, lesson) in RETROSPECTIVES.get(spec.ods_code, {}).items():
+                Retrospective.write(
+                    migration,
+                    role,
+                    by=people[role],
+                    verdicts={area: verdicts.get(area, "went_well") for area in Retrospective.Area.values},
+                    comments=comments,
+                    lesson=lesson,
+                )
         for ods_code, name, icb in WAITING_PRACTICES:
             Practice.objects.create(ods_code=ods_code, name=name, icb=icbs[icb], delivery_partner=partner)
 

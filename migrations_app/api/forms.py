@@ -1,0 +1,106 @@
+"""The form that makes a personal API token on the account's API tokens page: a name, a scope and
+an expiry date (an NHS.UK date input, `expires_on-day`, `-month`, `-year`)."""
+
+from datetime import date, timedelta
+
+from django import forms
+from django.core.exceptions import ValidationError
+
+from migrations_app.forms import DateInputError, DateParts, parse_date
+from migrations_app.models import ApiToken
+from migrations_app.models.api_tokens import DEFAULT_DAYS, MAX_DAYS
+
+PARTS = ("day", "month", "year")
+
+
+class ApiTokenForm(forms.Form):
+    name = forms.CharField(
+        label="Name",
+        max_length=100,
+        help_text="What the token is for, so that you know it again. For example, Weekly report spreadsheet.",
+        error_messages={
+            "required": "Enter a name for the token",
+            "max_length": "Name must be 100 characters or fewer",
+        },
+    )
+    scope = forms.ChoiceField(
+        label="What can the token do?",
+        choices=ApiToken.Scope.choices,
+        widget=forms.RadioSelect,
+        error_messages={"required": "Select what the token can do"},
+    )
+
+    NAME = "expires_on"
+    LABEL = "Expiry date"
+
+    def __init__(self, *args, user, today: date, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.user = user
+        self.today = today
+        self.date_error: DateInputError | None = None
+
+    @property
+    def latest(self) -> date:
+        return self.today + timedelta(days=MAX_DAYS)
+
+    @property
+    def expiry_hint(self) -> str:
+        return (
+            f"The token stops working at the end of this day: at most a year from today, on or before "
+            f"{_long(self.latest)}. For example, {self.latest.day} {self.latest.month} {self.latest.year}."
+        )
+
+    def date_input(self) -> DateParts:
+        if self.is_bound:
+            day, month, year = self._typed()
+        else:
+            default = self.today + timedelta(days=DEFAULT_DAYS)
+            day, month, year = str(default.day), str(default.month), str(default.year)
+        error = self.date_error
+        return DateParts(
+            self.NAME,
+            self.LABEL,
+            day,
+            month,
+            year,
+            error.messages[0] if error else "",
+            error.parts if error else frozenset(),
+        )
+
+    def clean_name(self) -> str:
+        name = self.cleaned_data["name"].strip()
+        taken = ApiToken.objects.owned_by(self.user).unrevoked().filter(name=name).select_related("user")
+        # A token stopped by a password change gives its name back (ApiToken.issue marks it revoked).
+        if any(token.matches_account for token in taken):
+            raise ValidationError(
+                f"You already have a token called {name}. Choose another name, or revoke that token first"
+            )
+        return name
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        try:
+            expires_on = parse_date(self.LABEL, *self._typed())
+        except DateInputError as error:
+            self.date_error = error
+        else:
+            if expires_on is None:
+                self.date_error = DateInputError("Enter an expiry date")
+            elif expires_on <= self.today:
+                self.date_error = DateInputError("Expiry date must be in the future")
+            elif expires_on > self.latest:
+                self.date_error = DateInputError(
+                    f"Expiry date must be no more than a year from today, on or before {_long(self.latest)}"
+                )
+            cleaned["expires_on"] = expires_on
+        if self.date_error:
+            raise ValidationError("Check the expiry date")
+        return cleaned
+
+    def _typed(self) -> tuple[str, str, str]:
+        day, month, year = (self.data.get(f"{self.NAME}-{part}", "").strip() for part in PARTS)
+        return day, month, year
+
+
+def _long(day: date) -> str:
+    return f"{day.day} {day:%B %Y}"
