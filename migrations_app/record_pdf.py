@@ -8,17 +8,22 @@ Arimo 1.341's variable font, cut to Latin with its extensions (Welsh, Irish, Pol
 Cyrillic, combining accents, punctuation, currency and letter-like symbols: a name in another
 script prints as blanks here (the page shows it)."""
 
+import dataclasses
+import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import date, datetime
 from pathlib import Path
 
+from django.core.cache import cache
 from django.utils import dateformat, timezone
 from fpdf import FPDF, FontFace
 
 from migrations_app.record import ItemLine, MigrationRecord
 
 FONT = "Arimo"
+# A kept PDF lasts no longer than the day it was drawn on (its key has the day in it too).
+KEPT_SECONDS = 24 * 60 * 60
 FONT_FILES = {
     "": Path(__file__).resolve().parent / "record_fonts" / "Arimo-Regular.ttf",
     "B": Path(__file__).resolve().parent / "record_fonts" / "Arimo-Bold.ttf",
@@ -275,3 +280,19 @@ def _notes(item: ItemLine) -> str:
 def render(record: MigrationRecord) -> bytes:
     """The record as a PDF document."""
     return RecordPDF(record).draw()
+
+
+def render_kept(record: MigrationRecord) -> bytes:
+    """The record as a PDF, kept in the cache under a digest of everything it shows: drawing takes
+    1 to 2 seconds (fpdf2 laying out some 150 table rows), and a record is downloaded again and
+    again unchanged (a finished migration's never changes). The key is the content itself, so
+    any change to the migration gives another key and nothing is ever stale; the day is part of
+    it, so the PDF's "generated" line and file name are never older than the day it is asked for."""
+    content = dataclasses.replace(record, generated_at=None)
+    day = timezone.localdate(record.generated_at).isoformat()
+    key = "record-pdf:" + hashlib.sha256(f"{day}:{content!r}".encode()).hexdigest()
+    document = cache.get(key)
+    if document is None:
+        document = render(record)
+        cache.set(key, document, timeout=KEPT_SECONDS)
+    return document

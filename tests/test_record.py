@@ -10,7 +10,7 @@ import pytest
 from django.urls import reverse
 from pypdf import PdfReader
 
-from migrations_app import record
+from migrations_app import record, record_pdf
 from migrations_app.checklist_templates import guide_file as loader
 from migrations_app.checklist_templates import publishing, upgrades
 from migrations_app.models import ItemStatus, Milestone, PracticeMigration
@@ -202,6 +202,24 @@ def test_the_pdf_is_an_attachment_named_for_the_practice_and_day_and_never_cache
     reader = PdfReader(io.BytesIO(response.content))
     assert reader.metadata.title == "Migration record (so far): Riverside Medical Centre (H85001)"
     assert "Page 1 of" in reader.pages[0].extract_text()
+
+
+def test_an_unchanged_record_is_drawn_once_and_a_change_draws_it_again(client, migration, sian, monkeypatch):
+    drawn = []
+    draw = record_pdf.RecordPDF.draw
+    monkeypatch.setattr(record_pdf.RecordPDF, "draw", lambda self: drawn.append(1) or draw(self))
+    client.force_login(sian)
+
+    first = client.get(pdf_url(migration)).content
+    again = client.get(pdf_url(migration)).content
+    task = migration.items.filter(status=ItemStatus.TO_DO).order_by("pk").first()
+    task.set_note(sian, "Rang the supplier about the extract")
+    changed = client.get(pdf_url(migration)).content
+
+    assert again == first
+    assert len(drawn) == 2
+    assert squashed("Rang the supplier about the extract") not in squashed(pdf_text(first))
+    assert squashed("Rang the supplier about the extract") in squashed(pdf_text(changed))
 
 
 def test_someone_who_cannot_read_the_migration_gets_404_for_both(client, migration, other_migration, sian, outsider):

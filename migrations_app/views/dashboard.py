@@ -19,6 +19,7 @@ from migrations_app.dashboard.export import csv_chunks
 from migrations_app.dashboard.forms import DashboardForm
 from migrations_app.dashboard.summary import SOON_SHOWN, summarise
 from migrations_app.models import checkins
+from migrations_app.views.paging import pagination_links, query_with
 
 PAGE_SIZE = 50
 
@@ -110,27 +111,17 @@ def _links(request: HttpRequest, form: DashboardForm, filters: rows.Filters, pag
         params.pop(name, None)
     return {
         "headings": _headings(params, filters.sort),
-        "page_links": _page_links(params, page),
-        "previous_url": "?" + _query(params, page=str(page.number - 1)),
-        "next_url": "?" + _query(params, page=str(page.number + 1)),
-        "rag_links": [(rag, count, "?" + _query(params, rag=rag.value, page=None)) for rag, count in summary.by_rag],
+        **pagination_links(params, page),
+        "rag_links": [
+            (rag, count, "?" + query_with(params, rag=rag.value, page=None)) for rag, count in summary.by_rag
+        ],
         "status_links": [
-            (label, count, "?" + _query(params, status=status, rag=None, page=None))
+            (label, count, "?" + query_with(params, status=status, rag=None, page=None))
             for status, label, count in summary.not_rated
         ],
-        "soon_url": "?" + _query(params, go_live="next-4-weeks", page=None),
-        "csv_query": _query(params, page=None),
+        "soon_url": "?" + query_with(params, go_live="next-4-weeks", page=None),
+        "csv_query": query_with(params, page=None),
     }
-
-
-def _query(params: QueryDict, **changes) -> str:
-    """`params` with `changes` applied (None removes a key), URL-encoded."""
-    query = params.copy()
-    for key, value in changes.items():
-        query.pop(key, None)
-        if value is not None:
-            query[key] = value
-    return query.urlencode()
 
 
 def _headings(params: QueryDict, sort: str) -> list[Heading]:
@@ -143,13 +134,5 @@ def _headings(params: QueryDict, sort: str) -> list[Heading]:
             continue
         aria_sort = {column.key: "ascending", f"-{column.key}": "descending"}.get(sort, "")
         next_sort = f"-{column.key}" if sort == column.key else column.key
-        headings.append(Heading(column, "?" + _query(params, sort=next_sort, page=None), aria_sort))
+        headings.append(Heading(column, "?" + query_with(params, sort=next_sort, page=None), aria_sort))
     return headings
-
-
-def _page_links(params: QueryDict, page) -> list[tuple[object, str]]:
-    """(number or ellipsis, URL) for the numbered pagination."""
-    return [
-        (number, "?" + _query(params, page=str(number)) if number != page.paginator.ELLIPSIS else "")
-        for number in page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)
-    ]

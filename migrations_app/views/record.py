@@ -21,6 +21,6 @@ def migration_record_pdf(request: HttpRequest, pk: int) -> HttpResponse:
     migration, _ = access.get_migration(request.user, pk)
     built = record.build(migration)
     filename = f"migration-record-{built.ods_code}-{timezone.localdate(built.generated_at).isoformat()}.pdf"
-    response = HttpResponse(record_pdf.render(built), content_type="application/pdf")
+    response = HttpResponse(record_pdf.render_kept(built), content_type="application/pdf")
     response["Content-Disposition"] = f'attachment; filename="{filename}"'
     return response

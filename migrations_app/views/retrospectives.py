@@ -4,7 +4,7 @@ migrations a person can see, with its CSV. The filters and the page live in the 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
@@ -13,6 +13,7 @@ from migrations_app import access
 from migrations_app.lessons.export import csv_chunks
 from migrations_app.lessons.forms import LessonsForm, Options, RetrospectiveForm
 from migrations_app.models import Retrospective
+from migrations_app.views.paging import pagination_links, query_with
 
 PAGE_SIZE = 20
 
@@ -63,13 +64,8 @@ def lessons(request: HttpRequest) -> HttpResponse:
         "errors": form.error_list(),
         "page": page,
         "area_counts": found.area_counts(),
-        "page_links": [
-            (number, "?" + _query(params, page=str(number)) if number != page.paginator.ELLIPSIS else "")
-            for number in page.paginator.get_elided_page_range(page.number, on_each_side=1, on_ends=1)
-        ],
-        "previous_url": "?" + _query(params, page=str(page.number - 1)),
-        "next_url": "?" + _query(params, page=str(page.number + 1)),
-        "csv_query": _query(params, page=None),
+        **pagination_links(params, page),
+        "csv_query": query_with(params, page=None),
     }
     return render(request, "migrations_app/lessons.html", context, status=400 if form.errors else 200)
 
@@ -95,13 +91,3 @@ def _lessons(request: HttpRequest):
     form = LessonsForm(request.GET, options=Options.of(visible))
     form.is_valid()
     return form, form.filters().apply(visible)
-
-
-def _query(params: QueryDict, **changes) -> str:
-    """`params` with `changes` applied (None removes a key), URL-encoded."""
-    query = params.copy()
-    for key, value in changes.items():
-        query.pop(key, None)
-        if value is not None:
-            query[key] = value
-    return query.urlencode()
