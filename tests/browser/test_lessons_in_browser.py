@@ -85,8 +85,12 @@ def test_another_delivery_partner_does_not_see_the_lesson(
     page.goto("/lessons/")
 
     expect(page.get_by_role("heading", level=1)).to_have_text("Lessons learned")
-    expect(page.locator("main")).to_contain_text("No lessons match these filters.")
+    expect(page.locator("main")).to_contain_text(
+        "No lessons yet: none of the migrations you can see has a retrospective."
+    )
     expect(page.locator("main")).not_to_contain_text(LESSON)
+    page.goto("/lessons/?area=training")
+    expect(page.locator("main")).to_contain_text("No lessons match these filters.")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
