@@ -1,8 +1,12 @@
 """The migration record in a browser: no axe violations at desktop and phone widths, nothing wider
 than the screen, the PDF downloaded from its link, and only the record when printed."""
 
+import io
+import re
+
 import pytest
 from playwright.sync_api import expect
+from pypdf import PdfReader
 
 from tests.browser.test_accessibility import assert_no_axe_violations
 
@@ -47,7 +51,20 @@ def test_the_pdf_downloads_from_the_record(page, sign_in, practice_manager, fini
     ods = finished_migration.practice.ods_code
     assert download.value.suggested_filename.startswith(f"migration-record-{ods}-")
     with open(download.value.path(), "rb") as pdf:
-        assert pdf.read(5) == b"%PDF-"
+        content = pdf.read()
+    assert content.startswith(b"%PDF-")
+    # Its text is the migration's own: the practice, the cancellation's reason, the gate signed with
+    # an override (by whom, and why). Squashed: the PDF wraps text in its table cells.
+    squashed = re.sub(r"\s+", "", "\n".join(sheet.extract_text() for sheet in PdfReader(io.BytesIO(content)).pages))
+    gate = finished_migration.items.get(key=GATE_KEY)
+    for fact in (
+        f"{finished_migration.practice.name} ({ods})",
+        "The practice merged with its neighbour",
+        gate.title,
+        "Siân O'Brien",
+        "Agreed at the board",
+    ):
+        assert re.sub(r"\s+", "", fact) in squashed, fact
 
 
 def test_printing_keeps_only_the_record(page, sign_in, practice_manager, finished_migration):
