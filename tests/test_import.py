@@ -13,7 +13,9 @@ from django.urls import reverse
 from migrations_app import access, scheduling
 from migrations_app.models import (
     ChecklistItem,
+    ChecklistProgress,
     Event,
+    ItemTemplate,
     Membership,
     MigrationImport,
     Practice,
@@ -163,6 +165,91 @@ def test_applying_starts_new_migrations_and_replans_updates_in_one_go(importer, 
     assert upload.outcome == "1 new, 1 updated, 0 unchanged"
 
 
+def progress_figures(migration_ids) -> list[tuple]:
+    return list(
+        ChecklistProgress.objects.filter(migration_id__in=migration_ids)
+        .order_by("migration_id")
+        .values_list(
+            "migration_id",
+            "items_done",
+            "items_applicable",
+            "items_blocked",
+            "phase_position",
+            "overdue",
+            "gates_overdue",
+            "done_ahead",
+            "next_due_on",
+            "counts_on",
+        )
+    )
+
+
+def test_a_file_of_several_batches_starts_and_replans_every_row_as_one_start_would(
+    importer, delivery_partner, monkeypatch
+):
+    # Batches of two, so that five rows are started in three start_all() calls and replanned in three.
+    monkeypatch.setattr(importing, "STARTED_TOGETHER", 2)
+    monkeypatch.setattr(importing, "BATCH", 2)
+    codes = [f"K8{number:04d}" for number in range(5)]
+    rows = [
+        [code, f"Batch Surgery {code}", "QWE", "EMIS Web", "SystmOne", "01/04/2025", "2025-07-28"] for code in codes
+    ]
+    version = TemplateVersion.objects.published().order_by("-number").first()
+    templates = {item.key: item for item in version.items().select_related("phase")}
+
+    counts = importing.apply(uploaded(csv_bytes(*rows), importer, delivery_partner), access.starter(importer), importer)
+
+    assert counts == {RowKind.NEW: 5}
+    started = list(PracticeMigration.objects.filter(practice__ods_code__in=codes).order_by("practice__ods_code"))
+    assert [migration.practice.ods_code for migration in started] == codes
+    for migration in started:
+        items = list(migration.items.select_related("phase"))
+        assert sorted(item.key for item in items) == sorted(templates)
+        dates = migration.milestone_dates()
+        for item in items:
+            template = templates[item.key]
+            assert [getattr(item, name) for name in ItemTemplate.COPIED_FIELDS] == [
+                getattr(template, name) for name in ItemTemplate.COPIED_FIELDS
+            ]
+            assert (item.phase.key, item.phase.position) == (template.phase.key, template.phase.position)
+            assert item.due_on == scheduling.due_date(dates, template.anchor, template.offset_days)
+            assert item.revision == 0 and item.owner_id is None and item.note == ""
+            if template.condition and not getattr(migration, template.condition):
+                assert (item.status, item.reason) == ("not_applicable", item.condition_reason())
+            else:
+                assert (item.status, item.reason) == ("to_do", "")
+        assert list(Event.objects.filter(migration=migration).values_list("kind", "actor")) == [
+            (Event.Kind.CREATED, importer.pk)
+        ]
+    ids = [migration.pk for migration in started]
+    kept = progress_figures(ids)
+    ChecklistProgress.recount(ids)
+    assert progress_figures(ids) == kept and len(kept) == 5
+
+    # The same practices with go-live a week later: every open go-live item moves, each with its event.
+    moved = [[*row[:6], "2025-08-04"] for row in rows]
+    counts = importing.apply(
+        uploaded(csv_bytes(*moved), importer, delivery_partner), access.starter(importer), importer
+    )
+
+    assert counts == {RowKind.UPDATE: 5}
+    for migration in started:
+        migration.refresh_from_db()
+        assert migration.go_live_on == date(2025, 8, 4)
+        dates = migration.milestone_dates()
+        replans = dict(
+            Event.objects.filter(migration=migration, kind=Event.Kind.REPLAN).values_list("item_id", "new_value")
+        )
+        assert replans
+        for item in migration.items.filter(pk__in=replans):
+            assert item.due_on == scheduling.due_date(dates, item.anchor, item.offset_days)
+            assert replans[item.pk] == item.due_on.isoformat() and item.revision == 1
+        assert Event.objects.filter(migration=migration, kind=Event.Kind.MILESTONE, field="go_live_on").count() == 1
+    kept = progress_figures(ids)
+    ChecklistProgress.recount(ids)
+    assert progress_figures(ids) == kept
+
+
 def test_importing_the_same_file_twice_changes_nothing_the_second_time(importer, delivery_partner):
     content = csv_bytes(UPDATE_ROW, NEW_ROW + ["", "", importer.email])
     importing.apply(uploaded(content, importer, delivery_partner), access.starter(importer), importer)
@@ -191,10 +278,10 @@ def test_an_applied_import_is_not_applied_again(client, importer, delivery_partn
 
 def test_a_row_the_model_refuses_while_applying_rolls_back_every_row(importer, delivery_partner, monkeypatch):
     # Row 2 (new) is applied first; the update on row 3 fails as if someone changed the migration meanwhile.
-    def refuse(self, changes, *, by, reason=""):
+    def refuse(changes, *, by, reason="", count=True):
         raise ValidationError({"go_live_on": "Go-live cannot be before final data production (FDP)."})
 
-    monkeypatch.setattr(PracticeMigration, "change_milestones", refuse)
+    monkeypatch.setattr(PracticeMigration, "change_milestones_of", refuse)
     upload = uploaded(csv_bytes(NEW_ROW, UPDATE_ROW), importer, delivery_partner)
     before = database_state()
 

@@ -169,9 +169,12 @@ class LiveChecklistItemManager(LiveManager.from_queryset(ChecklistItemQuerySet))
 class ChecklistItem(models.Model):
     """One task or sign-off gate of a migration, copied from the template when it was made."""
 
-    migration = models.ForeignKey(PRACTICE_MIGRATION, on_delete=models.CASCADE, related_name="items")
+    # No index of their own on the migration or the key: every query by either names the migration,
+    # and checklistitem_unique_key (migration, key) serves it. Each index is work on every insert and
+    # every due-date change (an import starts thousands of migrations of 131 items).
+    migration = models.ForeignKey(PRACTICE_MIGRATION, on_delete=models.CASCADE, related_name="items", db_index=False)
     phase = models.ForeignKey(MigrationPhase, on_delete=models.CASCADE, related_name="items")
-    key = models.SlugField(max_length=100)
+    key = models.SlugField(max_length=100, db_index=False)
     title = models.CharField(max_length=500)
     group = models.CharField(max_length=500, blank=True)
     guide_url = models.URLField("guide link", max_length=500, blank=True)
@@ -190,12 +193,18 @@ class ChecklistItem(models.Model):
     )
     # A named person holding a role on the migration's practice; empty means whoever holds the
     # responsible role (the default).
+    # Indexed where set only (checklistitem_owner, checklistitem_completed_by): most items have neither.
     owner = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="owned_items"
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="owned_items",
+        db_index=False,
     )
     status = models.CharField(max_length=16, choices=ItemStatus.choices, default=ItemStatus.TO_DO)
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+"
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     completed_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
@@ -248,6 +257,12 @@ class ChecklistItem(models.Model):
         indexes = [
             # Overdue and due-soon look-ups scan open items by date.
             models.Index(fields=["status", "due_on"], name="checklistitem_status_due"),
+            # A person's items ("My items", removing someone) and what they ticked (a user's PROTECT):
+            # only the items that name someone, so starting a checklist adds nothing to either.
+            models.Index(fields=["owner"], condition=Q(owner__isnull=False), name="checklistitem_owner"),
+            models.Index(
+                fields=["completed_by"], condition=Q(completed_by__isnull=False), name="checklistitem_completed_by"
+            ),
             # A migration's day figures (DayCounts; ChecklistProgress.count_day and, for a row not
             # counted for today, the dashboard's own query) read its overdue items with their kind
             # (gates count apart) and its next item due from this index alone: its open items in

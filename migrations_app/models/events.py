@@ -43,21 +43,43 @@ class Event(models.Model):
     Kind = EventKind
 
     # What the event is about: a migration (and maybe one of its items), or, for changes to who
-    # belongs where (invitations, memberships), the organisation.
+    # belongs where (invitations, memberships), the organisation. The organisations are indexed
+    # where set only: nearly every event is a migration's (each tick, each item a replan moves).
     migration = models.ForeignKey(
         "migrations_app.PracticeMigration", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
     )
     practice = models.ForeignKey(
-        "migrations_app.Practice", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        "migrations_app.Practice",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     delivery_partner = models.ForeignKey(
-        "migrations_app.DeliveryPartner", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        "migrations_app.DeliveryPartner",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     icb = models.ForeignKey(
-        "migrations_app.ICB", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        "migrations_app.ICB",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
+    # Indexed by event_item_at (item, at).
     item = models.ForeignKey(
-        "migrations_app.ChecklistItem", on_delete=models.PROTECT, null=True, blank=True, related_name="events"
+        "migrations_app.ChecklistItem",
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="events",
+        db_index=False,
     )
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL,
@@ -94,7 +116,13 @@ class Event(models.Model):
                 condition=Q(item__isnull=True) | Q(migration__isnull=False), name="event_item_of_migration"
             ),
         ]
-        indexes = [models.Index(fields=["item", "at"], name="event_item_at")]
+        indexes = [
+            models.Index(fields=["item", "at"], name="event_item_at"),
+            *(
+                models.Index(fields=[name], condition=Q(**{f"{name}__isnull": False}), name=f"event_{name}")
+                for name in ("practice", "delivery_partner", "icb")
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"

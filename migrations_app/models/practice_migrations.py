@@ -9,16 +9,18 @@ from datetime import date
 from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import models, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import F, Q, Value
 from django.utils import timezone
 
 from migrations_app import scheduling
+from migrations_app.models.bulk import insert_copies, insert_rows, set_dates
 from migrations_app.models.checklist_items import (
     ChecklistItem,
     ChecklistProgress,
     DayCounts,
     MigrationPhase,
     Progress,
+    condition_reason,
     date_text,
 )
 from migrations_app.models.checklist_templates import ItemTemplate, TemplateVersion
@@ -30,6 +32,20 @@ from migrations_app.models.choices import (
 )
 from migrations_app.models.events import Event
 from migrations_app.models.people import Practice, Supplier
+
+
+@dataclass(frozen=True)
+class _NewItem:
+    """What a new migration's counts read of each item it starts with (DayCounts.of, Progress.of)."""
+
+    status: str
+    kind: str
+    due_on: date | None
+    phase_position: int
+
+
+# The columns of the event log change_milestones() writes, in the order of its rows of values.
+EVENT_COLUMNS = ("migration", "item", "actor", "kind", "field", "old_value", "new_value", "reason")
 
 # The related rows start() is given as objects (see there).
 FOREIGN_KEYS_GIVEN = [
@@ -283,6 +299,33 @@ class PracticeMigration(models.Model):
         """Create a migration from the latest published version of the guide, with every
         item's due date computed from the milestones given. Validates first; saves nothing
         if anything is wrong."""
+        migration = cls.prepare(
+            practice=practice,
+            source_supplier=source_supplier,
+            target_supplier=target_supplier,
+            template_version=template_version,
+            created_by=created_by,
+            **fields,
+        )
+        # No savepoint: a failure inside a larger transaction is a failure of all of it.
+        with transaction.atomic(savepoint=False):
+            cls.start_all([migration])
+        return migration
+
+    @classmethod
+    def prepare(
+        cls,
+        *,
+        practice: Practice,
+        source_supplier: Supplier,
+        target_supplier: Supplier,
+        template_version: TemplateVersion | None = None,
+        created_by=None,
+        **fields,
+    ) -> "PracticeMigration":
+        """The migration start() makes, validated and not saved yet: start_all() saves it. A
+        ValidationError if anything is wrong. The practice may be one not saved yet (an import's
+        new practice), saved before start_all()."""
         if template_version is None:
             template_version = TemplateVersion.objects.latest_published()
             if template_version is None:
@@ -302,75 +345,120 @@ class PracticeMigration(models.Model):
         # see for the ones they can break, and the database refuses any row that breaks one.
         # Nor the foreign keys: they are given as rows, so a query each to check they exist tells nothing.
         migration.full_clean(exclude=FOREIGN_KEYS_GIVEN, validate_constraints=False)
-        # No savepoint: a failure inside a larger transaction (an import) is a failure of all of it.
-        with transaction.atomic(savepoint=False):
-            migration.save()
-            migration.instantiate()
         return migration
+
+    @classmethod
+    def start_all(cls, migrations: list["PracticeMigration"]) -> None:
+        """Save migrations made by prepare() and copy each one's checklist (instantiate_all()), in a
+        few statements for all of them. Call inside a transaction."""
+        cls.objects.bulk_create(migrations)
+        cls.instantiate_all(migrations)
 
     def instantiate(self) -> None:
         """Copy the template version's phases and items onto this migration."""
-        dates = self.milestone_dates()
-        phase_templates, item_templates = self.template_version.rows_to_copy()
-        created = MigrationPhase.objects.bulk_create(
-            MigrationPhase(migration=self, key=phase.key, title=phase.title, position=phase.position)
-            for phase in phase_templates
-        )
-        phases = {template.pk: phase for template, phase in zip(phase_templates, created, strict=True)}
-        items = []
-        for item_template in item_templates:
-            item = ChecklistItem(
-                migration=self,
-                phase=phases[item_template.phase_id],
-                **{name: getattr(item_template, name) for name in ItemTemplate.COPIED_FIELDS},
-                due_on=scheduling.due_date(dates, item_template.anchor, item_template.offset_days),
+        type(self).instantiate_all([self])
+
+    @classmethod
+    def instantiate_all(cls, migrations: list["PracticeMigration"]) -> None:
+        """Copy each saved migration's template version's phases and items onto it, with every
+        item's due date from its milestones, its counts (ChecklistProgress) and its "created"
+        event: one statement a table for all of them."""
+        phase_rows: list[MigrationPhase] = []
+        for migration in migrations:
+            phase_templates, _ = migration.template_version.rows_to_copy()
+            phase_rows.extend(
+                MigrationPhase(migration=migration, key=phase.key, title=phase.title, position=phase.position)
+                for phase in phase_templates
             )
-            if item.condition and not getattr(self, item.condition):
-                item.status = ItemStatus.NOT_APPLICABLE
-                item.reason = item.condition_reason()
-            items.append(item)
-        ChecklistItem.objects.bulk_create(items)
-        counts = Progress.of(item.status for item in items)
+        created = iter(MigrationPhase.objects.bulk_create(phase_rows))
+        # Rows of values, not ChecklistItem instances: an import starts thousands of migrations
+        # (bulk.insert_copies copies the template's own fields in the database).
+        rows, progress, events = [], [], []
         today = timezone.localdate()
-        day = DayCounts.of(items, today)
-        ChecklistProgress.objects.create(
-            migration=self,
-            items_done=counts.done,
-            items_applicable=counts.applicable,
-            items_blocked=counts.blocked,
-            phase_position=min((item.phase.position for item in items if item.is_open), default=None),
-            overdue=day.overdue,
-            gates_overdue=day.gates_overdue,
-            done_ahead=day.done_ahead,
-            next_due_on=day.next_due_on,
-            counts_on=today,
+        for migration in migrations:
+            phase_templates, item_templates = migration.template_version.rows_to_copy()
+            phases = {template.pk: next(created) for template in phase_templates}
+            dates = migration.milestone_dates()
+            items = []
+            for item_template in item_templates:
+                due_on = scheduling.due_date(dates, item_template.anchor, item_template.offset_days)
+                status, reason = ItemStatus.TO_DO, ""
+                if item_template.condition and not getattr(migration, item_template.condition):
+                    status, reason = ItemStatus.NOT_APPLICABLE, condition_reason(item_template.condition)
+                phase = phases[item_template.phase_id]
+                rows.append((item_template, migration.pk, phase.pk, due_on, status, reason))
+                items.append(_NewItem(status, item_template.kind, due_on, phase.position))
+            counts = Progress.of(item.status for item in items)
+            day = DayCounts.of(items, today)
+            progress.append(
+                ChecklistProgress(
+                    migration=migration,
+                    items_done=counts.done,
+                    items_applicable=counts.applicable,
+                    items_blocked=counts.blocked,
+                    phase_position=min(
+                        (item.phase_position for item in items if item.status in OPEN_STATUSES), default=None
+                    ),
+                    overdue=day.overdue,
+                    gates_overdue=day.gates_overdue,
+                    done_ahead=day.done_ahead,
+                    next_due_on=day.next_due_on,
+                    counts_on=today,
+                )
+            )
+            events.append(
+                Event(
+                    migration=migration,
+                    actor=migration.created_by,
+                    kind=Event.Kind.CREATED,
+                    new_value=f"{len(items)} items from {migration.template_version}",
+                )
+            )
+        insert_copies(
+            ChecklistItem,
+            ItemTemplate,
+            ItemTemplate.COPIED_FIELDS,
+            ("migration", "phase", "due_on", "status", "reason"),
+            rows,
         )
-        Event.objects.create(
-            migration=self,
-            actor=self.created_by,
-            kind=Event.Kind.CREATED,
-            new_value=f"{len(items)} items from {self.template_version}",
-        )
+        ChecklistProgress.objects.bulk_create(progress)
+        Event.objects.bulk_create(events)
 
     def preview_milestone_change(self, changes: dict[str, date | None]) -> list[scheduling.DueDateMove]:
         """Which items a change of milestone dates would move, from what to what. Saves nothing.
         `changes` is keyed by milestone value."""
-        current = self.milestone_dates()
-        dates = current | changes
-        moves = []
-        # The changed milestones' items, and those of the end of old system access when its expected
-        # date moves with go-live.
-        anchors = set(changes) | scheduling.moved_anchors(current, dates)
-        replannable = self.items.filter(
-            status__in=OPEN_STATUSES, manual_due_on__isnull=True, anchor__in=sorted(anchors)
-        ).order_by("phase__position", "position")
+        return PracticeMigration.moves_of({self: changes})[self.pk]
+
+    @staticmethod
+    def moves_of(
+        changes: dict["PracticeMigration", dict[str, date | None]],
+    ) -> dict[int, list[scheduling.DueDateMove]]:
+        """preview_milestone_change() of several migrations (by id), in one query for all of them."""
+        dates, anchors = {}, {}
+        for migration, migration_changes in changes.items():
+            current = migration.milestone_dates()
+            dates[migration.pk] = current | migration_changes
+            # The changed milestones' items, and those of the end of old system access when its
+            # expected date moves with go-live.
+            anchors[migration.pk] = set(migration_changes) | scheduling.moved_anchors(current, dates[migration.pk])
+        moves: dict[int, list[scheduling.DueDateMove]] = {migration.pk: [] for migration in changes}
+        if not any(anchors.values()):
+            return moves
+        replannable = ChecklistItem.objects.filter(
+            migration_id__in=sorted(moves),
+            status__in=OPEN_STATUSES,
+            manual_due_on__isnull=True,
+            anchor__in=sorted(set().union(*anchors.values())),
+        ).order_by("migration_id", "phase__position", "position")
         # Tuples, not model instances: an import previews and replans thousands of migrations.
-        for pk, title, due_on, anchor, offset_days in replannable.values_list(
-            "pk", "title", "due_on", "anchor", "offset_days"
+        for pk, migration_id, title, due_on, anchor, offset_days in replannable.values_list(
+            "pk", "migration_id", "title", "due_on", "anchor", "offset_days"
         ):
-            new_due_on = scheduling.due_date(dates, anchor, offset_days)
+            if anchor not in anchors[migration_id]:
+                continue
+            new_due_on = scheduling.due_date(dates[migration_id], anchor, offset_days)
             if new_due_on != due_on:
-                moves.append(scheduling.DueDateMove(pk, title, due_on, new_due_on))
+                moves[migration_id].append(scheduling.DueDateMove(pk, title, due_on, new_due_on))
         return moves
 
     def change_milestones(
@@ -379,73 +467,90 @@ class PracticeMigration(models.Model):
         """Set milestone dates and replan every open item anchored to them, in one
         transaction. Done, not-applicable and manually dated items keep their dates. Each
         change and each move is written to the event log."""
-        unknown = set(changes) - set(Milestone.values)
-        if unknown:
-            raise ValueError(f"Unknown milestones: {sorted(unknown)}")
-        with transaction.atomic():
-            locked = PracticeMigration.objects.select_for_update().get(pk=self.pk)
-            dates = locked.milestone_dates() | changes
-            errors = scheduling.milestone_order_errors(dates)
-            if errors:
-                raise ValidationError(errors)
-            changed = {key: value for key, value in changes.items() if dates[key] != locked.milestone_dates()[key]}
-            if not changed:
-                return []
-            moves = locked.preview_milestone_change(changed)
-            now = timezone.now()
-            events = []
-            for milestone, new_date in changed.items():
-                field = Milestone(milestone).field_name
-                events.append(
-                    Event(
-                        migration=locked,
-                        actor=by,
-                        at=now,
-                        kind=Event.Kind.MILESTONE,
-                        field=field,
-                        old_value=date_text(getattr(locked, field)),
-                        new_value=date_text(new_date),
-                        reason=reason,
-                    )
-                )
-                setattr(locked, field, new_date)
-            locked.save(update_fields=[Milestone(key).field_name for key in changed])
-            # One UPDATE, the moved items grouped by their new date: Django's bulk_update would build a
-            # condition per item and field, most of the cost of a replan when an import moves thousands.
-            moved_to: dict[date | None, list[int]] = defaultdict(list)
-            for move in moves:
-                moved_to[move.new_due_on].append(move.item_id)
-                events.append(
-                    Event(
-                        migration=locked,
-                        item_id=move.item_id,
-                        actor=by,
-                        at=now,
-                        kind=Event.Kind.REPLAN,
-                        field="due_on",
-                        old_value=date_text(move.old_due_on),
-                        new_value=date_text(move.new_due_on),
-                        reason=reason,
-                    )
-                )
-            # Items whose milestone was cleared lose their date in an UPDATE of their own: a CASE whose
-            # every branch is NULL would be text to PostgreSQL, not a date.
-            undated = moved_to.pop(None, [])
-            if undated:
-                ChecklistItem.objects.filter(pk__in=undated).update(due_on=None, revision=F("revision") + 1)
-            if moved_to:
-                ChecklistItem.objects.filter(pk__in=[pk for item_ids in moved_to.values() for pk in item_ids]).update(
-                    due_on=Case(
-                        *(When(pk__in=item_ids, then=Value(day)) for day, item_ids in moved_to.items()),
-                        output_field=models.DateField(),
-                    ),
-                    revision=F("revision") + 1,
-                )
-            Event.objects.bulk_create(events)
-            ChecklistProgress.count_day(timezone.localdate(), [locked.pk])
-        for field in changed:
-            setattr(self, Milestone(field).field_name, changes[field])
+        moves = PracticeMigration.change_milestones_of({self.pk: changes}, by=by, reason=reason)[self.pk]
+        for milestone, day in changes.items():
+            setattr(self, Milestone(milestone).field_name, day)
         return moves
+
+    @classmethod
+    def change_milestones_of(
+        cls, changes: dict[int, dict[str, date | None]], *, by, reason: str = "", count: bool = True
+    ) -> dict[int, list[scheduling.DueDateMove]]:
+        """change_milestones() of several migrations (by id), in one transaction and a few statements
+        for all of them; the items each one moves. Any migration whose dates would be out of order
+        refuses all of them (ValidationError, its practice named when there are several).
+        `count=False` leaves the day's counts (ChecklistProgress.count_day) to the caller, who counts
+        every migration it changed before its transaction ends (an import, file by file)."""
+        for migration_changes in changes.values():
+            unknown = set(migration_changes) - set(Milestone.values)
+            if unknown:
+                raise ValueError(f"Unknown milestones: {sorted(unknown)}")
+        by_id = by.pk if by is not None else None
+        with transaction.atomic():
+            locked = {
+                migration.pk: migration
+                for migration in cls.objects.select_for_update(of=("self",))
+                .select_related("practice")
+                .filter(pk__in=sorted(changes))
+                .order_by("pk")
+            }
+            changed: dict[PracticeMigration, dict[str, date | None]] = {}
+            for pk, migration_changes in changes.items():
+                migration = locked[pk]
+                current = migration.milestone_dates()
+                errors = scheduling.milestone_order_errors(current | migration_changes)
+                if errors:
+                    if len(changes) > 1:
+                        errors = {name: f"{migration.practice}: {message}" for name, message in errors.items()}
+                    raise ValidationError(errors)
+                migration_changed = {key: day for key, day in migration_changes.items() if current[key] != day}
+                if migration_changed:
+                    changed[migration] = migration_changed
+            moves = cls.moves_of(changed)
+            # Rows of the event log as values (bulk.insert_rows), every one at the same time (the
+            # default of `at`, worked out once): a replan writes one for each item moved.
+            events = []
+            moved_to: dict[date | None, list[int]] = defaultdict(list)
+            fields: set[str] = set()
+            for migration, migration_changed in changed.items():
+                for milestone, new_date in migration_changed.items():
+                    field = Milestone(milestone).field_name
+                    fields.add(field)
+                    old_date = getattr(migration, field)
+                    events.append(
+                        (
+                            migration.pk,
+                            None,
+                            by_id,
+                            Event.Kind.MILESTONE,
+                            field,
+                            date_text(old_date),
+                            date_text(new_date),
+                            reason,
+                        )
+                    )
+                    setattr(migration, field, new_date)
+                for move in moves[migration.pk]:
+                    moved_to[move.new_due_on].append(move.item_id)
+                    events.append(
+                        (
+                            migration.pk,
+                            move.item_id,
+                            by_id,
+                            Event.Kind.REPLAN,
+                            "due_on",
+                            date_text(move.old_due_on),
+                            date_text(move.new_due_on),
+                            reason,
+                        )
+                    )
+            if changed:
+                cls.objects.bulk_update(list(changed), sorted(fields))
+            set_dates(ChecklistItem, "due_on", moved_to)
+            insert_rows(Event, EVENT_COLUMNS, events)
+            if count and changed:
+                ChecklistProgress.count_day(timezone.localdate(), [migration.pk for migration in changed])
+        return {pk: moves.get(pk, []) for pk in changes}
 
     def change_project_manager(self, project_manager, *, by, reason: str = "") -> bool:
         """Name the delivery partner's project manager (None: nobody yet), written to the event log.

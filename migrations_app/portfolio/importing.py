@@ -11,6 +11,7 @@ preview page shows.
 import re
 from collections import Counter
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -22,6 +23,7 @@ from migrations_app import access, scheduling
 from migrations_app.forms import DateInputError, parse_date
 from migrations_app.models import (
     ICB,
+    ChecklistProgress,
     DeliveryPartner,
     MigrationImport,
     Milestone,
@@ -35,6 +37,8 @@ from migrations_app.portfolio.tracker_file import MAX_ROWS, FileProblem, Line, T
 
 BATCH = 500
 PAGE_SIZE = 100
+# New rows' migrations started in one start_all(): 13,100 items at a time.
+STARTED_TOGETHER = 100
 # The error summary lists this many problems; the rest are in the rows, a filter away.
 PROBLEMS_LISTED = 100
 
@@ -172,9 +176,11 @@ def preview(migration_import: MigrationImport, starter: access.Starter, *, show:
 
 
 def apply(migration_import: MigrationImport, starter: access.Starter, by: User) -> Counter:
-    """Apply every row of the file in one transaction: new rows through PracticeMigration.start()
-    (making the practice first when the tracker does not know it), updates through
-    change_milestones() and change_project_manager(), with the file's name as the reason. Any
+    """Apply every row of the file in one transaction: new rows as PracticeMigration.start() starts
+    one (prepare(), then start_all() for a batch of them, making the practices the tracker does not
+    know first), updates through change_milestones_of() (a batch at a time) and
+    change_project_manager(), with the
+    file's name as the reason. Any
     row with a problem, found now or raised by a model method, refuses the whole file and saves
     nothing (ImportRefused). The import row is locked first and marked applied in the same
     transaction, so two confirmations at once apply it once: the second is refused."""
@@ -185,20 +191,37 @@ def apply(migration_import: MigrationImport, starter: access.Starter, by: User) 
             applied_at = timezone.localtime(locked.applied_at)
             raise ImportRefused(f"This file was imported already, on {applied_at:%-d %B %Y at %H:%M}.")
         counts: Counter = Counter()
+        replanning: list[Row] = []
+        replanned: list[int] = []
         # One instance for every new row, so the checklist to copy is read once (rows_to_copy).
         template_version = TemplateVersion.objects.latest_published()
+        starting = _Starting(migration_import.delivery_partner, by, template_version)
         with open_file(locked) as tracker:
             for row in analyse(tracker, starter, migration_import.delivery_partner):
                 if row.kind == RowKind.ERROR:
                     raise ImportRefused(
                         "The file has rows with errors: fix them in the file and upload it again. Nothing was imported."
                     )
-                try:
-                    _apply_row(row, migration_import.delivery_partner, by, reason, template_version)
-                except (ValidationError, IntegrityError) as error:
-                    messages = error.messages if isinstance(error, ValidationError) else [str(error)]
-                    raise ImportRefused(f"Row {row.number}: {' '.join(messages)} Nothing was imported.") from error
+                with _refusing(f"Row {row.number}"):
+                    if row.kind == RowKind.NEW:
+                        starting.add(row)
+                    elif row.kind == RowKind.UPDATE and row.project_manager_email:
+                        row.migration.change_project_manager(row.project_manager, by=by, reason=reason)
+                if row.kind == RowKind.UPDATE and row.milestone_changes:
+                    replanning.append(row)
+                if len(starting.rows) == STARTED_TOGETHER:
+                    starting.start()
+                if len(replanning) == BATCH:
+                    _replan(replanning, by, reason)
+                    replanned.extend(row.migration.pk for row in replanning)
+                    replanning = []
                 counts[row.kind] += 1
+        starting.start()
+        _replan(replanning, by, reason)
+        replanned.extend(row.migration.pk for row in replanning)
+        # The day's counts of every migration replanned, a few UPDATEs for the whole file.
+        for start in range(0, len(replanned), BATCH):
+            ChecklistProgress.count_day(timezone.localdate(), replanned[start : start + BATCH])
         locked.applied_at = timezone.now()
         locked.applied_by = by
         locked.outcome = outcome(counts)
@@ -212,31 +235,73 @@ def outcome(counts: Counter) -> str:
     return f"{counts[RowKind.NEW]} new, {counts[RowKind.UPDATE]} updated, {counts[RowKind.UNCHANGED]} unchanged"
 
 
-def _apply_row(
-    row: Row, partner: DeliveryPartner, by: User, reason: str, template_version: TemplateVersion | None
-) -> None:
-    if row.kind == RowKind.NEW:
+def _rows_named(rows: list[Row]) -> str:
+    """ "Row 3", or "Rows 2 to 501" for a batch applied together."""
+    if len(rows) == 1:
+        return f"Row {rows[0].number}"
+    return f"Rows {rows[0].number} to {rows[-1].number}"
+
+
+@contextmanager
+def _refusing(rows: str) -> Iterator[None]:
+    """A model's refusal of `rows` ("Row 12") as the import's: nothing is saved."""
+    try:
+        yield
+    except (ValidationError, IntegrityError) as error:
+        messages = error.messages if isinstance(error, ValidationError) else [str(error)]
+        raise ImportRefused(f"{rows}: {' '.join(messages)} Nothing was imported.") from error
+
+
+class _Starting:
+    """The new rows' migrations, validated row by row as PracticeMigration.start() validates one, and
+    started STARTED_TOGETHER at a time (start_all): a few statements for a hundred checklists."""
+
+    def __init__(self, partner: DeliveryPartner, by: User, template_version: TemplateVersion | None) -> None:
+        self.partner, self.by, self.template_version = partner, by, template_version
+        self.rows: list[Row] = []
+        self.migrations: list[PracticeMigration] = []
+
+    def add(self, row: Row) -> None:
         practice = row.practice
         if practice is None:
-            practice = Practice(ods_code=row.ods_code, name=row.practice_name, icb=row.icb, delivery_partner=partner)
+            practice = Practice(
+                ods_code=row.ods_code, name=row.practice_name, icb=row.icb, delivery_partner=self.partner
+            )
             # The ODS code's format is its field's validator; the database holds the constraint too. The
             # ICB and delivery partner are rows already read, so checking they exist would be a query each.
             practice.full_clean(exclude=["icb", "delivery_partner"], validate_constraints=False)
-            practice.save()
-        PracticeMigration.start(
-            practice=practice,
-            source_supplier=row.source,
-            target_supplier=row.target,
-            template_version=template_version,
-            created_by=by,
-            project_manager=row.project_manager,
-            **{Milestone(milestone).field_name: day for milestone, day in row.dates.items()},
+        self.migrations.append(
+            PracticeMigration.prepare(
+                practice=practice,
+                source_supplier=row.source,
+                target_supplier=row.target,
+                template_version=self.template_version,
+                created_by=self.by,
+                project_manager=row.project_manager,
+                **{Milestone(milestone).field_name: day for milestone, day in row.dates.items()},
+            )
         )
-    elif row.kind == RowKind.UPDATE:
-        if row.milestone_changes:
-            row.migration.change_milestones(row.milestone_changes, by=by, reason=reason)
-        if row.project_manager_email:
-            row.migration.change_project_manager(row.project_manager, by=by, reason=reason)
+        self.rows.append(row)
+
+    def start(self) -> None:
+        if not self.rows:
+            return
+        with _refusing(_rows_named(self.rows)):
+            Practice.objects.bulk_create(
+                [migration.practice for migration in self.migrations if migration.practice.pk is None]
+            )
+            PracticeMigration.start_all(self.migrations)
+        self.rows, self.migrations = [], []
+
+
+def _replan(rows: list[Row], by: User, reason: str) -> None:
+    """The milestone changes of `rows`, in one change_milestones_of(); the day's counts are left to
+    apply(), once for the file."""
+    if rows:
+        with _refusing(_rows_named(rows)):
+            PracticeMigration.change_milestones_of(
+                {row.migration.pk: row.milestone_changes for row in rows}, by=by, reason=reason, count=False
+            )
 
 
 # --- reading the rows against the database -----------------------------------------------------------
