@@ -16,15 +16,16 @@ LIST_URL = reverse("api:migration_list")
 
 # Session, user, the user's two-factor device, the user's standing (access.standing_of); the
 # checklist phases (rows.options_for); the page's rows, sorted and sliced by the database (one more
-# than the page, to tell whether there is a next); the items due next for them.
-LIST_QUERIES = 7
+# than the page, to tell whether there is a next); the items due next for them; the names of their
+# ICBs, systems and delivery partners (rows.add_names).
+LIST_QUERIES = 8
 # A filter by ICB, delivery partner or systems is checked against the facets of the migrations the
 # person can see: one query more.
-LIST_BY_FACET_QUERIES = 8
+LIST_BY_FACET_QUERIES = 9
 # Session, user, device, standing; the migration (access.get_migration) and the person's roles at
-# its practice; the phases; its row and its next item due; its items and its phases, counted as its
-# page counts them (checklist.build).
-DETAIL_QUERIES = 11
+# its practice; the phases; its row, its next item due and its names; its items and its phases,
+# counted as its page counts them (checklist.build).
+DETAIL_QUERIES = 12
 
 
 @pytest.fixture(params=[5, 50], ids=lambda count: f"{count} migrations")

@@ -18,11 +18,12 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 # to read every migration, delivery-partner membership); the facets (ICBs, delivery partners, systems) and the
 # checklist phases for the filters; the summary's counts grouped by RAG status, status, phase and
 # go-live month, its first go-lives to come and its cutover lengths; the page's rows, sorted and
-# sliced by the database, and the items due next for them.
-DASHBOARD_QUERIES = 11
+# sliced by the database, the items due next for them, and the names of their ICBs, systems and
+# delivery partners (rows.add_names).
+DASHBOARD_QUERIES = 12
 # The same first six; then every row in one query, read as it is written, and the items due next
-# once per chunk of 500 rows.
-CSV_QUERIES = 8
+# and the names once per chunk of 500 rows.
+CSV_QUERIES = 9
 
 
 @pytest.fixture(params=[5, 50], ids=lambda count: f"{count} migrations")

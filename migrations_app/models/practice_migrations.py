@@ -57,23 +57,6 @@ FOREIGN_KEYS_GIVEN = [
     "project_manager",
 ]
 MILESTONE_FIELDS = [milestone.field_name for milestone in Milestone]
-DASHBOARD_FIELDS = (
-    "pk",
-    "practice__name",
-    "practice__ods_code",
-    "practice__icb__name",
-    "source_supplier__system_name",
-    "target_supplier__system_name",
-    "status",
-    "template_version_id",
-    "go_live_on",
-    "fdp_on",
-    "progress__items_done",
-    "progress__items_applicable",
-    "progress__items_blocked",
-    "progress__phase_position",
-    "status_reason",
-)
 
 
 class PracticeMigrationQuerySet(models.QuerySet):
@@ -91,12 +74,6 @@ class PracticeMigrationQuerySet(models.QuerySet):
         """Each migration with its kept counts (`migration.progress`, a ChecklistProgress) in the
         same query, rather than counting its items again."""
         return self.select_related("progress")
-
-    def dashboard_values(self) -> models.QuerySet:
-        """One tuple per migration with what a dashboard row shows, its done, applicable and blocked
-        counts and its current phase read from ChecklistProgress rather than worked out from the
-        items. Fields, in order: DASHBOARD_FIELDS."""
-        return self.order_by().values_list(*DASHBOARD_FIELDS)
 
     def facets(self) -> models.QuerySet:
         """The ICBs, delivery partners and (source, target) system pairs of these migrations, with
