@@ -263,27 +263,11 @@ class PracticeMigration(models.Model):
             raise ValidationError(errors)
 
     @classmethod
-    def start(
-        cls,
-        *,
-        practice: Practice,
-        source_supplier: Supplier,
-        target_supplier: Supplier,
-        template_version: TemplateVersion | None = None,
-        created_by=None,
-        **fields,
-    ) -> "PracticeMigration":
+    def start(cls, **arguments) -> "PracticeMigration":
         """Create a migration from the latest published version of the guide, with every
         item's due date computed from the milestones given. Validates first; saves nothing
-        if anything is wrong."""
-        migration = cls.prepare(
-            practice=practice,
-            source_supplier=source_supplier,
-            target_supplier=target_supplier,
-            template_version=template_version,
-            created_by=created_by,
-            **fields,
-        )
+        if anything is wrong. The arguments are prepare()'s."""
+        migration = cls.prepare(**arguments)
         # No savepoint: a failure inside a larger transaction is a failure of all of it.
         with transaction.atomic(savepoint=False):
             cls.start_all([migration])
