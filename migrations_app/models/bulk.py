@@ -68,7 +68,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             for start in range(0, len(prepared), UNNEST_ROWS):
                 columns_of = zip(*prepared[start : start + UNNEST_ROWS], strict=True)
                 cursor.execute(
-                    f"INSERT INTO {table} ({columns}) SELECT * FROM UNNEST({arrays})",  # noqa: S608
+                    f"INSERT INTO {table} ({columns}) SELECT * FROM UNNEST({arrays})",  # noqa: S608  # nosec B608: quoted names from the model, values as parameters
                     [list(values) for values in columns_of],
                 )
         else:
@@ -77,7 +77,7 @@ def insert_rows(model: type[models.Model], fields: Sequence[str], rows: Iterable
             for start in range(0, len(prepared), batch):
                 chunk = prepared[start : start + batch]
                 cursor.execute(
-                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))}",  # noqa: S608
+                    f"INSERT INTO {table} ({columns}) VALUES {', '.join([placeholders] * len(chunk))}",  # noqa: S608  # nosec B608: quoted names from the model, values as parameters
                     [value for row in chunk for value in row],
                 )
     return len(prepared)
@@ -122,7 +122,7 @@ def insert_copies(
                     given[index].get_db_prep_save(value, real_connection) for value in values[index + 1]
                 ]
             cursor.execute(
-                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {selected} "  # noqa: S608
+                f"INSERT INTO {quote(meta.db_table)} ({columns}) SELECT {selected} "  # noqa: S608  # nosec B608: quoted names from the model, values as parameters
                 f"FROM UNNEST({arrays}) WITH ORDINALITY AS v({names}) "
                 f"JOIN {quote(source._meta.db_table)} s ON s.{quote(source._meta.pk.column)} = v.source_id "
                 "ORDER BY v.n",
@@ -160,7 +160,7 @@ def set_dates(model: type[models.Model], field_name: str, dates: dict[date | Non
         for start in range(0, len(pairs), batch):
             chunk = pairs[start : start + batch]
             cursor.execute(
-                f"UPDATE {quote(meta.db_table)} SET {column} = CASE {pk_column} "  # noqa: S608
+                f"UPDATE {quote(meta.db_table)} SET {column} = CASE {pk_column} "  # noqa: S608  # nosec B608: quoted names from the model, values as parameters
                 f"{' '.join(f'WHEN %s THEN {cast}' for _ in chunk)} END, {revision} = {revision} + 1 "
                 f"WHERE {pk_column} IN ({', '.join(['%s'] * len(chunk))})",
                 [value for pair in chunk for value in pair] + [pk for pk, _ in chunk],
