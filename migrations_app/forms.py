@@ -298,7 +298,41 @@ class ResumeForm(MilestonesForm):
     )
 
 
-class DueDateForm(RevisionForm):
+class OneDateInput:
+    """For a form with one NHS.UK date input named NAME (`NAME-day`, `-month`, `-year`) labelled
+    LABEL: what was typed, and the input as the page shows it (DateParts) with the problem its
+    clean() put in `date_error`. initial_date() is the date shown before anything is typed."""
+
+    NAME: str
+    LABEL: str
+    date_error: "DateInputError | None" = None
+
+    def initial_date(self) -> date | None:
+        return None
+
+    def date_input(self) -> DateParts:
+        if self.is_bound:
+            day, month, year = self._typed()
+        else:
+            initial = self.initial_date()
+            day, month, year = (str(initial.day), str(initial.month), str(initial.year)) if initial else ("",) * 3
+        error = self.date_error
+        return DateParts(
+            self.NAME,
+            self.LABEL,
+            day,
+            month,
+            year,
+            error.messages[0] if error else "",
+            error.parts if error else frozenset(),
+        )
+
+    def _typed(self) -> tuple[str, str, str]:
+        day, month, year = (self.data.get(f"{self.NAME}-{part}", "").strip() for part in PARTS)
+        return day, month, year
+
+
+class DueDateForm(OneDateInput, RevisionForm):
     """An item's due date set by hand (an NHS.UK date input, `due_on-day`, `-month`, `-year`), or,
     with `clear`, given back to the date worked out from its milestone; a reason either way."""
 
@@ -321,22 +355,8 @@ class DueDateForm(RevisionForm):
         self.item = item
         self.date_error: DateInputError | None = None
 
-    def date_input(self) -> DateParts:
-        if self.is_bound:
-            day, month, year = self._typed()
-        else:
-            current = self.item.manual_due_on
-            day, month, year = (str(current.day), str(current.month), str(current.year)) if current else ("",) * 3
-        error = self.date_error
-        return DateParts(
-            self.NAME,
-            self.LABEL,
-            day,
-            month,
-            year,
-            error.messages[0] if error else "",
-            error.parts if error else frozenset(),
-        )
+    def initial_date(self) -> date | None:
+        return self.item.manual_due_on
 
     def clean(self) -> dict:
         cleaned = super().clean()
@@ -353,10 +373,6 @@ class DueDateForm(RevisionForm):
         if self.date_error:
             raise ValidationError("Check the due date")
         return cleaned
-
-    def _typed(self) -> tuple[str, str, str]:
-        day, month, year = (self.data.get(f"{self.NAME}-{part}", "").strip() for part in PARTS)
-        return day, month, year
 
 
 def parse_date(label: str, day: str, month: str, year: str) -> date | None:

@@ -6,14 +6,12 @@ from datetime import date, timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 
-from migrations_app.forms import DateInputError, DateParts, parse_date
+from migrations_app.forms import DateInputError, OneDateInput, parse_date
 from migrations_app.models import ApiToken
 from migrations_app.models.api_tokens import DEFAULT_DAYS, MAX_DAYS
 
-PARTS = ("day", "month", "year")
 
-
-class ApiTokenForm(forms.Form):
+class ApiTokenForm(OneDateInput, forms.Form):
     name = forms.CharField(
         label="Name",
         max_length=100,
@@ -50,22 +48,8 @@ class ApiTokenForm(forms.Form):
             f"{_long(self.latest)}. For example, {self.latest.day} {self.latest.month} {self.latest.year}."
         )
 
-    def date_input(self) -> DateParts:
-        if self.is_bound:
-            day, month, year = self._typed()
-        else:
-            default = self.today + timedelta(days=DEFAULT_DAYS)
-            day, month, year = str(default.day), str(default.month), str(default.year)
-        error = self.date_error
-        return DateParts(
-            self.NAME,
-            self.LABEL,
-            day,
-            month,
-            year,
-            error.messages[0] if error else "",
-            error.parts if error else frozenset(),
-        )
+    def initial_date(self) -> date:
+        return self.today + timedelta(days=DEFAULT_DAYS)
 
     def clean_name(self) -> str:
         name = self.cleaned_data["name"].strip()
@@ -96,10 +80,6 @@ class ApiTokenForm(forms.Form):
         if self.date_error:
             raise ValidationError("Check the expiry date")
         return cleaned
-
-    def _typed(self) -> tuple[str, str, str]:
-        day, month, year = (self.data.get(f"{self.NAME}-{part}", "").strip() for part in PARTS)
-        return day, month, year
 
 
 def _long(day: date) -> str:
