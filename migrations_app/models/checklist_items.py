@@ -26,6 +26,7 @@ from migrations_app.models.choices import (
     Milestone,
     Role,
 )
+from migrations_app.models.compiled import CompiledUpdate
 from migrations_app.models.events import Event
 
 PRACTICE_MIGRATION = "migrations_app.PracticeMigration"
@@ -703,19 +704,12 @@ class ChecklistProgress(models.Model):
         change.add(old_status, times=-1)
         if change == Progress():
             return
-        updated = cls.objects.filter(migration_id=migration_id).update(
-            items_done=F("items_done") + change.done,
-            items_applicable=F("items_applicable") + change.applicable,
-            items_blocked=F("items_blocked") + change.blocked,
-            **day_count_updates(timezone.localdate()),
-            phase_position=models.Subquery(
-                ChecklistItem.objects.open()
-                .filter(migration_id=migration_id)
-                .order_by()
-                .values("migration_id")
-                .annotate(first=Min("phase__position"))
-                .values("first")
-            ),
+        updated = _RECORD_CHANGE.update(
+            migration_id=migration_id,
+            done=change.done,
+            applicable=change.applicable,
+            blocked=change.blocked,
+            on=timezone.localdate(),
         )
         if not updated:
             # A migration made before the counts existed and missed by the data migration: count it now.
@@ -820,3 +814,28 @@ def day_count_subqueries(on: date, migration: models.Expression) -> dict[str, mo
 def day_count_updates(on: date) -> dict[str, models.Expression]:
     """The UPDATE of a ChecklistProgress row that counts its day figures for `on`."""
     return {**day_count_subqueries(on, models.OuterRef("migration_id")), "counts_on": on}
+
+
+def _record_change(migration_id: int, done: int, applicable: int, blocked: int, on: date):
+    """ChecklistProgress.record_change's UPDATE: the counts moved by one item's change, the day
+    figures for `on` and the phase counted again."""
+    return ChecklistProgress.objects.filter(migration_id=migration_id), dict(
+        items_done=F("items_done") + done,
+        items_applicable=F("items_applicable") + applicable,
+        items_blocked=F("items_blocked") + blocked,
+        **day_count_updates(on),
+        phase_position=models.Subquery(
+            ChecklistItem.objects.open()
+            .filter(migration_id=migration_id)
+            .order_by()
+            .values("migration_id")
+            .annotate(first=Min("phase__position"))
+            .values("first")
+        ),
+    )
+
+
+# Written by the ORM once (compiled.py): it runs on every tick.
+_RECORD_CHANGE = CompiledUpdate(
+    ChecklistProgress, _record_change, migration_id=int, done=int, applicable=int, blocked=int, on=date
+)
