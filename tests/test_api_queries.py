@@ -22,10 +22,10 @@ LIST_QUERIES = 8
 # A filter by ICB, delivery partner or systems is checked against the facets of the migrations the
 # person can see: one query more.
 LIST_BY_FACET_QUERIES = 9
-# Session, user, device, standing; the migration (access.get_migration) and the person's roles at
-# its practice; the phases; its row, its next item due and its names; its items and its phases,
+# Session, user, device, standing (with the person's roles); the migration (access.get_migration);
+# the phases; its row, its next item due and its names; its items and its phases,
 # counted as its page counts them (checklist.build).
-DETAIL_QUERIES = 12
+DETAIL_QUERIES = 11
 
 
 @pytest.fixture(params=[5, 50], ids=lambda count: f"{count} migrations")
@@ -84,14 +84,14 @@ def test_one_migration_runs_the_same_queries_whatever_the_number_of_migrations(
 
 # --- a migration's items ----------------------------------------------------------------------------------
 
-# Session, user, device, standing; the migration (access.get_migration) and the person's roles at
-# its practice; the page's items with their phases, owners and who completed them (one more than
+# Session, user, device, standing (with the person's roles); the migration (access.get_migration);
+# the page's items with their phases, owners and who completed them (one more than
 # the page, to tell whether there is a next).
-ITEM_LIST_QUERIES = 7
+ITEM_LIST_QUERIES = 6
 # A phase given is looked up among the migration's phases: one query more.
-ITEM_LIST_BY_PHASE_QUERIES = 8
-# Session, user, device, standing; a savepoint; the item with its migration and the person's roles
-# at its practice, locked (access.get_item_to_work_on); the item saved, the migration's progress
+ITEM_LIST_BY_PHASE_QUERIES = 7
+# Session, user, device, standing (with the person's roles); a savepoint; the item with its
+# migration and its practice, locked (access.get_item_to_work_on); the item saved, the migration's progress
 # counted again, the event; the savepoint released; the item read again for the answer
 # (access.get_item).
 ITEM_COMPLETE_QUERIES = 11

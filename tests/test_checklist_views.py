@@ -17,9 +17,9 @@ from tests.pages import DUE_SOON_KEY, OVERDUE_KEY, detail_url, element, item, it
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
-# Session, user, standing, the migration, the user's roles on it, its items, its phases: the
+# Session, user, standing (with the user's roles), the migration, its items, its phases: the
 # checklist alone, without the rest of the page (the People section).
-CHECKLIST_VIEW_HTMX_QUERIES = 7
+CHECKLIST_VIEW_HTMX_QUERIES = 6
 
 
 def open_page(client, user, migration, view: str | None = None, **headers):

@@ -223,13 +223,13 @@ def migration_of(size: int) -> tuple[PracticeMigration, User]:
     return migration, manager
 
 
-# Session, user, the user's standing (access.standing_of), the migration, the user's roles on it, its
-# items (with who completed them), its phases; the People section: the memberships relating people to
+# Session, user, the user's standing (access.standing_of, which gives their roles on the migration
+# too), the migration, its items (with who completed them), its phases; the People section: the memberships relating people to
 # the practice (with their users) and its pending invitations (with who sent them); its weekly
 # check-ins (with who gave them).
-MIGRATION_PAGE_QUERIES = 10
-# An htmx tick or reopen: session, user, standing (access.standing_of); the item locked with its
-# migration, its practice and the person's roles there (access.get_item); the change (update, the
+MIGRATION_PAGE_QUERIES = 9
+# An htmx tick or reopen: session, user, standing (access.standing_of, with the person's roles);
+# the item locked with its migration and its practice (access.get_item); the change (update, the
 # migration's counts in ChecklistProgress, event); the migration's items again, in the change's
 # transaction, for what the change moved on the page (checklist.change_of), which also gives the
 # sign-off requests their gates, so that nothing more is read once it commits. Counted as the request

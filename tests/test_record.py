@@ -24,9 +24,9 @@ TASK_KEY = "agree-go-live-date"
 GATE_KEY = "technical-requirements-signed-off"
 OVERRIDE = "Agreed at the project board – Llŷr’s call"
 NOTE = "Rang the new supplier about the extract"
-# The view's queries: the session, the user, the person's standing, the migration, their roles at
-# its practice, then the record's own (record.RECORD_QUERIES).
-PAGE_QUERIES = 5 + record.RECORD_QUERIES
+# The view's queries: the session, the user, the person's standing (with their roles), the
+# migration, then the record's own (record.RECORD_QUERIES).
+PAGE_QUERIES = 4 + record.RECORD_QUERIES
 
 
 def page_url(migration: PracticeMigration) -> str:

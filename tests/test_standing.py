@@ -33,6 +33,9 @@ def expected(user_pk: int) -> standing.Standing:
         practice_ids=frozenset(memberships.exclude(practice=None).values_list("practice_id", flat=True)),
         partner_ids=frozenset(memberships.exclude(delivery_partner=None).values_list("delivery_partner_id", flat=True)),
         icb_ids=frozenset(memberships.exclude(icb=None).values_list("icb_id", flat=True)),
+        memberships=tuple(
+            sorted(memberships.values_list("role", "practice_id", "delivery_partner_id", "icb_id"), key=str)
+        ),
     )
 
 

@@ -11,11 +11,8 @@ from django.http import Http404
 from django.shortcuts import get_object_or_404
 
 from migrations_app.access.relations import (
-    MEMBERSHIP_COLUMNS,
     Relations,
-    membership_rows,
     memberships_at,
-    roles_at,
 )
 from migrations_app.access.standing import standing_of
 from migrations_app.models import ChecklistItem, Membership, Practice, PracticeMigration, Role, User
@@ -181,9 +178,9 @@ class Access:
 
 
 def access_to(user, migration: PracticeMigration) -> Access:
-    """The roles `user` holds on `migration`'s practice, through any of their memberships (one query)."""
-    rows = list(memberships_at(migration.practice).filter(user=user).values_list(*MEMBERSHIP_COLUMNS))
-    return _access_of(user, migration, rows)
+    """The roles `user` holds on `migration`'s practice, through any of their memberships: read
+    with their standing (Standing.rows_at), no query of its own."""
+    return _access_of(user, migration, standing_of(user).rows_at(user.pk, migration.practice))
 
 
 def _access_of(user, migration: PracticeMigration, rows: list[tuple]) -> Access:
@@ -237,7 +234,8 @@ def get_migration(user, pk: int, need: Permission | None = None) -> tuple[Practi
 
 def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = None, *, lock: bool = False):
     """An item of a migration `user` can see (else 404), with the permission `need` (else 403).
-    One query: the item with its migration and the roles `user` holds at its practice (roles_at).
+    One query: the item with its migration and practice; the roles `user` holds there are read
+    with their standing (Standing.rows_at).
 
     With `lock`, inside the caller's transaction, the item and its migration's row are locked as
     ChecklistItem._lock() locks them, and the item is held for the change the caller makes next
@@ -249,7 +247,6 @@ def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = No
             migration__in=visible_migrations(user, PracticeMigration.objects.filter(pk=migration_pk)),
         )
         .select_related("completed_by", "owner", "migration__practice")
-        .annotate(**roles_at(user, "migration__practice"))
         .order_by()
     )
     if lock:
@@ -262,7 +259,7 @@ def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = No
         # As the migration's page answers (a 404, or a 403 for a permission missing on it), then a 404.
         get_migration(user, migration_pk, need)
         raise Http404
-    access = _access_of(user, item.migration, membership_rows(user, item.migration.practice, item))
+    access = access_to(user, item.migration)
     if need is not None and not access.can(need):
         raise PermissionDenied
     if lock:

@@ -6,7 +6,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from django.db.models import Exists, OuterRef, Q, QuerySet, Subquery
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from migrations_app.models import ChecklistItem, Membership, Practice, Role, User
 
@@ -19,37 +19,6 @@ def memberships_at(practice: Practice) -> QuerySet[Membership]:
         | Q(delivery_partner_id=practice.delivery_partner_id, delivery_partner__isnull=False)
         | Q(icb_id=practice.icb_id)
     )
-
-
-def roles_at(user: User, practice: str) -> dict[str, Subquery]:
-    """`memberships_at(practice).filter(user=user)` for the practice an outer query reaches by the
-    lookup `practice` ("migration__practice"), as subqueries to annotate that query with: the role
-    of the person's membership of the practice, of its delivery partner and of its ICB (None where
-    they hold none; at most one each, Membership's constraints). membership_rows reads them back."""
-    through = {
-        "practice_id": OuterRef(f"{practice}_id"),
-        "delivery_partner_id": OuterRef(f"{practice}__delivery_partner_id"),
-        "icb_id": OuterRef(f"{practice}__icb_id"),
-    }
-    return {
-        f"role_through_{column}": Subquery(Membership.objects.filter(user=user, **{column: outer}).values("role")[:1])
-        for column, outer in through.items()
-    }
-
-
-def membership_rows(user: User, practice: Practice, annotated) -> list[tuple]:
-    """The rows of MEMBERSHIP_COLUMNS that `memberships_at(practice).filter(user=user)` would read,
-    from a row annotated with roles_at."""
-    organisations = {
-        "practice_id": (practice.pk, None, None),
-        "delivery_partner_id": (None, practice.delivery_partner_id, None),
-        "icb_id": (None, None, practice.icb_id),
-    }
-    return [
-        (user.pk, role, *organisation)
-        for column, organisation in organisations.items()
-        if (role := getattr(annotated, f"role_through_{column}")) is not None
-    ]
 
 
 def practices_of(memberships: QuerySet[Membership], practice: str = "practice") -> Q:

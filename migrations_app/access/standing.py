@@ -28,6 +28,21 @@ class Standing:
     practice_ids: frozenset[int] = frozenset()
     partner_ids: frozenset[int] = frozenset()
     icb_ids: frozenset[int] = frozenset()
+    # Every membership as (role, practice id, delivery partner id, ICB id), one of the ids set: the
+    # person's roles at a practice are read from these (`rows_at`), not from the database again.
+    memberships: tuple[tuple[str, int | None, int | None, int | None], ...] = ()
+
+    def rows_at(self, user_id: int, practice) -> list[tuple]:
+        """The rows of MEMBERSHIP_COLUMNS (access.relations) of the person's memberships through
+        which they relate to `practice`, as `memberships_at(practice).filter(user=...)` reads
+        them: of the practice itself, of its delivery partner or of its ICB."""
+        return [
+            (user_id, role, practice_id, partner_id, icb_id)
+            for role, practice_id, partner_id, icb_id in self.memberships
+            if (practice_id is not None and practice_id == practice.pk)
+            or (partner_id is not None and partner_id == practice.delivery_partner_id)
+            or (icb_id is not None and icb_id == practice.icb_id)
+        ]
 
 
 def _standing_sql(connection) -> str:
@@ -107,6 +122,7 @@ def standing_of(user) -> Standing:
                 practice_ids=frozenset(practice for _, practice, _, _ in memberships if practice is not None),
                 partner_ids=frozenset(partner for _, _, partner, _ in memberships if partner is not None),
                 icb_ids=frozenset(icb for _, _, _, icb in memberships if icb is not None),
+                memberships=tuple(sorted(memberships, key=str)),
             )
     user._access_standing = standing
     return standing
