@@ -106,18 +106,18 @@ def standing_of(user) -> Standing:
         sql = _STANDING_SQL.get(connection.vendor)
         if sql is None:
             sql = _STANDING_SQL[connection.vendor] = _standing_sql(connection)
-        codenames = (READ_EVERY_MIGRATION, ACT_ON_EVERY_MIGRATION)
+        asked = (READ_EVERY_MIGRATION, ACT_ON_EVERY_MIGRATION)
         with connection.cursor() as cursor:
-            cursor.execute(sql, [user.pk, user.pk, "migrations_app", *codenames, user.pk, user.pk])
+            cursor.execute(sql, [user.pk, user.pk, "migrations_app", *asked, user.pk, user.pk])
             rows = cursor.fetchall()
         kinds = {kind for kind, *_ in rows}
         if kinds & {"superuser", "active"}:
             superuser = "superuser" in kinds
-            codenames = {value for kind, value, *_ in rows if kind == "permission"}
+            held = {value for kind, value, *_ in rows if kind == "permission"}
             memberships = [row[1:] for row in rows if row[0] == "membership"]
             standing = Standing(
-                reads_every_migration=superuser or bool(codenames),
-                acts_on_every_migration=superuser or ACT_ON_EVERY_MIGRATION in codenames,
+                reads_every_migration=superuser or bool(held),
+                acts_on_every_migration=superuser or ACT_ON_EVERY_MIGRATION in held,
                 is_delivery_partner=any(role == Role.DELIVERY_PARTNER for role, *_ in memberships),
                 practice_ids=frozenset(practice for _, practice, _, _ in memberships if practice is not None),
                 partner_ids=frozenset(partner for _, _, partner, _ in memberships if partner is not None),
