@@ -15,7 +15,7 @@ from migrations_app import scheduling
 from migrations_app.access import Access
 from migrations_app.dashboard import phases as phases_by_dates
 from migrations_app.item_urls import ItemUrls, items_base
-from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration
+from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration, User
 from migrations_app.models.checklist_items import Progress
 from migrations_app.reminders import due
 
@@ -237,17 +237,23 @@ def in_view(view: str, item: ChecklistItem, today: date, paused: bool = False) -
 
 
 def build(
-    migration: PracticeMigration, today: date, access: Access, view: str = DEFAULT_VIEW, expand: str | None = None
+    migration: PracticeMigration,
+    today: date,
+    access: Access,
+    view: str = DEFAULT_VIEW,
+    expand: str | None = None,
+    *,
+    name_people: bool = True,
 ) -> Checklist:
     """The checklist of `migration` for the person of `access`, in `view`. `expand` (a phase's id,
-    the `phase` parameter) shows that phase expanded even when the view would collapse it."""
+    the `phase` parameter) shows that phase expanded even when the view would collapse it. Without
+    `name_people`, the items' owners and who completed them are not read (_name_people): for a
+    caller that shows only figures (the API's phases)."""
     checklist = Checklist(migration=migration, today=today, view=view_of(view), expand=_phase_id(expand))
     # Archived items come in the same query (the page's query count does not grow) and are set apart.
-    items = list(
-        ChecklistItem.all_objects.filter(migration=migration)
-        .select_related("completed_by", "owner")
-        .order_by("phase__position", "position")
-    )
+    items = list(ChecklistItem.all_objects.filter(migration=migration).order_by("phase__position", "position"))
+    if name_people:
+        _name_people(items)
     phases = list(migration.phases.order_by("position"))
     live = []
     base = items_base(migration.pk)
@@ -302,6 +308,21 @@ def change_of(item: ChecklistItem, today: date, access: Access) -> Change:
         gates,
         made_ready=due.gates_made_ready(item, (each for each in items if each.is_open)),
     )
+
+
+def _name_people(items: list[ChecklistItem]) -> None:
+    """Give `items` their owners and who completed them from one query over the few people they
+    name (none when they name nobody), each person one object that their items share. Joined to the
+    items' query instead, every item done would bring its own copy: on a checklist mostly done,
+    over a hundred objects for a handful of people, and the join itself, for most of the page's
+    reading time."""
+    ids = {item.owner_id for item in items} | {item.completed_by_id for item in items}
+    ids.discard(None)
+    people = User.objects.order_by().in_bulk(ids) if ids else {}
+    owner, completed_by = ChecklistItem.owner.field, ChecklistItem.completed_by.field
+    for item in items:
+        owner.set_cached_value(item, people.get(item.owner_id))
+        completed_by.set_cached_value(item, people.get(item.completed_by_id))
 
 
 def marked(item: ChecklistItem, today: date) -> ChecklistItem:

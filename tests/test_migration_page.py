@@ -224,10 +224,11 @@ def migration_of(size: int) -> tuple[PracticeMigration, User]:
 
 
 # Session, user, the user's standing (access.standing_of, which gives their roles on the migration
-# too), the migration, its items (with who completed them), its phases; the People section: the
-# memberships relating people to the practice (with their users) and its pending invitations (with
-# who sent them); its weekly check-ins (with who gave them).
-MIGRATION_PAGE_QUERIES = 9
+# too), the migration, its items, the people they name (owners and who completed them: none on a
+# checklist that names nobody), its phases; the People section: the memberships relating people to
+# the practice (with their users) and its pending invitations (with who sent them); its weekly
+# check-ins (with who gave them).
+MIGRATION_PAGE_QUERIES = 10
 # An htmx tick or reopen: session, user, standing (access.standing_of, with the person's roles);
 # the item locked with its migration and its practice (access.get_item); the change (update, the
 # migration's counts in ChecklistProgress, event); the migration's items again, in the change's

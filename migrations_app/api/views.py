@@ -88,5 +88,5 @@ def migration_detail(request: Request, pk: int) -> Response:
     row = next(iter(found[:1]), None)
     if row is None:  # gone since get_migration read it
         raise NotFound
-    phases = checklist.build(migration, today, migration_access).phases
+    phases = checklist.build(migration, today, migration_access, name_people=False).phases
     return Response({**MigrationRow(row, context={"request": request}).data, "phases": Phase(phases, many=True).data})

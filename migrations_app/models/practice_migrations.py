@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import date
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
-from django.db import models, transaction
-from django.db.models import F, Q, Value
+from django.core.exceptions import EmptyResultSet, ValidationError
+from django.db import connections, models, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from migrations_app import scheduling
@@ -31,7 +31,7 @@ from migrations_app.models.choices import (
     Milestone,
 )
 from migrations_app.models.events import Event
-from migrations_app.models.people import Practice, Supplier
+from migrations_app.models.people import ICB, DeliveryPartner, Practice, Supplier
 
 
 @dataclass(frozen=True)
@@ -75,31 +75,46 @@ class PracticeMigrationQuerySet(models.QuerySet):
         same query, rather than counting its items again."""
         return self.select_related("progress")
 
-    def facets(self) -> models.QuerySet:
+    def facets(self) -> list[tuple]:
         """The ICBs, delivery partners and (source, target) system pairs of these migrations, with
         names: the choices a dashboard offers, so no option names an organisation whose
-        migrations the user cannot see. One query (three distinct lists, a union) whatever the
-        number of migrations, with a row per choice: (kind, id, name, id, name), where kind is
-        "icb", "partner" or "pair" and only a pair has a second id and name (the others repeat
-        the first). Distinct lists rather than distinct combinations of the four: on ten times
-        the national data set the combinations were tens of thousands of rows."""
-        base = self.order_by()
+        migrations the user cannot see. One query whatever the number of migrations, with a row
+        per choice: (kind, id, name, id, name), where kind is "icb", "partner" or "pair" and only
+        a pair has a second id and name (the others repeat the first).
 
-        def choices(kind: str, *fields: str) -> models.QuerySet:
-            return base.annotate(facet=Value(kind)).values_list("facet", *fields).distinct()
-
-        icb = ("practice__icb_id", "practice__icb__name")
-        partner = ("practice__delivery_partner_id", "practice__delivery_partner__name")
-        return choices("icb", *icb, *icb).union(
-            choices("partner", *partner, *partner).filter(practice__delivery_partner__isnull=False),
-            choices(
-                "pair",
-                "source_supplier_id",
-                "source_supplier__system_name",
-                "target_supplier_id",
-                "target_supplier__system_name",
-            ),
+        The migrations are read once, in a WITH clause, and the three lists are made from that one
+        pass (distinct ids, then their names), not from a distinct list of the four together: on
+        ten times the national data set the combinations were tens of thousands of rows. Read
+        three times instead, a union of three queries over the migrations, a delivery partner's
+        700 of 7,000 took twice as long in PostgreSQL (18 against 9 ms, EXPLAIN ANALYZE)."""
+        inner = self.order_by().values_list(
+            "practice__icb_id", "practice__delivery_partner_id", "source_supplier_id", "target_supplier_id"
         )
+        try:
+            inner_sql, params = inner.query.sql_with_params()
+        except EmptyResultSet:  # none of them (.none()): nothing to offer
+            return []
+        with connections[self.db].cursor() as cursor:
+            cursor.execute(_facets_sql(connections[self.db], inner_sql), params)
+            return cursor.fetchall()
+
+
+def _facets_sql(connection, inner_sql: str) -> str:
+    """PracticeMigrationQuerySet.facets' statement around `inner_sql` (the migrations' ICB,
+    delivery partner, source and target system ids, in that order). Table names come from the
+    models' metadata; every value is a parameter of `inner_sql`."""
+    quote = connection.ops.quote_name
+    icb, partner, supplier = (quote(model._meta.db_table) for model in (ICB, DeliveryPartner, Supplier))
+    return (
+        f"WITH visible (icb_id, partner_id, source_id, target_id) AS ({inner_sql}) "  # nosec B608
+        f"SELECT 'icb', icb.id, icb.name, icb.id, icb.name FROM {icb} icb "
+        "WHERE icb.id IN (SELECT icb_id FROM visible) "
+        f"UNION ALL SELECT 'partner', partner.id, partner.name, partner.id, partner.name FROM {partner} partner "
+        "WHERE partner.id IN (SELECT partner_id FROM visible) "
+        "UNION ALL SELECT 'pair', source.id, source.system_name, target.id, target.system_name "
+        "FROM (SELECT DISTINCT source_id, target_id FROM visible) pairs "
+        f"JOIN {supplier} source ON source.id = pairs.source_id JOIN {supplier} target ON target.id = pairs.target_id"
+    )
 
 
 def _order_constraints() -> list[models.CheckConstraint]:
