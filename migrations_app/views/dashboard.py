@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from migrations_app import access
-from migrations_app.dashboard import phases, rag, rows
+from migrations_app.dashboard import phases, rag, rows, table
 from migrations_app.dashboard.export import csv_chunks
 from migrations_app.dashboard.forms import DashboardForm
 from migrations_app.dashboard.summary import SOON_SHOWN, summarise
@@ -50,8 +50,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "page": page,
         "summary": summary,
         "soon_shown": SOON_SHOWN,
-        # What each cell says it is when the table is shown as cards (dashboard.css).
-        "cell_headings": {column.key: column.heading for column in rows.TABLE_COLUMNS},
+        "table_body": table.body(page.object_list),
         # The "Start a migration" and "Import migrations" buttons (_portfolio_actions.html).
         "may_start_migrations": access.may_start_migrations(request.user),
         **_links(request, form, filters, page, summary),
