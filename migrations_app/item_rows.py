@@ -1,0 +1,201 @@
+"""A checklist item's row on the migration page, made in Python (format_html), as the Django admin
+makes its change list's rows: templates/migrations_app/_item.html took about 0.6 ms an item, most
+of it the template language looking up, localising and escaping some fifty values, and a page in
+the All view shows up to 131 items. The template stays for the answer to an item's action, which
+adds what a row on the page never has (errors, the forms opened, focus); the page's rows come from
+here through the `item_row` tag (templatetags/checklist_rows.py).
+
+tests/test_item_rows.py holds the markup to the template's for every kind of row.
+"""
+
+from datetime import date
+
+from django.template.defaultfilters import linebreaksbr
+from django.utils import timezone
+from django.utils.dates import MONTHS
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
+
+from migrations_app.models import ChecklistItem, ItemStatus
+
+_READY = (
+    '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1"><strong>Ready to sign off:</strong>'
+    " every item it waits for is closed.</p>"
+)
+# Constant markup (templates/migrations_app/_status_tags.html): the status, and how soon it is due.
+_STATUS_TAGS = {
+    ItemStatus.DONE: SafeString('<strong class="nhsuk-tag nhsuk-tag--green">Done</strong>'),
+    ItemStatus.NOT_APPLICABLE: SafeString('<strong class="nhsuk-tag nhsuk-tag--grey">Not applicable</strong>'),
+    ItemStatus.BLOCKED: SafeString('<strong class="nhsuk-tag nhsuk-tag--orange">Blocked</strong>'),
+}
+_SIGNED_OFF = SafeString('<strong class="nhsuk-tag nhsuk-tag--green">Signed off</strong>')
+_TO_DO = SafeString('<strong class="nhsuk-tag nhsuk-tag--white">To do</strong>')
+_DUE_TAGS = {
+    "overdue": SafeString('<strong class="nhsuk-tag nhsuk-tag--red">Overdue</strong>'),
+    "due_soon": SafeString('<strong class="nhsuk-tag nhsuk-tag--yellow">Due soon</strong>'),
+}
+
+
+def row(item: ChecklistItem, csrf_input: str) -> SafeString:
+    """`item`'s row (an <li>) as the page shows it: marked by checklist.build (due state, whose it
+    is, what the viewer may do, its addresses). `csrf_input` is the hidden input of the page's
+    CSRF token ({% csrf_token %}), made once for all its rows."""
+    pk, title = item.pk, item.title
+    kind = '<span class="tracker-item__kind">Sign-off gate: </span>' if item.is_gate else ""
+    parts = [
+        format_html(
+            '<li class="nhsuk-task-list__item tracker-item" id="item-{}">\n'
+            '<div class="nhsuk-task-list__name-and-hint">\n'
+            '<p class="tracker-item__title nhsuk-u-margin-bottom-1" id="item-{}-title">\n' + kind + "{}\n</p>\n"
+            '<p class="nhsuk-task-list__hint nhsuk-u-margin-bottom-1" id="item-{}-hint">\n{}\n{}\n</p>',
+            pk,
+            pk,
+            title,
+            pk,
+            f"Owner: {item.owner}." if item.owner else f"{item.get_responsible_role_display()}.",
+            _due(item),
+        )
+    ]
+    if item.is_gate:
+        ready = _READY if item.is_ready_to_sign else ""
+        parts.append(format_html('<div id="item-{}-readiness">' + ready + "</div>", pk))
+    if item.status == ItemStatus.DONE:
+        parts.append(
+            format_html(
+                '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">{} by {} on {}.{}</p>',
+                "Signed off" if item.is_gate else "Done",
+                item.completed_by,
+                _day(timezone.localtime(item.completed_at).date()) if item.completed_at else "",
+                f" Signed with items it waits for still open: {item.override_reason}" if item.override_reason else "",
+            )
+        )
+    elif item.reason:
+        parts.append(format_html('<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Reason: {}</p>', item.reason))
+    if item.note:
+        parts.append(
+            format_html(
+                '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1 tracker-item__note">Note: {}</p>',
+                linebreaksbr(item.note, autoescape=True),
+            )
+        )
+    urls = item.urls
+    guide = (
+        format_html(
+            '<li><a href="{}" rel="noopener">Read the guide'
+            '<span class="nhsuk-u-visually-hidden"> for: {}</span></a></li>',
+            item.guide_url,
+            title,
+        )
+        if item.guide_url
+        else ""
+    )
+    parts.append(
+        format_html(
+            '<ul class="tracker-item__links nhsuk-body-s">\n{}\n'
+            '<li><a href="{}">History<span class="nhsuk-u-visually-hidden"> of: {}</span></a></li>\n</ul>',
+            guide,
+            urls.history,
+            title,
+        )
+    )
+    if item.can_work_on:
+        parts.append(_actions(item, csrf_input))
+    parts.append(
+        format_html(
+            '</div>\n<div class="nhsuk-task-list__status" id="item-{}-status">\n{}\n{}\n</div>\n</li>',
+            pk,
+            _status_tag(item),
+            _DUE_TAGS.get(item.due_state, ""),
+        )
+    )
+    return SafeString("\n".join(parts))
+
+
+def _actions(item: ChecklistItem, csrf_input: str) -> SafeString:
+    """The row's buttons (mark as done, sign off, reopen) and the details that load its forms."""
+    urls, title = item.urls, item.title
+    may_change_status = not item.is_gate or item.can_sign
+    if item.is_open and not item.is_gate:
+        button = format_html(
+            '<form method="post" action="{}" hx-post="{}" hx-target="#item-{}" hx-swap="outerHTML">\n{}\n'
+            '<button class="nhsuk-button nhsuk-button--small nhsuk-u-margin-bottom-2" type="submit">'
+            'Mark as done<span class="nhsuk-u-visually-hidden">: {}</span></button>\n</form>',
+            urls.complete,
+            urls.complete,
+            item.pk,
+            csrf_input,
+            title,
+        )
+    elif item.is_open and item.is_gate:
+        button = (
+            format_html(
+                '<a class="nhsuk-button nhsuk-button--small nhsuk-u-margin-bottom-2" href="{}#sign-off">'
+                'Sign off<span class="nhsuk-u-visually-hidden">: {}</span></a>',
+                urls.detail,
+                title,
+            )
+            if item.can_sign
+            else ""
+        )
+    elif item.status == ItemStatus.DONE and may_change_status:
+        button = format_html(
+            '<form method="post" action="{}" hx-post="{}" hx-target="#item-{}" hx-swap="outerHTML">\n{}\n'
+            '<input type="hidden" name="revision" value="{}">\n'
+            '<button class="nhsuk-button nhsuk-button--secondary nhsuk-button--small nhsuk-u-margin-bottom-2"'
+            ' type="submit">Reopen<span class="nhsuk-u-visually-hidden">: {}</span></button>\n</form>',
+            urls.reopen,
+            urls.reopen,
+            item.pk,
+            csrf_input,
+            item.revision,
+            title,
+        )
+    else:
+        button = ""
+    if not may_change_status:
+        actions, on_its_page = "Add a note", "add a note to it"
+    elif item.status in (ItemStatus.BLOCKED, ItemStatus.NOT_APPLICABLE):
+        actions = "Reopen, add a note or mark as not applicable or blocked"
+        on_its_page = "reopen it, add a note or mark it not applicable or blocked"
+    else:
+        actions = "Add a note or mark as not applicable or blocked"
+        on_its_page = "add a note or mark it not applicable or blocked"
+    return format_html(
+        '<div class="tracker-item__actions">\n{}\n<details class="nhsuk-details nhsuk-u-margin-bottom-2">\n'
+        '<summary class="nhsuk-details__summary">\n'
+        '<span class="nhsuk-details__summary-text">{}<span class="nhsuk-u-visually-hidden">: {}</span></span>\n'
+        "</summary>\n"
+        '<div class="nhsuk-details__text" hx-get="{}" hx-trigger="toggle from:closest details once"'
+        ' hx-swap="innerHTML">\n'
+        '<p class="nhsuk-u-margin-bottom-0"><a href="{}">Open this item to {}'
+        '<span class="nhsuk-u-visually-hidden">: {}</span></a></p>\n</div>\n</details>\n</div>',
+        button,
+        actions,
+        title,
+        urls.forms,
+        urls.detail,
+        on_its_page,
+        title,
+    )
+
+
+def _due(item: ChecklistItem) -> str:
+    if not item.due_on:
+        return "Due date not agreed yet."
+    if item.manual_due_on:
+        why = " (set by hand)"
+    else:
+        moved_from = item.due_date_moved_from
+        why = f" ({moved_from})" if moved_from else ""
+    return f"Due {_day(item.due_on)}{why}."
+
+
+def _status_tag(item: ChecklistItem) -> SafeString:
+    if item.status == ItemStatus.DONE and item.is_gate:
+        return _SIGNED_OFF
+    return _STATUS_TAGS.get(item.status, _TO_DO)
+
+
+def _day(value: date) -> str:
+    """As the date filter writes `value` with "j F Y" (MONTHS: the month's name in the language in force)."""
+    return f"{value.day} {MONTHS[value.month]} {value.year}"

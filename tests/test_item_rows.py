@@ -1,0 +1,120 @@
+"""A checklist item's row on the migration page, made in Python (item_rows.py through the item_row
+tag), against templates/migrations_app/_item.html, which the answer to an item's action still
+uses: the same markup for every kind of row, over the real guide's checklist as each role sees it,
+and over the states an item can be in (statuses, gates ready or not, owners, notes, reasons, due
+dates moved or set by hand, no due date, due states, values that must be escaped)."""
+
+import itertools
+import re
+from datetime import UTC, date, datetime
+
+import pytest
+from django.template import engines
+from django.test import RequestFactory
+
+from migrations_app import access, checklist
+from migrations_app.models import ItemStatus
+from tests.conftest import TODAY
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
+
+CSRF_VALUE = re.compile(r'name="csrfmiddlewaretoken" value="[^"]+"')
+
+
+def squeezed(html: str) -> str:
+    """Markup compared as a browser reads it: runs of white space as one, none before a tag closes,
+    and any CSRF token (masked afresh each time it is written) as one."""
+    html = CSRF_VALUE.sub('name="csrfmiddlewaretoken" value="TOKEN"', html)
+    return re.sub(r"\s+>", ">", re.sub(r"\s+", " ", html)).strip()
+
+
+def both(item, user) -> tuple[str, str]:
+    """`item`'s row made by the tag, and by the template, each in a page's context for `user`."""
+    request = RequestFactory().get("/")
+    request.user = user
+    engine = engines["django"]
+    context = {"item": item, "migration": item.migration}
+    made = engine.from_string("{% load checklist_rows %}{% item_row item %}").render(context, request)
+    written = engine.from_string('{% include "migrations_app/_item.html" %}').render(context, request)
+    return squeezed(made), squeezed(written)
+
+
+def items_as_seen_by(user, migration) -> list:
+    _, user_access = access.get_migration(user, migration.pk)
+    built = checklist.build(migration, TODAY, user_access, view="all")
+    return [item for phase in built.phases for group in phase.groups for item in group.items]
+
+
+@pytest.mark.parametrize("persona", ["practice_manager", "practice_staff", "icb_user", "delivery_partner_user"])
+def test_every_row_of_the_guides_checklist_is_what_the_template_writes(persona, request, migration):
+    user = request.getfixturevalue(persona)
+    items = items_as_seen_by(user, migration)
+    assert len(items) > 100
+
+    for item in items:
+        made, written = both(item, user)
+        assert made == written, item.title
+
+
+STATUSES = [ItemStatus.TO_DO, ItemStatus.DONE, ItemStatus.BLOCKED, ItemStatus.NOT_APPLICABLE]
+
+
+@pytest.mark.parametrize(("status", "is_gate"), list(itertools.product(STATUSES, [False, True])))
+def test_every_state_of_an_item_is_written_as_the_template_writes_it(status, is_gate, practice_manager, migration):
+    items = items_as_seen_by(practice_manager, migration)
+    item = next(each for each in items if each.is_gate == is_gate)
+    finisher = UserFactory(full_name='Jo <Finisher> & "Co"')
+    variants = [
+        {},
+        {"can_work_on": False},
+        {"can_sign": False},
+        {"can_sign": True, "is_ready_to_sign": True},
+        {"is_ready_to_sign": False},
+        {"owner": finisher, "due_state": "overdue"},
+        {"due_state": "due_soon", "note": "Line one\nLine <two> & three"},
+        {"due_on": None, "reason": "Waiting for the <supplier> & co"},
+        {"manual_due_on": TODAY, "due_on": TODAY, "guide_url": ""},
+        {"due_on": date(2026, 12, 26)},  # a bank holiday: moved from it, unless set by hand
+        {"title": 'Check the "data" <quality> & sign', "guide_url": "https://example.org/?a=1&b=<2>"},
+        {"completed_by": finisher, "completed_at": datetime(2026, 3, 1, 23, 30, tzinfo=UTC)},
+        {"completed_by": None, "completed_at": None, "override_reason": "Agreed at the <board> & minuted"},
+        {"revision": 12345},
+    ]
+    for changes in variants:
+        variant = copy_of_item(item, status=status, **changes)
+        made, written = both(variant, practice_manager)
+        assert made == written, changes
+
+
+def copy_of_item(item, **changes):
+    """A copy of `item` (as built, with its marks) with `changes`, saved nowhere."""
+    variant = type(item).from_db(
+        "default",
+        [field.attname for field in item._meta.concrete_fields],
+        [getattr(item, field.attname) for field in item._meta.concrete_fields],
+    )
+    for name in ("migration", "urls", "can_sign", "can_work_on", "due_state", "is_yours"):
+        setattr(variant, name, getattr(item, name))
+    variant.owner, variant.completed_by = item.owner, item.completed_by
+    variant.is_ready_to_sign = getattr(item, "is_ready_to_sign", False)
+    if "status" in changes and changes["status"] == ItemStatus.DONE:
+        variant.completed_by = variant.completed_by or UserFactory.build(full_name="Pat Done")
+        variant.completed_at = variant.completed_at or datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
+    for name, value in changes.items():
+        setattr(variant, name, value)
+    return variant
+
+
+def test_the_page_shows_the_rows_the_tag_makes(client, practice_manager, migration):
+    client.force_login(practice_manager)
+
+    page = client.get(f"/migrations/{migration.pk}/", {"show": "all"}).content.decode()
+
+    items = items_as_seen_by(practice_manager, migration)
+    assert page.count('class="nhsuk-task-list__item tracker-item"') == len(items)
+    first = next(each for each in items if each.can_work_on and each.is_open and not each.is_gate)
+    made, _ = both(first, practice_manager)
+    assert squeezed(made) in squeezed(page)
+    to_mark = [each for each in items if each.can_work_on and each.is_open and not each.is_gate]
+    assert page.count(">Mark as done<") == len(to_mark) > 0
