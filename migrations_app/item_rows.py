@@ -13,7 +13,7 @@ from datetime import date
 from django.template.defaultfilters import linebreaksbr
 from django.utils import timezone
 from django.utils.dates import MONTHS
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
 from migrations_app.models import ChecklistItem, ItemStatus
@@ -108,7 +108,7 @@ def row(item: ChecklistItem, csrf_input: str) -> SafeString:
             _DUE_TAGS.get(item.due_state, ""),
         )
     )
-    return SafeString("\n".join(parts))
+    return format_html_join("\n", "{}", ((part,) for part in parts))
 
 
 def _actions(item: ChecklistItem, csrf_input: str) -> SafeString:
