@@ -106,7 +106,7 @@ def _facets_sql(connection, inner_sql: str) -> str:
     quote = connection.ops.quote_name
     icb, partner, supplier = (quote(model._meta.db_table) for model in (ICB, DeliveryPartner, Supplier))
     return (
-        f"WITH visible (icb_id, partner_id, source_id, target_id) AS ({inner_sql}) "
+        f"WITH visible (icb_id, partner_id, source_id, target_id) AS ({inner_sql}) "  # nosec B608: table names from the models, values are parameters
         f"SELECT 'icb', icb.id, icb.name, icb.id, icb.name FROM {icb} icb "
         "WHERE icb.id IN (SELECT icb_id FROM visible) "
         f"UNION ALL SELECT 'partner', partner.id, partner.name, partner.id, partner.name FROM {partner} partner "
