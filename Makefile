@@ -53,10 +53,9 @@ $(CHROMIUM):
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; \
 	else echo "The browser tests need Chromium at $(CHROMIUM): sudo apt-get install -y chromium"; exit 1; fi
 
-# The suite runs in one process more than the cores (pytest-xdist; each has its own test database,
-# browser and live server): the browser and Celery tests wait much of the time, and the extra process
-# runs others meanwhile. Work is stolen between them, so the long tests do not end the run on one core.
-PARALLEL := -n $(shell echo $$(($$(nproc) + 1))) --dist worksteal
+# The suite runs in one process per core (pytest-xdist; each has its own test database, browser and
+# live server); work is stolen between them, so the long tests do not end the run on one core.
+PARALLEL := -n auto --dist worksteal
 
 test: install $(CHROMIUM) ## Run the whole suite (SQLite and the filesystem broker unless DATABASE_URL / CELERY_BROKER_URL are set).
 	$(VENV)/bin/pytest $(PARALLEL)
