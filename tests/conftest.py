@@ -16,15 +16,22 @@ import pytest
 from django.contrib.auth.models import Group, Permission
 from django.core.cache import cache
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
 from django_otp import DEVICE_ID_SESSION_KEY
 from django_otp.plugins.otp_totp.models import TOTPDevice
+from pytest_django.fixtures import validate_django_db
+from pytest_django.plugin import blocking_manager_key
 
 from migrations_app.checklist_templates import guide_file
+from migrations_app.management.commands.flush import frozen_template_triggers_lifted
 from migrations_app.middleware import start_session
 from migrations_app.models import (
     ICB,
+    ChecklistTemplate,
     DeliveryPartner,
+    ItemTemplate,
+    PhaseTemplate,
     Practice,
     PracticeMigration,
     Role,
@@ -160,11 +167,70 @@ def guide_parsed_once():
         yield
 
 
+def publish_guide() -> None:
+    call_command("load_guide", str(guide_file.GUIDE_FILE), stdout=StringIO())
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker) -> None:
+    """Each test database starts with the guide published, as `make run` and a real installation
+    do: most tests work on a migration made from it, and loading it took a tenth of a second a
+    test. A test runs in a transaction that is rolled back, so it always finds the guide as
+    loaded. A test about loading into an empty database asks for `no_published_guide`."""
+    with django_db_blocker.unblock():
+        publish_guide()
+
+
+TRANSACTIONAL_FIXTURES = {"transactional_db", "live_server", "django_db_reset_sequences"}
+
+
+def empties_the_database(item: pytest.Item) -> bool:
+    """Whether pytest-django runs `item` as a TransactionTestCase, which empties every table after it."""
+    marker = item.get_closest_marker("django_db")
+    if marker is not None:
+        transaction, reset_sequences, *_ = validate_django_db(marker)
+        if transaction or reset_sequences:
+            return True
+    return bool(TRANSACTIONAL_FIXTURES & set(item.fixturenames))
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None):
+    """After a transactional test has emptied the tables, publish the guide again for the tests
+    after it (the test's own fixtures have been torn down by now)."""
+    result = yield
+    if nextitem is not None and empties_the_database(item):
+        with item.config.stash[blocking_manager_key].unblock():
+            publish_guide()
+    return result
+
+
 @pytest.fixture
 def guide_version(db) -> TemplateVersion:
-    """The published version of the guide, loaded from the real data file by the real command."""
-    call_command("load_guide", str(guide_file.GUIDE_FILE), stdout=StringIO())
-    return TemplateVersion.objects.published().get(template__slug="practice-migration")
+    """The published version of the guide, loaded from the real data file by the real command
+    (once per test database: `django_db_setup`)."""
+    published = TemplateVersion.objects.published().filter(template__slug="practice-migration").first()
+    if published is None:
+        publish_guide()
+        published = TemplateVersion.objects.published().get(template__slug="practice-migration")
+    return published
+
+
+@pytest.fixture
+def no_published_guide(db) -> None:
+    """The database as before `load_guide` first ran: no checklist template. The guide's tables
+    are emptied inside the test's transaction, so the next test finds them as they were. Ask
+    for it before any fixture that makes a migration. PostgreSQL's TRUNCATE fires no row
+    triggers (published versions are frozen by them); on SQLite they are lifted meanwhile."""
+    tables = [model._meta.db_table for model in (ItemTemplate, PhaseTemplate, TemplateVersion, ChecklistTemplate)]
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"TRUNCATE {', '.join(tables)} CASCADE")
+        else:
+            with frozen_template_triggers_lifted(connection.alias):
+                for table in tables:
+                    cursor.execute(f"DELETE FROM {table}")
+    assert not TemplateVersion.objects.exists()
 
 
 # Thursday 10 April 2025, 09:30 in London. With the demo milestones (tests.factories.MILESTONE_DATES),

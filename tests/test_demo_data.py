@@ -88,7 +88,7 @@ def test_demo_data_is_refused_in_production(guide_version, settings):
     assert not PracticeMigration.objects.exists()
 
 
-def test_demo_needs_the_guide_loaded_first(development):
+def test_demo_needs_the_guide_loaded_first(development, no_published_guide):
     with pytest.raises(CommandError, match="load_guide"):
         call_command("seed_demo")
 

@@ -16,6 +16,15 @@ from tests.factories import UserFactory, make_migration
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def empty_database_unless_the_guide_is_asked_for(request) -> None:
+    """These tests load the guide themselves: they start from a database without it, unless they
+    ask for the published guide (`guide_version`)."""
+    if "guide_version" not in request.fixturenames:
+        request.getfixturevalue("no_published_guide")
+
+
 FIRST_EDITION = guide_file.EARLIER_EDITIONS / "practice-migration-1.yaml"
 
 

@@ -20,6 +20,15 @@ from tests.factories import make_migration
 
 pytestmark = pytest.mark.django_db
 
+
+@pytest.fixture(autouse=True)
+def empty_database_unless_the_guide_is_asked_for(request) -> None:
+    """These tests load the guide themselves: they start from a database without it, unless they
+    ask for the published guide (`guide_version`)."""
+    if "guide_version" not in request.fixturenames:
+        request.getfixturevalue("no_published_guide")
+
+
 CURRENT = str(guide_file.GUIDE_FILE)
 GUIDE_TEXT = guide_file.GUIDE_FILE.read_text(encoding="utf-8")
 GUIDE_DATA = yaml.safe_load(GUIDE_TEXT)

@@ -257,7 +257,7 @@ def test_a_practice_can_start_again_once_its_migration_is_finished(migration, pr
     assert practice.migrations.filter(status=PracticeMigration.Status.ACTIVE).get() == second
 
 
-def test_starting_before_the_guide_is_loaded_is_refused():
+def test_starting_before_the_guide_is_loaded_is_refused(no_published_guide):
     with pytest.raises(ValidationError) as raised:
         make_migration()
 

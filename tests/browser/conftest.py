@@ -12,6 +12,8 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
+from django.conf import settings
+from django.test import Client
 from django.utils import timezone
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
@@ -121,27 +123,47 @@ def frontend_loaded() -> Callable[..., None]:
     return expect_frontend_loaded
 
 
+def landed_signed_in(page: Page, user: User) -> None:
+    if "/admin/" in page.url:
+        # A template editor, who sees no migration, lands in the admin.
+        expect(page.locator("#user-tools")).to_contain_text("Log out")
+    else:
+        expect(page.get_by_role("navigation", name="Account")).to_contain_text(user.email)
+
+
+def sign_in_through_the_page(page: Page, user: User, *, javascript: bool = True) -> None:
+    """Sign `user` in through the real sign-in page (and the security code page for a user with
+    a second factor), checking the page's CSS and scripts loaded."""
+    page.goto("/accounts/login/")
+    expect_frontend_loaded(page, javascript=javascript)
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+    page.wait_for_url(lambda url: "/accounts/login/" not in url)
+    if "/accounts/two-factor/verify/" in page.url:
+        device = TOTPDevice.objects.devices_for_user(user, confirmed=True).get()
+        page.get_by_label("Security code").fill(f"{totp(device.bin_key):06d}")
+        page.get_by_role("button", name="Continue").click()
+        page.wait_for_url(lambda url: "/two-factor/" not in url)
+    landed_signed_in(page, user)
+
+
 @pytest.fixture
-def sign_in() -> Callable[..., None]:
-    """Sign `user` in through the real sign-in page, checking the page's CSS and scripts loaded."""
+def sign_in(live_server) -> Callable[..., None]:
+    """Sign `user` in, as a completed sign-in leaves the session (the second factor included, as
+    the test client's `force_login` does here), and open the home page, checking the page's CSS
+    and scripts loaded. Signing in through the pages costs a second or two a person, and is
+    tested on its own (`sign_in_through_the_page`, the account pages' tests)."""
 
     def sign_in_as(page: Page, user: User, *, javascript: bool = True) -> None:
-        page.goto("/accounts/login/")
-        expect_frontend_loaded(page, javascript=javascript)
-        page.get_by_label("E-mail address").fill(user.email)
-        page.get_by_label("Password", exact=True).fill(PASSWORD)
-        page.get_by_role("button", name="Sign in").click()
-        page.wait_for_url(lambda url: "/accounts/login/" not in url)
-        if "/accounts/two-factor/verify/" in page.url:
-            device = TOTPDevice.objects.devices_for_user(user, confirmed=True).get()
-            page.get_by_label("Security code").fill(f"{totp(device.bin_key):06d}")
-            page.get_by_role("button", name="Continue").click()
-            page.wait_for_url(lambda url: "/two-factor/" not in url)
-        if "/admin/" in page.url:
-            # A template editor, who sees no migration, lands in the admin.
-            expect(page.locator("#user-tools")).to_contain_text("Log out")
-        else:
-            expect(page.get_by_role("navigation", name="Account")).to_contain_text(user.email)
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        page.context.add_cookies([{"name": cookie.key, "value": cookie.value, "url": live_server.url}])
+        page.goto("/")
+        if "/admin/" not in page.url:
+            expect_frontend_loaded(page, javascript=javascript)
+        landed_signed_in(page, user)
 
     return sign_in_as
 

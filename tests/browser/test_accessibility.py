@@ -14,9 +14,11 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 REPO_ROOT = Path(__file__).resolve().parents[2]
 AXE = REPO_ROOT / "node_modules" / "axe-core" / "axe.min.js"
 # WCAG 2.2 AA (axe tags each success criterion with the version that introduced it) and axe's
-# best practices.
+# best practices. Only violations are gathered in full (axe's resultTypes): every rule still runs,
+# and a run over the 131-item checklist takes about a third less time.
 AXE_RUN = """async () => await axe.run(document, {
-    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']}
+    runOnly: {type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']},
+    resultTypes: ['violations']
 })"""
 ITEM_KEY = "secure-dates-and-peoples-time"
 
@@ -57,6 +59,22 @@ def test_sign_in_page(page, frontend_loaded):
     frontend_loaded(page)
 
     assert_no_axe_violations(page)
+
+
+def test_the_check_finds_a_violation(page):
+    """The check itself can fail: an image without a text alternative and a field without a
+    label, put on a real page, are both reported."""
+    page.goto("/accounts/login/")
+    page.evaluate(
+        """() => document.querySelector('main').insertAdjacentHTML('beforeend',
+            '<img src="data:,"><input type="text" name="unlabelled">')"""
+    )
+
+    with pytest.raises(AssertionError) as failed:
+        assert_no_axe_violations(page)
+
+    assert "image-alt" in str(failed.value)
+    assert "label" in str(failed.value)
 
 
 def test_sign_in_page_with_an_error(page, practice_manager):

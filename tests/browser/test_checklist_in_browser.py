@@ -8,6 +8,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from migrations_app.models import ChecklistItem, ItemStatus, PracticeMigration
+from tests.browser.conftest import sign_in_through_the_page
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -41,14 +42,14 @@ def open_item_actions(page: Page, item: ChecklistItem) -> None:
     page.locator(f"#item-{item.pk}").get_by_text("Add a note or mark as not applicable or blocked").click()
 
 
-def test_practice_manager_marks_an_item_done_in_place(page, sign_in, practice_manager, current_migration):
+def test_practice_manager_marks_an_item_done_in_place(page, practice_manager, current_migration):
     # The most overdue item: "This week" lists the five most overdue.
     overdue = current_migration.items.filter(due_on__lt=timezone.localdate()).order_by(
         "due_on", "phase__position", "position"
     )[0]
     due_soon = item_of(current_migration, DUE_SOON_ITEM_KEY)
 
-    sign_in(page, practice_manager)
+    sign_in_through_the_page(page, practice_manager)
 
     expect(page).to_have_url(re.compile(rf"/migrations/{current_migration.pk}/$"))
     expect(page.locator("#this-week").get_by_role("heading", name="This week")).to_be_visible()

@@ -11,7 +11,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from migrations_app.models import PracticeMigration
-from tests.browser.conftest import milestones_around
+from tests.browser.conftest import milestones_around, sign_in_through_the_page
 from tests.browser.test_accessibility import assert_no_axe_violations
 from tests.factories import ICBFactory, PracticeFactory, make_migration
 
@@ -50,10 +50,8 @@ def query(page: Page) -> dict[str, list[str]]:
     return parse_qs(urlparse(page.url).query)
 
 
-def test_a_delivery_partner_filters_sorts_and_downloads_the_dashboard(
-    page, sign_in, delivery_partner_user, partner_migrations
-):
-    sign_in(page, delivery_partner_user)
+def test_a_delivery_partner_filters_sorts_and_downloads_the_dashboard(page, delivery_partner_user, partner_migrations):
+    sign_in_through_the_page(page, delivery_partner_user)  # with the security code
     expect(page).to_have_url(re.compile(r"/dashboard/$"))
     expect(page.get_by_role("heading", level=1)).to_have_text("Migrations dashboard")
     expect(results(page)).to_have_count(3)
