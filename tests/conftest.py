@@ -156,11 +156,10 @@ def view_only_staff(db) -> User:
 
 @pytest.fixture(scope="session", autouse=True)
 def guide_parsed_once():
-    """Parse each guide text once per run. The `guide_version` fixture, used by most tests, runs
-    load_guide in every test's own database, and parsing the guide's 900 lines of YAML was a good
-    part of that. Everything else load_guide does still runs every time; each caller gets its own
-    copy of the data, so nothing one test does to it reaches another, and a text with problems is
-    parsed (and refused) every time it is loaded."""
+    """Parse each guide text once per run: each test database publishes the guide (and again
+    after a transactional test), and many tests load drafts and editions of their own. Each caller
+    gets its own copy of the data, so nothing one test does to it reaches another, and a text with
+    problems is parsed (and refused) every time it is loaded."""
     parse = functools.cache(guide_file.parse)
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(guide_file, "parse", lambda text: copy.deepcopy(parse(text)))
