@@ -146,3 +146,38 @@ def test_what_the_standing_lets_a_person_read(guide_version):
     migrations = {practice: make_migration(practice=practice) for practice in (own, partners, icbs, other)}
     seen = set(visible_migrations(user).values_list("pk", flat=True))
     assert seen == {migrations[own].pk, migrations[partners].pk, migrations[icbs].pk}
+
+
+def test_reading_one_practice_in_memory_agrees_with_the_rule(guide_version):
+    """Standing.reads_at, which the pages of one migration or item go by, answers as
+    visible_migrations does: for members of a practice, of a delivery partner and of an ICB, for
+    someone with no membership, someone inactive and someone who reads every migration, over
+    practices with and without a delivery partner."""
+    own, partners, icbs, other = PracticeFactory(), PracticeFactory(), PracticeFactory(), PracticeFactory()
+    orphan = PracticeFactory(delivery_partner=None)
+    practices = [own, partners, icbs, other, orphan]
+    for practice in practices:
+        make_migration(practice=practice)
+    member = MembershipFactory(practice=own, role=Role.PRACTICE_STAFF).user
+    partner = MembershipFactory(
+        practice=None, delivery_partner=partners.delivery_partner, role=Role.DELIVERY_PARTNER
+    ).user
+    icb_lead = MembershipFactory(practice=None, icb=icbs.icb, role=Role.ICB_LEAD).user
+    gone = MembershipFactory(practice=own, role=Role.PRACTICE_MANAGER, user__is_active=False).user
+    national = UserFactory()
+    national.user_permissions.add(permission(standing.READ_EVERY_MIGRATION))
+    people = [member, partner, icb_lead, gone, national, UserFactory()]
+    answers = {}
+    for person in people:
+        person = User.objects.get(pk=person.pk)
+        seen = set(visible_migrations(person).values_list("practice_id", flat=True))
+        for practice in practices:
+            in_memory = read(person).reads_at(practice)
+            assert in_memory == (practice.pk in seen), (person, practice)
+            answers[person.pk, practice.pk] = in_memory
+    # Both answers occur for every kind but the extremes, so the comparison could fail either way.
+    assert [answers[member.pk, practice.pk] for practice in practices] == [True, False, False, False, False]
+    assert [answers[partner.pk, practice.pk] for practice in practices] == [False, True, False, False, False]
+    assert [answers[icb_lead.pk, practice.pk] for practice in practices] == [False, False, True, False, False]
+    assert not any(answers[gone.pk, practice.pk] for practice in practices)
+    assert all(answers[national.pk, practice.pk] for practice in practices)

@@ -8,7 +8,6 @@ from enum import StrEnum
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, Q, QuerySet
 from django.http import Http404
-from django.shortcuts import get_object_or_404
 
 from migrations_app.access.relations import (
     Relations,
@@ -224,8 +223,11 @@ MIGRATION_RELATED = ("practice__icb", "practice__delivery_partner", "source_supp
 
 def get_migration(user, pk: int, need: Permission | None = None) -> tuple[PracticeMigration, Access]:
     """The migration if `user` can see it (else 404) and, when `need` is given, holds that
-    permission on it (else 403)."""
-    migration = get_object_or_404(visible_migrations(user).select_related(*MIGRATION_RELATED), pk=pk)
+    permission on it (else 403). Read by its id alone, then held to `visible_migrations` in
+    memory (Standing.reads_at): one migration needs no subquery of the rule."""
+    migration = PracticeMigration.objects.select_related(*MIGRATION_RELATED).filter(pk=pk).first()
+    if migration is None or not standing_of(user).reads_at(migration.practice):
+        raise Http404
     access = access_to(user, migration)
     if need is not None and not access.can(need):
         raise PermissionDenied
@@ -234,18 +236,15 @@ def get_migration(user, pk: int, need: Permission | None = None) -> tuple[Practi
 
 def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = None, *, lock: bool = False):
     """An item of a migration `user` can see (else 404), with the permission `need` (else 403).
-    One query: the item with its migration and practice; the roles `user` holds there are read
-    with their standing (Standing.rows_at).
+    One query: the item with its migration and practice, by their ids alone; whether `user` may
+    read it (`visible_migrations`) and the roles they hold there are decided from their standing
+    (Standing.reads_at, Standing.rows_at).
 
     With `lock`, inside the caller's transaction, the item and its migration's row are locked as
     ChecklistItem._lock() locks them, and the item is held for the change the caller makes next
     (ChecklistItem.hold_for_change), which then reads nothing again."""
     items = (
-        ChecklistItem.objects.filter(
-            pk=item_pk,
-            migration_id=migration_pk,
-            migration__in=visible_migrations(user, PracticeMigration.objects.filter(pk=migration_pk)),
-        )
+        ChecklistItem.objects.filter(pk=item_pk, migration_id=migration_pk)
         .select_related("completed_by", "owner", "migration__practice")
         .order_by()
     )
@@ -255,7 +254,7 @@ def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = No
         # The item's own page shows these too; a change's answer needs none of them.
         items = items.select_related("phase", *(f"migration__{related}" for related in MIGRATION_RELATED))
     item = next(iter(items), None)
-    if item is None:
+    if item is None or not standing_of(user).reads_at(item.migration.practice):
         # As the migration's page answers (a 404, or a 403 for a permission missing on it), then a 404.
         get_migration(user, migration_pk, need)
         raise Http404
