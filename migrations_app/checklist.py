@@ -10,6 +10,7 @@ from datetime import date, timedelta
 from itertools import groupby
 
 from django.conf import settings
+from django.db import router
 
 from migrations_app import scheduling
 from migrations_app.access import Access
@@ -17,6 +18,7 @@ from migrations_app.dashboard import phases as phases_by_dates
 from migrations_app.item_urls import ItemUrls, items_base
 from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration, User
 from migrations_app.models.checklist_items import Progress
+from migrations_app.models.compiled import CompiledSelect
 from migrations_app.reminders import due
 
 DUE_SOON_DAYS = 7
@@ -253,10 +255,12 @@ def build(
     caller that shows only figures (the API's phases)."""
     checklist = Checklist(migration=migration, today=today, view=view_of(view), expand=_phase_id(expand))
     # Archived items come in the same query (the page's query count does not grow) and are set apart.
-    items = list(ChecklistItem.all_objects.filter(migration=migration).order_by("phase__position", "position"))
+    items = _ITEMS_OF.objects(migration_id=migration.pk)
     if name_people:
         _name_people(items)
-    phases = list(migration.phases.order_by("position"))
+    phases = _PHASES_OF.objects(migration_id=migration.pk)
+    for phase in phases:
+        phase.migration = migration
     live = []
     base = items_base(migration.pk)
     for item in items:
@@ -275,6 +279,21 @@ def build(
     _count(checklist, phases, live, access)
     _focus(checklist)
     return checklist
+
+
+# Written by the ORM once (models/compiled.py): every migration page runs them.
+_ITEMS_OF = CompiledSelect(
+    ChecklistItem,
+    lambda migration_id: ChecklistItem.all_objects.filter(migration_id=migration_id).order_by(
+        "phase__position", "position"
+    ),
+    migration_id=int,
+)
+_PHASES_OF = CompiledSelect(
+    MigrationPhase,
+    lambda migration_id: MigrationPhase.objects.filter(migration_id=migration_id).order_by("position"),
+    migration_id=int,
+)
 
 
 def change_of(item: ChecklistItem, today: date, access: Access) -> Change:
@@ -304,39 +323,46 @@ def change_of(item: ChecklistItem, today: date, access: Access) -> Change:
     )
 
 
+# Model.from_db takes a model's values in the order of its fields: CHANGE_FIELDS in that order, by
+# model, with the lookup that reads them from an item.
+_CHANGE_COLUMNS = [
+    (model, prefix, [field.attname for field in model._meta.concrete_fields if field.attname in CHANGE_FIELDS[model]])
+    for model, prefix in ((ChecklistItem, ""), (MigrationPhase, "phase__"), (User, "owner__"))
+]
+
+
+def _items_for_change(migration_id: int):
+    return (
+        ChecklistItem.objects.filter(migration_id=migration_id)
+        .order_by("phase__position", "position")
+        .values_list(*(prefix + name for _, prefix, names in _CHANGE_COLUMNS for name in names))
+    )
+
+
+# Written by the ORM once (models/compiled.py): every tick's answer runs it.
+_ITEMS_FOR_CHANGE = CompiledSelect(ChecklistItem, _items_for_change, migration_id=int)
+
+
 def _read_for_change(migration: PracticeMigration) -> tuple[list[ChecklistItem], list[MigrationPhase]]:
     """The live items of `migration` with CHANGE_FIELDS, in the page's order, each with its phase
     and owner, and the phases in order: from one query of plain rows, with one object for each
     phase and each owner that the items share. Built by the ORM's select_related instead, every
     item brought its own copy of its phase: 262 objects for a 131-item checklist, and a third of
     change_of's 10 ms of CPU (bench/capacity.py's tick)."""
-    # Model.from_db takes a model's values in the order of its fields.
-    groups = [
-        (
-            model,
-            prefix,
-            [field.attname for field in model._meta.concrete_fields if field.attname in CHANGE_FIELDS[model]],
-        )
-        for model, prefix in ((ChecklistItem, ""), (MigrationPhase, "phase__"), (User, "owner__"))
-    ]
-    rows = (
-        ChecklistItem.objects.filter(migration=migration)
-        .order_by("phase__position", "position")
-        .values_list(*(prefix + name for _, prefix, names in groups for name in names))
-    )
-    (_, _, item_names), (_, _, phase_names), (_, _, owner_names) = groups
+    (_, _, item_names), (_, _, phase_names), (_, _, owner_names) = _CHANGE_COLUMNS
     phase_at = len(item_names)
     owner_at = phase_at + len(phase_names)
     phase_field, owner_field = ChecklistItem.phase.field, ChecklistItem.owner.field
+    database = router.db_for_read(ChecklistItem)
     phases: dict[int, MigrationPhase] = {}
     owners: dict[int, User] = {}
     items = []
-    for row in rows:
-        item = ChecklistItem.from_db(rows.db, item_names, row[:phase_at])
+    for row in _ITEMS_FOR_CHANGE.rows(migration_id=migration.pk):
+        item = ChecklistItem.from_db(database, item_names, row[:phase_at])
         if item.phase_id not in phases:
-            phases[item.phase_id] = MigrationPhase.from_db(rows.db, phase_names, row[phase_at:owner_at])
+            phases[item.phase_id] = MigrationPhase.from_db(database, phase_names, row[phase_at:owner_at])
         if item.owner_id is not None and item.owner_id not in owners:
-            owners[item.owner_id] = User.from_db(rows.db, owner_names, row[owner_at:])
+            owners[item.owner_id] = User.from_db(database, owner_names, row[owner_at:])
         phase_field.set_cached_value(item, phases[item.phase_id])
         owner_field.set_cached_value(item, owners.get(item.owner_id))
         item.migration = migration

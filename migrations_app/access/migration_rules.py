@@ -4,6 +4,7 @@ migration or item a person cannot read is a 404, one they may read but not chang
 
 from dataclasses import dataclass, replace
 from enum import StrEnum
+from functools import partial
 
 from django.core.exceptions import PermissionDenied
 from django.db.models import Exists, Q, QuerySet
@@ -15,6 +16,7 @@ from migrations_app.access.relations import (
 )
 from migrations_app.access.standing import standing_of
 from migrations_app.models import ChecklistItem, Membership, Practice, PracticeMigration, Role, User
+from migrations_app.models.compiled import CompiledSelect
 from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
 
 
@@ -221,11 +223,35 @@ def signers_of(gate: ChecklistItem) -> QuerySet[User]:
 MIGRATION_RELATED = ("practice__icb", "practice__delivery_partner", "source_supplier", "target_supplier", "progress")
 
 
+def _migration_by_id(pk: int) -> QuerySet[PracticeMigration]:
+    return PracticeMigration.objects.select_related(*MIGRATION_RELATED).filter(pk=pk).order_by()
+
+
+def _item_by_ids(migration_pk: int, item_pk: int, *, lock: bool) -> QuerySet[ChecklistItem]:
+    items = (
+        ChecklistItem.objects.filter(pk=item_pk, migration_id=migration_pk)
+        .select_related("completed_by", "owner", "migration__practice")
+        .order_by()
+    )
+    if lock:
+        return items.select_for_update(of=ChecklistItem.LOCKED_WITH)
+    # The item's own page shows these too; a change's answer needs none of them.
+    return items.select_related("phase", *(f"migration__{related}" for related in MIGRATION_RELATED))
+
+
+# Written by the ORM once (models/compiled.py): every migration and item page and action runs one.
+_MIGRATION_BY_ID = CompiledSelect(PracticeMigration, _migration_by_id, pk=int)
+_ITEM_BY_IDS = {
+    lock: CompiledSelect(ChecklistItem, partial(_item_by_ids, lock=lock), migration_pk=int, item_pk=int)
+    for lock in (False, True)
+}
+
+
 def get_migration(user, pk: int, need: Permission | None = None) -> tuple[PracticeMigration, Access]:
     """The migration if `user` can see it (else 404) and, when `need` is given, holds that
     permission on it (else 403). Read by its id alone, then held to `visible_migrations` in
     memory (Standing.reads_at): one migration needs no subquery of the rule."""
-    migration = PracticeMigration.objects.select_related(*MIGRATION_RELATED).filter(pk=pk).first()
+    migration = next(iter(_MIGRATION_BY_ID.objects(pk=pk)), None)
     if migration is None or not standing_of(user).reads_at(migration.practice):
         raise Http404
     access = access_to(user, migration)
@@ -243,17 +269,7 @@ def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = No
     With `lock`, inside the caller's transaction, the item and its migration's row are locked as
     ChecklistItem._lock() locks them, and the item is held for the change the caller makes next
     (ChecklistItem.hold_for_change), which then reads nothing again."""
-    items = (
-        ChecklistItem.objects.filter(pk=item_pk, migration_id=migration_pk)
-        .select_related("completed_by", "owner", "migration__practice")
-        .order_by()
-    )
-    if lock:
-        items = items.select_for_update(of=ChecklistItem.LOCKED_WITH)
-    else:
-        # The item's own page shows these too; a change's answer needs none of them.
-        items = items.select_related("phase", *(f"migration__{related}" for related in MIGRATION_RELATED))
-    item = next(iter(items), None)
+    item = next(iter(_ITEM_BY_IDS[lock].objects(migration_pk=migration_pk, item_pk=item_pk)), None)
     if item is None or not standing_of(user).reads_at(item.migration.practice):
         # As the migration's page answers (a 404, or a 403 for a permission missing on it), then a 404.
         get_migration(user, migration_pk, need)

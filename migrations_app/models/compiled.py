@@ -1,9 +1,13 @@
-"""UPDATE statements the ORM writes once per process and database, then run with other values.
+"""Statements the ORM writes once per process and database, then runs with other values.
 
-For the few statements run on every tick whose expressions took the ORM longer to compile than the
-database to run (ChecklistProgress.record_change: about 10 ms to compile five correlated
-subqueries, 1.8 ms to run). The statement is still the ORM's: it is written from a queryset with a
-marker value for each argument, and each run puts the arguments where the markers were.
+For the few statements run on every tick or page whose expressions took the ORM longer to write
+than the database to run: ChecklistProgress.record_change's UPDATE (about 10 ms to compile five
+correlated subqueries, 1.8 ms to run), and the SELECTs that fetch one migration or item for its
+page or action and a checklist's items for a tick's answer (1.5 to 3 ms each to build and
+compile, about a quarter of the migration page's CPU). The statement is still the ORM's: it is
+written from a queryset with a marker value for each argument, and each run puts the arguments
+where the markers were; a SELECT's rows become model objects (with what it selects related) or
+tuples by the ORM's own code, from the compiler that wrote it.
 
 A value the queryset derives from an argument in Python (`on - timedelta(days=1)`) would not be a
 marker, and would be run with the value derived from the marker. So the statement is written
@@ -11,12 +15,15 @@ twice, with two sets of markers: every value that is not a marker must be the sa
 and the statement's text too, or it is refused (ImproperlyConfigured) when first run.
 """
 
+import copy
 from collections.abc import Callable
 from datetime import date
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router, transaction
+from django.db.models.query import ModelIterable
 from django.db.models.sql import UpdateQuery
+from django.db.transaction import TransactionManagementError
 
 # The markers for arguments of each type, by set (two sets: the statement is written twice).
 _MARKER_BASES = {int: (-7_300_000_000_000, -8_300_000_000_000), date: (date(1001, 1, 1), date(1501, 1, 1))}
@@ -29,37 +36,36 @@ def _marker(kind: type, number: int, which: int):
     return base - number
 
 
-class CompiledUpdate:
-    """`write(**arguments)` gives the queryset to update and its values, as for
-    `queryset.update(**values)`; `arguments` names each argument's type (int or date)."""
+def _adapt(connection, value):
+    return connection.ops.adapt_datefield_value(value) if isinstance(value, date) else value
 
-    def __init__(self, model: type[models.Model], write: Callable[..., tuple[models.QuerySet, dict]], **arguments):
+
+class _Statement:
+    """What is shared: the markers, and which parameter of the written statement is which argument."""
+
+    def __init__(self, model: type[models.Model], write: Callable, arguments: dict[str, type]):
         self.model = model
         self.write = write
         self.arguments = arguments
-        self._statements: dict[str, tuple[str, list]] = {}
+        self._statements: dict[str, tuple] = {}
 
     def _markers(self, which: int) -> dict:
         return {name: _marker(kind, number, which) for number, (name, kind) in enumerate(self.arguments.items())}
 
-    def _written(self, connection, markers: dict) -> tuple[str, tuple]:
-        queryset, values = self.write(**markers)
-        query = queryset.query.chain(UpdateQuery)
-        query.add_update_values(values)
-        return query.get_compiler(connection=connection).as_sql()
+    def _compiled(self, connection, markers: dict) -> tuple:
+        """The statement written with `markers`: (its SQL, its parameters, what else the run needs)."""
+        raise NotImplementedError
 
-    def _adapt(self, connection, value):
-        return connection.ops.adapt_datefield_value(value) if isinstance(value, date) else value
-
-    def _statement(self, connection) -> tuple[str, list]:
-        """The SQL, and for each parameter either the name of its argument or ("value", value)."""
+    def _statement(self, connection) -> tuple:
+        """The SQL; for each parameter either the name of its argument or ("value", value); and
+        what else _compiled gave for the run."""
         statement = self._statements.get(connection.alias)
         if statement is None:
             first, second = self._markers(0), self._markers(1)
-            sql, params = self._written(connection, first)
-            sql_again, params_again = self._written(connection, second)
-            named = {self._adapt(connection, value): name for name, value in first.items()}
-            named_again = {self._adapt(connection, value): name for name, value in second.items()}
+            sql, params, kept = self._compiled(connection, first)
+            sql_again, params_again, _ = self._compiled(connection, second)
+            named = {_adapt(connection, value): name for name, value in first.items()}
+            named_again = {_adapt(connection, value): name for name, value in second.items()}
             slots = []
             for param, param_again in zip(params, params_again, strict=True):
                 name = named.get(param) if isinstance(param, (int, str, date)) else None
@@ -71,16 +77,93 @@ class CompiledUpdate:
                     raise ImproperlyConfigured(f"{self.model.__name__}: a value derived from an argument: {param!r}")
             if sql != sql_again:
                 raise ImproperlyConfigured(f"{self.model.__name__}: the statement changes with its arguments")
-            statement = self._statements[connection.alias] = (sql, slots)
+            statement = self._statements[connection.alias] = (sql, slots, kept)
         return statement
+
+    def _params(self, connection, slots: list, arguments: dict) -> list:
+        if set(arguments) != set(self.arguments):
+            raise TypeError(f"Arguments {sorted(arguments)}, expected {sorted(self.arguments)}")
+        # The ORM writes a comparison with None as IS NULL, another statement than the one written
+        # with markers: run as a value, it would match nothing.
+        if missing := sorted(name for name, value in arguments.items() if value is None):
+            raise TypeError(f"Arguments without a value: {', '.join(missing)}")
+        return [slot[1] if isinstance(slot, tuple) else _adapt(connection, arguments[slot]) for slot in slots]
+
+
+class CompiledUpdate(_Statement):
+    """`write(**arguments)` gives the queryset to update and its values, as for
+    `queryset.update(**values)`; `arguments` names each argument's type (int or date)."""
+
+    def __init__(self, model: type[models.Model], write: Callable[..., tuple[models.QuerySet, dict]], **arguments):
+        super().__init__(model, write, arguments)
+
+    def _compiled(self, connection, markers: dict) -> tuple:
+        queryset, values = self.write(**markers)
+        query = queryset.query.chain(UpdateQuery)
+        query.add_update_values(values)
+        return *query.get_compiler(connection=connection).as_sql(), None
 
     def update(self, **arguments) -> int:
         """Run the statement with `arguments`; the number of rows it updated."""
-        if set(arguments) != set(self.arguments):
-            raise TypeError(f"Arguments {sorted(arguments)}, expected {sorted(self.arguments)}")
         connection = connections[router.db_for_write(self.model)]
-        sql, slots = self._statement(connection)
-        params = [slot[1] if isinstance(slot, tuple) else self._adapt(connection, arguments[slot]) for slot in slots]
+        sql, slots, _ = self._statement(connection)
+        params = self._params(connection, slots, arguments)
         with transaction.mark_for_rollback_on_error(using=connection.alias), connection.cursor() as cursor:
             cursor.execute(sql, params)
             return cursor.rowcount
+
+
+class CompiledSelect(_Statement):
+    """`write(**arguments)` gives the queryset to run; `arguments` names each argument's type (int
+    or date). `objects(**arguments)` gives its model objects as iterating the queryset would, with
+    what it selects related (select_related, select_for_update: inside a transaction);
+    `rows(**arguments)` a values_list queryset's tuples. A queryset whose SQL changes with its
+    values (an `__in` of a list, a filter left out for a None) cannot be written once."""
+
+    def __init__(self, model: type[models.Model], write: Callable[..., models.QuerySet], **arguments):
+        super().__init__(model, write, arguments)
+
+    def _compiled(self, connection, markers: dict) -> tuple:
+        queryset = self.write(**markers)
+        compiler = queryset.query.get_compiler(connection=connection)
+        # Writing the SQL also sets up what reading its rows needs (the compiler's select,
+        # klass_info, col_count): the compiler is kept for that.
+        sql, params = compiler.as_sql()
+        return sql, params, (queryset, compiler)
+
+    def _compiler(self, arguments: dict):
+        """The kept queryset, and a copy of its compiler for this run: on this thread's connection
+        (each thread has its own), answering with the SQL and this run's parameters."""
+        connection = connections[router.db_for_read(self.model)]
+        sql, slots, (queryset, written) = self._statement(connection)
+        params = tuple(self._params(connection, slots, arguments))
+        if queryset.query.select_for_update and connection.get_autocommit():
+            # What the ORM itself says on writing such a statement outside a transaction.
+            raise TransactionManagementError("select_for_update cannot be used outside of a transaction.")
+        compiler = copy.copy(written)
+        compiler.connection = connection
+        compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        return queryset, compiler
+
+    def objects(self, **arguments) -> list[models.Model]:
+        queryset, compiler = self._compiler(arguments)
+        return list(ModelIterable(_Run(queryset, compiler)))
+
+    def rows(self, **arguments) -> list[tuple]:
+        _, compiler = self._compiler(arguments)
+        return list(compiler.results_iter(tuple_expected=True))
+
+
+class _Run:
+    """The queryset as ModelIterable reads it, with the compiler of this run."""
+
+    _known_related_objects: dict = {}
+
+    def __init__(self, queryset: models.QuerySet, compiler) -> None:
+        self.model = queryset.model
+        self.db = compiler.connection.alias
+        self.query = self
+        self._compiler = compiler
+
+    def get_compiler(self, using=None, connection=None, elide_empty=True):
+        return self._compiler

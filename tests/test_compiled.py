@@ -1,0 +1,140 @@
+"""CompiledUpdate and CompiledSelect: a statement the ORM writes once, run with other values, does
+what the queryset's own update() or iteration does; a value derived from an argument, or an argument
+with no value, is refused rather than run wrong."""
+
+from datetime import date, timedelta
+
+import pytest
+from django.core.exceptions import ImproperlyConfigured
+from django.db import transaction
+from django.db.models import F
+from django.db.transaction import TransactionManagementError
+
+from migrations_app.models import ChecklistItem, ChecklistProgress, ItemStatus
+from migrations_app.models.compiled import CompiledSelect, CompiledUpdate
+from tests.factories import UserFactory, make_migration
+
+pytestmark = pytest.mark.django_db
+
+
+def add_done(migration_id: int, done: int, on: date):
+    return ChecklistProgress.objects.filter(migration_id=migration_id), {
+        "items_done": F("items_done") + done,
+        "counts_on": on,
+    }
+
+
+def test_it_updates_as_the_querysets_own_update_would(guide_version):
+    first, second = make_migration(), make_migration()
+    statement = CompiledUpdate(ChecklistProgress, add_done, migration_id=int, done=int, on=date)
+    before = {p.migration_id: p.items_done for p in ChecklistProgress.objects.all()}
+
+    assert statement.update(migration_id=first.pk, done=3, on=date(2026, 5, 1)) == 1
+    assert statement.update(migration_id=second.pk, done=5, on=date(2026, 6, 1)) == 1
+    assert statement.update(migration_id=second.pk, done=-2, on=date(2026, 6, 2)) == 1
+    rows, values = add_done(first.pk, 1, date(2026, 7, 3))
+    assert rows.update(**values) == 1
+
+    progress = {p.migration_id: p for p in ChecklistProgress.objects.all()}
+    assert progress[first.pk].items_done == before[first.pk] + 4
+    assert progress[first.pk].counts_on == date(2026, 7, 3)
+    assert progress[second.pk].items_done == before[second.pk] + 3
+    assert progress[second.pk].counts_on == date(2026, 6, 2)
+    assert statement.update(migration_id=0, done=1, on=date(2026, 1, 1)) == 0
+
+
+def test_a_value_derived_from_an_argument_is_refused(guide_version):
+    migration = make_migration()
+
+    def tomorrow(migration_id: int, on: date):
+        return ChecklistProgress.objects.filter(migration_id=migration_id), {"counts_on": on + timedelta(days=1)}
+
+    statement = CompiledUpdate(ChecklistProgress, tomorrow, migration_id=int, on=date)
+    counted_on = ChecklistProgress.objects.get(migration=migration).counts_on
+    with pytest.raises(ImproperlyConfigured, match="derived from an argument"):
+        statement.update(migration_id=migration.pk, on=date(2026, 5, 1))
+    assert ChecklistProgress.objects.get(migration=migration).counts_on == counted_on
+
+
+def test_every_argument_must_be_given():
+    statement = CompiledUpdate(ChecklistProgress, add_done, migration_id=int, done=int, on=date)
+    with pytest.raises(TypeError):
+        statement.update(migration_id=1, done=1)
+
+
+def items_of(migration_id: int, due_from: date):
+    return (
+        ChecklistItem.objects.filter(migration_id=migration_id, due_on__gte=due_from)
+        .select_related("phase", "owner", "migration__practice")
+        .order_by("phase__position", "position")
+    )
+
+
+def item_rows(migration_id: int):
+    return ChecklistItem.objects.filter(migration_id=migration_id).order_by("pk").values_list("pk", "status", "due_on")
+
+
+def test_its_objects_are_the_querysets_with_what_it_selects_related(guide_version, django_assert_num_queries):
+    first, second = make_migration(), make_migration()
+    owner = UserFactory()
+    first.items.filter(pk=first.items.order_by("-due_on", "pk").first().pk).update(owner=owner)
+    statement = CompiledSelect(ChecklistItem, items_of, migration_id=int, due_from=date)
+    owners = []
+    for migration in (first, second, first):
+        due_from = sorted({item.due_on for item in migration.items.all()})[2]
+        expected = list(items_of(migration.pk, due_from))
+        with django_assert_num_queries(1):
+            found = statement.objects(migration_id=migration.pk, due_from=due_from)
+            related = [(item.phase.title, item.owner, item.migration.practice.name) for item in found]
+        assert 0 < len(found) < migration.items.count()
+        assert [item.pk for item in found] == [item.pk for item in expected]
+        assert related == [(item.phase.title, item.owner, item.migration.practice.name) for item in expected]
+        assert [item.due_on for item in found] == [item.due_on for item in expected]
+        owners.append({item.owner for item in found})
+    assert owners == [{None, owner}, {None}, {None, owner}]
+    assert statement.objects(migration_id=0, due_from=date(2026, 1, 1)) == []
+
+
+def test_its_rows_are_the_values_lists_with_their_types(guide_version):
+    migration = make_migration()
+    migration.items.filter(pk=migration.items.order_by("pk").first().pk).update(
+        status=ItemStatus.BLOCKED, reason="Waiting"
+    )
+    statement = CompiledSelect(ChecklistItem, item_rows, migration_id=int)
+    found = statement.rows(migration_id=migration.pk)
+    assert found == list(item_rows(migration.pk))
+    assert found[0][1] == ItemStatus.BLOCKED
+    assert any(isinstance(due_on, date) for _, _, due_on in found)
+
+
+def test_an_argument_without_a_value_is_refused(guide_version):
+    """A comparison with None is IS NULL in the ORM's SQL: the written statement would match nothing."""
+    statement = CompiledSelect(ChecklistItem, item_rows, migration_id=int)
+    with pytest.raises(TypeError, match="without a value: migration_id"):
+        statement.rows(migration_id=None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_locking_rows_outside_a_transaction_is_refused(guide_version):
+    migration = make_migration()
+    statement = CompiledSelect(
+        ChecklistItem,
+        lambda migration_id: ChecklistItem.objects.filter(migration_id=migration_id).select_for_update(),
+        migration_id=int,
+    )
+    with transaction.atomic():
+        assert len(statement.objects(migration_id=migration.pk)) == migration.items.count()
+    with pytest.raises(TransactionManagementError):
+        statement.objects(migration_id=migration.pk)
+
+
+def test_a_select_with_a_value_derived_from_an_argument_is_refused(guide_version):
+    migration = make_migration()
+    statement = CompiledSelect(
+        ChecklistItem,
+        lambda migration_id, on: ChecklistItem.objects.filter(migration_id=migration_id, due_on__gte=on + timedelta(1)),
+        migration_id=int,
+        on=date,
+    )
+    with pytest.raises(ImproperlyConfigured, match="derived from an argument"):
+        statement.objects(migration_id=migration.pk, on=date(2026, 5, 1))
