@@ -1,6 +1,6 @@
-"""A checklist item's row on the migration page, made in Python (format_html), as the Django admin
-makes its change list's rows: templates/migrations_app/_item.html took about 0.6 ms an item, most
-of it the template language looking up, localising and escaping some fifty values, and a page in
+"""A checklist item's row on the migration page, made in Python (format_html, as markup.html), as
+the Django admin makes its change list's rows: templates/migrations_app/_item.html took about 0.6
+ms an item, most of it the template language looking up, localising and escaping some fifty values, and a page in
 the All view shows up to 131 items. The template stays for the answer to an item's action, which
 adds what a row on the page never has (errors, the forms opened, focus); the page's rows come from
 here through the `item_row` tag (templatetags/checklist_rows.py).
@@ -13,9 +13,9 @@ from datetime import date
 from django.template.defaultfilters import linebreaksbr
 from django.utils import timezone
 from django.utils.dates import MONTHS
-from django.utils.html import format_html, format_html_join
 from django.utils.safestring import SafeString
 
+from migrations_app.markup import html, html_join
 from migrations_app.models import ChecklistItem, ItemStatus
 
 _READY = (
@@ -36,14 +36,15 @@ _DUE_TAGS = {
 }
 
 
-def row(item: ChecklistItem, csrf_input: str) -> SafeString:
+def row(item: ChecklistItem, csrf_input: str, focus: bool = False) -> SafeString:
     """`item`'s row (an <li>) as the page shows it: marked by checklist.build (due state, whose it
     is, what the viewer may do, its addresses). `csrf_input` is the hidden input of the page's
-    CSRF token ({% csrf_token %}), made once for all its rows."""
+    CSRF token ({% csrf_token %}), made once for all its rows. With `focus` (the answer to a tick),
+    its main button takes the focus."""
     pk, title = item.pk, item.title
     kind = '<span class="tracker-item__kind">Sign-off gate: </span>' if item.is_gate else ""
     parts = [
-        format_html(
+        html(
             '<li class="nhsuk-task-list__item tracker-item" id="item-{}">\n'
             '<div class="nhsuk-task-list__name-and-hint">\n'
             '<p class="tracker-item__title nhsuk-u-margin-bottom-1" id="item-{}-title">\n' + kind + "{}\n</p>\n"
@@ -58,10 +59,10 @@ def row(item: ChecklistItem, csrf_input: str) -> SafeString:
     ]
     if item.is_gate:
         ready = _READY if item.is_ready_to_sign else ""
-        parts.append(format_html('<div id="item-{}-readiness">' + ready + "</div>", pk))
+        parts.append(html('<div id="item-{}-readiness">' + ready + "</div>", pk))
     if item.status == ItemStatus.DONE:
         parts.append(
-            format_html(
+            html(
                 '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">{} by {} on {}.{}</p>',
                 "Signed off" if item.is_gate else "Done",
                 item.completed_by,
@@ -70,17 +71,17 @@ def row(item: ChecklistItem, csrf_input: str) -> SafeString:
             )
         )
     elif item.reason:
-        parts.append(format_html('<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Reason: {}</p>', item.reason))
+        parts.append(html('<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Reason: {}</p>', item.reason))
     if item.note:
         parts.append(
-            format_html(
+            html(
                 '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1 tracker-item__note">Note: {}</p>',
                 linebreaksbr(item.note, autoescape=True),
             )
         )
     urls = item.urls
     guide = (
-        format_html(
+        html(
             '<li><a href="{}" rel="noopener">Read the guide'
             '<span class="nhsuk-u-visually-hidden"> for: {}</span></a></li>',
             item.guide_url,
@@ -90,7 +91,7 @@ def row(item: ChecklistItem, csrf_input: str) -> SafeString:
         else ""
     )
     parts.append(
-        format_html(
+        html(
             '<ul class="tracker-item__links nhsuk-body-s">\n{}\n'
             '<li><a href="{}">History<span class="nhsuk-u-visually-hidden"> of: {}</span></a></li>\n</ul>',
             guide,
@@ -99,27 +100,29 @@ def row(item: ChecklistItem, csrf_input: str) -> SafeString:
         )
     )
     if item.can_work_on:
-        parts.append(_actions(item, csrf_input))
+        parts.append(_actions(item, csrf_input, focus))
     parts.append(
-        format_html(
+        html(
             '</div>\n<div class="nhsuk-task-list__status" id="item-{}-status">\n{}\n{}\n</div>\n</li>',
             pk,
             _status_tag(item),
             _DUE_TAGS.get(item.due_state, ""),
         )
     )
-    return format_html_join("\n", "{}", ((part,) for part in parts))
+    return html_join("\n", "{}", ((part,) for part in parts))
 
 
-def _actions(item: ChecklistItem, csrf_input: str) -> SafeString:
+def _actions(item: ChecklistItem, csrf_input: str, focus: bool) -> SafeString:
     """The row's buttons (mark as done, sign off, reopen) and the details that load its forms."""
     urls, title = item.urls, item.title
+    submit = 'type="submit" autofocus>' if focus else 'type="submit">'
     may_change_status = not item.is_gate or item.can_sign
     if item.is_open and not item.is_gate:
-        button = format_html(
+        button = html(
             '<form method="post" action="{}" hx-post="{}" hx-target="#item-{}" hx-swap="outerHTML">\n{}\n'
-            '<button class="nhsuk-button nhsuk-button--small nhsuk-u-margin-bottom-2" type="submit">'
-            'Mark as done<span class="nhsuk-u-visually-hidden">: {}</span></button>\n</form>',
+            '<button class="nhsuk-button nhsuk-button--small nhsuk-u-margin-bottom-2" '
+            + submit
+            + 'Mark as done<span class="nhsuk-u-visually-hidden">: {}</span></button>\n</form>',
             urls.complete,
             urls.complete,
             item.pk,
@@ -128,7 +131,7 @@ def _actions(item: ChecklistItem, csrf_input: str) -> SafeString:
         )
     elif item.is_open and item.is_gate:
         button = (
-            format_html(
+            html(
                 '<a class="nhsuk-button nhsuk-button--small nhsuk-u-margin-bottom-2" href="{}#sign-off">'
                 'Sign off<span class="nhsuk-u-visually-hidden">: {}</span></a>',
                 urls.detail,
@@ -138,11 +141,11 @@ def _actions(item: ChecklistItem, csrf_input: str) -> SafeString:
             else ""
         )
     elif item.status == ItemStatus.DONE and may_change_status:
-        button = format_html(
+        button = html(
             '<form method="post" action="{}" hx-post="{}" hx-target="#item-{}" hx-swap="outerHTML">\n{}\n'
             '<input type="hidden" name="revision" value="{}">\n'
             '<button class="nhsuk-button nhsuk-button--secondary nhsuk-button--small nhsuk-u-margin-bottom-2"'
-            ' type="submit">Reopen<span class="nhsuk-u-visually-hidden">: {}</span></button>\n</form>',
+            " " + submit + 'Reopen<span class="nhsuk-u-visually-hidden">: {}</span></button>\n</form>',
             urls.reopen,
             urls.reopen,
             item.pk,
@@ -160,7 +163,7 @@ def _actions(item: ChecklistItem, csrf_input: str) -> SafeString:
     else:
         actions = "Add a note or mark as not applicable or blocked"
         on_its_page = "add a note or mark it not applicable or blocked"
-    return format_html(
+    return html(
         '<div class="tracker-item__actions">\n{}\n<details class="nhsuk-details nhsuk-u-margin-bottom-2">\n'
         '<summary class="nhsuk-details__summary">\n'
         '<span class="nhsuk-details__summary-text">{}<span class="nhsuk-u-visually-hidden">: {}</span></span>\n'

@@ -29,13 +29,14 @@ def squeezed(html: str) -> str:
     return re.sub(r"\s+>", ">", re.sub(r"\s+", " ", html)).strip()
 
 
-def both(item, user) -> tuple[str, str]:
-    """`item`'s row made by the tag, and by the template, each in a page's context for `user`."""
+def both(item, user, focus: bool = False) -> tuple[str, str]:
+    """`item`'s row made by the tag, and by the template, each in a page's context for `user`; with
+    `focus`, as the answer to a tick asks for them."""
     request = RequestFactory().get("/")
     request.user = user
     engine = engines["django"]
-    context = {"item": item, "migration": item.migration}
-    made = engine.from_string("{% load checklist_rows %}{% item_row item %}").render(context, request)
+    context = {"item": item, "migration": item.migration, "focus": focus}
+    made = engine.from_string("{% load checklist_rows %}{% item_row item focus=focus %}").render(context, request)
     written = engine.from_string('{% include "migrations_app/_item.html" %}').render(context, request)
     return squeezed(made), squeezed(written)
 
@@ -81,10 +82,10 @@ def test_every_state_of_an_item_is_written_as_the_template_writes_it(status, is_
         {"completed_by": None, "completed_at": None, "override_reason": "Agreed at the <board> & minuted"},
         {"revision": 12345},
     ]
-    for changes in variants:
+    for changes, focus in itertools.product(variants, [False, True]):
         variant = copy_of_item(item, status=status, **changes)
-        made, written = both(variant, practice_manager)
-        assert made == written, changes
+        made, written = both(variant, practice_manager, focus)
+        assert made == written, (changes, focus)
 
 
 def copy_of_item(item, **changes):

@@ -1,7 +1,8 @@
 """The dashboard table's rows as HTML, made in Python as the Django admin makes its change list's rows
 (format_html): in the template language, a page of 50 rows of 12 cells was about a quarter of the
 dashboard's CPU (20 of 75 ms for a delivery partner), every value going through its lookups,
-localisation and escaping. Values are escaped by format_html as the template escaped them.
+localisation and escaping. Values are escaped by format_html (as markup.html) as the template
+escaped them.
 
 tests/test_dashboard_table.py holds the markup, row by row, to the template it replaced.
 """
@@ -13,10 +14,11 @@ from datetime import date
 from django.template.defaultfilters import truncatechars
 from django.urls import reverse
 from django.utils.dates import MONTHS_3
-from django.utils.html import escape, format_html, format_html_join
+from django.utils.html import escape
 from django.utils.safestring import SafeString
 
 from migrations_app.dashboard.rows import TABLE_COLUMNS, Row
+from migrations_app.markup import html, html_join
 
 HEADINGS = {column.key: column.heading for column in TABLE_COLUMNS}
 
@@ -91,12 +93,12 @@ class _Page:
 def body(rows: list[Row]) -> SafeString:
     """The rows of the table (its <tbody>'s content), in the order given."""
     page = _Page.make()
-    return format_html_join("\n", "{}", ((_row(row, page),) for row in rows))
+    return html_join("\n", "{}", ((_row(row, page),) for row in rows))
 
 
 def _row(row: Row, page: _Page) -> SafeString:
     if row.next_item_pk:
-        next_due = format_html(
+        next_due = html(
             '<span class="tracker-nowrap">{}:</span> <a href="{}">{}</a>',
             page.day(row.next_due_on),
             page.item_address.format(row.pk, row.next_item_pk),
@@ -105,10 +107,10 @@ def _row(row: Row, page: _Page) -> SafeString:
     else:
         next_due = "Nothing due"
     if row.rag:
-        tag = format_html('<strong class="nhsuk-tag {}">{}</strong>', row.rag.tag_class, row.rag.label)
+        tag = html('<strong class="nhsuk-tag {}">{}</strong>', row.rag.tag_class, row.rag.label)
     else:
-        tag = format_html('<strong class="nhsuk-tag nhsuk-tag--grey">{}</strong>', row.rag_label)
-    return format_html(
+        tag = html('<strong class="nhsuk-tag nhsuk-tag--grey">{}</strong>', row.rag_label)
+    return html(
         page.row,
         row.pk,
         page.migration_address.format(row.pk),
@@ -142,7 +144,7 @@ def _check_in(row: Row, page: _Page) -> SafeString:
         last = "No check-in yet"
     else:
         last = ""
-    return format_html(missed + "{}", last)
+    return html(missed + "{}", last)
 
 
 def _cut(text: str, length: int) -> str:

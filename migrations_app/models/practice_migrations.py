@@ -144,6 +144,9 @@ class MigrationStatus(models.TextChoices):
 # Not finished: at most one per practice. On hold pauses reminders and overdue, but the practice
 # still has the migration in hand.
 UNFINISHED_STATUSES = (MigrationStatus.ACTIVE, MigrationStatus.ON_HOLD)
+# Each milestone's value and the field of its date.
+_MILESTONE_FIELDS = tuple((milestone.value, milestone.field_name) for milestone in Milestone)
+
 # Nothing of a migration on hold or cancelled is due: none of its items counts as overdue (the
 # migration page, the dashboard, which shows no RAG status for it) and nobody is reminded of them.
 PAUSED_STATUSES = (MigrationStatus.ON_HOLD, MigrationStatus.CANCELLED)
@@ -264,7 +267,9 @@ class PracticeMigration(models.Model):
         return f"{self.practice}: {self.source_supplier} to {self.target_supplier}"
 
     def milestone_dates(self) -> dict[str, date | None]:
-        return {milestone.value: getattr(self, milestone.field_name) for milestone in Milestone}
+        # Read for every item a page shows (ChecklistItem.due_date_moved_from): by the fields' names,
+        # not through the enum's members and properties each time.
+        return {value: getattr(self, name) for value, name in _MILESTONE_FIELDS}
 
     def clean(self) -> None:
         errors: dict[str, str] = scheduling.milestone_order_errors(self.milestone_dates())

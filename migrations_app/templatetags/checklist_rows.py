@@ -1,16 +1,19 @@
-"""{% item_row item %}: a checklist item's row on the migration page (item_rows.row)."""
+"""{% item_row item %}: a checklist item's row on the migration page (item_rows.row); with
+`focus=True`, as the answer to a tick has it (its main button focused). {% this_week checklist %}:
+the page's "This week" panel (this_week.section), `oob=True` in the answer to an item's action."""
 
 from django import template
 from django.utils.html import format_html
 from django.utils.safestring import SafeString
 
 from migrations_app import item_rows
+from migrations_app import this_week as this_week_panel
 
 register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def item_row(context: template.Context, item) -> SafeString:
+def item_row(context: template.Context, item, focus: bool = False) -> SafeString:
     # The page's CSRF token, as {% csrf_token %} writes it, made once for all its rows.
     csrf_input = context.render_context.get("csrf_input")
     if csrf_input is None:
@@ -20,4 +23,9 @@ def item_row(context: template.Context, item) -> SafeString:
         else:
             csrf_input = ""
         context.render_context["csrf_input"] = csrf_input
-    return item_rows.row(item, csrf_input)
+    return item_rows.row(item, csrf_input, focus)
+
+
+@register.simple_tag
+def this_week(checklist, oob: bool = False) -> SafeString:
+    return this_week_panel.section(checklist, oob)
