@@ -8,6 +8,7 @@ import pytest
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F
+from django.db.models.signals import post_init
 from django.db.transaction import TransactionManagementError
 
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemStatus
@@ -93,6 +94,48 @@ def test_its_objects_are_the_querysets_with_what_it_selects_related(guide_versio
         owners.append({item.owner for item in found})
     assert owners == [{None, owner}, {None}, {None, owner}]
     assert statement.objects(migration_id=0, due_from=date(2026, 1, 1)) == []
+
+
+def items_in_order(migration_id: int):
+    return ChecklistItem.objects.filter(migration_id=migration_id).order_by("pk")
+
+
+def fields_of(item) -> dict:
+    return {field.attname: getattr(item, field.attname) for field in item._meta.concrete_fields}
+
+
+def test_objects_of_the_model_alone_are_the_querysets_and_save_as_they_would(guide_version):
+    migration = make_migration()
+    statement = CompiledSelect(ChecklistItem, items_in_order, migration_id=int)
+
+    found = statement.objects(migration_id=migration.pk)
+
+    expected = list(items_in_order(migration.pk))
+    assert [fields_of(item) for item in found] == [fields_of(item) for item in expected]
+    first = found[0]
+    assert first._state.adding is False and first._state.db == "default"
+    assert first.phase == expected[0].phase  # a relation not selected is read when first used
+    first.note = "Saved from a compiled read"
+    first.save(update_fields=["note"])
+    assert ChecklistItem.objects.get(pk=first.pk).note == "Saved from a compiled read"
+
+
+def test_objects_are_made_by_init_when_the_model_has_init_receivers(guide_version):
+    migration = make_migration()
+    statement = CompiledSelect(ChecklistItem, items_in_order, migration_id=int)
+    initialised = []
+
+    def receiver(sender, instance, **kwargs):
+        initialised.append(instance.pk)
+
+    post_init.connect(receiver, sender=ChecklistItem)
+    try:
+        found = statement.objects(migration_id=migration.pk)
+    finally:
+        post_init.disconnect(receiver, sender=ChecklistItem)
+
+    assert initialised == [item.pk for item in found] and len(found) > 100
+    assert [fields_of(item) for item in found] == [fields_of(item) for item in items_in_order(migration.pk)]
 
 
 def test_its_rows_are_the_values_lists_with_their_types(guide_version):
