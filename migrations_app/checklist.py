@@ -18,7 +18,7 @@ from migrations_app.dashboard import phases as phases_by_dates
 from migrations_app.item_urls import ItemUrls, items_base
 from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration, User
 from migrations_app.models.checklist_items import Progress
-from migrations_app.models.compiled import CompiledSelect, loaded
+from migrations_app.models.compiled import CompiledSelect, loader
 from migrations_app.reminders import due
 
 DUE_SOON_DAYS = 7
@@ -357,12 +357,13 @@ def _read_for_change(migration: PracticeMigration) -> tuple[list[ChecklistItem],
     phases: dict[int, MigrationPhase] = {}
     owners: dict[int, User] = {}
     items = []
+    item_of, phase_of, owner_of = loader(ChecklistItem), loader(MigrationPhase), loader(User)
     for row in _ITEMS_FOR_CHANGE.rows(migration_id=migration.pk):
-        item = loaded(ChecklistItem, database, item_names, row[:phase_at])
+        item = item_of(database, item_names, row[:phase_at])
         if item.phase_id not in phases:
-            phases[item.phase_id] = loaded(MigrationPhase, database, phase_names, row[phase_at:owner_at])
+            phases[item.phase_id] = phase_of(database, phase_names, row[phase_at:owner_at])
         if item.owner_id is not None and item.owner_id not in owners:
-            owners[item.owner_id] = loaded(User, database, owner_names, row[owner_at:])
+            owners[item.owner_id] = owner_of(database, owner_names, row[owner_at:])
         phase_field.set_cached_value(item, phases[item.phase_id])
         owner_field.set_cached_value(item, owners.get(item.owner_id))
         item.migration = migration

@@ -153,33 +153,36 @@ class CompiledSelect(_Statement):
         if klass_info.get("related_klass_infos") or compiler.annotation_col_map:
             return list(ModelIterable(_Run(queryset, compiler)))
         # The model's own fields alone (a checklist's items): each object made as ModelIterable
-        # makes it, by `loaded`.
+        # makes it, by `loader`.
         fields = klass_info["select_fields"]
         start, end = fields[0], fields[-1] + 1
         attnames = [column[0].target.attname for column in compiler.select[start:end]]
-        database = compiler.connection.alias
-        return [
-            loaded(self.model, database, attnames, row[start:end]) for row in compiler.results_iter(tuple_expected=True)
-        ]
+        database, make = compiler.connection.alias, loader(self.model)
+        return [make(database, attnames, row[start:end]) for row in compiler.results_iter(tuple_expected=True)]
 
     def rows(self, **arguments) -> list[tuple]:
         _, compiler = self._compiler(arguments)
         return list(compiler.results_iter(tuple_expected=True))
 
 
-def loaded(model: type[models.Model], database: str, attnames: list[str], values) -> models.Model:
-    """A `model` object with `values` for its fields `attnames`, as Model.from_db makes one from a
-    row (the other fields deferred: read when first used), without its __init__: for the hundred
+def loader(model: type[models.Model]) -> Callable[[str, list[str], tuple], models.Model]:
+    """What makes `model` objects from rows, for one run of a query: `make(database, attnames,
+    values)` gives an object with `values` for its fields `attnames`, as Model.from_db makes one
+    (the other fields deferred: read when first used), but without its __init__: for the hundred
     and more items a page or a tick's answer reads, __init__ set every value through the fields'
-    descriptors, a third of the time it took to read them. Model.from_db whenever a receiver of
+    descriptors, a third of the time it took to read them. Model.from_db itself when a receiver of
     pre_init or post_init for `model` is registered, which __init__ would call."""
     if pre_init.has_listeners(model) or post_init.has_listeners(model):
-        return model.from_db(database, attnames, values)
-    new = model.__new__(model)
-    new.__dict__.update(zip(attnames, values, strict=True))
-    state = new._state = ModelState()
-    state.adding, state.db = False, database
-    return new
+        return model.from_db
+
+    def make(database: str, attnames: list[str], values) -> models.Model:
+        new = model.__new__(model)
+        new.__dict__.update(zip(attnames, values, strict=True))
+        state = new._state = ModelState()
+        state.adding, state.db = False, database
+        return new
+
+    return make
 
 
 class _Run:
