@@ -244,6 +244,8 @@ AXES_CLIENT_IP_CALLABLE = "migrations_app.audit.client_ip"
 SESSION_COOKIE_AGE = env.int("SESSION_IDLE_MINUTES", default=30) * 60
 SESSION_ABSOLUTE_SECONDS = env.int("SESSION_ABSOLUTE_HOURS", default=12) * 60 * 60
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+# Django's database sessions, read by a statement the ORM writes once per process (migrations_app/sessions.py).
+SESSION_ENGINE = "migrations_app.sessions"
 
 # Two-factor sign-in (TOTP): required for the people access.two_factor_required names, open to all.
 OTP_TOTP_ISSUER = "GP migration tracker"

@@ -2,14 +2,16 @@
 what the queryset's own update() or iteration does; a value derived from an argument, or an argument
 with no value, is refused rather than run wrong."""
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
+from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
 from django.db import transaction
 from django.db.models import F
 from django.db.models.signals import post_init
 from django.db.transaction import TransactionManagementError
+from django.utils import timezone
 
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemStatus
 from migrations_app.models.compiled import CompiledSelect, CompiledUpdate
@@ -136,6 +138,24 @@ def test_objects_are_made_by_init_when_the_model_has_init_receivers(guide_versio
 
     assert initialised == [item.pk for item in found] and len(found) > 100
     assert [fields_of(item) for item in found] == [fields_of(item) for item in items_in_order(migration.pk)]
+
+
+def test_text_and_moments_are_arguments_too():
+    moment = timezone.now()
+    for key, hours in (("first-session-key", -1), ("second-session-key", 1), ("third-session-key", 30)):
+        Session.objects.create(session_key=key, session_data="", expire_date=moment + timedelta(hours=hours))
+
+    def alive(key: str, at: datetime):
+        return Session.objects.filter(session_key=key, expire_date__gt=at).values_list("session_key")
+
+    statement = CompiledSelect(Session, alive, key=str, at=datetime)
+    for key in ("first-session-key", "second-session-key", "third-session-key", "no-such-key"):
+        for at in (moment - timedelta(days=1), moment, moment + timedelta(days=1)):
+            assert statement.rows(key=key, at=at) == list(alive(key, at))
+    assert statement.rows(key="second-session-key", at=moment) == [("second-session-key",)]
+    assert statement.rows(key="first-session-key", at=moment) == []
+    assert statement.rows(key="third-session-key", at=moment + timedelta(days=1)) == [("third-session-key",)]
+    assert statement.rows(key="third-session-key", at=moment + timedelta(days=2)) == []
 
 
 def test_its_rows_are_the_values_lists_with_their_types(guide_version):

@@ -17,7 +17,7 @@ and the statement's text too, or it is refused (ImproperlyConfigured) when first
 
 import copy
 from collections.abc import Callable
-from datetime import date
+from datetime import UTC, date, datetime
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db import connections, models, router, transaction
@@ -28,18 +28,30 @@ from django.db.models.sql import UpdateQuery
 from django.db.transaction import TransactionManagementError
 
 # The markers for arguments of each type, by set (two sets: the statement is written twice).
-_MARKER_BASES = {int: (-7_300_000_000_000, -8_300_000_000_000), date: (date(1001, 1, 1), date(1501, 1, 1))}
+_MARKER_BASES = {
+    int: (-7_300_000_000_000, -8_300_000_000_000),
+    str: ("\x1fcompiled-first-", "\x1fcompiled-second-"),
+    date: (date(1001, 1, 1), date(1501, 1, 1)),
+    datetime: (datetime(1001, 1, 1, tzinfo=UTC), datetime(1501, 1, 1, tzinfo=UTC)),
+}
 
 
 def _marker(kind: type, number: int, which: int):
     base = _MARKER_BASES[kind][which]
-    if kind is date:
+    if kind in (date, datetime):
         return base.replace(year=base.year + number)
+    if kind is str:
+        return f"{base}{number}"
     return base - number
 
 
 def _adapt(connection, value):
-    return connection.ops.adapt_datefield_value(value) if isinstance(value, date) else value
+    """`value` as the ORM passes it to the database (a datetime is a date too: asked first)."""
+    if isinstance(value, datetime):
+        return connection.ops.adapt_datetimefield_value(value)
+    if isinstance(value, date):
+        return connection.ops.adapt_datefield_value(value)
+    return value
 
 
 class _Statement:
@@ -94,7 +106,7 @@ class _Statement:
 
 class CompiledUpdate(_Statement):
     """`write(**arguments)` gives the queryset to update and its values, as for
-    `queryset.update(**values)`; `arguments` names each argument's type (int or date)."""
+    `queryset.update(**values)`; `arguments` names each argument's type (int, str, date or datetime)."""
 
     def __init__(self, model: type[models.Model], write: Callable[..., tuple[models.QuerySet, dict]], **arguments):
         super().__init__(model, write, arguments)
@@ -116,8 +128,8 @@ class CompiledUpdate(_Statement):
 
 
 class CompiledSelect(_Statement):
-    """`write(**arguments)` gives the queryset to run; `arguments` names each argument's type (int
-    or date). `objects(**arguments)` gives its model objects as iterating the queryset would, with
+    """`write(**arguments)` gives the queryset to run; `arguments` names each argument's type (int,
+    str, date or datetime). `objects(**arguments)` gives its model objects as iterating the queryset would, with
     what it selects related (select_related, select_for_update: inside a transaction);
     `rows(**arguments)` a values_list queryset's tuples. A queryset whose SQL changes with its
     values (an `__in` of a list, a filter left out for a None) cannot be written once."""
