@@ -1,9 +1,10 @@
 """A checklist item's row on the migration page, made in Python (format_html, as markup.html), as
 the Django admin makes its change list's rows: templates/migrations_app/_item.html took about 0.6
-ms an item, most of it the template language looking up, localising and escaping some fifty values, and a page in
-the All view shows up to 131 items. The template stays for the answer to an item's action, which
-adds what a row on the page never has (errors, the forms opened, focus); the page's rows come from
-here through the `item_row` tag (templatetags/checklist_rows.py).
+ms an item, most of it the template language looking up, localising and escaping some fifty
+values, and a page in the All view shows up to 131 items. The page's rows come from here through
+the `item_row` tag (templatetags/checklist_rows.py), and so does the row in the answer to a tick
+(with `focus`); the template stays for an answer that adds what a row on the page never has (a
+form's errors, its forms opened).
 
 tests/test_item_rows.py holds the markup to the template's for every kind of row.
 """

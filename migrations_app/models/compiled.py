@@ -3,8 +3,9 @@
 For the few statements run on every tick or page whose expressions took the ORM longer to write
 than the database to run: ChecklistProgress.record_change's UPDATE (about 10 ms to compile five
 correlated subqueries, 1.8 ms to run), and the SELECTs that fetch one migration or item for its
-page or action and a checklist's items for a tick's answer (1.5 to 3 ms each to build and
-compile, about a quarter of the migration page's CPU). The statement is still the ORM's: it is
+page or action, a checklist's items for a tick's answer and the session of every signed-in
+request (migrations_app/sessions.py) (1.5 to 3 ms each to build and compile, about a quarter of
+the migration page's CPU). The statement is still the ORM's: it is
 written from a queryset with a marker value for each argument, and each run puts the arguments
 where the markers were; a SELECT's rows become model objects (with what it selects related) or
 tuples by the ORM's own code, from the compiler that wrote it.
@@ -129,9 +130,9 @@ class CompiledUpdate(_Statement):
 
 class CompiledSelect(_Statement):
     """`write(**arguments)` gives the queryset to run; `arguments` names each argument's type (int,
-    str, date or datetime). `objects(**arguments)` gives its model objects as iterating the queryset would, with
-    what it selects related (select_related, select_for_update: inside a transaction);
-    `rows(**arguments)` a values_list queryset's tuples. A queryset whose SQL changes with its
+    str, date or datetime). `objects(**arguments)` gives its model objects as iterating the
+    queryset would, with what it selects related (select_related, select_for_update: inside a
+    transaction); `rows(**arguments)` a values_list queryset's tuples. A queryset whose SQL changes with its
     values (an `__in` of a list, a filter left out for a None) cannot be written once."""
 
     def __init__(self, model: type[models.Model], write: Callable[..., models.QuerySet], **arguments):
