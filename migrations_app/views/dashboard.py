@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_GET
 
 from migrations_app import access
-from migrations_app.dashboard import phases, rag, rows, table
+from migrations_app.dashboard import panel, phases, rag, rows, table
 from migrations_app.dashboard.export import csv_chunks
 from migrations_app.dashboard.forms import DashboardForm
 from migrations_app.dashboard.summary import SOON_SHOWN, summarise
@@ -43,17 +43,20 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         summary = summarise(found.migrations, form.options, today)
     found.total = summary.total  # the paginator's count: the summary has counted the rows
     page = Paginator(found, PAGE_SIZE).get_page(filters.page)
+    links = _links(request, form, filters, page, summary)
     context = {
         "form": form,
         "errors": form.error_list(),
         "filters": filters,
         "page": page,
         "summary": summary,
-        "soon_shown": SOON_SHOWN,
+        "summary_panel": panel.section(
+            summary, links["rag_links"], links["status_links"], links["soon_url"], SOON_SHOWN
+        ),
         "table_body": table.body(page.object_list),
         # The "Start a migration" and "Import migrations" buttons (_portfolio_actions.html).
         "may_start_migrations": access.may_start_migrations(request.user),
-        **_links(request, form, filters, page, summary),
+        **links,
     }
     return render(request, "migrations_app/dashboard.html", context, status=400 if form.errors else 200)
 
