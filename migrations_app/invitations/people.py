@@ -1,7 +1,9 @@
 """Who is in an organisation, as pages list them: the People section of a migration page (the
 practice's people by role, its delivery partner's project managers and its ICB's leads, pending
 invitations) and a delivery partner's or ICB's "Your team" page. Each carries the links to invite,
-send again, cancel and remove for the person looking, as `access` allows them: two queries.
+send again, cancel and remove for the person looking, as `access` allows them: two queries. A
+migration page's two are written by the ORM once per process (models/compiled.py): every page of
+a migration shows the section, and writing them took longer than running them.
 """
 
 from dataclasses import dataclass
@@ -10,7 +12,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from migrations_app import access
-from migrations_app.models import ICB, DeliveryPartner, Invitation, Membership, PracticeMigration, Role, User
+from migrations_app.models import ICB, DeliveryPartner, Invitation, Membership, Practice, PracticeMigration, Role, User
+from migrations_app.models.compiled import CompiledSelect
 from migrations_app.models.invitations import InvitationState
 
 ROLE_PHRASES = {
@@ -61,8 +64,12 @@ def practice_people(user: User, migration: PracticeMigration, user_access: acces
     invite, send again, cancel and remove as `user` may (their `user_access` at the practice)."""
     practice = migration.practice
     roles = access.roles_to_invite(user, practice, user_access.relations)
-    memberships = list(
-        access.memberships_at(practice).select_related("user").order_by("user__full_name", "user__email")
+    memberships = _MEMBERSHIPS_AT.objects(
+        practice_id=practice.pk,
+        # No delivery partner has the id 0: none of its memberships is read, as memberships_at
+        # reads none for a practice without one.
+        delivery_partner_id=practice.delivery_partner_id or 0,
+        icb_id=practice.icb_id,
     )
     people = []
     for role in access.roles_in(practice):
@@ -90,7 +97,7 @@ def practice_people(user: User, migration: PracticeMigration, user_access: acces
     relations = user_access.relations
     return People(
         people,
-        _pending(Invitation.objects.filter(practice=practice), roles, "migrations:invitation_", pk=migration.pk),
+        _pending(_PENDING_AT.objects(practice_id=practice.pk), roles, "migrations:invitation_", pk=migration.pk),
         invite_url=reverse("migrations:people_invite", kwargs={"pk": migration.pk}) if roles else "",
         in_team=practice.delivery_partner_id in relations.partner_ids or practice.icb_id in relations.icb_ids,
     )
@@ -115,15 +122,16 @@ def team_people(user: User, team: DeliveryPartner | ICB) -> People:
         )
         for each in memberships
     ]
-    return People(people, _pending(Invitation.objects.filter(**where), roles, "migrations:team_invitation_"))
+    invitations = Invitation.objects.filter(**where).pending().select_related("invited_by")
+    return People(people, _pending(invitations, roles, "migrations:team_invitation_"))
 
 
 def _pending(invitations, roles: tuple[str, ...], url_prefix: str, **url_kwargs) -> list[PendingInvitation]:
-    """The pending ones of `invitations`, with their send-again and cancel links where the role is one
-    of `roles` (URL names `url_prefix` + "resend" / "cancel")."""
+    """`invitations` (pending ones, with who invited) with their send-again and cancel links where
+    the role is one of `roles` (URL names `url_prefix` + "resend" / "cancel")."""
     now = timezone.now()
     pending = []
-    for invitation in invitations.pending().select_related("invited_by"):
+    for invitation in invitations:
         urls = {}
         if invitation.role in roles:
             kwargs = url_kwargs | {"invitation_pk": invitation.pk}
@@ -133,3 +141,16 @@ def _pending(invitations, roles: tuple[str, ...], url_prefix: str, **url_kwargs)
             }
         pending.append(PendingInvitation(invitation, expired=invitation.state(now) == InvitationState.EXPIRED, **urls))
     return pending
+
+
+def _memberships_at(practice_id: int, delivery_partner_id: int, icb_id: int):
+    practice = Practice(pk=practice_id, delivery_partner_id=delivery_partner_id, icb_id=icb_id)
+    return access.memberships_at(practice).select_related("user").order_by("user__full_name", "user__email")
+
+
+def _pending_at(practice_id: int):
+    return Invitation.objects.filter(practice_id=practice_id).pending().select_related("invited_by")
+
+
+_MEMBERSHIPS_AT = CompiledSelect(Membership, _memberships_at, practice_id=int, delivery_partner_id=int, icb_id=int)
+_PENDING_AT = CompiledSelect(Invitation, _pending_at, practice_id=int)

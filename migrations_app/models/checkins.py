@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from migrations_app.models.checklist_items import ChecklistProgress
 from migrations_app.models.choices import CheckInRag, CheckInSide, Weekday
+from migrations_app.models.compiled import CompiledSelect
 from migrations_app.models.events import Event
 from migrations_app.models.people import DeliveryPartner, Practice
 from migrations_app.models.practice_migrations import MigrationStatus, PracticeMigration
@@ -240,6 +241,23 @@ class CheckInState:
     @property
     def days_since(self) -> int | None:
         return None if self.last_on is None else (timezone.localdate() - self.last_on).days
+
+
+def of_migration(migration: PracticeMigration) -> list[CheckIn]:
+    """The migration's check-ins, latest week first, with who gave each, as its `check_ins` give
+    them: one query, written by the ORM once per process (models/compiled.py), as the migration's
+    page reads it every time."""
+    check_ins = _OF_MIGRATION.objects(migration_id=migration.pk)
+    for check_in in check_ins:
+        check_in.migration = migration  # as the related manager sets it
+    return check_ins
+
+
+_OF_MIGRATION = CompiledSelect(
+    CheckIn,
+    lambda migration_id: CheckIn.objects.filter(migration_id=migration_id).select_related("given_by"),
+    migration_id=int,
+)
 
 
 def state_of(migration: PracticeMigration, check_ins: list[CheckIn], today: date) -> CheckInState:

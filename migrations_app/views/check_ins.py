@@ -48,7 +48,7 @@ def _this_weeks(migration: PracticeMigration, sides: list[str]) -> dict:
 
 
 def _page(request: HttpRequest, migration: PracticeMigration, form: CheckInForm | None, status: int) -> HttpResponse:
-    history = list(migration.check_ins.select_related("given_by"))
+    history = checkins.of_migration(migration)
     state = checkins.state_of(migration, history, timezone.localdate())
     given = {side.side: side.this_week for side in state.sides}
     context = {"migration": migration, "form": form, "history": history, "state": state, "given_this_week": given}

@@ -68,7 +68,7 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # After go-live: whether each side has written its retrospective (_retrospectives.html).
             "retrospectives": retrospectives.panel(migration, user_access, today),
             # The weekly check-ins (one query: the migration's check-ins, with who gave them).
-            "check_ins": checkins.state_of(migration, list(migration.check_ins.select_related("given_by")), today),
+            "check_ins": checkins.state_of(migration, checkins.of_migration(migration), today),
             "check_in_sides": access.check_in_sides(user_access),
         },
     )
