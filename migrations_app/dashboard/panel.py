@@ -14,22 +14,12 @@ from migrations_app.dashboard.summary import Summary
 from migrations_app.dashboard.table import _Page
 from migrations_app.markup import html, html_join
 
-_RAG_CARD = """
+# A count by RAG status, or of a status that has none (grey, with no modifier of its own).
+_CARD = """
     <div class="{} nhsuk-card-group__item">
-      <div class="nhsuk-card tracker-rag-card tracker-rag-card--{}">
+      <div class="nhsuk-card tracker-rag-card{}">
         <div class="nhsuk-card__content">
           <h3 class="nhsuk-card__heading nhsuk-heading-s"><strong class="nhsuk-tag {}">{}</strong></h3>
-          <p class="tracker-figure">{}</p>
-          <p class="nhsuk-card__description"><a href="{}">Show only {}<span class="nhsuk-u-visually-hidden"> migrations</span></a></p>
-        </div>
-      </div>
-    </div>
-"""  # noqa: E501
-_STATUS_CARD = """
-    <div class="nhsuk-grid-column-one-quarter nhsuk-card-group__item">
-      <div class="nhsuk-card tracker-rag-card">
-        <div class="nhsuk-card__content">
-          <h3 class="nhsuk-card__heading nhsuk-heading-s"><strong class="nhsuk-tag nhsuk-tag--grey">{}</strong></h3>
           <p class="tracker-figure">{}</p>
           <p class="nhsuk-card__description"><a href="{}">Show only {}<span class="nhsuk-u-visually-hidden"> migrations</span></a></p>
         </div>
@@ -149,11 +139,17 @@ def section(
     phases, the go-lives to come, the chart and its table, and the cutover lengths."""
     page = _Page.make()
     width = "nhsuk-grid-column-one-quarter" if status_links else "nhsuk-grid-column-one-third"
-    cards = html_join(
-        "",
-        _RAG_CARD,
-        ((width, rag.value, rag.tag_class, rag.label, count, url, rag.label.lower()) for rag, count, url in rag_links),
-    ) + html_join("", _STATUS_CARD, ((label, count, url, label.lower()) for label, count, url in status_links))
+    cards = [
+        *(
+            (width, f" tracker-rag-card--{rag.value}", rag.tag_class, rag.label, count, url)
+            for rag, count, url in rag_links
+        ),
+        *(
+            ("nhsuk-grid-column-one-quarter", "", "nhsuk-tag--grey", label, count, url)
+            for label, count, url in status_links
+        ),
+    ]
+    cards = html_join("", _CARD, ((*card, card[3].lower()) for card in cards))
     phases = html_join("\n", _PHASE_ROW, ((phase.title, phase.count) for phase in summary.phases))
     opening = html(
         _OPENING,
