@@ -240,6 +240,22 @@ def test_the_search_finds_practices_by_ods_code_or_name_whole_page_or_in_place(
     assert "Riverside" not in by_name.content.decode()
 
 
+def test_or_comes_between_the_practices_found_and_adding_one_and_only_when_some_are_found(
+    client, delivery_partner_user, hilltop, migration
+):
+    client.force_login(delivery_partner_user)
+    divider = '<div class="nhsuk-radios__divider">or</div>'
+
+    before = client.get(URL).content.decode()
+    nothing = client.get(URL, {"search": "no such practice"}, headers={"HX-Request": "true"}).content.decode()
+    found = client.get(URL, {"search": "k810"}).content.decode()
+    in_place = client.get(URL, {"search": "hillt"}, headers={"HX-Request": "true"}).content.decode()
+
+    assert divider not in before and divider not in nothing
+    assert found.index("Hilltop Surgery (K81002)") < found.index(divider) < found.index("The practice is not listed")
+    assert in_place.count(divider) == 1 and in_place.index("Hilltop Surgery") < in_place.index(divider)
+
+
 def test_a_practice_with_an_unfinished_migration_is_marked_in_the_search(client, delivery_partner_user, migration):
     client.force_login(delivery_partner_user)
 
