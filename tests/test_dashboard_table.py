@@ -114,7 +114,7 @@ def test_every_month_is_written_as_the_date_filter_writes_it(month):
     day = date(2027, month, 9)
     template = engines["django"].from_string('{{ day|date:"j M Y" }}/{{ day|date:"j M" }}')
 
-    written = table._Page.make()
+    written = table.Page.make()
 
     assert f"{written.day(day)}/{written.day(day, with_year=False)}" == template.render({"day": day})
 

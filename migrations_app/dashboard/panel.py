@@ -11,7 +11,7 @@ from django.template.defaultfilters import floatformat
 from django.utils.safestring import SafeString
 
 from migrations_app.dashboard.summary import Summary
-from migrations_app.dashboard.table import _Page
+from migrations_app.dashboard.table import Page
 from migrations_app.markup import html, html_join
 
 # A count by RAG status, or of a status that has none (grey, with no modifier of its own).
@@ -137,7 +137,7 @@ def section(
     """The summary panel (its <section>): the counts by RAG status with their links (`rag_links`:
     rag, count, address; `status_links`: label, count, address, for the statuses with none), the
     phases, the go-lives to come, the chart and its table, and the cutover lengths."""
-    page = _Page.make()
+    page = Page.make()
     width = "nhsuk-grid-column-one-quarter" if status_links else "nhsuk-grid-column-one-third"
     cards = [
         *(
@@ -162,7 +162,7 @@ def section(
     return SafeString(opening + _chart(summary) + _cutovers(summary))  # nosec B703: each part made by html()
 
 
-def _soon(summary: Summary, page: _Page, soon_url: str, soon_shown: int) -> SafeString:
+def _soon(summary: Summary, page: Page, soon_url: str, soon_shown: int) -> SafeString:
     if not summary.soon:
         return html("<p>None of these migrations goes live in the next 4 weeks.</p>")
     items = html_join(

@@ -37,10 +37,11 @@ def addresses() -> tuple[str, str]:
 
 
 @dataclass(frozen=True)
-class _Page:
+class Page:
     """What every row of one table shares, made once: the row's markup with the column headings
     in it (what each cell says it is when the table is shown as cards: dashboard.css), the
-    addresses, and the months' short names in the language in force."""
+    addresses, and the months' short names in the language in force. The summary panel (panel.py)
+    writes its addresses and days with it too."""
 
     row: str
     migration_address: str
@@ -48,7 +49,7 @@ class _Page:
     months: dict[int, str]
 
     @classmethod
-    def make(cls) -> "_Page":
+    def make(cls) -> "Page":
         def label(key: str) -> str:  # a heading in a data-label: escaped, and not a format field
             return escape(HEADINGS[key]).replace("{", "{{").replace("}", "}}")
 
@@ -92,11 +93,11 @@ class _Page:
 
 def body(rows: list[Row]) -> SafeString:
     """The rows of the table (its <tbody>'s content), in the order given."""
-    page = _Page.make()
+    page = Page.make()
     return html_join("\n", "{}", ((_row(row, page),) for row in rows))
 
 
-def _row(row: Row, page: _Page) -> SafeString:
+def _row(row: Row, page: Page) -> SafeString:
     if row.next_item_pk:
         next_due = html(
             '<span class="tracker-nowrap">{}:</span> <a href="{}">{}</a>',
@@ -132,7 +133,7 @@ def _row(row: Row, page: _Page) -> SafeString:
     )
 
 
-def _check_in(row: Row, page: _Page) -> SafeString:
+def _check_in(row: Row, page: Page) -> SafeString:
     """The weekly check-in under the RAG status: the missed flag, and the last check-in's day and
     the worst of each side's latest self-assessment (text, so it is not read as the row's RAG tag)."""
     # Constant markup, part of the format string: only the text after it is a value (escaped).
