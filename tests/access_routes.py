@@ -905,7 +905,11 @@ def landing_url(route: Route, migration: PracticeMigration, item_pk: int | None 
         return detail_url + "#people"
     if route.need == GIVE_CHECK_IN:
         return detail_url + "#check-ins"
-    return detail_url + (f"#item-{item_pk}" if route.on_item else "")
+    if not route.on_item:
+        return detail_url
+    # Back to the Open view: at the item, or at its phase once it is closed (the view no longer shows it).
+    item = ChecklistItem.objects.get(pk=item_pk)
+    return detail_url + (f"#item-{item_pk}" if item.is_open else f"#phase-{item.phase_id}-heading")
 
 
 def send(client: Client, method: str, url: str, data: dict | None = None):

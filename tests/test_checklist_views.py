@@ -340,5 +340,27 @@ def test_an_action_without_javascript_returns_to_the_view_it_was_sent_from(
     )
 
     assert response.status_code == 302
-    assert response.url == f"{detail_url(migration)}{back_to}#item-{task.pk}"
+    # Done, the item is in none of these views: the page opens at its phase.
+    assert response.url == f"{detail_url(migration)}{back_to}#phase-{task.phase_id}-heading"
     assert migration.items.get(pk=task.pk).status == ItemStatus.DONE
+    page = client.get(response.url).content.decode()
+    assert f'id="phase-{task.phase_id}-heading"' in page
+
+
+@pytest.mark.parametrize(("view", "shown"), [("all", True), ("open", False), ("overdue", False)])
+def test_an_item_done_without_javascript_opens_the_page_at_it_while_the_view_still_shows_it(
+    client, migration, practice_manager, view, shown
+):
+    task = migration.items.filter(kind="task", status=ItemStatus.TO_DO).first()
+    client.force_login(practice_manager)
+    referer = {"referer": f"http://testserver{detail_url(migration)}?show={view}"}
+
+    done = client.post(item_url("item_complete", task), headers=referer)
+    reopened = client.post(item_url("item_reopen", task), {"revision": task.revision + 1}, headers=referer)
+
+    at_item, at_phase = f"#item-{task.pk}", f"#phase-{task.phase_id}-heading"
+    assert done.url == f"{detail_url(migration)}?show={view}" + (at_item if shown else at_phase)
+    # Open again, it is back in the Open and All views, and in Overdue while it is overdue.
+    overdue = task.due_on < timezone.localdate()
+    assert reopened.url.endswith(at_item if view in ("all", "open") or overdue else at_phase)
+    assert migration.items.get(pk=task.pk).status == ItemStatus.TO_DO

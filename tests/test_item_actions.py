@@ -41,14 +41,15 @@ def status_events(checklist_item: ChecklistItem) -> list[tuple]:
 # --- mark as done ---------------------------------------------------------------------------------------
 
 
-def test_mark_as_done_saves_who_and_when_logs_it_and_returns_to_the_item(client, migration, practice_staff):
+def test_mark_as_done_saves_who_and_when_logs_it_and_returns_to_its_phase(client, migration, practice_staff):
     task = item(migration, STAFF_TASK_KEY)
     client.force_login(practice_staff)
 
     response = client.post(item_url("item_complete", task))
 
     assert response.status_code == 302
-    assert response.url == f"{detail_url(migration)}#item-{task.pk}"
+    # The Open view no longer shows it: the page opens at its phase, whose heading has that id.
+    assert response.url == f"{detail_url(migration)}#phase-{task.phase_id}-heading"
     task.refresh_from_db()
     assert task.status == ItemStatus.DONE
     assert task.completed_by == practice_staff
@@ -266,7 +267,9 @@ def test_marking_with_a_reason_saves_the_status_and_the_reason(route, label, sta
     response = client.post(item_url(route, task), {"revision": task.revision, "reason": "  Waiting for the CSU  "})
 
     assert response.status_code == 302
-    assert response.url == f"{detail_url(migration)}#item-{task.pk}"
+    # A blocked item is still open, in the Open view; one not applicable is closed, and left it.
+    shown = status == ItemStatus.BLOCKED
+    assert response.url == detail_url(migration) + (f"#item-{task.pk}" if shown else f"#phase-{task.phase_id}-heading")
     task.refresh_from_db()
     assert (task.status, task.reason, task.completed_by) == (status, "Waiting for the CSU", None)
     assert status_events(task) == [("status", practice_staff.email, "to_do", status, "Waiting for the CSU")]
@@ -427,7 +430,7 @@ def test_signing_a_gate_with_an_override_reason_stores_it_and_shows_it_in_the_hi
     )
 
     assert response.status_code == 302
-    assert response.url == f"{detail_url(migration)}#item-{gate.pk}"
+    assert response.url == f"{detail_url(migration)}#phase-{gate.phase_id}-heading"
     gate.refresh_from_db()
     assert gate.status == ItemStatus.DONE
     assert gate.completed_by == clinical_lead

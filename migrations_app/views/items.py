@@ -262,7 +262,18 @@ def _done(request, item, user_access, announcement: str, change: checklist.Chang
     show = parse_qs(came_from.query).get("show", [""])[0] if came_from.path == page else ""
     if show in checklist.VIEWS:
         page += "?" + urlencode({"show": show})
-    return redirect(page + f"#item-{item.pk}")
+    # An item the view no longer shows (done, in the Open view) has no row to open the page at: its
+    # phase instead, where the person was working, rather than the top of a long checklist.
+    shown = _still_shown(item, checklist.view_of(show), user_access)
+    return redirect(page + (f"#item-{item.pk}" if shown else f"#phase-{item.phase_id}-heading"))
+
+
+def _still_shown(item, view: str, user_access) -> bool:
+    """Whether the checklist's `view` shows `item` as it now is (marked as build marks it)."""
+    today, paused = timezone.localdate(), item.migration.is_paused
+    item.due_state = "" if paused else checklist.due_state(item, today)
+    item.is_yours = user_access.holds(item)
+    return checklist.in_view(view, item, today, paused)
 
 
 def _item_fragment(

@@ -77,7 +77,7 @@ def test_practice_manager_marks_an_item_done_in_place(page, practice_manager, cu
     assert overdue.completed_by == practice_manager
 
 
-def test_mark_as_done_without_javascript_posts_and_returns_to_the_item(
+def test_mark_as_done_without_javascript_posts_and_returns_to_the_items_phase(
     page_without_js, sign_in, practice_manager, current_migration
 ):
     page = page_without_js
@@ -87,8 +87,10 @@ def test_mark_as_done_without_javascript_posts_and_returns_to_the_item(
 
     page.locator(f"#item-{item.pk}").get_by_role("button", name="Mark as done").click()
 
-    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/#item-{item.pk}$"))
+    # The Open view no longer shows the item: the page opens at its phase, not at the top.
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/#phase-{item.phase_id}-heading$"))
     assert page.evaluate("() => window.__marker") is None, "the form was not submitted as a page load"
+    expect(page.locator(f"#phase-{item.phase_id}-heading")).to_be_in_viewport()
     expect(page.get_by_role("status").filter(has_text=f"Marked as done: {item.title}")).to_be_visible()
     # The page opens on the open items; the done item is in the All view.
     page.goto(f"/migrations/{current_migration.pk}/?show=all#item-{item.pk}")
