@@ -164,10 +164,13 @@ def _actions(item: ChecklistItem, csrf_input: str, focus: bool) -> SafeString:
     else:
         actions = "Add a note or mark as not applicable or blocked"
         on_its_page = "add a note or mark it not applicable or blocked"
+    # With no button (an item made not applicable, a gate the person does not sign), the focus goes
+    # to the row's forms, so that it stays in the row rather than falling back to the top of the page.
+    summary = '<summary class="nhsuk-details__summary"' + (" autofocus>\n" if focus and not button else ">\n")
     return html(
         '<div class="tracker-item__actions">\n{}\n<details class="nhsuk-details nhsuk-u-margin-bottom-2">\n'
-        '<summary class="nhsuk-details__summary">\n'
-        '<span class="nhsuk-details__summary-text">{}<span class="nhsuk-u-visually-hidden">: {}</span></span>\n'
+        + summary
+        + '<span class="nhsuk-details__summary-text">{}<span class="nhsuk-u-visually-hidden">: {}</span></span>\n'
         "</summary>\n"
         '<div class="nhsuk-details__text" hx-get="{}" hx-trigger="toggle from:closest details once"'
         ' hx-swap="innerHTML">\n'

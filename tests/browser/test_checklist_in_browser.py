@@ -100,6 +100,22 @@ def test_mark_as_done_without_javascript_posts_and_returns_to_the_items_phase(
     assert item.completed_by == practice_manager
 
 
+def test_after_not_applicable_in_place_the_focus_stays_in_the_row(page, sign_in, practice_manager, current_migration):
+    item = item_of(current_migration, DUE_SOON_ITEM_KEY)
+    sign_in(page, practice_manager)
+    open_item_actions(page, item)
+    row = page.locator(f"#item-{item.pk}")
+    row.get_by_label("Reason", exact=True).fill("Done by the CSU instead")
+
+    row.get_by_role("button", name="Not applicable").click()
+
+    expect(page.locator(f"#item-{item.pk}-status .nhsuk-tag").first).to_have_text("Not applicable")
+    expect(page.locator("#announcer")).to_have_text("Marked as not applicable")
+    # The row has no button left: the focus is on its forms, not back at the top of the page.
+    expect(row.locator("summary")).to_be_focused()
+    expect(row.locator("summary")).to_contain_text("Reopen")
+
+
 def test_not_applicable_without_a_reason_shows_the_error_in_place(page, sign_in, practice_manager, current_migration):
     item = item_of(current_migration, DUE_SOON_ITEM_KEY)
     sign_in(page, practice_manager)
