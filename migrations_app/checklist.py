@@ -81,6 +81,8 @@ class Phase:
     shown: list[Group] = field(default_factory=list)
     shown_count: int = 0
     collapsed: bool = False
+    # Confirmations to show at the phase (views/pages.py): of a change that took an item out of view.
+    messages: list = field(default_factory=list)
 
     @property
     def is_finished(self) -> bool:
@@ -469,6 +471,24 @@ def _count_views(checklist: Checklist) -> None:
                 for key in VIEWS:
                     counts[key] += in_view(key, item, today, paused)
     checklist.views = [View(key, label, counts[key], empty) for key, (label, empty) in VIEWS.items()]
+
+
+def at_phase(phase_id: int) -> str:
+    """The tag of a message to show at the phase `phase_id` of the migration page rather than at its
+    top: the confirmation of a change made without JavaScript that took its item out of the view,
+    where the page opens (views/items.py)."""
+    return f"at-phase-{phase_id}"
+
+
+def place_messages(checklist: Checklist, messages) -> list:
+    """Give the phases of `checklist` the `messages` tagged for them (at_phase); the rest, in order,
+    for the top of the page."""
+    phases = {at_phase(phase.phase.pk): phase for phase in checklist.phases}
+    top = []
+    for message in messages:
+        phase = phases.get(message.extra_tags)
+        (phase.messages if phase else top).append(message)
+    return top
 
 
 def _phase_id(value: str | None) -> int | None:

@@ -343,8 +343,11 @@ def test_an_action_without_javascript_returns_to_the_view_it_was_sent_from(
     # Done, the item is in none of these views: the page opens at its phase.
     assert response.url == f"{detail_url(migration)}{back_to}#phase-{task.phase_id}-heading"
     assert migration.items.get(pk=task.pk).status == ItemStatus.DONE
+    # The confirmation is at the phase, where the page opens, and not at the top as well.
     page = client.get(response.url).content.decode()
-    assert f'id="phase-{task.phase_id}-heading"' in page
+    phase = re.search(rf'<section [^>]*aria-labelledby="phase-{task.phase_id}-heading".*?</section>', page, re.DOTALL)
+    assert f"Marked as done: {escape(task.title)}" in phase.group(0)
+    assert page.count(f"Marked as done: {escape(task.title)}") == 1
 
 
 @pytest.mark.parametrize(("view", "shown"), [("all", True), ("open", False), ("overdue", False)])

@@ -255,7 +255,6 @@ def _add_model_errors(form, error: ValidationError) -> None:
 def _done(request, item, user_access, announcement: str, change: checklist.Change | None = None) -> HttpResponse:
     if request.htmx:
         return _item_fragment(request, item, user_access, change, forms={}, announcement=announcement)
-    messages.success(request, f"{announcement}: {item.title}")
     page = reverse("migrations:migration_detail", kwargs={"pk": item.migration_id})
     # Back to the checklist view the form was sent from (its `show`), without JavaScript too.
     came_from = urlsplit(request.headers.get("referer", ""))
@@ -263,9 +262,13 @@ def _done(request, item, user_access, announcement: str, change: checklist.Chang
     if show in checklist.VIEWS:
         page += "?" + urlencode({"show": show})
     # An item the view no longer shows (done, in the Open view) has no row to open the page at: its
-    # phase instead, where the person was working, rather than the top of a long checklist.
-    shown = _still_shown(item, checklist.view_of(show), user_access)
-    return redirect(page + (f"#item-{item.pk}" if shown else f"#phase-{item.phase_id}-heading"))
+    # phase instead, where the person was working, rather than the top of a long checklist, with the
+    # confirmation there (views/pages.py), where it is seen.
+    if _still_shown(item, checklist.view_of(show), user_access):
+        messages.success(request, f"{announcement}: {item.title}")
+        return redirect(page + f"#item-{item.pk}")
+    messages.success(request, f"{announcement}: {item.title}", extra_tags=checklist.at_phase(item.phase_id))
+    return redirect(page + f"#phase-{item.phase_id}-heading")
 
 
 def _still_shown(item, view: str, user_access) -> bool:

@@ -1,3 +1,4 @@
+from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -70,5 +71,7 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # The weekly check-ins (one query: the migration's check-ins, with who gave them).
             "check_ins": checkins.state_of(migration, checkins.of_migration(migration), today),
             "check_in_sides": access.check_in_sides(user_access),
+            # The confirmations not shown at a phase (checklist.place_messages), for base.html.
+            "top_messages": checklist.place_messages(built, messages.get_messages(request)),
         },
     )
