@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
 from migrations_app.views import signin
@@ -16,6 +17,12 @@ urlpatterns = [
     path("accounts/two-factor/set-up/", signin.two_factor_setup, name="two_factor_setup"),
     path("accounts/two-factor/verify/", signin.two_factor_verify, name="two_factor_verify"),
     path("accounts/two-factor/turn-off/", signin.two_factor_disable, name="two_factor_disable"),
+    # Django's, with the address named as every other form of the service names it.
+    path(
+        "accounts/password_reset/",
+        auth_views.PasswordResetView.as_view(form_class=signin.PasswordResetForm),
+        name="password_reset",
+    ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("migrations_app.api.urls")),
     path("", include("migrations_app.urls")),

@@ -24,6 +24,9 @@ from migrations_app.models.choices import CheckInRag, CheckInSide, Weekday
 
 REASON_MAX = 2000
 NOTE_MAX = 5000
+# What a reason or note too long is told, in the service's words rather than Django's default.
+REASON_TOO_LONG = f"The reason must be {REASON_MAX:,} characters or fewer"
+NOTE_TOO_LONG = f"The note must be {NOTE_MAX:,} characters or fewer"
 
 
 class RevisionForm(forms.Form):
@@ -42,7 +45,7 @@ class ReasonForm(RevisionForm):
         required=True,
         help_text="Needed to mark the item not applicable or blocked.",
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Enter a reason"},
+        error_messages={"max_length": REASON_TOO_LONG, "required": "Enter a reason"},
     )
 
     def __init__(self, *args, status_label: str = "", **kwargs) -> None:
@@ -54,6 +57,7 @@ class ReasonForm(RevisionForm):
 class NoteForm(RevisionForm):
     note = forms.CharField(
         max_length=NOTE_MAX,
+        error_messages={"max_length": NOTE_TOO_LONG},
         required=False,
         help_text="What was done, by whom, or what is waited for. No patient details.",
         widget=forms.Textarea(attrs={"rows": 3}),
@@ -66,6 +70,7 @@ class ReopenForm(RevisionForm):
     reason = forms.CharField(
         label="Why reopen it? (optional)",
         max_length=REASON_MAX,
+        error_messages={"max_length": REASON_TOO_LONG},
         required=False,
         help_text="For example, the supplier sent the extract after all. It is kept in the item's history.",
         widget=forms.Textarea(attrs={"rows": 2}),
@@ -81,6 +86,7 @@ class SignOffForm(RevisionForm):
     override_reason = forms.CharField(
         label="Reason for signing off before the items it waits for are finished",
         max_length=REASON_MAX,
+        error_messages={"max_length": REASON_TOO_LONG},
         required=False,
         widget=forms.Textarea(attrs={"rows": 3}),
     )
@@ -201,6 +207,7 @@ class MilestonesForm(forms.Form):
     reason = forms.CharField(
         label="Reason for the change (optional)",
         max_length=REASON_MAX,
+        error_messages={"max_length": REASON_TOO_LONG},
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -272,7 +279,7 @@ class HoldForm(forms.Form):
         help_text="For example, waiting for the new supplier to agree a date. Everyone who can see the migration "
         "reads this.",
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Enter why the migration is on hold"},
+        error_messages={"max_length": REASON_TOO_LONG, "required": "Enter why the migration is on hold"},
     )
 
 
@@ -282,7 +289,7 @@ class CancelForm(forms.Form):
         max_length=REASON_MAX,
         help_text="For example, the practice merged with another. Everyone who can see the migration reads this.",
         widget=forms.Textarea(attrs={"rows": 3}),
-        error_messages={"required": "Enter why the migration is cancelled"},
+        error_messages={"max_length": REASON_TOO_LONG, "required": "Enter why the migration is cancelled"},
     )
 
 
@@ -293,6 +300,7 @@ class ResumeForm(MilestonesForm):
     reason = forms.CharField(
         label="Reason for resuming (optional)",
         max_length=REASON_MAX,
+        error_messages={"max_length": REASON_TOO_LONG},
         required=False,
         widget=forms.Textarea(attrs={"rows": 2}),
     )
@@ -341,7 +349,7 @@ class DueDateForm(OneDateInput, RevisionForm):
         max_length=REASON_MAX,
         help_text="For example, the supplier can only do this the week after. It is kept in the item's history.",
         widget=forms.Textarea(attrs={"rows": 2}),
-        error_messages={"required": "Enter why the due date changes"},
+        error_messages={"max_length": REASON_TOO_LONG, "required": "Enter why the due date changes"},
     )
     clear = forms.BooleanField(required=False, widget=forms.HiddenInput)
 
@@ -440,6 +448,7 @@ class ConditionsForm(forms.Form):
     reason = forms.CharField(
         label="Reason for the change (optional)",
         max_length=REASON_MAX,
+        error_messages={"max_length": REASON_TOO_LONG},
         required=False,
         help_text="For example, the technical survey found the card readers need replacing.",
         widget=forms.Textarea(attrs={"rows": 2}),

@@ -78,7 +78,7 @@ def test_admin_refuses_the_same_supplier_on_both_sides(client, admin_user, guide
         _migration_form(practice, source_supplier, source_supplier),
     )
 
-    assert "The new supplier must be different from the current supplier." in response.content.decode()
+    assert "The new system must be different from the current system." in response.content.decode()
     assert not PracticeMigration.objects.exists()
 
 

@@ -117,6 +117,24 @@ def test_password_reset_sends_one_email_with_a_link(client, user):
     assert reset_link(message).startswith("/accounts/reset/")
 
 
+@pytest.mark.parametrize(
+    ("email", "message"),
+    [
+        ("", "Enter your e-mail address"),
+        ("not an address", "Enter an e-mail address in the correct format, like name@nhs.net"),
+        ("a" * 250 + "@nhs.net", "The e-mail address must be 254 characters or fewer"),
+    ],
+)
+def test_password_reset_names_the_address_as_the_service_does_and_says_what_is_wrong(client, user, email, message):
+    assert re.search(r'for="id_email">\s*E-mail address\s*<', client.get(reverse("password_reset")).text)
+
+    response = client.post(reverse("password_reset"), {"email": email})
+
+    assert response.status_code == 200
+    assert message in response.text
+    assert mail.outbox == []
+
+
 def test_password_reset_for_an_unknown_address_sends_nothing_but_looks_the_same(client, user):
     response = client.post(reverse("password_reset"), {"email": "nobody@example.nhs.uk"})
 

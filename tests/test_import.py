@@ -506,7 +506,7 @@ def test_a_practice_whose_unfinished_migration_has_other_systems_is_an_error(imp
         ({0: ""}, "ODS code", "Enter the practice's ODS code."),
         ({1: ""}, "Practice name", "Enter the practice name."),
         ({2: "QXX"}, "ICB code", 'No ICB has the code "QXX".'),
-        ({4: "EMIS Web"}, "New system", "The new supplier must be different from the current supplier."),
+        ({4: "EMIS Web"}, "New system", "The new system must be different from the current system."),
         (
             {9: "nobody@example.nhs.uk"},
             "Project manager's e-mail",

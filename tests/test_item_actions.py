@@ -238,6 +238,28 @@ def test_marking_without_a_reason_shows_the_error_and_saves_nothing(
     assert status_events(task) == []
 
 
+@pytest.mark.parametrize(
+    ("route", "data", "message"),
+    [
+        ("item_note", {"note": "n" * 5001}, "The note must be 5,000 characters or fewer"),
+        ("item_not_applicable", {"reason": "r" * 2001}, "The reason must be 2,000 characters or fewer"),
+        ("item_blocked", {"reason": "r" * 2001}, "The reason must be 2,000 characters or fewer"),
+    ],
+)
+def test_a_note_or_reason_too_long_says_how_long_it_may_be_and_saves_nothing(
+    route, data, message, client, migration, practice_staff
+):
+    task = item(migration, STAFF_TASK_KEY)
+    client.force_login(practice_staff)
+
+    response = client.post(item_url(route, task), {"revision": task.revision, **data})
+
+    assert response.status_code == 400
+    assert error_summary(response.content.decode()) == message
+    task.refresh_from_db()
+    assert (task.status, task.note, task.reason, task.revision) == (ItemStatus.TO_DO, "", "", 0)
+
+
 @pytest.mark.parametrize(("route", "label", "status"), MARKS)
 def test_marking_without_a_reason_with_htmx_returns_the_item_with_the_error(
     route, label, status, client, migration, practice_staff

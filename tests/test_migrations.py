@@ -210,7 +210,7 @@ def test_starting_with_the_same_supplier_on_both_sides_is_refused_and_saves_noth
         make_migration(practice=practice, source_supplier=supplier, target_supplier=supplier)
 
     assert raised.value.message_dict == {
-        "target_supplier": ["The new supplier must be different from the current supplier."]
+        "target_supplier": ["The new system must be different from the current system."]
     }
     assert row_counts() == dict.fromkeys(row_counts(), 0)
 

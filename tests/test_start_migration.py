@@ -94,7 +94,7 @@ def test_a_new_practice_is_added_with_the_delivery_partners_name_on_it(
         (
             {"target_supplier": "source"},
             "target_supplier",
-            "The new supplier must be different from the current supplier.",
+            "The new system must be different from the current system.",
         ),
         (dates(go_live="1/3/2025"), None, "Go-live must be after the order date."),
         (

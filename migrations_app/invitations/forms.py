@@ -26,6 +26,7 @@ class InviteForm(forms.Form):
         help_text="Their work address, for example an nhs.net one. The invitation is sent to it.",
         error_messages={
             "required": "Enter their e-mail address",
+            "max_length": "The e-mail address must be 254 characters or fewer",
             "invalid": "Enter an e-mail address in the correct format, like name@nhs.net",
         },
     )

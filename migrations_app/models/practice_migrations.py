@@ -274,7 +274,7 @@ class PracticeMigration(models.Model):
     def clean(self) -> None:
         errors: dict[str, str] = scheduling.milestone_order_errors(self.milestone_dates())
         if self.source_supplier_id and self.source_supplier_id == self.target_supplier_id:
-            errors["target_supplier"] = "The new supplier must be different from the current supplier."
+            errors["target_supplier"] = "The new system must be different from the current system."
         if self.practice_id and self.status in UNFINISHED_STATUSES:
             others = PracticeMigration.objects.unfinished().filter(practice_id=self.practice_id).exclude(pk=self.pk)
             if others.exists():

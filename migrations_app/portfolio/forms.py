@@ -65,7 +65,12 @@ class StartMigrationForm(forms.Form):
     practice = forms.CharField(
         label="Practice", max_length=20, error_messages={"required": "Select the practice, or add it"}
     )
-    new_name = forms.CharField(label="Practice name", max_length=200, required=False)
+    new_name = forms.CharField(
+        label="Practice name",
+        max_length=200,
+        required=False,
+        error_messages={"max_length": "The practice name must be 200 characters or fewer"},
+    )
     new_ods_code = forms.CharField(
         label="ODS code", max_length=20, required=False, help_text="One letter then five digits, for example A81001."
     )

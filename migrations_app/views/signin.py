@@ -7,8 +7,10 @@ from urllib.parse import urlencode
 import segno
 from axes.handlers.proxy import AxesProxyHandler
 from axes.models import AccessFailureLog
+from django import forms
 from django.conf import settings
 from django.contrib import admin, messages
+from django.contrib.auth import forms as auth_forms
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_not_required
 from django.core.exceptions import PermissionDenied
@@ -27,6 +29,20 @@ from migrations_app.audit import client_ip, log_security_event
 from migrations_app.forms import CodeForm
 from migrations_app.middleware import start_session
 from migrations_app.models import SignInInFlight, SignInLock
+
+
+class PasswordResetForm(auth_forms.PasswordResetForm):
+    """Django's, with the address labelled and its errors worded as the sign-in form's."""
+
+    email = forms.EmailField(
+        label="E-mail address",
+        max_length=254,
+        error_messages={
+            "required": "Enter your e-mail address",
+            "invalid": "Enter an e-mail address in the correct format, like name@nhs.net",
+            "max_length": "The e-mail address must be 254 characters or fewer",
+        },
+    )
 
 
 def two_factor_exempt(view):
