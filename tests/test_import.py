@@ -625,8 +625,14 @@ def test_upload_then_preview_then_confirm_lands_on_the_dashboard(client, importe
 
     assert preview.status_code == 200
     assert "Check the import before saving" in preview.content.decode()
+    assert "Nothing has been saved yet." in preview.content.decode()
     assert confirmed.redirect_chain[-1][0] == reverse("migrations:dashboard")
-    assert "Imported orders.csv: 1 migrations started, 1 updated, 0 unchanged." in confirmed.content.decode()
+    assert "Imported orders.csv: 1 migration started, 1 updated, 0 unchanged." in confirmed.content.decode()
+    # Seen again afterwards, the page says what was done, not that nothing is saved yet.
+    again = client.get(response.url).content.decode()
+    assert '<h1 class="nhsuk-heading-l">Imported</h1>' in again
+    assert "Nothing has been saved yet" not in again
+    assert "This file was imported on" in again
     migration.refresh_from_db()
     assert migration.go_live_on == NEW_GO_LIVE_ON
 

@@ -5,7 +5,8 @@ from django import forms
 from migrations_app.models import ReminderPreference
 from migrations_app.models.reminders import MAX_LEAD_DAYS
 
-LEAD_DAYS_MESSAGE = f"Enter a whole number of days from 0 to {MAX_LEAD_DAYS}"
+# Each box's message names it: two boxes wrong at once are two different links in the error summary.
+LEAD_DAYS_MESSAGE = "Enter a whole number of days from 0 to {max} for the {which} reminder"
 SECOND_LEAD_DAYS_MESSAGE = "Enter fewer days for the second reminder than for the first"
 
 
@@ -24,12 +25,10 @@ class ReminderPreferenceForm(forms.ModelForm):
 
     def __init__(self, *args, **kwargs) -> None:
         super().__init__(*args, **kwargs)
-        for name in ("first_lead_days", "second_lead_days"):
+        for name, which in (("first_lead_days", "first"), ("second_lead_days", "second")):
+            message = LEAD_DAYS_MESSAGE.format(max=MAX_LEAD_DAYS, which=which)
             self.fields[name].error_messages.update(
-                required=LEAD_DAYS_MESSAGE,
-                invalid=LEAD_DAYS_MESSAGE,
-                min_value=LEAD_DAYS_MESSAGE,
-                max_value=LEAD_DAYS_MESSAGE,
+                required=message, invalid=message, min_value=message, max_value=message
             )
         self.fields["frequency"].error_messages["required"] = "Select how often you want a digest"
 

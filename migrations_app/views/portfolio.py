@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_http_methods
 
 from migrations_app import access, scheduling
@@ -73,7 +74,8 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
             return redirect("migrations:import_preview", pk=pk)
         messages.success(
             request,
-            f"Imported {upload.filename}: {counts[importing.RowKind.NEW]} migrations started, "
+            f"Imported {upload.filename}: {counts[importing.RowKind.NEW]} "
+            f"migration{pluralize(counts[importing.RowKind.NEW])} started, "
             f"{counts[importing.RowKind.UPDATE]} updated, {counts[importing.RowKind.UNCHANGED]} unchanged.",
         )
         return redirect("migrations:dashboard")

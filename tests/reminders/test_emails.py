@@ -11,6 +11,7 @@ from django.urls import reverse
 
 from migrations_app.models import ReminderPreference
 from migrations_app.reminders import due
+from tests.pages import error_summary
 from tests.reminders import PM_ITEMS, dated, digests_to, london
 
 pytestmark = pytest.mark.django_db
@@ -83,5 +84,9 @@ def test_preferences_refuse_lead_times_out_of_range(practice_manager, client):
     )
 
     assert response.status_code == 400
-    assert response.content.decode().count("Enter a whole number of days from 0 to 28") >= 2
+    # Each box named, so that the error summary's two links say which is which.
+    assert error_summary(response.content.decode()) == (
+        "Enter a whole number of days from 0 to 28 for the first reminder "
+        "Enter a whole number of days from 0 to 28 for the second reminder"
+    )
     assert not ReminderPreference.objects.filter(user=practice_manager).exists()
