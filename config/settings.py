@@ -146,6 +146,7 @@ MIDDLEWARE = [
     "migrations_app.middleware.TwoFactorMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    "migrations_app.middleware.NotFoundPageMiddleware",
     # Last, so that it sees the lock-out django-axes' backend flags during the view.
     "axes.middleware.AxesMiddleware",
 ]

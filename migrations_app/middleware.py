@@ -1,4 +1,4 @@
-"""Session time-outs, the two-factor requirement and Cache-Control, applied to every request."""
+"""Session time-outs, the two-factor requirement, Cache-Control and the service's 404 page, applied to every request."""
 
 import time
 from urllib.parse import urlencode, urlsplit
@@ -8,11 +8,12 @@ from django.contrib import messages
 from django.contrib.auth import logout
 from django.contrib.auth.middleware import LoginRequiredMiddleware
 from django.contrib.auth.views import redirect_to_login
-from django.http import HttpResponse, HttpResponseRedirect
+from django.http import Http404, HttpResponse, HttpResponseRedirect
 from django.shortcuts import redirect, resolve_url
 from django.urls import reverse
 from django.utils.cache import add_never_cache_headers
 from django.utils.http import url_has_allowed_host_and_scheme
+from django.views import defaults
 
 from migrations_app import access
 from migrations_app.audit import log_security_event
@@ -173,3 +174,23 @@ def _page_sent_from(request) -> str:
         return ""
     parts = urlsplit(url)
     return parts.path + (f"?{parts.query}" if parts.query else "")
+
+
+class NotFoundPageMiddleware:
+    """A view's "not found" (another practice's migration, an item that is not there) answered with
+    the service's own 404 page even in development (DEBUG), as in use, rather than Django's technical
+    page, which lists every route: someone trying the app with `make run` sees what people will see.
+    An address that is no route at all still gets Django's page in development. Without DEBUG,
+    Django answers with the same page itself (handler404)."""
+
+    def __init__(self, get_response) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_exception(self, request, exception):
+        # The API's views answer their own 404s (Django REST framework), so none reaches here.
+        if settings.DEBUG and isinstance(exception, Http404):
+            return defaults.page_not_found(request, exception)
+        return None

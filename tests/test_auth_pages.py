@@ -218,6 +218,22 @@ def test_unknown_url_shows_page_not_found(client, user, settings):
     assert "If you entered a web address, check it was correct." in html
 
 
+@pytest.mark.parametrize("debug", [False, True])
+def test_a_migration_someone_may_not_see_is_the_services_page_not_found_in_development_too(
+    client, user, migration, settings, debug
+):
+    # In development (make run), as in use: not Django's technical page, which lists every route.
+    settings.DEBUG = debug
+    client.force_login(user)
+
+    response = client.get(reverse("migrations:migration_detail", kwargs={"pk": migration.pk}))
+
+    html = response.content.decode()
+    assert response.status_code == 404
+    assert title(html) == "Page not found - GP migration tracker - NHS"
+    assert "URLconf" not in html
+
+
 def test_form_without_a_csrf_token_shows_the_expired_form_page(user):
     client = Client(enforce_csrf_checks=True)
 
