@@ -607,8 +607,15 @@ def test_the_people_section_lists_each_role_and_pending_invitations(
     assert "Clinical lead Nobody yet" in section
     assert "Delivery partner project manager Dana Partner project.manager@example.nhs.uk" in section
     assert "ICB lead Ivan Board icb.lead@example.nhs.uk" in section
-    assert "expired@example.nhs.uk Invited by Priya Manager Practice staff Expired Send again" in section
-    assert "waiting@example.nhs.uk Invited by Priya Manager Practice staff 25 April 2025 Send again" in section
+    # Each cell with its heading before it, as a phone shows them (a responsive table).
+    assert (
+        "E-mail address expired@example.nhs.uk Invited by Priya Manager Role Practice staff "
+        "Link works until Expired Send again"
+    ) in section
+    assert (
+        "E-mail address waiting@example.nhs.uk Invited by Priya Manager Role Practice staff "
+        "Link works until 25 April 2025 Send again"
+    ) in section
     assert "Invite someone" in section
     assert "Remove Priya Manager" not in section
 
