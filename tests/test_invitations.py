@@ -405,6 +405,18 @@ def invite_page(migration) -> str:
             "waiting@example.nhs.uk already has an invitation to Riverside Medical Centre (H85001) as a clinical "
             "lead. Send it again from the list of pending invitations, or cancel it to invite them with another role.",
         ),
+        (
+            "project.manager@example.nhs.uk",
+            Role.PRACTICE_STAFF,
+            "project.manager@example.nhs.uk is already a delivery partner project manager at South West London "
+            "Commissioning Support Unit, which works with Riverside Medical Centre (H85001). Someone from the "
+            "delivery partner or the ICB cannot also hold a role at the practice: each side signs off its own gates.",
+        ),
+        (
+            "icb.lead@example.nhs.uk",
+            Role.CLINICAL_LEAD,
+            "icb.lead@example.nhs.uk is already an ICB lead at ",
+        ),
         ("not an address", Role.PRACTICE_STAFF, "Enter an e-mail address in the correct format, like name@nhs.net"),
         ("", Role.PRACTICE_STAFF, "Enter their e-mail address"),
         ("someone@example.nhs.uk", "", "Select the role to give them"),
@@ -412,7 +424,7 @@ def invite_page(migration) -> str:
     ],
 )
 def test_the_invite_form_says_what_is_wrong(
-    client, migration, delivery_partner_user, practice_manager, email, role, message
+    client, migration, delivery_partner_user, practice_manager, icb_user, email, role, message
 ):
     make_invitation(
         invited_by=delivery_partner_user,

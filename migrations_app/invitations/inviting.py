@@ -49,8 +49,15 @@ def organisation_fields(organisation: Practice | DeliveryPartner | ICB) -> dict:
 def refusal(email: str, role: str, organisation: Practice | DeliveryPartner | ICB) -> str:
     """Why `email` cannot be invited to `organisation` as `role` ("" if it can): the address holds
     that role there already, or another one (to be removed first), or has an invitation there
-    waiting (to be sent again or cancelled)."""
+    waiting (to be sent again or cancelled); or, for a practice, it works for the practice's
+    delivery partner or ICB, whose gates are signed apart from the practice's."""
     where = organisation_fields(organisation)
+    if isinstance(organisation, Practice) and (outside := _outside_role(email, organisation)):
+        return (
+            f"{email} is already {role_phrase(outside.role)} at {outside.delivery_partner or outside.icb}, "
+            f"which works with {organisation}. Someone from the delivery partner or the ICB cannot also hold a "
+            "role at the practice: each side signs off its own gates."
+        )
     held = Membership.objects.filter(user__email__iexact=email, **where).first()
     if held is not None and held.role == role:
         return f"{email} is already {role_phrase(role)} at {organisation}."
@@ -66,6 +73,19 @@ def refusal(email: str, role: str, organisation: Practice | DeliveryPartner | IC
             "again from the list of pending invitations, or cancel it to invite them with another role."
         )
     return ""
+
+
+def _outside_role(email: str, practice: Practice) -> Membership | None:
+    """A membership of `email` at `practice`'s delivery partner or ICB, if it has one."""
+    sides = Q(delivery_partner__isnull=False, delivery_partner_id=practice.delivery_partner_id) | Q(
+        icb__isnull=False, icb_id=practice.icb_id
+    )
+    return (
+        Membership.objects.filter(sides, user__email__iexact=email)
+        .select_related("delivery_partner", "icb")
+        .order_by("pk")
+        .first()
+    )
 
 
 def invite(*, by: User, email: str, role: str, organisation: Practice | DeliveryPartner | ICB) -> Invitation:
