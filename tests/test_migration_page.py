@@ -62,6 +62,21 @@ def test_a_practice_user_lands_on_their_migration_after_signing_in(client, migra
     assert response.context["migration"] == migration
 
 
+@pytest.mark.parametrize(
+    ("persona", "linked"),
+    [("practice_manager", False), ("delivery_partner_user", True), ("icb_user", True), ("admin_user", True)],
+)
+def test_all_migrations_is_offered_to_whoever_has_more_than_this_practice_to_see(
+    persona, linked, request, client, migration
+):
+    # A practice's people start on this page (home sends them here): a link back to it would go nowhere.
+    client.force_login(request.getfixturevalue(persona))
+
+    html = client.get(detail_url(migration)).content.decode()
+
+    assert ('class="nhsuk-back-link" href="/">All migrations</a>' in html) is linked
+
+
 @pytest.mark.parametrize("persona", ["delivery_partner_user", "icb_user"])
 def test_delivery_partner_and_icb_users_land_on_the_dashboard_of_their_migrations(
     persona, request, client, guide_version, migration, icb

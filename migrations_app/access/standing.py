@@ -32,6 +32,12 @@ class Standing:
     # person's roles at a practice are read from these (`rows_at`), not from the database again.
     memberships: tuple[tuple[str, int | None, int | None, int | None], ...] = ()
 
+    @property
+    def sees_one_practice(self) -> bool:
+        """Whether the person reads the migrations of one practice at most (its people): their
+        start page is that practice's migration (views.pages.home), with no list to go back to."""
+        return not (self.reads_every_migration or self.partner_ids or self.icb_ids) and len(self.practice_ids) <= 1
+
     def reads_at(self, practice) -> bool:
         """Whether the person reads the migrations of `practice` (a Practice, its delivery partner
         and ICB ids at hand): `access.visible_migrations` for one practice, decided in memory from

@@ -71,6 +71,8 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # The weekly check-ins (one query: the migration's check-ins, with who gave them).
             "check_ins": checkins.state_of(migration, checkins.of_migration(migration), today),
             "check_in_sides": access.check_in_sides(user_access),
+            # A link back to the list or dashboard, for whoever has more than this practice to see.
+            "all_migrations": not access.standing_of(request.user).sees_one_practice,
             # The confirmations not shown at a phase (checklist.place_messages), for base.html.
             "top_messages": checklist.place_messages(built, messages.get_messages(request)),
         },
