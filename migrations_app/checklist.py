@@ -15,8 +15,11 @@ from django.db import router
 from migrations_app import scheduling
 from migrations_app.access import Access
 from migrations_app.dashboard import phases as phases_by_dates
+from migrations_app.dashboard import rag as rag_rule
 from migrations_app.item_urls import ItemUrls, items_base
-from migrations_app.models import ChecklistItem, MigrationPhase, Milestone, PracticeMigration, User
+from migrations_app.models import ChecklistItem, ItemStatus, MigrationPhase, Milestone, PracticeMigration, User
+from migrations_app.models.checkins import is_missed
+from migrations_app.models.choices import CheckInRag
 from migrations_app.models.checklist_items import Progress
 from migrations_app.models.compiled import CompiledSelect, loader
 from migrations_app.reminders import due
@@ -167,7 +170,37 @@ class Checklist:
         if first_open is None:
             return title, "Every item is closed."
         behind, lag = phases_by_dates.checklist_lag(index, first_open.phase.key, first_open.phase.title)
-        return title, "The checklist is on track." if behind == 0 else f"{lag}."
+        return title, "The checklist is in step with the dates." if behind == 0 else f"{lag}."
+
+    @property
+    def rag(self) -> rag_rule.Assessment | None:
+        """The migration's RAG status and why, by the dashboard's rule (dashboard.rag.assess), from
+        the items as this checklist counted them and the check-ins its ChecklistProgress keeps (read
+        with the migration): the same status the dashboard shows. None on hold or cancelled."""
+        migration, today = self.migration, self.today
+        if migration.status in rag_rule.NOT_RATED:
+            return None
+        items = [item for phase in self.phases for group in phase.groups for item in group.items]
+        progress = getattr(migration, "progress", None)
+        return rag_rule.assess(
+            applicable=self.progress.applicable,
+            done=self.progress.done,
+            done_ahead=sum(
+                1 for item in items if item.status == ItemStatus.DONE and (item.due_on is None or item.due_on >= today)
+            ),
+            overdue=len(self.overdue),
+            gates_overdue=sum(1 for item in self.overdue if item.is_gate),
+            check_in_missed=progress is not None
+            and is_missed(
+                status=migration.status,
+                last_on=progress.last_check_in_on,
+                from_on=progress.check_ins_from_on,
+                today=today,
+            ),
+            check_in_red=progress is not None
+            and progress.check_in_rag == CheckInRag.RED
+            and migration.status == PracticeMigration.Status.ACTIVE,
+        )
 
     @property
     def current_phase(self) -> Phase | None:

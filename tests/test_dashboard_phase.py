@@ -140,7 +140,7 @@ def test_the_migration_page_gives_the_phase_by_dates_and_the_checklists_lag_as_t
     assert f"Current phase, by the milestone dates: Initial data production. {row.checklist_text}." in page
 
 
-def test_the_migration_page_says_when_the_checklist_is_on_track_or_every_item_is_closed(
+def test_the_migration_page_says_when_the_checklist_is_in_step_or_every_item_is_closed(
     client, migration, practice_manager
 ):
     client.force_login(practice_manager)
@@ -150,7 +150,7 @@ def test_the_migration_page_says_when_the_checklist_is_on_track_or_every_item_is
     migration.items.update(status=ItemStatus.NOT_APPLICABLE, reason="Not needed here")
     closed = text(client.get(url).content.decode()).replace(" .", ".")
 
-    assert f"Current phase, by the milestone dates: {EARLY}. The checklist is on track." in on_track
+    assert f"Current phase, by the milestone dates: {EARLY}. The checklist is in step with the dates." in on_track
     assert f"Current phase, by the milestone dates: {EARLY}. Every item is closed." in closed
 
 

@@ -87,7 +87,13 @@ def test_mark_as_done_with_htmx_returns_the_item_and_out_of_band_progress(client
 
 
 # What the migration page shows that a change of an item's status can move, each replaced out of band.
-PAGE_FIGURES = ["overall-progress", "current-phase", "this-week", *(f"view-{key}-count" for key in checklist.VIEWS)]
+PAGE_FIGURES = [
+    "overall-progress",
+    "current-phase",
+    "rag-status",
+    "this-week",
+    *(f"view-{key}-count" for key in checklist.VIEWS),
+]
 
 
 def assert_as_the_page_shows_it(fragment: str, page: str, element_ids: list[str]) -> None:

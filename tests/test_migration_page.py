@@ -14,6 +14,8 @@ from django.utils.html import escape
 from migrations_app import checklist
 from migrations_app.checklist_templates import publishing
 from migrations_app.models import (
+    CheckIn,
+    ChecklistProgress,
     ChecklistTemplate,
     Condition,
     ItemKind,
@@ -26,7 +28,8 @@ from migrations_app.models import (
     TemplateVersion,
     User,
 )
-from tests.conftest import TODAY
+from migrations_app.models.choices import CheckInRag, CheckInSide
+from tests.conftest import NOW, TODAY
 from tests.factories import (
     PASSWORD,
     DeliveryPartnerFactory,
@@ -304,3 +307,50 @@ def test_a_tick_with_htmx_runs_the_same_queries_whatever_the_checklist_size(
     assert len(queries) == expected, "\n\n".join(queries)
     task.refresh_from_db()
     assert task.status == after
+
+
+# --- the RAG status, as the dashboard gives it ----------------------------------------------------------
+
+
+def rag_on_the_dashboard(client, user, migration) -> str:
+    client.force_login(user)
+    row = re.search(
+        rf'id="migration-{migration.pk}".*?tracker-cell--rag" role="cell">(.*?)<span class="tracker-reason tracker-check-in',
+        client.get(reverse("migrations:dashboard"), {"status": "all"}).content.decode(),
+        re.DOTALL,
+    )
+    return text(row.group(1))
+
+
+def rag_on_the_page(client, user, migration) -> str:
+    client.force_login(user)
+    return text(element(client.get(detail_url(migration)).content.decode(), "rag-status"))
+
+
+@pytest.mark.parametrize("state", ["as planned", "gates done", "all done", "red check-in", "on hold"])
+def test_the_page_gives_the_rag_status_the_dashboard_gives(
+    client, migration, practice_manager, delivery_partner_user, state
+):
+    overdue = migration.items.filter(due_on__lt=TODAY)
+    done = {"status": ItemStatus.DONE, "completed_by": practice_manager, "completed_at": NOW}
+    if state == "gates done":
+        overdue.filter(kind=ItemKind.GATE).update(**done)
+    elif state == "all done":
+        migration.items.update(**done)
+    elif state == "red check-in":
+        overdue.update(**done)
+        CheckIn.give(migration, side=CheckInSide.PRACTICE, rag=CheckInRag.RED, note="Worried", by=practice_manager)
+    elif state == "on hold":
+        migration.hold(practice_manager, "Waiting for the ICB")
+    ChecklistProgress.recount([migration.pk])
+
+    dashboard = rag_on_the_dashboard(client, delivery_partner_user, migration)
+    page = rag_on_the_page(client, practice_manager, migration)
+
+    if state == "on hold":
+        assert dashboard.startswith("On hold")
+        assert page == ""  # the status banner says it is on hold; nothing is due
+    else:
+        assert page == f"RAG status: {dashboard}. How the RAG status is worked out"
+    expected = {"as planned": "Red", "gates done": "Red", "all done": "Green", "red check-in": "Amber"}.get(state)
+    assert expected is None or page.startswith(f"RAG status: {expected} ")

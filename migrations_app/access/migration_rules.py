@@ -234,7 +234,8 @@ def _item_by_ids(migration_pk: int, item_pk: int, *, lock: bool) -> QuerySet[Che
         .order_by()
     )
     if lock:
-        return items.select_for_update(of=ChecklistItem.LOCKED_WITH)
+        # With the migration's kept figures (not locked): the answer's RAG status reads its check-ins.
+        return items.select_for_update(of=ChecklistItem.LOCKED_WITH).select_related("migration__progress")
     # The item's own page shows these too; a change's answer needs none of them.
     return items.select_related("phase", *(f"migration__{related}" for related in MIGRATION_RELATED))
 
