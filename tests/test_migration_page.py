@@ -354,3 +354,12 @@ def test_the_page_gives_the_rag_status_the_dashboard_gives(
         assert page == f"RAG status: {dashboard}. How the RAG status is worked out"
     expected = {"as planned": "Red", "gates done": "Red", "all done": "Green", "red check-in": "Amber"}.get(state)
     assert expected is None or page.startswith(f"RAG status: {expected} ")
+
+
+def test_the_page_links_from_its_top_to_the_checklist_at_its_end(client, migration, practice_manager):
+    client.force_login(practice_manager)
+
+    html = client.get(detail_url(migration)).content.decode()
+
+    link = html.index('<a href="#checklist">Go to the checklist</a>')
+    assert link < html.index('id="this-week"') < html.index('<div id="checklist"')
