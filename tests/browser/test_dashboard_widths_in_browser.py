@@ -4,6 +4,7 @@ fix; the current phase comes from the milestones, days since go-live read as suc
 carries the columns a delivery partner reports on."""
 
 import csv
+import re
 from datetime import timedelta
 
 import pytest
@@ -72,6 +73,26 @@ def test_every_practice_and_its_rag_status_are_on_screen_and_nothing_is_cut_off(
     scroll = page.get_by_role("region", name="Table of migrations")
     assert scroll.evaluate("element => element.scrollWidth <= element.clientWidth"), "the table scrolls sideways"
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
+
+
+@pytest.mark.parametrize("width", WIDTHS)
+def test_every_sort_link_is_on_screen_when_it_has_the_focus_and_sorts(
+    page, sign_in, delivery_partner_user, partner_migrations, width
+):
+    # On a phone or tablet the rows are cards: their headings are a line of sort links, not hidden ones.
+    open_dashboard_at(page, sign_in, delivery_partner_user, width)
+    links = page.locator("#migrations-table thead a")
+    assert links.count() >= 5
+
+    for link in links.all():
+        link.focus()
+        expect(link).to_be_focused()
+        expect(link).to_be_in_viewport()
+        assert on_screen_horizontally(page, link), link.inner_text()
+    page.get_by_role("link", name="Go-live", exact=True).click()
+
+    expect(page).to_have_url(re.compile(r"sort=go_live"))
+    expect(page.get_by_role("columnheader", name="Go-live", exact=True)).to_have_attribute("aria-sort", "ascending")
 
 
 @pytest.mark.parametrize("width", WIDTHS)
