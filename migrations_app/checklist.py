@@ -11,6 +11,7 @@ from itertools import groupby
 
 from django.conf import settings
 from django.db import router
+from django.utils import timezone
 
 from migrations_app import scheduling
 from migrations_app.access import Access
@@ -19,8 +20,8 @@ from migrations_app.dashboard import rag as rag_rule
 from migrations_app.item_urls import ItemUrls, items_base
 from migrations_app.models import ChecklistItem, ItemStatus, MigrationPhase, Milestone, PracticeMigration, User
 from migrations_app.models.checkins import is_missed
-from migrations_app.models.choices import CheckInRag
 from migrations_app.models.checklist_items import Progress
+from migrations_app.models.choices import CheckInRag
 from migrations_app.models.compiled import CompiledSelect, loader
 from migrations_app.reminders import due
 
@@ -171,6 +172,14 @@ class Checklist:
             return title, "Every item is closed."
         behind, lag = phases_by_dates.checklist_lag(index, first_open.phase.key, first_open.phase.title)
         return title, "The checklist is in step with the dates." if behind == 0 else f"{lag}."
+
+    @property
+    def overdue_before_added(self) -> list[ChecklistItem]:
+        """The overdue items that fell due before the migration was added to the tracker: work that
+        may have been done before anyone could tick it here (a migration started or imported part
+        way through), which the page asks to be caught up on."""
+        added_on = timezone.localdate(self.migration.created_at)
+        return [item for item in self.overdue if item.due_on < added_on]
 
     @property
     def rag(self) -> rag_rule.Assessment | None:

@@ -4,6 +4,7 @@ pinned query counts. The actions on items are in test_item_actions.py, milestone
 test_milestones_page.py."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.db import connection
@@ -315,7 +316,8 @@ def test_a_tick_with_htmx_runs_the_same_queries_whatever_the_checklist_size(
 def rag_on_the_dashboard(client, user, migration) -> str:
     client.force_login(user)
     row = re.search(
-        rf'id="migration-{migration.pk}".*?tracker-cell--rag" role="cell">(.*?)<span class="tracker-reason tracker-check-in',
+        rf'id="migration-{migration.pk}".*?tracker-cell--rag" role="cell">(.*?)'
+        r'<span class="tracker-reason tracker-check-in',
         client.get(reverse("migrations:dashboard"), {"status": "all"}).content.decode(),
         re.DOTALL,
     )
@@ -324,7 +326,9 @@ def rag_on_the_dashboard(client, user, migration) -> str:
 
 def rag_on_the_page(client, user, migration) -> str:
     client.force_login(user)
-    return text(element(client.get(detail_url(migration)).content.decode(), "rag-status"))
+    status = element(client.get(detail_url(migration)).content.decode(), "rag-status")
+    found = re.search(r"<p[^>]*>RAG status:.*?</p>", status, re.DOTALL)
+    return text(found.group(0)) if found else ""
 
 
 @pytest.mark.parametrize("state", ["as planned", "gates done", "all done", "red check-in", "on hold"])
@@ -363,3 +367,22 @@ def test_the_page_links_from_its_top_to_the_checklist_at_its_end(client, migrati
 
     link = html.index('<a href="#checklist">Go to the checklist</a>')
     assert link < html.index('id="this-week"') < html.index('<div id="checklist"')
+
+
+def test_overdue_items_due_before_the_migration_was_added_are_pointed_out_to_catch_up_on(
+    client, migration, practice_manager
+):
+    client.force_login(practice_manager)
+    before_added = migration.items.filter(due_on__lt=TODAY, status=ItemStatus.TO_DO).count()
+    assert before_added > 1  # the migration was started today, its order months ago
+
+    started_late = text(element(client.get(detail_url(migration)).content.decode(), "rag-status"))
+    PracticeMigration.objects.filter(pk=migration.pk).update(created_at=NOW - timedelta(days=365))
+    started_on_time = text(element(client.get(detail_url(migration)).content.decode(), "rag-status"))
+
+    assert (
+        f"{before_added} overdue items were due before this migration was added to the tracker on "
+        f"{TODAY:%-d %B %Y}. If they were done before then, mark them as done here"
+    ) in started_late
+    assert "added to the tracker" not in started_on_time
+    assert started_on_time.startswith("RAG status: Red")
