@@ -135,6 +135,42 @@ def test_a_gate_dependency_list_with_a_problem_is_refused(spoil, problem):
     assert any(problem in found for found in guide_file.problems(data))
 
 
+def second_gate(data: dict, **fields) -> None:
+    """Make Task C a gate too, with `fields`."""
+    data["phases"][1]["items"][0].update(kind="gate", **fields)
+
+
+@pytest.mark.parametrize(
+    ("spoil", "problem"),
+    [
+        (
+            lambda data: second_gate(data, depends_on=["gate"]),
+            "Phase 2, item 1: gates wait for each other in a loop: task-c > gate > task-c.",
+        ),
+        (
+            lambda data: data["phases"][0]["items"][1].update(offset_days=99999),
+            "Phase 1, item 2: 'offset_days' must be between -365 and 365 days.",
+        ),
+    ],
+)
+def test_a_checklist_no_one_could_follow_is_refused_with_where_and_why(spoil, problem):
+    data = small_guide(depends_on=["task-a", "task-c"])
+    assert guide_file.problems(data) == []
+    spoil(data)
+
+    assert guide_file.problems(data) == [problem]
+
+
+def test_gates_waiting_for_each_other_through_a_third_are_one_loop():
+    data = small_guide(depends_on=["task-c"])
+    second_gate(data, depends_on=["task-b"])
+    data["phases"][0]["items"][1].update(kind="gate", depends_on=["gate"])
+
+    assert guide_file.problems(data) == [
+        "Phase 1, item 2: gates wait for each other in a loop: task-b > gate > task-c > task-b."
+    ]
+
+
 def test_depends_on_is_kept_through_publishing_export_and_a_new_draft():
     version = publish(small_guide(depends_on=["task-a"]))
 

@@ -59,6 +59,11 @@ def parse(text: str) -> dict:
     return data
 
 
+OFFSET_LIMIT_DAYS = 365
+"""How far from its milestone an item may fall due: a year either way. The guide's items are within
+five weeks of theirs; a figure of thousands of days is a slip of the keyboard."""
+
+
 def problems(data) -> list[str]:
     """Everything wrong with template data (parsed YAML, or a version's export), in file order."""
     if not isinstance(data, dict):
@@ -112,7 +117,50 @@ def _dependency_problems(phases: list, item_keys: set) -> list[str]:
                     problems.append(f"{where}: a gate cannot wait for itself.")
                 if len(set(keys)) != len(keys):
                     problems.append(f"{where}: 'depends_on' names an item twice.")
+    return problems + _dependency_loops(phases)
+
+
+def _items_by_key(phases: list) -> dict[str, tuple[str, dict]]:
+    """Each well-formed item by its key, with where it is ("Phase 2, item 3")."""
+    found = {}
+    for phase_number, phase in enumerate(phases, start=1):
+        for item_number, item in enumerate(phase.get("items") or [] if isinstance(phase, dict) else [], start=1):
+            if isinstance(item, dict) and isinstance(item.get("key"), str):
+                found.setdefault(item["key"], (f"Phase {phase_number}, item {item_number}", item))
+    return found
+
+
+def _dependency_loops(phases: list) -> list[str]:
+    """Gates that wait for each other, directly or through others: none of them could be signed
+    without an override. Each loop reported once, at its first gate in file order."""
+    items = _items_by_key(phases)
+    waits = {
+        key: [each for each in item.get("depends_on") or [] if isinstance(each, str) and each in items]
+        for key, (_, item) in items.items()
+        if isinstance(item.get("depends_on"), list)
+    }
+    problems, reported = [], set()
+    for start in waits:
+        path, seen = [start], {start}
+        loop = _loop_from(start, waits, path, seen)
+        if loop and not set(loop) & reported:
+            reported |= set(loop)
+            problems.append(f"{items[start][0]}: gates wait for each other in a loop: {' > '.join([*loop, loop[0]])}.")
     return problems
+
+
+def _loop_from(start: str, waits: dict, path: list, seen: set) -> list[str] | None:
+    """The first loop back to `start` along `waits`, as the keys on it, or None."""
+    for following in waits.get(path[-1], []):
+        if following == start:
+            return list(path)
+        if following not in seen and following in waits:
+            seen.add(following)
+            path.append(following)
+            if loop := _loop_from(start, waits, path, seen):
+                return loop
+            path.pop()
+    return None
 
 
 def _key_problems(where: str, key, seen: set) -> list[str]:
@@ -145,6 +193,8 @@ def _item_problems(where: str, item, seen: set) -> list[str]:
         problems.append(f"{where}: 'condition' must be one of {', '.join(Condition.values)}.")
     if not isinstance(item.get("offset_days"), int) or isinstance(item.get("offset_days"), bool):
         problems.append(f"{where}: 'offset_days' must be a whole number of days.")
+    elif abs(item["offset_days"]) > OFFSET_LIMIT_DAYS:
+        problems.append(f"{where}: 'offset_days' must be between -{OFFSET_LIMIT_DAYS} and {OFFSET_LIMIT_DAYS} days.")
     return problems
 
 
