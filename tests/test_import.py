@@ -28,6 +28,7 @@ from migrations_app.portfolio.importing import RowKind
 from migrations_app.portfolio.tracker_file import MAX_ROWS, FileProblem, TrackerFile
 from tests.conftest import with_two_factor_device
 from tests.factories import GO_LIVE_ON, MembershipFactory, UserFactory
+from tests.pages import text
 
 pytestmark = pytest.mark.django_db
 
@@ -505,7 +506,7 @@ def test_a_practice_whose_unfinished_migration_has_other_systems_is_an_error(imp
         ),
         ({0: ""}, "ODS code", "Enter the practice's ODS code."),
         ({1: ""}, "Practice name", "Enter the practice name."),
-        ({2: "QXX"}, "ICB code", 'No ICB has the code "QXX".'),
+        ({2: "QXX"}, "ICB code", 'No ICB has the code or name "QXX". The import page lists every ICB with its code.'),
         ({4: "EMIS Web"}, "New system", "The new system must be different from the current system."),
         (
             {9: "nobody@example.nhs.uk"},
@@ -522,6 +523,28 @@ def test_each_bad_cell_is_named_by_row_and_column(importer, delivery_partner, ce
     preview = preview_of(csv_bytes(row), importer, delivery_partner)
 
     assert (2, column, message) in problems(preview)
+
+
+@pytest.mark.parametrize(
+    "given", ["qwe", "NHS South West London Integrated Care Board", "nhs south west london integrated care board"]
+)
+def test_the_icb_is_found_by_its_code_or_its_name_in_any_case(importer, delivery_partner, icb, given):
+    row = list(NEW_ROW)
+    row[2] = given
+
+    preview = preview_of(csv_bytes(row), importer, delivery_partner)
+
+    assert problems(preview) == []
+    assert preview.rows[0].icb == icb
+
+
+def test_the_upload_page_lists_every_icb_with_its_code(client, importer, icb):
+    client.force_login(importer)
+
+    page = text(client.get(reverse("migrations:import_upload")).content.decode())
+
+    assert "ICB codes The ICB column takes an ICB's code or its full name." in page
+    assert "QWE NHS South West London Integrated Care Board" in page
 
 
 def test_a_project_manager_of_another_delivery_partner_is_an_error(importer, delivery_partner, other_migration):

@@ -354,7 +354,8 @@ class _Context:
             self.suppliers.setdefault(supplier.system_name.casefold().strip(), supplier)
             self.suppliers.setdefault(supplier.name.casefold().strip(), supplier)
         self.system_names = sorted({supplier.system_name for supplier in self.suppliers.values()})
-        self.icbs = {icb.code.upper(): icb for icb in ICB.objects.all()}
+        # By code, or by name as a tracker spreadsheet may give it instead (its "ICB" column).
+        self.icbs = {key: icb for icb in ICB.objects.all() for key in (icb.code.upper(), icb.name.upper())}
 
     def rows(self, lines: list[Line]) -> Iterator[Row]:
         rows = [self._parse(line) for line in lines]
@@ -410,12 +411,16 @@ class _Context:
         except ValidationError as error:
             for name, messages in error.message_dict.items():
                 self._problem(row, COLUMN_OF_FIELD.get(name, "ods_code"), " ".join(messages))
-        icb_code = line.text("icb_code").upper()
-        row.icb = self.icbs.get(icb_code)
+        icb_code = line.text("icb_code")
+        row.icb = self.icbs.get(icb_code.upper())
         if not icb_code:
             self._problem(row, "icb_code", "Enter the ICB code, for example QWE.")
         elif row.icb is None:
-            self._problem(row, "icb_code", f'No ICB has the code "{icb_code}".')
+            self._problem(
+                row,
+                "icb_code",
+                f'No ICB has the code or name "{icb_code}". The import page lists every ICB with its code.',
+            )
         row.source = self._supplier(row, line, "current_system")
         row.target = self._supplier(row, line, "new_system")
         for key, milestone in DATE_COLUMNS.items():

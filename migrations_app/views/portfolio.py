@@ -11,6 +11,7 @@ from django.template.defaultfilters import pluralize
 from django.views.decorators.http import require_GET, require_http_methods
 
 from migrations_app import access, scheduling
+from migrations_app.models import ICB
 from migrations_app.portfolio import importing
 from migrations_app.portfolio.forms import ImportUploadForm, PreviewPageForm, StartMigrationForm
 from migrations_app.portfolio.tracker_file import COLUMNS, MAX_BYTES, MAX_ROWS, FileProblem, template_csv, template_xlsx
@@ -58,7 +59,14 @@ def import_upload(request: HttpRequest) -> HttpResponse:
         if form.is_valid():
             upload = form.save(uploaded_by=request.user)
             return redirect("migrations:import_preview", pk=upload.pk)
-    context = {"form": form, "columns": COLUMNS, "max_mb": MAX_BYTES // 1024 // 1024, "max_rows": MAX_ROWS}
+    context = {
+        "form": form,
+        "columns": COLUMNS,
+        "max_mb": MAX_BYTES // 1024 // 1024,
+        "max_rows": MAX_ROWS,
+        # The ICB column takes a code (or a name): the codes are listed, as nothing else shows them.
+        "icbs": ICB.objects.order_by("name").values_list("code", "name"),
+    }
     return render(request, "migrations_app/import_upload.html", context, status=400 if form.errors else 200)
 
 
