@@ -125,6 +125,19 @@ def test_a_row_links_to_the_migration_page_and_its_next_item(client, migration, 
     assert f'href="{item_url}"' in html
 
 
+def test_a_migration_whose_open_items_are_all_overdue_says_so_rather_than_nothing_due(client, migration, admin_user):
+    migration.items.filter(due_on__gte=TODAY).update(status=ItemStatus.DONE, completed_by=admin_user, completed_at=NOW)
+    ChecklistProgress.recount([migration.pk])
+
+    response = open_dashboard(client, admin_user)
+
+    (row,) = response.context["page"].object_list
+    assert (row.next_due_on, row.overdue > 0) == (None, True)
+    assert f" {row.overdue} {row.blocked} Nothing more: every open item is overdue Red " in table_row(
+        response.content.decode(), migration
+    )
+
+
 def test_a_migration_with_every_item_closed_keeps_its_phase_by_dates_and_has_nothing_due(client, migration, admin_user):
     migration.items.exclude(status=ItemStatus.NOT_APPLICABLE).update(
         status=ItemStatus.DONE, completed_by=admin_user, completed_at=NOW

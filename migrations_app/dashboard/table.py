@@ -105,6 +105,8 @@ def _row(row: Row, page: Page) -> SafeString:
             page.item_address.format(row.pk, row.next_item_pk),
             _cut(row.next_item_title, 80),
         )
+    elif row.overdue:
+        next_due = "Nothing more: every open item is overdue"
     else:
         next_due = "Nothing due"
     if row.rag:
