@@ -6,6 +6,8 @@ import re
 from datetime import timedelta
 
 import pytest
+from django.db.models import F
+from django.urls import reverse
 from django.utils.html import escape
 
 from migrations_app import checklist
@@ -497,3 +499,20 @@ def test_plain_mark_as_done_on_a_gate_does_not_tick_it_but_goes_to_the_sign_off(
     assert status_events(gate) == []
     sign_off_page = client.get(response.url).content.decode()
     assert 'id="sign-off"' in sign_off_page
+
+
+def test_an_items_page_names_the_group_it_is_part_of_but_not_a_question_as_part_of_itself(
+    client, migration, practice_manager
+):
+    part = migration.items.exclude(group="").exclude(group=F("title")).first()
+    question = migration.items.filter(group=F("title")).first()
+    client.force_login(practice_manager)
+
+    part_page = text(client.get(reverse("migrations:item_detail", args=[migration.pk, part.pk])).content.decode())
+    question_page = text(
+        client.get(reverse("migrations:item_detail", args=[migration.pk, question.pk])).content.decode()
+    )
+
+    assert f"Part of {part.group} Kind" in part_page
+    assert "Part of" not in question_page
+    assert "Question" not in part_page
