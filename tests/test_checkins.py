@@ -16,7 +16,7 @@ from migrations_app.dashboard.rag import Rag
 from migrations_app.models import CheckIn, ChecklistProgress, Event, PracticeMigration, checkins
 from migrations_app.models.choices import CheckInRag, CheckInSide, Weekday
 from tests.conftest import TODAY
-from tests.pages import open_dashboard
+from tests.pages import open_dashboard, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -283,6 +283,18 @@ def test_a_migration_with_no_check_in_counts_from_its_start(migration, days, mis
 
     assert missed_in_memory(migration, later) is missed
     assert missed_in_sql(migration, later) is missed
+
+
+def test_the_page_says_how_many_days_ago_a_missed_check_in_was(client, migration, practice_manager, time_machine):
+    practice_side(migration, practice_manager)
+    move_to(time_machine, TODAY + timedelta(days=12))
+    client.force_login(practice_manager)
+
+    page = text(client.get(reverse("migrations:migration_detail", kwargs={"pk": migration.pk})).content.decode())
+
+    assert (
+        f"Check-in missed The last check-in was on {TODAY:%-d %B %Y}, 12 days ago: a check-in is missed after 9."
+    ) in page
 
 
 def test_a_migration_on_hold_misses_no_check_in(migration, admin_user):
