@@ -132,7 +132,7 @@ class RecordPDF(FPDF):
         )
         self.heading("Sign-off gates", 1)
         self.grid(
-            ("Gate", "Status", "Signed by", "When", "Override reason or reason"),
+            ("Gate", "Status", "Signed by", "When", "Reason"),
             [
                 (
                     gate.title,
