@@ -117,6 +117,26 @@ def test_entering_the_code_gives_the_session_a_new_key(client, delivery_partner_
     assert client.get(reverse("migrations:home")).url == reverse("migrations:dashboard")
 
 
+def test_after_wrong_codes_the_page_says_how_long_until_a_code_is_accepted(client, delivery_partner_user, time_machine):
+    time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
+    device = TOTPDevice.objects.get(user=delivery_partner_user)
+    sign_in(client, delivery_partner_user)
+    wrong = f"{(int(code_for(device)) + 1) % 1_000_000:06d}"
+
+    first = client.post(reverse("two_factor_verify"), {"code": wrong}).content.decode()
+    time_machine.move_to("2026-03-02 09:00:02+00:00", tick=False)
+    second = client.post(reverse("two_factor_verify"), {"code": wrong}).content.decode()
+    # Refused while it waits, even the right code, and said so.
+    right_too_soon = client.post(reverse("two_factor_verify"), {"code": code_for(device)})
+
+    assert "That code did not work. After 1 wrong code in a row no code is accepted for 1 second:" in first
+    assert "After 2 wrong codes in a row no code is accepted for 2 seconds" in second
+    assert right_too_soon.status_code == 400
+    assert "no code is accepted for 2 seconds" in right_too_soon.content.decode()
+    time_machine.move_to("2026-03-02 09:00:05+00:00", tick=False)
+    assert client.post(reverse("two_factor_verify"), {"code": code_for(device), "next": "/"}).status_code == 302
+
+
 def test_setting_up_two_factor_gives_the_session_a_new_key(client, practice_manager, settings, time_machine):
     time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
     sign_in(client, practice_manager)

@@ -1,6 +1,7 @@
 """Signing in and out, lock-outs, and two-factor (TOTP) set-up and verification."""
 
 import base64
+import math
 import unicodedata
 from urllib.parse import urlencode
 
@@ -42,6 +43,25 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
             "invalid": "Enter an e-mail address in the correct format, like name@nhs.net",
             "max_length": "The e-mail address must be 254 characters or fewer",
         },
+    )
+
+
+def _wait_after_failures(devices: list[TOTPDevice]) -> str:
+    """After wrong codes in a row, django-otp refuses every code, even a right one, for a while that
+    doubles each time (OTP_TOTP_THROTTLE_FACTOR): the message says how long, or "" if none waits."""
+    waits = [
+        data
+        for allowed, data in (device.verify_is_allowed() for device in devices)
+        if not allowed and data and data.get("locked_until")
+    ]
+    if not waits:
+        return ""
+    data = min(waits, key=lambda each: each["locked_until"])
+    seconds = max(1, math.ceil((data["locked_until"] - timezone.now()).total_seconds()))
+    failures = data["failure_count"]
+    return (
+        f"That code did not work. After {failures} wrong code{'s' if failures != 1 else ''} in a row no code is "
+        f"accepted for {seconds} second{'s' if seconds != 1 else ''}: wait, then enter the code your app shows then"
     )
 
 
@@ -174,7 +194,8 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             log_security_event("two_factor_verified", request)
             return HttpResponseRedirect(_next_url(request))
         log_security_event("two_factor_failed", request)
-        form.add_error("code", "That code did not work. Enter the code your app shows now")
+        failed = _wait_after_failures(devices) or "That code did not work. Enter the code your app shows now"
+        form.add_error("code", failed)
     return render(
         request,
         "registration/two_factor_verify.html",
@@ -208,7 +229,11 @@ def two_factor_setup(request: HttpRequest) -> HttpResponse:
             log_security_event("two_factor_enabled", request)
             messages.success(request, "Two-factor sign-in is set up. You will be asked for a code when you sign in.")
             return HttpResponseRedirect(_next_url(request))
-        form.add_error("code", "That code did not work. Check the time on your phone, then enter the code it shows now")
+        form.add_error(
+            "code",
+            _wait_after_failures([device])
+            or "That code did not work. Check the time on your phone, then enter the code it shows now",
+        )
     return render(
         request,
         "registration/two_factor_setup.html",
