@@ -119,3 +119,20 @@ document.body.addEventListener("htmx:load", (event) => {
     item.querySelector(".nhsuk-error-message");
   if (error) focusOn(error);
 });
+
+// --- fields that follow a radio --------------------------------------------------------------------
+// A radio's follow-up fields (data-revealed-by: the radio's id; the start form's new practice) are
+// shown only while it is chosen. Without JavaScript they are always shown, and the server reads them
+// only when that radio is chosen.
+
+function revealFollowUps() {
+  document.querySelectorAll("[data-revealed-by]").forEach((fields) => {
+    const radio = document.getElementById(fields.dataset.revealedBy);
+    fields.hidden = Boolean(radio) && !radio.checked;
+  });
+}
+
+revealFollowUps();
+document.body.addEventListener("change", (event) => {
+  if (event.target instanceof HTMLInputElement && event.target.type === "radio") revealFollowUps();
+});

@@ -50,9 +50,13 @@ def test_a_delivery_partner_starts_a_migration(page, sign_in, delivery_partner_u
     expect(page.get_by_role("radio", name="Hilltop Surgery (K81002)")).to_be_visible()
     expect(page.locator("#practice-search-status")).to_have_text("1 practice found for “hillt”.")
     assert "search=" not in page.url
+    # A new practice's fields only once "not listed" is chosen.
+    new_name = page.get_by_label("Practice name", exact=True)
+    expect(new_name).to_be_hidden()
     # First as a practice not listed, with a bad ODS code and no order date: every problem is named,
     # next to its field, and nothing is saved.
     page.get_by_role("radio", name="The practice is not listed: add it").check()
+    expect(new_name).to_be_visible()
     page.get_by_label("ODS code", exact=True).fill("K8200")
     choose_systems(page)
     page.get_by_role("button", name="Start the migration").click()
@@ -65,8 +69,11 @@ def test_a_delivery_partner_starts_a_migration(page, sign_in, delivery_partner_u
     assert not PracticeMigration.objects.filter(practice=hilltop).exists()
     assert_no_axe_violations(page)
 
-    # The search is kept: choose the practice found.
+    # The search is kept: choose the practice found. The new practice's fields, still shown with their
+    # errors until then, go.
+    expect(new_name).to_be_visible()
     page.get_by_role("radio", name="Hilltop Surgery (K81002)").check()
+    expect(new_name).to_be_hidden()
     today = timezone.localdate()
     fill_date(page, "Order date", today)
     fill_date(page, "Go-live", today + timedelta(weeks=14))
