@@ -2,6 +2,7 @@
 session, counts from the next page; and the session gets a new key once the second factor is in."""
 
 import functools
+import re
 
 import pytest
 from django.contrib.sessions.backends.db import SessionStore
@@ -195,3 +196,27 @@ def test_a_user_who_had_a_device_at_sign_in_is_sent_to_enter_a_code_without_a_qu
         response = check(request)
 
     assert response.url.startswith(reverse("two_factor_verify"))
+
+
+def account_links(html: str) -> list[str]:
+    return re.findall(r'class="nhsuk-header__account-link" href="[^"]*">([^<]+)</a>', html)
+
+
+def test_the_header_offers_no_page_that_would_send_back_to_the_security_code(
+    client, delivery_partner_user, admin_user, time_machine
+):
+    time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
+    device = TOTPDevice.objects.get(user=delivery_partner_user)
+    sign_in(client, delivery_partner_user)
+
+    waiting = client.get(reverse("two_factor_verify")).content.decode()
+    client.post(reverse("two_factor_verify"), {"code": code_for(device), "next": "/"})
+    signed_in = client.get(reverse("migrations:preferences")).content.decode()
+    client.force_login(admin_user)
+    staff = client.get(reverse("migrations:preferences")).content.decode()
+
+    assert account_links(waiting) == []
+    assert "Log out" in waiting
+    assert account_links(signed_in) == ["Lessons", "Reminders", "Sign-in security", "API tokens"]
+    # Staff reach the administration from any page.
+    assert account_links(staff)[0] == "Administration"
