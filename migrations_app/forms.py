@@ -250,6 +250,10 @@ class MilestonesForm(forms.Form):
                 self.dates[milestone.value] = parse_date(milestone.label, *self._typed(milestone))
             except DateInputError as error:
                 self.date_errors[milestone.value] = error
+        order = Milestone.ORDER_ACCEPTED.value
+        if order not in self.date_errors and self.dates[order] is None and self.migration.order_accepted_on:
+            # A migration is started with its order date (the start form and the import ask for it).
+            self.date_errors[order] = DateInputError("Enter the order date: it can be changed but not removed")
         if not self.date_errors:
             for field, message in scheduling.milestone_order_errors(self.dates).items():
                 self.date_errors[field.removesuffix("_on")] = DateInputError(message)

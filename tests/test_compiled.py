@@ -170,6 +170,19 @@ def test_its_rows_are_the_values_lists_with_their_types(guide_version):
     assert any(isinstance(due_on, date) for _, _, due_on in found)
 
 
+@pytest.mark.parametrize("beyond", [2**63, -(2**63) - 1, 10**20])
+def test_an_id_beyond_the_databases_integers_matches_nothing(guide_version, beyond):
+    # An address's <int:pk> takes any digits; SQLite would refuse such a number (OverflowError).
+    migration = make_migration()
+    select = CompiledSelect(ChecklistItem, item_rows, migration_id=int)
+    update = CompiledUpdate(ChecklistProgress, add_done, migration_id=int, done=int, on=date)
+
+    assert select.rows(migration_id=beyond) == []
+    assert select.objects(migration_id=beyond) == []
+    assert update.update(migration_id=beyond, done=1, on=date(2026, 1, 1)) == 0
+    assert select.rows(migration_id=migration.pk)  # and the statement still runs with ids in range
+
+
 def test_an_argument_without_a_value_is_refused(guide_version):
     """A comparison with None is IS NULL in the ORM's SQL: the written statement would match nothing."""
     statement = CompiledSelect(ChecklistItem, item_rows, migration_id=int)

@@ -104,6 +104,16 @@ class _Statement:
             raise TypeError(f"Arguments without a value: {', '.join(missing)}")
         return [slot[1] if isinstance(slot, tuple) else _adapt(connection, arguments[slot]) for slot in slots]
 
+    def _matches_nothing(self, connection, arguments: dict) -> bool:
+        """Whether an id is beyond the database's integers (an address's <int:pk> takes any digits):
+        the ORM answers such an equality with no rows rather than sending it, which SQLite refuses
+        (OverflowError). The int arguments of these statements are ids, compared for equality."""
+        low, high = connection.ops.integer_field_range("BigIntegerField")
+        return any(
+            isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high
+            for value in arguments.values()
+        )
+
 
 class CompiledUpdate(_Statement):
     """`write(**arguments)` gives the queryset to update and its values, as for
@@ -121,6 +131,8 @@ class CompiledUpdate(_Statement):
     def update(self, **arguments) -> int:
         """Run the statement with `arguments`; the number of rows it updated."""
         connection = connections[router.db_for_write(self.model)]
+        if self._matches_nothing(connection, arguments):
+            return 0
         sql, slots, _ = self._statement(connection)
         params = self._params(connection, slots, arguments)
         with transaction.mark_for_rollback_on_error(using=connection.alias), connection.cursor() as cursor:
@@ -161,6 +173,8 @@ class CompiledSelect(_Statement):
         return queryset, compiler
 
     def objects(self, **arguments) -> list[models.Model]:
+        if self._matches_nothing(connections[router.db_for_read(self.model)], arguments):
+            return []
         queryset, compiler = self._compiler(arguments)
         klass_info = compiler.klass_info
         if klass_info.get("related_klass_infos") or compiler.annotation_col_map:
@@ -174,6 +188,8 @@ class CompiledSelect(_Statement):
         return [make(database, attnames, row[start:end]) for row in compiler.results_iter(tuple_expected=True)]
 
     def rows(self, **arguments) -> list[tuple]:
+        if self._matches_nothing(connections[router.db_for_read(self.model)], arguments):
+            return []
         _, compiler = self._compiler(arguments)
         return list(compiler.results_iter(tuple_expected=True))
 
