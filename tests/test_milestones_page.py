@@ -126,3 +126,18 @@ def test_a_wrong_milestone_date_is_explained_and_changes_nothing(
     assert 'id="go_live-error"' in html
     assert date_boxes(html, "go_live") == go_live  # what was typed is kept
     assert schedule(migration) == before
+
+
+@pytest.mark.parametrize("confirm", ["", "yes"])
+def test_the_order_date_can_be_changed_but_not_removed(client, migration, practice_manager, confirm):
+    before = schedule(migration)
+    client.force_login(practice_manager)
+
+    response = client.post(
+        reverse("migrations:milestones_edit", kwargs={"pk": migration.pk}),
+        milestone_data(migration, order_accepted=("", "", "")) | {"confirm": confirm},
+    )
+
+    assert response.status_code == 400
+    assert error_summary(response.content.decode()) == "Enter the order date: it can be changed but not removed"
+    assert schedule(migration) == before
