@@ -7,6 +7,8 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
+from tests.browser.test_accessibility import assert_no_axe_violations
+
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 
@@ -20,6 +22,8 @@ def test_the_api_documentation_runs_under_the_csp_and_tries_the_list(
     page.goto("/api/docs/")
 
     expect(page.locator(".swagger-ui .info .title")).to_contain_text("GP practice migration tracker API")
+    expect(page.locator("html")).to_have_attribute("lang", "en-GB")
+    assert_no_axe_violations(page)
     operation = page.locator(".opblock-get", has_text="/api/v1/migrations/").first
     operation.locator(".opblock-summary").click()
     operation.get_by_role("button", name="Try it out").click()
