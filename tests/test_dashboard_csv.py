@@ -77,7 +77,7 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "0",
         f"{row.next_due_on.isoformat()} {row.next_item_title}",
         row.rag.label,
-        "On track",
+        "Checklist in step with the dates",
         migration.practice.delivery_partner.name,
         "In progress",
         "2025-04-14",

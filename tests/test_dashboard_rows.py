@@ -58,7 +58,7 @@ def test_a_row_shows_practice_icb_systems_phase_go_live_progress_counts_next_ite
     text = table_row(response.content.decode(), migration)
     assert text.startswith("Riverside Medical Centre H85001 NHS South West London Integrated Care Board")
     assert (
-        "EMIS Web to SystmOne Early phases: decision to migrate to pre-migration tasks On track"
+        "EMIS Web to SystmOne Early phases: decision to migrate to pre-migration tasks Checklist in step with the dates"
         f" 9 Jun 2025 60 {row.percent}%" in text
     )
     assert f"{row.percent}% {overdue.count()} 1 {next_item.due_on:%-d %b %Y}: {next_item.title[:40]}" in text

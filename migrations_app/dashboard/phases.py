@@ -70,5 +70,6 @@ def checklist_lag(phase_index: int | None, checklist_key: str | None, checklist_
         return None, f"Open items from {checklist_title}"
     behind = phase_index - PHASE_KEYS.index(checklist_key)
     if behind <= 0:
-        return 0, "On track"
+        # Not "on track": beside a red RAG status (items overdue) that would read as a contradiction.
+        return 0, "Checklist in step with the dates"
     return behind, f"Checklist {behind} phase{'s' if behind != 1 else ''} behind: open items from {checklist_title}"

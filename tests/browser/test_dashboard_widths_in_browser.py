@@ -116,7 +116,7 @@ def test_a_row_shows_the_phase_by_dates_how_far_behind_the_checklist_is_and_days
     expect(live_row).to_contain_text("Live 20 days")
     expect(live_row).not_to_contain_text("-20")
     expect(page.locator(f"#migration-{current.pk}")).to_contain_text("Early phases")
-    expect(page.locator(f"#migration-{current.pk}")).to_contain_text("On track")
+    expect(page.locator(f"#migration-{current.pk}")).to_contain_text("Checklist in step with the dates")
     expect(page.locator(f"#migration-{held.pk}")).to_contain_text("On hold")
 
 
