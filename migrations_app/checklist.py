@@ -28,6 +28,9 @@ from migrations_app.reminders import due
 DUE_SOON_DAYS = 7
 # "This week" lists this many of the overdue items, the most overdue first, and links to the rest.
 MOST_OVERDUE = 5
+# ... and this many of the items due in the next 7 days, the soonest first, and links to the rest: a
+# week before go-live a practice may have dozens, which pushed the checklist a screen further down.
+SOONEST_DUE = 10
 # The "Due in the next 30 days" view; in the Open and My items views a phase with nothing overdue or
 # due within this many days (and not the current phase) is collapsed.
 DUE_WITHIN_DAYS = 30
@@ -128,6 +131,10 @@ class Checklist:
     @property
     def most_overdue(self) -> list[ChecklistItem]:
         return self.overdue[:MOST_OVERDUE]
+
+    @property
+    def soonest_due(self) -> list[ChecklistItem]:
+        return self.due_soon[:SOONEST_DUE]
 
     @property
     def overdue_by_phase(self) -> list[tuple[Phase, int]]:

@@ -70,18 +70,28 @@ def section(checklist, oob: bool = False) -> SafeString:
                 )
             )
     if due_soon:
+        soonest = checklist.soonest_due
         parts.append(
             html(
                 '<h3 class="nhsuk-heading-s nhsuk-u-margin-bottom-2">Due in the next 7 days ({})</h3>\n'
                 '<ul class="nhsuk-list">\n{}\n</ul>',
                 len(due_soon),
                 _items(
-                    due_soon,
+                    soonest,
                     f"{page}?show=next-30-days",
                     lambda day: f"{weekdays[day.weekday()]} {day.day} {months[day.month]}",
                 ),
             )
         )
+        if len(due_soon) > len(soonest):
+            parts.append(
+                html(
+                    '<p class="nhsuk-body-s">The {} due soonest are above. '
+                    '<a href="{}?show=next-30-days#checklist">See everything due in the next 30 days</a></p>',
+                    len(soonest),
+                    page,
+                )
+            )
     parts.append(_END)
     return html_join("\n", "{}", ((part,) for part in parts))
 

@@ -47,10 +47,13 @@ TEMPLATE = """{% comment %}What is overdue and what falls due in the next 7 days
     {% if checklist.due_soon %}
       <h3 class="nhsuk-heading-s nhsuk-u-margin-bottom-2">Due in the next 7 days ({{ checklist.due_soon|length }})</h3>
       <ul class="nhsuk-list">
-        {% for item in checklist.due_soon %}
+        {% for item in checklist.soonest_due %}
         <li><a href="{{ page_url }}?show=next-30-days#item-{{ item.pk }}">{{ item.title }}</a> <span class="nhsuk-u-secondary-text-colour">due {{ item.due_on|date:"l j F" }}, {% if item.owner %}{{ item.owner }}{% else %}{{ item.get_responsible_role_display }}{% endif %}{% if item.is_yours %} (yours){% endif %}</span></li>
         {% endfor %}
       </ul>
+      {% if checklist.due_soon|length > checklist.soonest_due|length %}
+      <p class="nhsuk-body-s">The {{ checklist.soonest_due|length }} due soonest are above. <a href="{{ page_url }}?show=next-30-days#checklist">See everything due in the next 30 days</a></p>
+      {% endif %}
     {% endif %}
   </div>
 </section>
@@ -85,7 +88,7 @@ def test_the_panel_is_written_as_the_template_wrote_it(built, practice_manager):
         item.due_on = TODAY - timedelta(days=30 - index)
         item.owner = owner if index % 3 == 0 else None
         item.is_yours = index % 2 == 0
-    for index, item in enumerate(items[12:20]):
+    for index, item in enumerate(items[12:30]):
         item.due_on = TODAY + timedelta(days=index % 7)
         item.owner = owner if index % 2 else None
         item.is_yours = index % 3 == 0
@@ -98,6 +101,8 @@ def test_the_panel_is_written_as_the_template_wrote_it(built, practice_manager):
         "more than five overdue, in several phases": (items[:12], []),
         "due soon only": ([], items[12:20]),
         "both": (items[:9], items[12:20]),
+        "ten due soon": ([], items[12:22]),
+        "more than ten due soon": (items[:2], items[12:30]),
     }
     phases = {item.phase_id for item in items[:12]}
     assert len(phases) > 1, "the overdue items span phases"
@@ -108,6 +113,9 @@ def test_the_panel_is_written_as_the_template_wrote_it(built, practice_manager):
             made, written = both(built, practice_manager, oob)
             assert made == written, (name, oob)
             assert ('hx-swap-oob="true"' in made) == oob
+    # The last case: the 10 due soonest of 18, and a link to the rest.
+    assert made.count("?show=next-30-days#item-") == checklist.SOONEST_DUE == 10
+    assert "The 10 due soonest are above." in made
 
 
 def test_the_page_and_a_ticks_answer_show_the_panel(client, practice_manager, migration):
