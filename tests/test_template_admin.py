@@ -1,6 +1,8 @@
 """Template editors edit drafts in the Django admin, publish them, export and import them; they
 never change a published version, never overwrite each other, and every change is logged."""
 
+import re
+
 import pytest
 from django.contrib.admin.models import LogEntry
 from django.contrib.auth.models import Group
@@ -383,3 +385,21 @@ def test_a_published_item_cannot_be_deleted_in_the_admin(editor_client, guide_ve
 
     assert response.status_code == 403
     assert ItemTemplate.objects.filter(pk=item.pk).exists()
+
+
+def test_what_a_gate_waits_for_is_edited_as_keys_separated_by_commas(editor_client, draft):
+    gate = ItemTemplate.objects.filter(phase__version=draft, depends_on__isnull=False).first()
+    page = editor_client.get(change_url(gate.phase))
+    prefix = item_prefix(page, gate.key)
+    shown = re.search(rf'name="{prefix}depends_on"[^>]*>\s*([^<]*)</textarea>', page.content.decode()).group(1)
+    assert shown.strip() == ", ".join(gate.depends_on)  # not the JSON of a list
+    others = list(ItemTemplate.objects.filter(phase__version=draft).exclude(pk=gate.pk).values_list("key", flat=True))
+
+    data = form_data(page) | {f"{prefix}depends_on": f" {others[0]},{others[1]}\n {others[2]} "}
+    editor_client.post(change_url(gate.phase), data)
+    typed = ItemTemplate.objects.get(pk=gate.pk).depends_on
+    data = form_data(editor_client.get(change_url(gate.phase))) | {f"{prefix}depends_on": "  "}
+    editor_client.post(change_url(gate.phase), data)
+
+    assert typed == others[:3]
+    assert ItemTemplate.objects.get(pk=gate.pk).depends_on is None  # empty: every earlier item of its phase

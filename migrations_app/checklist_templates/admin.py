@@ -7,6 +7,8 @@ the models and in the database. Every save carries the draft's revision, so that
 cannot overwrite each other's work, and is logged (LogEntry) on the version's History page.
 """
 
+import re
+
 from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
@@ -107,12 +109,43 @@ class UniqueKeyInVersion(forms.ModelForm):
         return key
 
 
+class KeysField(forms.CharField):
+    """A gate's "waits for" as its editor types it: item keys separated by commas, spaces or new
+    lines, kept as the list the model holds; empty is None (every earlier item of its phase).
+    Rather than the JSON a JSONField asks for, which showed an empty list as `null`. Whether each
+    key names an item is checked on publishing (guide_file.problems), where every item is known."""
+
+    widget = forms.Textarea(attrs={"rows": 2})
+
+    def prepare_value(self, value) -> str:
+        """The model's list (or None) as the box shows it; what was typed, as it was typed."""
+        if isinstance(value, list):
+            return ", ".join(str(key) for key in value)
+        return "" if value is None else value
+
+    def to_python(self, value) -> list[str] | None:
+        keys = [key for key in re.split(r"[\s,]+", super().to_python(value) or "") if key]
+        return keys or None
+
+    def has_changed(self, initial, data) -> bool:
+        return self.to_python(self.prepare_value(initial)) != self.to_python(data)
+
+
+def waits_for() -> KeysField:
+    return KeysField(
+        label="Waits for",
+        required=False,
+        help_text="Gates only: the keys of the items this gate waits for, separated by commas. "
+        "Leave empty to wait for every earlier item of its phase.",
+    )
+
+
 class ItemInlineForm(UniqueKeyInVersion, PositionedForm):
-    pass
+    depends_on = waits_for()
 
 
 class ItemAdminForm(DraftForm, UniqueKeyInVersion):
-    pass
+    depends_on = waits_for()
 
 
 class PublishForm(forms.Form):
