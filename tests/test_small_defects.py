@@ -164,3 +164,16 @@ def test_save_and_continue_editing_a_phase_still_stays_on_it(editor_client, guid
     assert response.url == change_url(phase)
     phase.refresh_from_db()
     assert phase.title == "Renamed phase"
+
+
+def test_no_template_comment_spans_lines_where_django_would_print_it():
+    # Django's {# #} ends at the line's end: one left open is shown on the page as text.
+    templates = Path(__file__).resolve().parent.parent / "templates"
+    open_comments = [
+        f"{path.relative_to(templates)}:{number}"
+        for path in templates.rglob("*.html")
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1)
+        if "{#" in line and "#}" not in line[line.index("{#") :]
+    ]
+
+    assert open_comments == []
