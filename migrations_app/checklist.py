@@ -189,6 +189,10 @@ class Checklist:
         return [item for item in self.overdue if item.due_on < added_on]
 
     @property
+    def gates_overdue_before_added(self) -> bool:
+        return any(item.is_gate for item in self.overdue_before_added)
+
+    @property
     def rag(self) -> rag_rule.Assessment | None:
         """The migration's RAG status and why, by the dashboard's rule (dashboard.rag.assess), from
         the items as this checklist counted them and the check-ins its ChecklistProgress keeps (read

@@ -5,6 +5,7 @@ from datetime import date
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
+from django.utils import timezone
 
 from migrations_app import access
 from migrations_app.management.commands.seed_demo import DEMO_PASSWORD, PRACTICES
@@ -119,3 +120,13 @@ def test_demo_has_check_ins_and_one_migration_whose_check_in_is_missed(seeded):
     }
     assert CheckIn.objects.count() >= 10
     assert missed == {"Y90006"}
+
+
+def test_demo_migrations_were_tracked_from_their_start_so_none_asks_to_catch_up(seeded, client):
+    # The page's note about items due before a migration was added is for those started part way through.
+    client.force_login(User.objects.get(email__startswith="dp@"))
+    for migration in PracticeMigration.objects.all():
+        first_due = migration.items.exclude(due_on=None).order_by("due_on").values_list("due_on", flat=True).first()
+        assert timezone.localdate(migration.created_at) <= first_due
+        page = client.get(f"/migrations/{migration.pk}/").content.decode()
+        assert "added to the tracker" not in page, migration

@@ -376,13 +376,31 @@ def test_overdue_items_due_before_the_migration_was_added_are_pointed_out_to_cat
     before_added = migration.items.filter(due_on__lt=TODAY, status=ItemStatus.TO_DO).count()
     assert before_added > 1  # the migration was started today, its order months ago
 
-    started_late = text(element(client.get(detail_url(migration)).content.decode(), "rag-status"))
+    started_late_html = element(client.get(detail_url(migration)).content.decode(), "rag-status")
+    started_late = text(started_late_html)
     PracticeMigration.objects.filter(pk=migration.pk).update(created_at=NOW - timedelta(days=365))
     started_on_time = text(element(client.get(detail_url(migration)).content.decode(), "rag-status"))
 
     assert (
         f"{before_added} overdue items were due before this migration was added to the tracker on "
-        f"{TODAY:%-d %B %Y}. If they were done before then, mark them as done here"
+        f"{TODAY:%-d %B %Y}. If they were done before then, mark them as done here: a sign-off gate is signed off "
+        "by its signer. See the overdue items"
     ) in started_late
+    assert '<a href="?show=overdue#checklist">See the overdue items</a>' in started_late_html
     assert "added to the tracker" not in started_on_time
     assert started_on_time.startswith("RAG status: Red")
+
+
+def test_one_ordinary_item_due_before_the_migration_was_added_is_named_as_one(client, migration, practice_manager):
+    overdue = migration.items.filter(due_on__lt=TODAY, status=ItemStatus.TO_DO).order_by("pk")
+    kept = overdue.filter(kind=ItemKind.TASK).first()
+    overdue.exclude(pk=kept.pk).update(status=ItemStatus.DONE, completed_by=practice_manager, completed_at=NOW)
+    ChecklistProgress.recount([migration.pk])
+    client.force_login(practice_manager)
+
+    note = text(element(client.get(detail_url(migration)).content.decode(), "rag-status"))
+
+    assert (
+        "1 overdue item was due before this migration was added to the tracker on "
+        f"{TODAY:%-d %B %Y}. If it was done before then, mark it as done here. See the overdue item"
+    ) in note

@@ -1,12 +1,13 @@
 """Demo data for trying the product: one delivery partner, two ICBs, practices at every stage."""
 
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
 from django.db import transaction
+from django.db.models import Min
 from django.utils import timezone
 
 from migrations_app.models import (
@@ -217,6 +218,13 @@ class Command(BaseCommand):
                 template_version=first_edition if spec.first_edition else None,
                 **{f"{key}_on": _working_day(today + timedelta(days=days)) for key, days in spec.offsets.items()},
             )
+            # Each demo migration has been tracked here since its first item fell due, as one started
+            # on time is: not added part way through (Checklist.overdue_before_added).
+            first_due = migration.items.aggregate(first=Min("due_on"))["first"]
+            if first_due is not None and first_due < today:
+                added = timezone.make_aware(datetime.combine(first_due, time(9)))
+                PracticeMigration.objects.filter(pk=migration.pk).update(created_at=added)
+                migration.created_at = added
             if spec.tick_past_items:
                 _tick_items_due_before(migration, today, people)
             for days_ago, side, rag, note in CHECK_INS.get(spec.ods_code, []):
