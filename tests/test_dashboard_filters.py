@@ -271,6 +271,7 @@ def test_column_headings_say_how_the_table_is_sorted_and_link_to_the_other_way(c
     assert heading, "the Overdue heading should say it sorts ascending"
     link = unescape(heading.group(1))
     assert f"icb={icb.pk}" in link and "sort=-overdue" in link and "page=" not in link
+    assert link.endswith("#results-heading")  # the page opens at the table, not at its top
     assert html.count("aria-sort=") == 1
 
 

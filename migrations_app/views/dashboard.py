@@ -136,5 +136,7 @@ def _headings(params: QueryDict, sort: str) -> list[Heading]:
             continue
         aria_sort = {column.key: "ascending", f"-{column.key}": "descending"}.get(sort, "")
         next_sort = f"-{column.key}" if sort == column.key else column.key
-        headings.append(Heading(column, "?" + query_with(params, sort=next_sort, page=None), aria_sort))
+        # Back at the table, not the top of the page: on a phone the list is five screens down.
+        url = "?" + query_with(params, sort=next_sort, page=None) + "#results-heading"
+        headings.append(Heading(column, url, aria_sort))
     return headings

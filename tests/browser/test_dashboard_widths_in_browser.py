@@ -91,7 +91,8 @@ def test_every_sort_link_is_on_screen_when_it_has_the_focus_and_sorts(
         assert on_screen_horizontally(page, link), link.inner_text()
     page.get_by_role("link", name="Go-live", exact=True).click()
 
-    expect(page).to_have_url(re.compile(r"sort=go_live"))
+    expect(page).to_have_url(re.compile(r"sort=go_live.*#results-heading$"))
+    expect(page.get_by_role("heading", name="Migrations", exact=True)).to_be_in_viewport()
     expect(page.get_by_role("columnheader", name="Go-live", exact=True)).to_have_attribute("aria-sort", "ascending")
 
 
