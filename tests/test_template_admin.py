@@ -387,12 +387,12 @@ def test_a_published_item_cannot_be_deleted_in_the_admin(editor_client, guide_ve
     assert ItemTemplate.objects.filter(pk=item.pk).exists()
 
 
-def test_what_a_gate_waits_for_is_edited_as_keys_separated_by_commas(editor_client, draft):
+def test_what_a_gate_waits_for_is_edited_as_keys_one_a_line_or_separated_by_commas(editor_client, draft):
     gate = ItemTemplate.objects.filter(phase__version=draft, depends_on__isnull=False).first()
     page = editor_client.get(change_url(gate.phase))
     prefix = item_prefix(page, gate.key)
     shown = re.search(rf'name="{prefix}depends_on"[^>]*>\s*([^<]*)</textarea>', page.content.decode()).group(1)
-    assert shown.strip() == ", ".join(gate.depends_on)  # not the JSON of a list
+    assert shown.strip() == "\n".join(gate.depends_on)  # one key a line, not the JSON of a list
     others = list(ItemTemplate.objects.filter(phase__version=draft).exclude(pk=gate.pk).values_list("key", flat=True))
 
     data = form_data(page) | {f"{prefix}depends_on": f" {others[0]},{others[1]}\n {others[2]} "}

@@ -110,17 +110,18 @@ class UniqueKeyInVersion(forms.ModelForm):
 
 
 class KeysField(forms.CharField):
-    """A gate's "waits for" as its editor types it: item keys separated by commas, spaces or new
-    lines, kept as the list the model holds; empty is None (every earlier item of its phase).
+    """A gate's "waits for" as its editor types it: item keys one a line, or separated by commas or
+    spaces, kept as the list the model holds; empty is None (every earlier item of its phase).
     Rather than the JSON a JSONField asks for, which showed an empty list as `null`. Whether each
     key names an item is checked on publishing (guide_file.problems), where every item is known."""
 
-    widget = forms.Textarea(attrs={"rows": 2})
+    # One key a line: in the phase's narrow column a line of several keys showed a fragment of each.
+    widget = forms.Textarea(attrs={"rows": 3})
 
     def prepare_value(self, value) -> str:
         """The model's list (or None) as the box shows it; what was typed, as it was typed."""
         if isinstance(value, list):
-            return ", ".join(str(key) for key in value)
+            return "\n".join(str(key) for key in value)
         return "" if value is None else value
 
     def to_python(self, value) -> list[str] | None:
@@ -135,7 +136,7 @@ def waits_for() -> KeysField:
     return KeysField(
         label="Waits for",
         required=False,
-        help_text="Gates only: the keys of the items this gate waits for, separated by commas. "
+        help_text="Gates only: the keys of the items this gate waits for, one a line (or separated by commas). "
         "Leave empty to wait for every earlier item of its phase.",
     )
 
