@@ -75,6 +75,21 @@ def test_every_practice_and_its_rag_status_are_on_screen_and_nothing_is_cut_off(
     assert page.evaluate("() => document.documentElement.scrollWidth") <= width, "the page scrolls sideways"
 
 
+@pytest.mark.parametrize("width", [390, 768, 1280])
+def test_the_cutover_table_scrolls_only_when_it_is_wider_than_the_screen(
+    page, sign_in, delivery_partner_user, partner_migrations, width
+):
+    # NHS.UK's tables are 4 pixels wider than their box: inside a scrolling box, a scroll of 4 pixels.
+    open_dashboard_at(page, sign_in, delivery_partner_user, width)
+    scroll = page.get_by_role("region", name="Cutover length by systems")
+
+    widths = scroll.evaluate(
+        "element => [element.scrollWidth, element.clientWidth, element.firstElementChild.scrollWidth]"
+    )
+
+    assert widths[0] == widths[1], widths
+
+
 @pytest.mark.parametrize("width", WIDTHS)
 def test_every_sort_link_is_on_screen_when_it_has_the_focus_and_sorts(
     page, sign_in, delivery_partner_user, partner_migrations, width
