@@ -227,10 +227,15 @@ class MilestoneWarning:
     message: str
 
 
+SPAN_WARNING_DAYS = 365
+"""Milestones further apart than a year are worth a second look: a year typed wrong, most likely."""
+
+
 def milestone_warnings(dates: dict[str, date | None]) -> list[MilestoneWarning]:
     """What to check about a set of milestone dates (keyed by milestone value), never a reason to
     refuse them: a milestone on a weekend or a bank holiday, a cutover planning meeting less than
-    four weeks before FDP, and go-live on the same day as FDP. In milestone order."""
+    four weeks before FDP, go-live on the same day as FDP, and milestones more than a year apart (on
+    the later one). In milestone order."""
     warnings = []
     for milestone in Milestone:
         day = dates.get(milestone.value)
@@ -258,6 +263,19 @@ def milestone_warnings(dates: dict[str, date | None]) -> list[MilestoneWarning]:
                 "Go-live is on the same day as final data production (FDP). In the guide the cutover comes between "
                 "them: the final extract is loaded into the new system and checked before the practice signs it off "
                 "and goes live, so leave a few days for it.",
+            )
+        )
+    agreed = sorted(
+        (day, index, milestone) for index, milestone in enumerate(Milestone) if (day := dates.get(milestone.value))
+    )
+    if len(agreed) > 1 and (agreed[-1][0] - agreed[0][0]).days > SPAN_WARNING_DAYS:
+        (first_on, _, first), (last_on, _, last) = agreed[0], agreed[-1]
+        warnings.append(
+            MilestoneWarning(
+                last,
+                f"{_sentence_start(last)} is on {_long_date(last_on)}, more than a year after "
+                f"{_IN_A_SENTENCE[first]} ({_long_date(first_on)}). In the guide a migration takes 12 to 16 weeks "
+                "from its order: check the years.",
             )
         )
     order = list(Milestone)

@@ -75,6 +75,17 @@ def test_go_live_on_the_day_of_fdp_gets_a_warning_on_go_live():
     assert "leave a few days" in warning.message
 
 
+def test_milestones_more_than_a_year_apart_get_a_warning_on_the_later_one():
+    dates = {"order_accepted": date(2026, 12, 1), "kick_off": date(2026, 12, 8), "go_live": date(2030, 3, 18)}
+
+    assert messages(dates) == [
+        "Go-live is on Monday 18 March 2030, more than a year after the order date (Tuesday 1 December 2026). "
+        "In the guide a migration takes 12 to 16 weeks from its order: check the years."
+    ]
+    assert messages(dates | {"go_live": date(2027, 12, 1)}) == []  # a year to the day is not more than one
+    assert messages({"go_live": date(2030, 3, 18)}) == []
+
+
 def test_warnings_come_in_milestone_order():
     dates = {"cutover_planning": date(2025, 6, 2), "fdp": date(2025, 6, 7), "go_live": date(2025, 6, 7)}
 
