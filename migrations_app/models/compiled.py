@@ -106,8 +106,8 @@ class _Statement:
 
     def _matches_nothing(self, connection, arguments: dict) -> bool:
         """Whether an id is beyond the database's integers (an address's <int:pk> takes any digits):
-        the ORM answers such an equality with no rows rather than sending it, which SQLite refuses
-        (OverflowError). The int arguments of these statements are ids, compared for equality."""
+        no row can have it, so the statement is answered with none rather than sent, which SQLite
+        refuses (OverflowError). The int arguments of these statements are ids, compared for equality."""
         low, high = connection.ops.integer_field_range("BigIntegerField")
         return any(
             isinstance(value, int) and not isinstance(value, bool) and not low <= value <= high
