@@ -21,6 +21,9 @@ from migrations_app.audit import log_security_event
 # Refresh the session's expiry at most once a minute, not on every request: each refresh is a
 # database write, and an idle time-out a minute longer changes nothing.
 TOUCH_INTERVAL_SECONDS = 60
+# The tag of the message that a change was not saved: the page that shows it keeps what the person
+# had typed in the form (static/js/tracker.js) for the page they come back to.
+NOT_SAVED = "not-saved"
 
 
 class SessionTimeoutMiddleware:
@@ -56,7 +59,11 @@ class SessionTimeoutMiddleware:
                     if not _is_htmx(request):
                         return redirect(f"{reverse('login')}?next={request.path}")
                 else:
-                    messages.info(request, "For your security you were signed out, so that change was not saved.")
+                    messages.info(
+                        request,
+                        "For your security you were signed out, so that change was not saved.",
+                        extra_tags=NOT_SAVED,
+                    )
                 return _to_sign_in(request, reverse("login"))
             if now - request.session.get("seen_at", 0) > TOUCH_INTERVAL_SECONDS:
                 request.session["seen_at"] = now
@@ -146,7 +153,11 @@ class SignInRequiredMiddleware(LoginRequiredMiddleware):
         if request.method in ("GET", "HEAD") and not _is_htmx(request):
             return super().handle_no_permission(request, view_func)
         if request.method not in ("GET", "HEAD"):
-            messages.info(request, "You were signed out, so that change was not saved. Sign in, then make it again.")
+            messages.info(
+                request,
+                "You were signed out, so that change was not saved. Sign in, then make it again.",
+                extra_tags=NOT_SAVED,
+            )
         return _to_sign_in(request, resolve_url(self.get_login_url(view_func)))
 
 

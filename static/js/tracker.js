@@ -136,3 +136,140 @@ revealFollowUps();
 document.body.addEventListener("change", (event) => {
   if (event.target instanceof HTMLInputElement && event.target.type === "radio") revealFollowUps();
 });
+
+// --- text typed in a change that was not saved ------------------------------------------------------
+// A note, a reason or a check-in sent after the session ended is not saved (middleware.py sends the
+// person to sign in, with a message tagged not-saved). What they typed is kept in this tab's
+// sessionStorage from the moment it is sent and, once they are back, put into the same form on the
+// page they return to, to check and send again. It is kept only through the sign-in pages
+// (data-sign-in-flow) and given back only to the person who typed it (data-person): any other page
+// drops it, so it does not outlive the return, a sign-out or another person's sign-in.
+
+const UNSAVED = "tracker-unsaved";
+const RESTORED =
+  "What you typed before you were signed out has been put back. Check it, then save it again.";
+
+function readUnsaved() {
+  try {
+    return JSON.parse(sessionStorage.getItem(UNSAVED)) || [];
+  } catch {
+    return [];
+  }
+}
+
+function writeUnsaved(entries) {
+  try {
+    if (entries.length) sessionStorage.setItem(UNSAVED, JSON.stringify(entries));
+    else sessionStorage.removeItem(UNSAVED);
+  } catch {
+    // Storage refused (private browsing, full): nothing is kept, as without JavaScript.
+  }
+}
+
+// A form is known by where it sends (its own action, not a button's formaction: the reason's form
+// sends "Not applicable" and "Blocked" from one field); a form with no action by its page.
+function formKey(form) {
+  const url = new URL(form.getAttribute("action") || window.location.href, window.location.href);
+  return url.pathname + url.search;
+}
+
+function typedIn(form) {
+  return [...form.querySelectorAll("textarea[name]")]
+    .filter((field) => !field.disabled && field.value.trim() && field.value !== field.defaultValue)
+    .map((field) => ({ name: field.name, value: field.value }));
+}
+
+function keepTyped(form) {
+  const person = document.body.dataset.person;
+  if (!person || form.method.toLowerCase() !== "post") return;
+  const fields = typedIn(form);
+  const key = formKey(form);
+  const others = readUnsaved().filter((entry) => entry.key !== key);
+  if (!fields.length) {
+    writeUnsaved(others);
+    return;
+  }
+  // The row, for a form it loads when its details open (an item's note and reason).
+  const row = form.closest(ITEM)?.id || "";
+  writeUnsaved([...others, { person, key, row, fields, failed: false }]);
+}
+
+function dropKept(form) {
+  const key = formKey(form);
+  writeUnsaved(readUnsaved().filter((entry) => entry.key !== key));
+}
+
+function restoreInto(form, entry) {
+  const filled = entry.fields
+    .map(({ name, value }) => {
+      const field = form.querySelector(`textarea[name="${CSS.escape(name)}"]`);
+      if (field && !field.disabled) field.value = value;
+      return field;
+    })
+    .filter(Boolean);
+  if (!filled.length) return false;
+  const notice = document.createElement("div");
+  notice.className = "nhsuk-inset-text nhsuk-u-margin-top-0 tracker-restored";
+  notice.setAttribute("role", "status");
+  const text = document.createElement("p");
+  text.textContent = RESTORED;
+  notice.append(text);
+  form.before(notice);
+  filled[0].focus();
+  return true;
+}
+
+// Entries to put back on this page: taken out of storage at once, and held here while their forms
+// load (a row's forms come with htmx when its details open).
+let waiting = [];
+
+function restoreWaiting(root) {
+  const forms = [...(root instanceof HTMLFormElement ? [root] : []), ...root.querySelectorAll("form")];
+  waiting = waiting.filter((entry) => {
+    const form = forms.find((each) => each.method.toLowerCase() === "post" && formKey(each) === entry.key);
+    return !(form && restoreInto(form, entry));
+  });
+}
+
+// After htmx has started (its DOMContentLoaded listener came first), so that a row opened here loads
+// its forms.
+document.addEventListener("DOMContentLoaded", function startUnsaved() {
+  const entries = readUnsaved();
+  if (document.body.hasAttribute("data-sign-in-flow")) {
+    // Told here that the change was not saved: keep what was typed for the page after sign-in.
+    if (document.querySelector("[data-not-saved]")) {
+      writeUnsaved(entries.map((entry) => ({ ...entry, failed: true })));
+    }
+    return;
+  }
+  writeUnsaved([]);
+  const person = document.body.dataset.person;
+  waiting = entries.filter((entry) => entry.failed && person && entry.person === person);
+  if (!waiting.length) return;
+  restoreWaiting(document);
+  waiting.forEach((entry) => {
+    const details = entry.row && document.getElementById(entry.row)?.querySelector("details");
+    if (details && !details.open) details.open = true; // its forms load, then restoreWaiting
+  });
+});
+
+document.body.addEventListener("submit", (event) => {
+  if (event.target instanceof HTMLFormElement) keepTyped(event.target);
+});
+
+// A button with hx-post of its own (an item's "Blocked") sends its form without a submit event.
+document.body.addEventListener("htmx:beforeRequest", (event) => {
+  const form = event.detail.elt?.closest?.("form");
+  if (form && event.detail.requestConfig?.verb === "post") keepTyped(form);
+});
+
+// Answered (before the swap: a row's answer replaces the form, whose events then reach no one).
+document.body.addEventListener("htmx:beforeOnLoad", (event) => {
+  const { elt, xhr } = event.detail;
+  const form = elt?.closest?.("form");
+  if (form && xhr.status < 400 && !xhr.getResponseHeader("HX-Redirect")) dropKept(form);
+});
+
+document.body.addEventListener("htmx:load", (event) => {
+  if (waiting.length && event.detail.elt instanceof Element) restoreWaiting(event.detail.elt);
+});

@@ -1,0 +1,109 @@
+"""Text typed in a change that was not saved because the session had ended (a note in an item's row,
+sent with htmx; a weekly check-in's note, a plain form) is put back in its form once the person has
+signed in again, with a message, for them to check and send again; nothing is saved meanwhile.
+Someone else signing in on the same browser gets none of it, and a change that was saved leaves
+nothing behind (static/js/tracker.js)."""
+
+import re
+
+import pytest
+from django.contrib.sessions.models import Session
+from playwright.sync_api import Page, expect
+
+from migrations_app.models import ChecklistItem
+from tests.browser.test_accessibility import assert_no_axe_violations
+from tests.factories import PASSWORD
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ITEM_KEY = "secure-dates-and-peoples-time"  # the practice manager's, due tomorrow: in the "Open" view
+NOTE = "Rang the supplier: the extract is booked for Tuesday.\nSecond line kept too."
+CHECK_IN_NOTE = "Data quality reports reviewed; two duplicates left to merge."
+PUT_BACK = "What you typed before you were signed out has been put back"
+
+
+def sign_in_again(page: Page, user) -> None:
+    expect(page.get_by_role("status").filter(has_text="that change was not saved")).to_be_visible()
+    page.get_by_label("E-mail address").fill(user.email)
+    page.get_by_label("Password", exact=True).fill(PASSWORD)
+    page.get_by_role("button", name="Sign in").click()
+
+
+def type_a_note_after_the_session_ended(page: Page, sign_in, user, migration) -> ChecklistItem:
+    item = migration.items.get(key=ITEM_KEY)
+    sign_in(page, user)
+    row = page.locator(f"#item-{item.pk}")
+    row.locator("summary").click()
+    note = row.get_by_label("Note")
+    note.fill(NOTE)
+    Session.objects.all().delete()  # the idle time-out
+    row.get_by_role("button", name="Save note").click()
+    page.wait_for_url(re.compile(rf"/accounts/login/\?next=/migrations/{migration.pk}/$"))
+    return item
+
+
+def test_a_note_sent_after_the_session_ended_is_put_back_in_its_row(page, sign_in, practice_manager, current_migration):
+    item = type_a_note_after_the_session_ended(page, sign_in, practice_manager, current_migration)
+
+    sign_in_again(page, practice_manager)
+
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/$"))
+    row = page.locator(f"#item-{item.pk}")
+    note = row.get_by_label("Note")
+    expect(note).to_have_value(NOTE)
+    expect(note).to_be_focused()
+    expect(row.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    assert ChecklistItem.objects.get(pk=item.pk).note == ""  # nothing saved meanwhile
+    assert_no_axe_violations(page)
+
+    row.get_by_role("button", name="Save note").click()
+    expect(page.locator(f"#item-{item.pk}").get_by_text("Second line kept too.")).to_be_visible()
+    assert ChecklistItem.objects.get(pk=item.pk).note == NOTE
+
+    # Put back once: the page opened again shows the saved note, with no message.
+    page.reload()
+    expect(page.get_by_text(PUT_BACK)).to_have_count(0)
+
+
+def test_someone_else_signing_in_on_the_browser_gets_none_of_it(
+    page, sign_in, practice_manager, practice_staff, current_migration
+):
+    item = type_a_note_after_the_session_ended(page, sign_in, practice_manager, current_migration)
+
+    sign_in_again(page, practice_staff)
+
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/$"))
+    expect(page.get_by_text(PUT_BACK)).to_have_count(0)
+    assert page.evaluate("() => sessionStorage.getItem('tracker-unsaved')") is None
+    row = page.locator(f"#item-{item.pk}")
+    expect(row.locator("details")).not_to_have_attribute("open", "")
+
+
+def test_a_check_in_note_sent_after_the_session_ended_is_put_back(page, sign_in, practice_manager, current_migration):
+    sign_in(page, practice_manager)
+    page.goto(f"/migrations/{current_migration.pk}/check-ins/")
+    page.get_by_label("Amber", exact=True).check()
+    page.get_by_label("Note").fill(CHECK_IN_NOTE)
+    Session.objects.all().delete()
+    page.get_by_role("button", name="Save check-in").click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+
+    sign_in_again(page, practice_manager)
+
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/check-ins/$"))
+    expect(page.get_by_label("Note")).to_have_value(CHECK_IN_NOTE)
+    expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    assert not current_migration.check_ins.exists()
+    assert_no_axe_violations(page)
+
+
+def test_a_note_that_was_saved_leaves_nothing_to_put_back(page, sign_in, practice_manager, current_migration):
+    item = current_migration.items.get(key=ITEM_KEY)
+    sign_in(page, practice_manager)
+    row = page.locator(f"#item-{item.pk}")
+    row.locator("summary").click()
+    row.get_by_label("Note").fill(NOTE)
+    row.get_by_role("button", name="Save note").click()
+    expect(page.locator(f"#item-{item.pk}").get_by_text("Second line kept too.")).to_be_visible()
+
+    assert page.evaluate("() => sessionStorage.getItem('tracker-unsaved')") is None
