@@ -188,17 +188,22 @@ def _page_sent_from(request) -> str:
 
 
 class NotFoundPageMiddleware:
-    """A view's "not found" (another practice's migration, an item that is not there) answered with
-    the service's own 404 page even in development (DEBUG), as in use, rather than Django's technical
-    page, which lists every route: someone trying the app with `make run` sees what people will see.
-    An address that is no route at all still gets Django's page in development. Without DEBUG,
-    Django answers with the same page itself (handler404)."""
+    """ "Not found" answered with the service's own 404 page even in development (DEBUG), as in use,
+    rather than Django's technical page, which lists every route: someone trying the app with
+    `make run` sees what people will see. Both kinds: a view's (another practice's migration, an
+    item that is not there), and an address that is no route at all. Without DEBUG, Django answers
+    with the same page itself (handler404)."""
 
     def __init__(self, get_response) -> None:
         self.get_response = get_response
 
     def __call__(self, request):
-        return self.get_response(request)
+        response = self.get_response(request)
+        # No route matched (the resolver's 404 comes before any view, so process_exception never
+        # sees it): Django has drawn its technical page, in development only.
+        if settings.DEBUG and response.status_code == 404 and getattr(request, "resolver_match", None) is None:
+            return defaults.page_not_found(request, Http404())
+        return response
 
     def process_exception(self, request, exception):
         # The API's views answer their own 404s (Django REST framework), so none reaches here.

@@ -205,8 +205,10 @@ def test_sign_out_is_post_only_and_ends_the_session(client, user):
 # --- error pages ---------------------------------------------------------------------------------
 
 
-def test_unknown_url_shows_page_not_found(client, user, settings):
-    settings.DEBUG = False
+@pytest.mark.parametrize("debug", [False, True])
+def test_unknown_url_shows_page_not_found(client, user, settings, debug):
+    # In development too: not Django's technical page, which lists every route.
+    settings.DEBUG = debug
     client.force_login(user)
 
     response = client.get("/no-such-page/")
@@ -216,6 +218,7 @@ def test_unknown_url_shows_page_not_found(client, user, settings):
     assert title(html) == "Page not found - GP migration tracker - NHS"
     assert "<h1>Page not found</h1>" in html
     assert "If you entered a web address, check it was correct." in html
+    assert "URLconf" not in html
 
 
 @pytest.mark.parametrize("debug", [False, True])
