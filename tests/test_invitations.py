@@ -681,6 +681,67 @@ def test_a_team_page_refuses_an_address_already_in_the_team(client, delivery_par
     )
 
 
+@pytest.mark.parametrize(
+    ("persona", "invited", "held"),
+    [
+        # The ICB lead of a practice the delivery partner supports, and a practice's manager.
+        ("delivery_partner_user", "icb_user", "an ICB lead at "),
+        ("delivery_partner_user", "practice_manager", "a practice manager at Riverside Medical Centre (H85001)"),
+        # The delivery partner of one of the ICB's practices, and a practice's manager.
+        ("icb_user", "delivery_partner_user", "a delivery partner project manager at South West London"),
+        ("icb_user", "practice_manager", "a practice manager at Riverside Medical Centre (H85001)"),
+    ],
+)
+def test_a_team_refuses_someone_from_another_side_of_its_migrations(client, request, migration, persona, invited, held):
+    # One person for two sides (a practice, its delivery partner, its ICB) could sign both sides' gates.
+    user, person = request.getfixturevalue(persona), request.getfixturevalue(invited)
+    client.force_login(user)
+
+    response = client.post(reverse("migrations:team"), {"email": person.email})
+
+    assert response.status_code == 400
+    summary = error_summary(response.content.decode())
+    assert f"{person.email} is already {held}" in summary
+    assert "One person cannot work for two sides of the same migrations" in summary
+    assert not Invitation.objects.filter(email=person.email).exists()
+
+
+def test_a_team_takes_someone_from_another_ICBs_practice(client, migration, delivery_partner_user):
+    # Another ICB's practice, supported by another delivery partner: no side of this team's migrations.
+    elsewhere = PracticeFactory(ods_code="Y77777")
+    person = UserFactory(email="elsewhere@example.nhs.uk")
+    MembershipFactory(user=person, role=Role.PRACTICE_MANAGER, practice=elsewhere)
+    client.force_login(delivery_partner_user)
+
+    response = client.post(reverse("migrations:team"), {"email": person.email})
+
+    assert response.status_code == 302
+    assert Invitation.objects.filter(email=person.email).exists()
+
+
+def test_an_invitation_cannot_be_accepted_by_someone_who_since_took_another_side(
+    client, migration, delivery_partner_user, icb, icb_user
+):
+    # Invited to the delivery partner's team, then made an ICB lead of a practice it supports.
+    person = UserFactory(email="two.hats@example.nhs.uk")
+    invitation = make_invitation(
+        invited_by=delivery_partner_user,
+        email=person.email,
+        role=Role.DELIVERY_PARTNER,
+        delivery_partner=migration.practice.delivery_partner,
+    )
+    MembershipFactory(user=person, role=Role.ICB_LEAD, practice=None, icb=icb)
+    client.force_login(person)
+
+    response = client.post(reverse("migrations:invitation_accept", kwargs={"token": invitation.link_token()}))
+
+    assert response.status_code == 409
+    assert "One person cannot work for two sides of the same migrations" in text(response.content.decode())
+    assert not Membership.objects.filter(user=person, delivery_partner__isnull=False).exists()
+    invitation.refresh_from_db()
+    assert invitation.accepted_at is None
+
+
 def test_someone_without_a_team_is_told_so(client, practice_manager):
     client.force_login(practice_manager)
 

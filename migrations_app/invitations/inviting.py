@@ -49,15 +49,11 @@ def organisation_fields(organisation: Practice | DeliveryPartner | ICB) -> dict:
 def refusal(email: str, role: str, organisation: Practice | DeliveryPartner | ICB) -> str:
     """Why `email` cannot be invited to `organisation` as `role` ("" if it can): the address holds
     that role there already, or another one (to be removed first), or has an invitation there
-    waiting (to be sent again or cancelled); or, for a practice, it works for the practice's
-    delivery partner or ICB, whose gates are signed apart from the practice's."""
+    waiting (to be sent again or cancelled); or it works for another side of the same migrations
+    (other_side)."""
     where = organisation_fields(organisation)
-    if isinstance(organisation, Practice) and (outside := _outside_role(email, organisation)):
-        return (
-            f"{email} is already {role_phrase(outside.role)} at {outside.delivery_partner or outside.icb}, "
-            f"which works with {organisation}. Someone from the delivery partner or the ICB cannot also hold a "
-            "role at the practice: each side signs off its own gates."
-        )
+    if reason := other_side_refusal(email, organisation):
+        return reason
     held = Membership.objects.filter(user__email__iexact=email, **where).first()
     if held is not None and held.role == role:
         return f"{email} is already {role_phrase(role)} at {organisation}."
@@ -75,14 +71,43 @@ def refusal(email: str, role: str, organisation: Practice | DeliveryPartner | IC
     return ""
 
 
-def _outside_role(email: str, practice: Practice) -> Membership | None:
-    """A membership of `email` at `practice`'s delivery partner or ICB, if it has one."""
-    sides = Q(delivery_partner__isnull=False, delivery_partner_id=practice.delivery_partner_id) | Q(
-        icb__isnull=False, icb_id=practice.icb_id
+def other_side_refusal(email: str, organisation: Practice | DeliveryPartner | ICB) -> str:
+    """Why `email` may not hold a role at `organisation` because it holds one on another side of
+    the same migrations ("" if it may not be refused for that): see other_side."""
+    held = other_side(email, organisation)
+    if held is None:
+        return ""
+    where = f"{email} is already {role_phrase(held.role)} at {held.organisation}, which works with {organisation}."
+    if isinstance(organisation, Practice):
+        return (
+            f"{where} Someone from the delivery partner or the ICB cannot also hold a role at the practice: "
+            "each side signs off its own gates."
+        )
+    return (
+        f"{where} One person cannot work for two sides of the same migrations (a practice, its delivery "
+        "partner and its ICB): each side signs off its own gates."
     )
+
+
+def other_side(email: str, organisation: Practice | DeliveryPartner | ICB) -> Membership | None:
+    """A membership of `email` on another side of `organisation`'s migrations, if it has one. A
+    migration has three sides, which sign off their own gates: the practice, its delivery partner
+    and its ICB. One person on two of them could sign for both. So, for a practice: a role at its
+    delivery partner or its ICB; for a delivery partner: a role at a practice it supports, or at
+    the ICB of one; for an ICB: a role at one of its practices, or at the delivery partner of one."""
+    if isinstance(organisation, Practice):
+        sides = Q(delivery_partner__isnull=False, delivery_partner_id=organisation.delivery_partner_id) | Q(
+            icb__isnull=False, icb_id=organisation.icb_id
+        )
+    elif isinstance(organisation, DeliveryPartner):
+        practices = Practice.objects.filter(delivery_partner=organisation)
+        sides = Q(practice__in=practices) | Q(icb__in=practices.values("icb_id"))
+    else:
+        practices = Practice.objects.filter(icb=organisation)
+        sides = Q(practice__in=practices) | Q(delivery_partner__in=practices.values("delivery_partner_id"))
     return (
         Membership.objects.filter(sides, user__email__iexact=email)
-        .select_related("delivery_partner", "icb")
+        .select_related("practice", "delivery_partner", "icb")
         .order_by("pk")
         .first()
     )
@@ -150,6 +175,9 @@ def accept(invitation: Invitation, *, user: User) -> Membership:
         locked = _lock_open(invitation, now)
         if user.email.strip().lower() != locked.email:
             raise InvitationRefused("This invitation is for another e-mail address.")
+        # Roles may have been taken since it was sent (another invitation accepted meanwhile).
+        if reason := other_side_refusal(locked.email, invitation.organisation):
+            raise InvitationRefused(reason)
         where = _organisation_ids(locked)
         membership = Membership.objects.select_for_update().filter(user=user, **where).first()
         if membership is not None and membership.role != locked.role:
