@@ -526,22 +526,44 @@ def _count_views(checklist: Checklist) -> None:
     checklist.views = [View(key, label, counts[key], empty) for key, (label, empty) in VIEWS.items()]
 
 
+def at_place(place: str) -> str:
+    """The tag of a message to show at a `place` of the migration page rather than at its top, where
+    a change made without JavaScript lands (its page's address ends with that place's #anchor): the
+    confirmation is then seen without scrolling up. The places: "phase-<id>" (at_phase),
+    "item-<id>" (in the item's row), "people" and "check-ins" (their sections)."""
+    return f"at-{place}"
+
+
 def at_phase(phase_id: int) -> str:
-    """The tag of a message to show at the phase `phase_id` of the migration page rather than at its
-    top: the confirmation of a change made without JavaScript that took its item out of the view,
-    where the page opens (views/items.py)."""
-    return f"at-phase-{phase_id}"
+    """The tag of a message to show at the phase `phase_id`: the confirmation of a change made
+    without JavaScript that took its item out of the view, where the page opens (views/items.py)."""
+    return at_place(f"phase-{phase_id}")
 
 
-def place_messages(checklist: Checklist, messages) -> list:
-    """Give the phases of `checklist` the `messages` tagged for them (at_phase); the rest, in order,
-    for the top of the page."""
-    phases = {at_phase(phase.phase.pk): phase for phase in checklist.phases}
-    top = []
+SECTIONS = {at_place("people"): "people", at_place("check-ins"): "check_ins"}
+
+
+def place_messages(checklist: Checklist, messages) -> tuple[list, dict[str, list]]:
+    """Give the phases and the items shown in `checklist` the `messages` tagged for them
+    (at_place); then those for the page's sections, by section ("people", "check_ins"), and the
+    rest, in order, for the top of the page: (top, sections). An item's message is for its row
+    (`item.messages`, item_rows.row); a place not on the page (an item left out of the view) sends
+    its message to the top."""
+    places = {at_phase(phase.phase.pk): phase for phase in checklist.phases}
+    places |= {
+        at_place(f"item-{item.pk}"): item for phase in checklist.phases for group in phase.shown for item in group.items
+    }
+    top, sections = [], {name: [] for name in SECTIONS.values()}
     for message in messages:
-        phase = phases.get(message.extra_tags)
-        (phase.messages if phase else top).append(message)
-    return top
+        if place := places.get(message.extra_tags):
+            if not hasattr(place, "messages"):
+                place.messages = []
+            place.messages.append(message)
+        elif section := SECTIONS.get(message.extra_tags):
+            sections[section].append(message)
+        else:
+            top.append(message)
+    return top, sections
 
 
 def _phase_id(value: str | None) -> int | None:

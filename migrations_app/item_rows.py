@@ -58,6 +58,15 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool = False) -> SafeString
             _due(item),
         )
     ]
+    # A confirmation for this row (checklist.place_messages: a change made without JavaScript lands here).
+    for message in getattr(item, "messages", ()):
+        parts.append(
+            html(
+                '<div class="nhsuk-inset-text nhsuk-u-margin-top-2 nhsuk-u-margin-bottom-2" role="status">\n'
+                '<span class="nhsuk-u-visually-hidden">Information: </span>\n<p>{}</p>\n</div>',
+                message,
+            )
+        )
     if item.is_gate:
         ready = _READY if item.is_ready_to_sign else ""
         parts.append(html('<div id="item-{}-readiness">' + ready + "</div>", pk))

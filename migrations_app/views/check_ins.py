@@ -10,7 +10,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
-from migrations_app import access
+from migrations_app import access, checklist
 from migrations_app.forms import CheckInDayForm, CheckInForm
 from migrations_app.models import CheckIn, PracticeMigration, checkins
 from migrations_app.models.choices import Weekday
@@ -33,7 +33,11 @@ def migration_check_ins(request: HttpRequest, pk: int) -> HttpResponse:
             form.add_error(None, error)
         else:
             verb = "given" if created else "updated"
-            messages.success(request, f"{check_in.get_side_display()}'s check-in for this week {verb}.")
+            messages.success(
+                request,
+                f"{check_in.get_side_display()}'s check-in for this week {verb}.",
+                extra_tags=checklist.at_place("check-ins"),
+            )
             return redirect(reverse("migrations:migration_detail", kwargs={"pk": pk}) + "#check-ins")
     return _page(request, migration, form, status=400 if form is not None and form.errors else 200)
 

@@ -265,7 +265,7 @@ def _done(request, item, user_access, announcement: str, change: checklist.Chang
     # phase instead, where the person was working, rather than the top of a long checklist, with the
     # confirmation there (views/pages.py), where it is seen.
     if _still_shown(item, checklist.view_of(show), user_access):
-        messages.success(request, f"{announcement}: {item.title}")
+        messages.success(request, f"{announcement}: {item.title}", extra_tags=checklist.at_place(f"item-{item.pk}"))
         return redirect(page + f"#item-{item.pk}")
     messages.success(request, f"{announcement}: {item.title}", extra_tags=checklist.at_phase(item.phase_id))
     return redirect(page + f"#phase-{item.phase_id}-heading")

@@ -54,6 +54,7 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
         if phase is not None:
             context = {"migration": migration, "access": user_access, "checklist": built, "phase": phase}
             return render(request, "migrations_app/_phase_items.html", context)
+    top_messages, section_messages = checklist.place_messages(built, messages.get_messages(request))
     return render(
         request,
         "migrations_app/migration_detail.html",
@@ -73,7 +74,9 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "check_in_sides": access.check_in_sides(user_access),
             # A link back to the list or dashboard, for whoever has more than this practice to see.
             "all_migrations": not access.standing_of(request.user).sees_one_practice,
-            # The confirmations not shown at a phase (checklist.place_messages), for base.html.
-            "top_messages": checklist.place_messages(built, messages.get_messages(request)),
+            # The confirmations not shown at a phase or a row (checklist.place_messages): at a
+            # section (people, check-ins), or at the top (base.html).
+            "top_messages": top_messages,
+            "section_messages": section_messages,
         },
     )

@@ -19,7 +19,7 @@ from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from migrations_app import access
+from migrations_app import access, checklist
 from migrations_app.audit import log_security_event
 from migrations_app.invitations import inviting, people
 from migrations_app.invitations.forms import InviteForm, NewAccountForm
@@ -148,6 +148,11 @@ def team_member_remove(request: HttpRequest, membership_pk: int) -> HttpResponse
 # --- the verbs, and what each tells the person ----------------------------------------------------------
 
 
+# Shown in the People section of the migration page, where these actions land (#people); the top
+# of the "Your team" page, which has no such section.
+AT_PEOPLE = checklist.at_place("people")
+
+
 def _invite(request: HttpRequest, form: InviteForm) -> bool:
     data = form.cleaned_data
     try:
@@ -158,7 +163,9 @@ def _invite(request: HttpRequest, form: InviteForm) -> bool:
         form.add_error("email", refused)
         return False
     messages.success(
-        request, f"Invitation sent to {invitation.email}. The link in it works for {INVITATION_DAYS} days."
+        request,
+        f"Invitation sent to {invitation.email}. The link in it works for {INVITATION_DAYS} days.",
+        extra_tags=AT_PEOPLE,
     )
     return True
 
@@ -167,12 +174,13 @@ def _resend(request: HttpRequest, invitation: Invitation) -> None:
     try:
         inviting.resend(invitation, by=request.user)
     except inviting.InvitationRefused as refused:
-        messages.info(request, refused.message)
+        messages.info(request, refused.message, extra_tags=AT_PEOPLE)
     else:
         messages.success(
             request,
             f"Invitation sent again to {invitation.email}, with a new link that works for {INVITATION_DAYS} days. "
             "The earlier link no longer works.",
+            extra_tags=AT_PEOPLE,
         )
 
 
@@ -180,9 +188,13 @@ def _cancel(request: HttpRequest, invitation: Invitation) -> None:
     try:
         inviting.cancel(invitation, by=request.user)
     except inviting.InvitationRefused as refused:
-        messages.info(request, refused.message)
+        messages.info(request, refused.message, extra_tags=AT_PEOPLE)
     else:
-        messages.success(request, f"The invitation to {invitation.email} is cancelled. Its link no longer works.")
+        messages.success(
+            request,
+            f"The invitation to {invitation.email} is cancelled. Its link no longer works.",
+            extra_tags=AT_PEOPLE,
+        )
 
 
 def _remove(request: HttpRequest, membership: Membership) -> None:
@@ -190,6 +202,7 @@ def _remove(request: HttpRequest, membership: Membership) -> None:
         messages.success(
             request,
             f"{membership.user} is no longer {people.role_phrase(membership.role)} at {membership.organisation}.",
+            extra_tags=AT_PEOPLE,
         )
 
 
