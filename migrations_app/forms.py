@@ -487,7 +487,7 @@ class CheckInForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={
             "required": "Enter a note: what moved, what is stuck, what help is needed",
-            "max_length": f"Note must be {CHECK_IN_NOTE_MAX} characters or fewer",
+            "max_length": f"The note must be {CHECK_IN_NOTE_MAX:,} characters or fewer",
         },
     )
 

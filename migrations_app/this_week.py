@@ -87,9 +87,11 @@ def section(checklist, oob: bool = False) -> SafeString:
             parts.append(
                 html(
                     '<p class="nhsuk-body-s">The {} due soonest are above. '
-                    '<a href="{}?show=next-30-days#checklist">See everything due in the next 30 days</a></p>',
+                    '<a href="{}?show=next-30-days#checklist">See all {} items due in the next 30 days</a></p>',
                     len(soonest),
                     page,
+                    # The view's own count, as its tab gives it (the 7 days' count is in the heading).
+                    next((view.count for view in checklist.views if view.key == "next-30-days"), len(due_soon)),
                 )
             )
     parts.append(_END)

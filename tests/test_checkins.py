@@ -16,7 +16,7 @@ from migrations_app.dashboard.rag import Rag
 from migrations_app.models import CheckIn, ChecklistProgress, Event, PracticeMigration, checkins
 from migrations_app.models.choices import CheckInRag, CheckInSide, Weekday
 from tests.conftest import TODAY
-from tests.pages import open_dashboard, text
+from tests.pages import detail_url, open_dashboard, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -175,6 +175,22 @@ def test_the_practice_manager_gives_a_check_in_through_the_page(client, migratio
     )
 
 
+def test_once_given_the_page_offers_to_change_this_weeks_check_in(
+    client, migration, practice_manager, delivery_partner_user
+):
+    client.force_login(practice_manager)
+    before = text(client.get(detail_url(migration)).content.decode())
+    client.post(check_ins_url(migration), {"rag": "amber", "note": NOTE})
+    after = text(client.get(detail_url(migration)).content.decode())
+    # The delivery partner's side is still to give: theirs is to give, not change.
+    client.force_login(delivery_partner_user)
+    partner = text(client.get(detail_url(migration)).content.decode())
+
+    assert "Give this week's check-in" in before and "Change this week's check-in" not in before
+    assert "Change this week's check-in" in after and "Give this week's check-in" not in after
+    assert "Give this week's check-in" in partner
+
+
 def test_the_delivery_partner_gives_its_own_side_whatever_the_form_says(client, migration, delivery_partner_user):
     client.force_login(delivery_partner_user)
 
@@ -202,7 +218,7 @@ def test_a_form_with_errors_saves_nothing_and_says_what_to_fix(client, migration
     assert response.status_code == 400
     assert "There is a problem" in html
     assert "Select red, amber or green" in html
-    assert "Note must be 1000 characters or fewer" in html
+    assert "The note must be 1,000 characters or fewer" in html
     assert '<a href="#id_rag_0">' in html
     assert not migration.check_ins.exists()
 

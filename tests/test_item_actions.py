@@ -198,6 +198,21 @@ def test_a_note_with_htmx_answers_with_the_item_alone(client, migration, practic
     assert text(element(html, "announcer")) == "Note saved"
 
 
+@pytest.mark.parametrize("note", ["", "   "])
+def test_a_note_saved_unchanged_says_nothing_was_saved(client, migration, practice_manager, note):
+    task = item(migration, OVERDUE_KEY)
+    events = task.events.count()
+    client.force_login(practice_manager)
+
+    html = htmx_post(client, item_url("item_note", task), {"revision": task.revision, "note": note}).content.decode()
+    plain = client.post(item_url("item_note", task), {"revision": task.revision, "note": note}, follow=True)
+
+    assert text(element(html, "announcer")) == "No change to the note, so nothing was saved"
+    assert "No change to the note, so nothing was saved" in text(plain.content.decode())
+    assert "Note saved" not in text(plain.content.decode())
+    assert task.events.count() == events
+
+
 def test_two_people_ticking_the_same_item_both_succeed_and_both_are_logged(
     client, migration, practice_manager, clinical_lead
 ):

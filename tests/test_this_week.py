@@ -52,7 +52,7 @@ TEMPLATE = """{% comment %}What is overdue and what falls due in the next 7 days
         {% endfor %}
       </ul>
       {% if checklist.due_soon|length > checklist.soonest_due|length %}
-      <p class="nhsuk-body-s">The {{ checklist.soonest_due|length }} due soonest are above. <a href="{{ page_url }}?show=next-30-days#checklist">See everything due in the next 30 days</a></p>
+      <p class="nhsuk-body-s">The {{ checklist.soonest_due|length }} due soonest are above. <a href="{{ page_url }}?show=next-30-days#checklist">See all {% for view in checklist.views %}{% if view.key == "next-30-days" %}{{ view.count }}{% endif %}{% endfor %} items due in the next 30 days</a></p>
       {% endif %}
     {% endif %}
   </div>

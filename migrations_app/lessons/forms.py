@@ -22,7 +22,7 @@ class RetrospectiveForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 5}),
         error_messages={
             "required": "Enter the lesson you would pass on",
-            "max_length": f"The lesson must be {LESSON_MAX} characters or fewer",
+            "max_length": f"The lesson must be {LESSON_MAX:,} characters or fewer",
         },
     )
 
@@ -42,7 +42,9 @@ class RetrospectiveForm(forms.Form):
                 required=False,
                 max_length=COMMENT_MAX,
                 widget=forms.Textarea(attrs={"rows": 3}),
-                error_messages={"max_length": f"The comment must be {COMMENT_MAX} characters or fewer"},
+                error_messages={
+                    "max_length": f"The comment on {area.label.lower()} must be {COMMENT_MAX:,} characters or fewer"
+                },
             )
         self.fields["lesson"] = lesson
 

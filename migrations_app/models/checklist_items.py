@@ -405,12 +405,13 @@ class ChecklistItem(models.Model):
         )
         self._request_sign_offs_on_commit()
 
-    def set_note(self, by, note: str, *, expected_revision: int | None = None) -> None:
+    def set_note(self, by, note: str, *, expected_revision: int | None = None) -> bool:
+        """Set the note; False (and nothing written) when it is the note already."""
         with self._transaction():
             item = self._lock(expected_revision)
             old_note, item.note = item.note, note.strip()
             if old_note == item.note:
-                return
+                return False
             item.revision += 1
             item.save(update_fields=["note", "revision"])
             Event.objects.create(
@@ -423,6 +424,7 @@ class ChecklistItem(models.Model):
                 new_value=item.note,
             )
         self._copy_from(item)
+        return True
 
     def set_due_date(self, by, due_on: date | None, *, reason: str = "", expected_revision: int | None = None) -> None:
         """Set a due date by hand (replanning then leaves it alone), or clear it (None) to go

@@ -35,7 +35,8 @@ def migration_check_ins(request: HttpRequest, pk: int) -> HttpResponse:
             verb = "given" if created else "updated"
             messages.success(
                 request,
-                f"{check_in.get_side_display()}'s check-in for this week {verb}.",
+                f"This week's check-in {verb}, as the {check_in.get_side_display()[0].lower()}"
+                f"{check_in.get_side_display()[1:]}.",
                 extra_tags=checklist.at_place("check-ins"),
             )
             return redirect(reverse("migrations:migration_detail", kwargs={"pk": pk}) + "#check-ins")

@@ -110,7 +110,7 @@ def item_note(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         request,
         lambda: access.get_item_to_work_on(request.user, pk, item_pk, lock=True),
         lambda item: NoteForm(request.POST, item=item),
-        "Note saved",
+        lambda changed: "Note saved" if changed else "No change to the note, so nothing was saved",
         lambda item, data: item.set_note(request.user, data["note"], expected_revision=data["revision"]),
         form_name="note_form",
         moves=False,
@@ -186,13 +186,14 @@ def _apply(
     request,
     fetch: Callable,
     make_form: Callable,
-    announcement: str,
+    announcement: str | Callable,
     action: Callable,
     form_name: str | Callable = "",
     moves: bool = True,
 ) -> HttpResponse:
     """In one transaction, `fetch` the item (locked for the change), validate the form
-    `make_form(item)` and run `action(item, data)` with its data; then answer: the updated item
+    `make_form(item)` and run `action(item, data)` with its data; then answer, with the
+    `announcement` (or `announcement(what the action returned)`): the updated item
     (and, for a change of status, what it `moves` on the page), or the form again with a message
     and nothing saved. A refusal from the model rolls the whole transaction back (the item is held
     for the change: ChecklistItem.hold_for_change), so it is caught outside it."""
@@ -203,7 +204,9 @@ def _apply(
             name = form_name(item) if callable(form_name) else form_name
             form = make_form(item)
             if form.is_valid():
-                action(item, form.cleaned_data)
+                done = action(item, form.cleaned_data)
+                if callable(announcement):
+                    announcement = announcement(done)
                 change = _change_of(request, item, user_access) if moves else None
     except ValidationError as error:
         _add_model_errors(form, error)

@@ -55,6 +55,8 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             context = {"migration": migration, "access": user_access, "checklist": built, "phase": phase}
             return render(request, "migrations_app/_phase_items.html", context)
     top_messages, section_messages = checklist.place_messages(built, messages.get_messages(request))
+    check_ins = checkins.state_of(migration, checkins.of_migration(migration), today)
+    check_in_sides = access.check_in_sides(user_access)
     return render(
         request,
         "migrations_app/migration_detail.html",
@@ -70,8 +72,11 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             # After go-live: whether each side has written its retrospective (_retrospectives.html).
             "retrospectives": retrospectives.panel(migration, user_access, today),
             # The weekly check-ins (one query: the migration's check-ins, with who gave them).
-            "check_ins": checkins.state_of(migration, checkins.of_migration(migration), today),
-            "check_in_sides": access.check_in_sides(user_access),
+            "check_ins": check_ins,
+            "check_in_sides": check_in_sides,
+            # Every side the person gives has given this week's: theirs is to change, not give.
+            "check_ins_given": bool(check_in_sides)
+            and all(side.this_week for side in check_ins.sides if side.side in check_in_sides),
             # A link back to the list or dashboard, for whoever has more than this practice to see.
             "all_migrations": not access.standing_of(request.user).sees_one_practice,
             # The confirmations not shown at a phase or a row (checklist.place_messages): at a

@@ -31,6 +31,9 @@ function isWholePage(html) {
 function messageFrom(xhr) {
   if (isWholePage(xhr.response)) {
     const page = new DOMParser().parseFromString(xhr.response, "text/html");
+    // A page may say what to do in place (an expired form: reload, rather than go back).
+    const inPlace = page.querySelector("main [data-in-place]");
+    if (inPlace) return inPlace.dataset.inPlace;
     const heading = page.querySelector("main h1");
     const paragraph = page.querySelector("main h1 ~ p");
     if (heading) {

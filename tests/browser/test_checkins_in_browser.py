@@ -54,7 +54,8 @@ def test_the_practice_manager_and_the_delivery_partner_each_give_their_check_in(
     manager_page = new_page()
     sign_in(manager_page, practice_manager)
     give_check_in(manager_page, current_migration, "Amber", PRACTICE_NOTE)
-    expect(manager_page.get_by_role("status").filter(has_text="check-in for this week given")).to_be_visible()
+    given = manager_page.get_by_role("status").filter(has_text="This week's check-in given, as the practice manager.")
+    expect(given).to_be_visible()
     expect(manager_page.locator("#check-ins ~ dl").first).to_contain_text(PRACTICE_NOTE)
 
     partner_page = new_page()

@@ -52,7 +52,7 @@ def test_a_check_in_saved_is_confirmed_in_the_check_ins_section(
     page.get_by_role("button", name="Save check-in").click()
 
     page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/#check-ins$"))
-    expect(confirmation(page, "check-in for this week given")).to_be_in_viewport()
+    expect(confirmation(page, "This week's check-in given, as the practice manager.")).to_be_in_viewport()
 
 
 def test_an_item_reopened_from_its_own_page_is_confirmed_in_its_row(

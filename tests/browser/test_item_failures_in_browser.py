@@ -91,6 +91,23 @@ def test_a_tick_without_javascript_after_the_session_ended_goes_to_sign_in_and_b
     assert ChecklistItem.objects.get(pk=item.pk).status == ItemStatus.TO_DO
 
 
+def test_a_tick_after_every_cookie_was_cleared_says_to_reload_the_page(
+    page, sign_in, practice_manager, current_migration
+):
+    # The session's and the CSRF cookie gone (a browser told to clear them): the CSRF check refuses
+    # first, and the row says what to do there, not the whole page's "go back to the previous page".
+    item = item_of(current_migration)
+    sign_in(page, practice_manager)
+    page.context.clear_cookies()
+
+    page.locator(f"#item-{item.pk}").get_by_role("button", name="Mark as done").click()
+
+    expect_error_at_item(page, item, "This page has expired, so your change was not saved. Reload the page")
+    page.reload()
+    expect(page).to_have_url(re.compile(r"/accounts/login/"))
+    assert ChecklistItem.objects.get(pk=item.pk).status == ItemStatus.TO_DO
+
+
 # --- a refusal (403), a conflict (409), a server error (500) ------------------------------------------
 
 
