@@ -85,6 +85,28 @@ def test_moving_go_live_shows_a_preview_then_saves_on_confirmation(client, migra
     assert events.filter(kind=Event.Kind.REPLAN).count() == open_on_go_live.count()
 
 
+def test_back_from_the_preview_keeps_the_dates_typed(client, migration, practice_manager):
+    url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
+    client.force_login(practice_manager)
+    data = milestone_data(migration, go_live=("16", "6", "2025"), fdp=("12", "6", "2025"))
+    data["reason"] = "Supplier slot moved & confirmed"
+
+    preview = client.post(url, data).content.decode()
+    back = re.search(r'class="nhsuk-back-link" href="([^"]+)"', preview).group(1).replace("&amp;", "&")
+    form = client.get(back)
+
+    html = form.content.decode()
+    assert back.startswith(url + "?")
+    assert form.status_code == 200
+    assert date_boxes(html, "go_live") == ("16", "6", "2025")
+    assert date_boxes(html, "fdp") == ("12", "6", "2025")
+    assert date_boxes(html, "order_accepted") == ("3", "3", "2025")
+    assert "Supplier slot moved &amp; confirmed" in html
+    assert "nhsuk-error-summary" not in html
+    migration.refresh_from_db()
+    assert migration.go_live_on == date(2025, 6, 9)  # nothing saved
+
+
 def test_saving_the_milestones_unchanged_says_so_and_changes_nothing(client, migration, practice_manager):
     before = schedule(migration)
     client.force_login(practice_manager)

@@ -1,7 +1,10 @@
+from urllib.parse import urlencode
+
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from migrations_app import access
@@ -9,16 +12,21 @@ from migrations_app.access import Permission
 from migrations_app.forms import MilestonesForm
 from migrations_app.models import Milestone
 
+# What the preview's form sends that the person did not type.
+NOT_TYPED = ("csrfmiddlewaretoken", "confirm")
+
 
 @require_http_methods(["GET", "POST"])
 def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change milestone dates: first a preview of the due dates that would move, then apply."""
     migration, _ = access.get_migration(request.user, pk, Permission.EDIT_MILESTONES)
     if request.method == "GET":
+        # Back from the preview, the dates as they were typed (its back link carries them).
+        typed = request.GET if any(name.endswith(("-day", "-month", "-year")) for name in request.GET) else None
         return render(
             request,
             "migrations_app/milestones_form.html",
-            {"migration": migration, "form": MilestonesForm(migration=migration)},
+            {"migration": migration, "form": MilestonesForm(typed, migration=migration)},
         )
     form = MilestonesForm(request.POST, migration=migration)
     if not form.is_valid():
@@ -38,6 +46,9 @@ def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 "form": form,
                 "changes": describe_changes(migration, changes),
                 "moves": migration.preview_milestone_change(changes),
+                "back": reverse("migrations:milestones_edit", kwargs={"pk": pk})
+                + "?"
+                + urlencode([(name, value) for name, value in request.POST.items() if name not in NOT_TYPED]),
             },
         )
     try:
