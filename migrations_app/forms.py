@@ -387,21 +387,22 @@ class DueDateForm(OneDateInput, RevisionForm):
         return cleaned
 
 
-def parse_date(label: str, day: str, month: str, year: str) -> date | None:
+def parse_date(label: str, day: str, month: str, year: str, *, example: str = "27 3 2027") -> date | None:
     """The date typed in an NHS.UK date input, None when all three boxes are empty, or a
-    DateInputError worded as the NHS.UK date input asks, naming the boxes that are wrong."""
+    DateInputError worded as the NHS.UK date input asks, naming the boxes that are wrong. Its
+    `example` of a date is as the boxes take one; a file's cells (the import) give theirs."""
     typed = dict(zip(PARTS, (day.strip(), month.strip(), year.strip()), strict=True))
     if not any(typed.values()):
         return None
     missing = [part for part, value in typed.items() if not value]
     if missing:
         raise DateInputError(f"{label} must include a {' and '.join(missing)}", missing)
-    real_date = f"{label} must be a real date, for example 27 3 2027"
+    real_date = f"{label} must be a real date, for example {example}"
     # str.isdigit() and int() take any script's digits (Arabic-Indic, full-width) and superscripts
     # too: only 0 to 9 are read as numbers here, as people reading the date back expect.
     other_digits = [part for part, value in typed.items() if value.isdecimal() and not value.isascii()]
     if other_digits:
-        raise DateInputError(f"{label} must be typed with the numbers 0 to 9, for example 27 3 2027", other_digits)
+        raise DateInputError(f"{label} must be typed with the numbers 0 to 9, for example {example}", other_digits)
     not_numbers = [part for part, value in typed.items() if not (value.isascii() and value.isdigit())]
     if not_numbers:
         raise DateInputError(real_date, not_numbers)

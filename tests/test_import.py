@@ -445,10 +445,26 @@ def test_an_update_that_would_put_dates_out_of_order_is_an_error(importer, deliv
     assert problems(preview) == [(2, "Planned go-live", "Go-live cannot be before final data production (FDP).")]
 
 
+def test_a_clash_with_a_date_the_file_does_not_give_says_what_the_migration_has(importer, delivery_partner, migration):
+    # An order date moved past the migration's kick-off (10 March 2025), which no column gives.
+    kick_off = migration.kick_off_on
+    preview = preview_of(csv_bytes([*UPDATE_ROW[:5], "01/04/2025", UPDATE_ROW[6]]), importer, delivery_partner)
+
+    found = problems(preview)
+    assert found, "the row is refused"
+    row, heading, message = next(problem for problem in found if problem[1] == "Kick-off")
+    assert row == 2
+    assert message.startswith("Kick-off cannot be before the order is accepted.")
+    assert (
+        f"The migration's kick-off date is {kick_off.day} {kick_off:%B} {kick_off.year}, which this row does not "
+        "change: change that on the migration's milestones page, or change this row's dates."
+    ) in message
+
+
 @pytest.mark.parametrize(
     ("cell", "message"),
     [
-        ("31/02/2025", "Order date must be a real date, for example 27 3 2027"),
+        ("31/02/2025", "Order date must be a real date, for example 27/03/2027"),
         ("next week", "Order date must be a date, for example 27/03/2027 or 2027-03-27"),
         ("01/04/1999", "Order date must be between 1 January 2000 and 31 December 2099"),
         ("", "Enter the order date."),

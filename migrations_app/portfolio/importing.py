@@ -18,6 +18,7 @@ from datetime import date, datetime
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import IntegrityError, models, transaction
 from django.utils import timezone
+from django.utils.dates import MONTHS
 
 from migrations_app import access, scheduling
 from migrations_app.forms import DateInputError, parse_date
@@ -492,7 +493,7 @@ class _Context:
                 key = COLUMN_OF_FIELD.get(name)
                 heading = self.headings.get(key, "") if key else Milestone(name.removesuffix("_on")).label
                 for message in messages:
-                    row.problems.append(Problem(row.number, heading, message))
+                    row.problems.append(Problem(row.number, heading, message + _kept_date(name, row, migration)))
         if row.project_manager_email:
             partner_id = practice.delivery_partner_id if practice and practice.delivery_partner_id else self.partner.pk
             user, partner_ids = managers.get(row.project_manager_email, (None, set()))
@@ -517,6 +518,23 @@ class _Context:
         row.kind = RowKind.UPDATE if row.changes else RowKind.UNCHANGED
 
 
+def _kept_date(field: str, row: Row, migration: PracticeMigration | None) -> str:
+    """For a problem with a milestone the row does not give (not a column of the file, or left
+    empty), what the migration has for it and where to change it: the person sees a date they did
+    not type, and why it stops the row."""
+    milestone = field.removesuffix("_on")
+    if migration is None or milestone not in Milestone.values or milestone in row.dates:
+        return ""
+    kept = migration.milestone_dates().get(milestone)
+    if kept is None:
+        return ""
+    label = Milestone(milestone).label
+    return (
+        f" The migration's {label[0].lower()}{label[1:]} date is {kept.day} {MONTHS[kept.month]} {kept.year}, "
+        "which this row does not change: change that on the migration's milestones page, or change this row's dates."
+    )
+
+
 def cell_date(label: str, value: object) -> date | None:
     """A date cell: a real Excel date, or text as day month year (27/03/2027, 27-3-2027, 27 3
     2027) or ISO (2027-03-27). The range and real-date checks are the date input's (parse_date)."""
@@ -525,7 +543,7 @@ def cell_date(label: str, value: object) -> date | None:
     if isinstance(value, datetime):
         value = value.date()
     if isinstance(value, date):
-        return parse_date(label, str(value.day), str(value.month), str(value.year))
+        return parse_date(label, str(value.day), str(value.month), str(value.year), example="27/03/2027")
     text = str(value).strip() if isinstance(value, str) else ""
     if match := ISO_DATE.fullmatch(text):
         year, month, day = match.groups()
@@ -533,4 +551,4 @@ def cell_date(label: str, value: object) -> date | None:
         day, month, year = match.groups()
     else:
         raise DateInputError(f"{label} must be a date, for example 27/03/2027 or 2027-03-27")
-    return parse_date(label, day, month, year)
+    return parse_date(label, day, month, year, example="27/03/2027")
