@@ -27,7 +27,7 @@ from migrations_app.portfolio import importing
 from migrations_app.portfolio.importing import RowKind
 from migrations_app.portfolio.tracker_file import MAX_ROWS, FileProblem, TrackerFile
 from tests.conftest import with_two_factor_device
-from tests.factories import GO_LIVE_ON, MembershipFactory, UserFactory
+from tests.factories import GO_LIVE_ON, MembershipFactory, SupplierFactory, UserFactory
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
@@ -329,6 +329,21 @@ def test_headings_are_matched_in_any_case_and_by_their_aliases(importer, deliver
     assert new.kind == RowKind.NEW
     assert (new.ods_code, new.source.system_name, new.target.system_name) == ("K82001", "EMIS Web", "SystmOne")
     assert new.dates == {"order_accepted": date(2025, 4, 1), "go_live": date(2025, 7, 28), "idp": date(2025, 5, 12)}
+
+
+def test_a_system_may_be_given_by_the_first_word_of_its_name_or_its_suppliers(importer, delivery_partner):
+    # "EMIS" (EMIS Web, by EMIS Health) names one supplier; "Test" names two, so it names none.
+    SupplierFactory(name="Test Labs", system_name="Test One")
+    SupplierFactory(name="Test Works", system_name="Test Two")
+    emis = ["K82001", "New Road Surgery", "QWE", "EMIS", "tpp", "01/04/2025", "28/07/2025"]
+    ambiguous = ["K82002", "Old Road Surgery", "QWE", "EMIS", "Test", "01/04/2025", "28/07/2025"]
+
+    preview = preview_of(csv_bytes(emis, ambiguous), importer, delivery_partner)
+
+    new = preview.rows[0]
+    assert (new.kind, new.source.system_name, new.target.system_name) == (RowKind.NEW, "EMIS Web", "SystmOne")
+    assert [(row, heading) for row, heading, _ in problems(preview)] == [(3, "New system")]
+    assert 'No clinical system is called "Test"' in problems(preview)[0][2]
 
 
 def test_a_utf8_file_with_a_byte_order_mark_is_read(importer, delivery_partner):

@@ -350,10 +350,18 @@ class _Context:
         self.starter = starter
         self.partner = partner
         self.duplicates = duplicates
+        # A system by its name or its supplier's, or by the first word of either when that names
+        # one supplier only: "EMIS" for EMIS Web (EMIS Health), as trackers often write it.
         self.suppliers: dict[str, Supplier] = {}
+        first_words: dict[str, set[Supplier]] = {}
         for supplier in Supplier.objects.all():
-            self.suppliers.setdefault(supplier.system_name.casefold().strip(), supplier)
-            self.suppliers.setdefault(supplier.name.casefold().strip(), supplier)
+            for name in (supplier.system_name, supplier.name):
+                self.suppliers.setdefault(name.casefold().strip(), supplier)
+                if name.split():
+                    first_words.setdefault(name.split()[0].casefold(), set()).add(supplier)
+        for word, suppliers in first_words.items():
+            if len(suppliers) == 1:
+                self.suppliers.setdefault(word, next(iter(suppliers)))
         self.system_names = sorted({supplier.system_name for supplier in self.suppliers.values()})
         # By code, or by name as a tracker spreadsheet may give it instead (its "ICB" column).
         self.icbs = {key: icb for icb in ICB.objects.all() for key in (icb.code.upper(), icb.name.upper())}
