@@ -9,7 +9,20 @@ from django.utils import timezone
 
 from migrations_app import access
 from migrations_app.management.commands.seed_demo import DEMO_PASSWORD, PRACTICES
-from migrations_app.models import ICB, CheckIn, DeliveryPartner, Membership, PracticeMigration, Role, User, checkins
+from migrations_app.models import (
+    ICB,
+    CheckIn,
+    ChecklistItem,
+    DeliveryPartner,
+    Event,
+    ItemKind,
+    ItemStatus,
+    Membership,
+    PracticeMigration,
+    Role,
+    User,
+    checkins,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -130,3 +143,21 @@ def test_demo_migrations_were_tracked_from_their_start_so_none_asks_to_catch_up(
         assert timezone.localdate(migration.created_at) <= first_due
         page = client.get(f"/migrations/{migration.pk}/").content.decode()
         assert "added to the tracker" not in page, migration
+
+
+def test_demo_items_were_done_on_the_day_they_fell_due(seeded):
+    # Not when the demo was made: the record and the histories read in order (a live migration's
+    # gates signed before its go-live).
+    done = ChecklistItem.objects.filter(status=ItemStatus.DONE).select_related("migration")
+    assert done.count() > 100
+    for item in done:
+        assert timezone.localdate(item.completed_at) == item.due_on, item
+        changes = item.events.filter(kind__in=[Event.Kind.STATUS, Event.Kind.SIGN_OFF])
+        assert changes.exists()
+        assert {timezone.localdate(event.at) for event in changes} == {item.due_on}, item
+    live = PracticeMigration.objects.get(practice__name="Meadowbank Surgery")
+    gates = done.filter(migration=live, kind=ItemKind.GATE)
+    assert gates.exists()
+    assert all(
+        timezone.localdate(gate.completed_at) <= live.go_live_on for gate in gates if gate.due_on <= live.go_live_on
+    )

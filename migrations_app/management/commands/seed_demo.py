@@ -6,14 +6,16 @@ from datetime import date, datetime, time, timedelta
 from django.conf import settings
 from django.contrib.auth.models import Group
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
+from django.db import models, transaction
 from django.db.models import Min
 from django.utils import timezone
 
 from migrations_app.models import (
     ICB,
     CheckIn,
+    ChecklistItem,
     DeliveryPartner,
+    Event,
     ItemStatus,
     Membership,
     Practice,
@@ -279,8 +281,15 @@ def _tick_items_due_before(migration: PracticeMigration, today: date, people: di
     item by someone in its role, so each gate is signed by the role that signs it."""
     for item in migration.items.filter(status=ItemStatus.TO_DO, due_on__lt=today).order_by("due_on", "pk"):
         by = people[item.responsible_role]
+        started = timezone.now()
         if item.is_gate:
             waiting = item.open_dependencies().exists()
             item.sign_off(by, override_reason="Demo data: signed off when due." if waiting else "")
         else:
             item.complete(by)
+        # Done on the day it fell due, as the story has it, not when the demo was made: the record
+        # and the item's history then read in order (a gate signed before go-live, not after it).
+        when = timezone.make_aware(datetime.combine(item.due_on, time(10)))
+        ChecklistItem.objects.filter(pk=item.pk).update(completed_at=when)
+        # The event log is append-only for the product; demo data is written as if it had happened.
+        models.QuerySet.update(Event.objects.filter(migration=migration, at__gte=started), at=when)
