@@ -403,3 +403,47 @@ def test_what_a_gate_waits_for_is_edited_as_keys_one_a_line_or_separated_by_comm
 
     assert typed == others[:3]
     assert ItemTemplate.objects.get(pk=gate.pk).depends_on is None  # empty: every earlier item of its phase
+
+
+@pytest.mark.parametrize(
+    ("offset", "message"),
+    [
+        ("99999", "Enter an offset between -365 and 365 days"),
+        ("-366", "Enter an offset between -365 and 365 days"),
+        ("99999999999999999999", "Enter an offset between -365 and 365 days"),
+        ("soon", "Enter the offset as a whole number of days"),
+    ],
+)
+def test_an_offset_beyond_a_year_is_refused_as_it_is_typed(editor_client, draft, offset, message):
+    # Not saved as "changed successfully" to be caught only on publishing.
+    item = ItemTemplate.objects.filter(phase__version=draft).first()
+    page = editor_client.get(change_url(item.phase))
+    prefix = item_prefix(page, item.key)
+
+    response = editor_client.post(change_url(item.phase), form_data(page) | {f"{prefix}offset_days": offset})
+
+    assert response.status_code == 200
+    assert message in response.content.decode()
+    assert ItemTemplate.objects.get(pk=item.pk).offset_days == item.offset_days
+
+
+def test_waits_for_a_key_that_names_no_item_is_refused_as_it_is_typed(editor_client, draft):
+    gate = ItemTemplate.objects.filter(phase__version=draft, depends_on__isnull=False).first()
+    page = editor_client.get(change_url(gate.phase))
+    prefix = item_prefix(page, gate.key)
+    elsewhere = ItemTemplate.objects.filter(phase__version=draft).exclude(phase=gate.phase).first().key
+
+    refused = editor_client.post(
+        change_url(gate.phase), form_data(page) | {f"{prefix}depends_on": f"{elsewhere}\nno-such-key"}
+    )
+    kept = editor_client.post(change_url(gate.phase), form_data(page) | {f"{prefix}depends_on": elsewhere})
+    alone = editor_client.post(
+        change_url(gate), form_data(editor_client.get(change_url(gate))) | {"depends_on": "no-such-key"}
+    )
+
+    assert refused.status_code == 200
+    assert "No item of this version has the key &#x27;no-such-key&#x27;" in refused.content.decode()
+    assert kept.status_code == 302  # a key of another phase of the version is fine
+    assert ItemTemplate.objects.get(pk=gate.pk).depends_on == [elsewhere]
+    assert alone.status_code == 200
+    assert "No item of this version has the key &#x27;no-such-key&#x27;" in alone.content.decode()

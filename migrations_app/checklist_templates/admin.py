@@ -22,6 +22,7 @@ from django.urls import path, reverse
 from django.utils.html import format_html
 
 from migrations_app.checklist_templates import diffs, guide_file, publishing
+from migrations_app.checklist_templates.guide_file import OFFSET_LIMIT_DAYS
 from migrations_app.models import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
 from migrations_app.models.checklist_templates import DraftConflictError, PublishedVersionError
 
@@ -141,12 +142,81 @@ def waits_for() -> KeysField:
     )
 
 
+def offset_days() -> forms.IntegerField:
+    """The offset as the guide file allows it (guide_file.OFFSET_LIMIT_DAYS), checked as it is typed
+    rather than only on publishing: beyond a year is a typing slip, not a plan."""
+    limit = OFFSET_LIMIT_DAYS
+    message = f"Enter an offset between -{limit} and {limit} days"
+    return forms.IntegerField(
+        label="Offset days",
+        min_value=-limit,
+        max_value=limit,
+        help_text="Days from the anchor milestone; negative is before it.",
+        error_messages={
+            "min_value": message,
+            "max_value": message,
+            "invalid": "Enter the offset as a whole number of days",
+        },
+    )
+
+
+def unknown_keys_message(keys: list[str] | None, known: set[str]) -> str:
+    """Why a gate's "waits for" `keys` are refused ("" if each names one of the `known` items):
+    refused as they are typed, where the editor is; publishing checks the rest (loops, and keys of
+    items deleted since)."""
+    unknown = [key for key in keys or [] if key not in known]
+    if not unknown:
+        return ""
+    return (
+        f"No item of this version has the key {', '.join(repr(key) for key in unknown)}: "
+        "use the keys of the items it waits for, as the Key column gives them."
+    )
+
+
+def version_keys(version_id: int, *, except_phase: int | None = None) -> set[str]:
+    items = ItemTemplate.objects.filter(phase__version_id=version_id)
+    if except_phase is not None:
+        items = items.exclude(phase_id=except_phase)
+    return set(items.values_list("key", flat=True))
+
+
+class KnownKeysInVersion(forms.ModelForm):
+    """One item on its own page: its "waits for" names items of its version (unknown_keys_message)."""
+
+    def clean_depends_on(self) -> list[str] | None:
+        keys = self.cleaned_data.get("depends_on")
+        phase = getattr(self.instance, "phase", None)
+        if keys and phase is not None:
+            known = version_keys(phase.version_id) | {self.cleaned_data.get("key") or self.instance.key}
+            if message := unknown_keys_message(keys, known):
+                raise ValidationError(message)
+        return keys
+
+
+class ItemRowsFormSet(LabelledRowsFormSet):
+    """A phase's items, one table: a gate's "waits for" may name items of the version's other
+    phases, or rows of this table, as they are being saved (a row added in the same save counts,
+    a row deleted in it does not)."""
+
+    def clean(self) -> None:
+        super().clean()
+        rows = [form for form in self.forms if hasattr(form, "cleaned_data") and form.cleaned_data]
+        kept = [form for form in rows if not form.cleaned_data.get("DELETE")]
+        known = version_keys(self.instance.version_id, except_phase=self.instance.pk)
+        known |= {form.cleaned_data.get("key") for form in kept if form.cleaned_data.get("key")}
+        for form in kept:
+            if message := unknown_keys_message(form.cleaned_data.get("depends_on"), known):
+                form.add_error("depends_on", message)
+
+
 class ItemInlineForm(UniqueKeyInVersion, PositionedForm):
     depends_on = waits_for()
+    offset_days = offset_days()
 
 
-class ItemAdminForm(DraftForm, UniqueKeyInVersion):
+class ItemAdminForm(DraftForm, UniqueKeyInVersion, KnownKeysInVersion):
     depends_on = waits_for()
+    offset_days = offset_days()
 
 
 class PublishForm(forms.Form):
@@ -494,7 +564,7 @@ ITEM_FIELDS = ["position", *(name for name in ItemTemplate.COPIED_FIELDS if name
 class ItemInline(FrozenWhenPublishedInline, admin.TabularInline):
     model = ItemTemplate
     form = ItemInlineForm
-    formset = LabelledRowsFormSet
+    formset = ItemRowsFormSet
     fields = ITEM_FIELDS
     extra = 0
     # Fits a 1,280 px screen (static/admin-theme/admin.css shares the width out by column): plain
