@@ -44,6 +44,7 @@ def test_the_csv_has_the_tables_columns_then_its_own_and_every_row_of_the_filter
         "IDP",
         "FDP",
         "Old system access ends",
+        "Next item",
         "Next item owner",
         "Last change",
         "Last check-in",
@@ -75,7 +76,7 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         str(row.percent),
         str(row.overdue),
         "0",
-        f"{row.next_due_on.isoformat()} {row.next_item_title}",
+        row.next_due_on.isoformat(),
         row.rag.label,
         "Checklist in step with the dates",
         migration.practice.delivery_partner.name,
@@ -83,6 +84,7 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "2025-04-14",
         "2025-06-06",
         "2025-09-07",
+        row.next_item_title,
         row.next_item_owner,
         "2025-04-10",  # made today
         "",  # no check-in yet
@@ -117,3 +119,16 @@ def test_the_csv_of_many_rows_is_sent_in_chunks(client, guide_version, admin_use
     assert len(chunks) == 1 + 3  # the header, then 2 + 2 + 1 rows
     lines = list(csv.reader(io.StringIO(b"".join(chunks).decode("utf-8-sig"))))
     assert all(line[10] for line in lines[1:]), "every row has its next item, whichever chunk it is in"
+
+
+def test_a_live_migrations_days_to_go_live_is_a_negative_number_in_the_csv(
+    client, practice, guide_version, delivery_partner_user
+):
+    # A number a spreadsheet sorts by, where the table says "Live 18 days".
+    going_live(TODAY - timedelta(days=18), practice=practice, template_version=guide_version)
+    page = open_dashboard(client, delivery_partner_user)
+
+    header, line = csv_rows(client.get(CSV_URL))
+
+    assert "Live 18 days" in page.content.decode()
+    assert line[header.index("Days to go-live")] == "-18"

@@ -573,14 +573,16 @@ COLUMNS = [
     # By dates (phases.PHASE_STARTS); the table shows how far behind the checklist is under it.
     Column("phase", "Current phase", lambda row: row.phase_title, F("current_phase")),
     Column("go_live", "Go-live", lambda row: _date(row.go_live_on), F("go_live_on")),
-    Column("days_to_go", "Days to go-live", lambda row: row.days_to_go_text, F("go_live_on"), numeric=True),
+    # In the CSV a number a spreadsheet sorts by: negative once live (the table says "Live 20 days").
+    Column("days_to_go", "Days to go-live", lambda row: row.days_to_go, F("go_live_on"), numeric=True),
     Column("percent", "Complete (%)", lambda row: row.percent, F("percent"), numeric=True),
     Column("overdue", "Overdue", lambda row: row.overdue, F("overdue_now"), numeric=True),
     Column("blocked", "Blocked", lambda row: row.blocked, Coalesce("progress__items_blocked", 0), numeric=True),
     Column(
         "next_due",
         "Next item due",
-        lambda row: f"{_date(row.next_due_on)} {row.next_item_title}".strip(),
+        # In the CSV its date alone, a date a spreadsheet sorts by; the item is the next column.
+        lambda row: _date(row.next_due_on),
         F("next_due_on_now"),
     ),
     # Rows with no RAG status (on hold, cancelled) say so, and sort last.
@@ -597,6 +599,7 @@ COLUMNS = [
         lambda row: _date(row.old_system_access_end_on),
         in_table=False,
     ),
+    Column("next_item", "Next item", lambda row: row.next_item_title, in_table=False),
     Column("next_item_owner", "Next item owner", lambda row: row.next_item_owner, in_table=False),
     Column("last_change", "Last change", lambda row: _date(row.last_change_on), in_table=False),
     # The weekly check-ins (the table shows them under the RAG status).
