@@ -447,3 +447,20 @@ def test_waits_for_a_key_that_names_no_item_is_refused_as_it_is_typed(editor_cli
     assert ItemTemplate.objects.get(pk=gate.pk).depends_on == [elsewhere]
     assert alone.status_code == 200
     assert "No item of this version has the key &#x27;no-such-key&#x27;" in alone.content.decode()
+
+
+def test_publishing_problems_name_the_columns_the_editor_sees(editor_client, draft):
+    # A gate left waiting for an item deleted since: refused, in the item table's words.
+    gate = ItemTemplate.objects.filter(phase__version=draft, depends_on__isnull=False).first()
+    waited_for = ItemTemplate.objects.get(phase__version=draft, key=gate.depends_on[0])
+    waited_for.delete()
+
+    page = editor_client.get(version_url(draft, "publish")).content.decode()
+    refused = editor_client.post(
+        version_url(draft, "publish"), {"change_note": "Tidied", "seen_revision": draft.revision}
+    ).content.decode()
+
+    for html in (page, refused):
+        assert f"&quot;Waits for&quot; names no item with key {waited_for.key}" in html
+        assert "depends_on" not in html
+    assert TemplateVersion.objects.get(pk=draft.pk).status == "draft"

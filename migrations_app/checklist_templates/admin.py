@@ -160,6 +160,34 @@ def offset_days() -> forms.IntegerField:
     )
 
 
+# The guide file's fields (guide_file.problems names them so) as the admin's tables label them.
+ADMIN_LABELS = {
+    "key": "Key",
+    "title": "Title",
+    "link": "Guide link",
+    "role": "Responsible role",
+    "anchor": "Anchor milestone",
+    "kind": "Kind",
+    "condition": "Condition",
+    "offset_days": "Offset days",
+    "depends_on": "Waits for",
+}
+
+
+def in_admin_terms(problem: str) -> str:
+    """A problem found by the guide file's rules, worded for someone editing the draft here: each
+    field by the label of its column ("Offset days", not 'offset_days')."""
+    return re.sub(
+        r"'(\w+)'",
+        lambda match: (
+            f'"{ADMIN_LABELS.get(match.group(1), match.group(1))}"'
+            if match.group(1) in ADMIN_LABELS
+            else match.group(0)
+        ),
+        problem,
+    )
+
+
 def unknown_keys_message(keys: list[str] | None, known: set[str]) -> str:
     """Why a gate's "waits for" `keys` are refused ("" if each names one of the `known` items):
     refused as they are typed, where the editor is; publishing checks the rest (loops, and keys of
@@ -494,7 +522,7 @@ class TemplateVersionAdmin(DraftPartAdmin):
                             draft, form.cleaned_data["change_note"], seen_revision=form.cleaned_data["seen_revision"]
                         )
                 except ValidationError as error:
-                    form.add_error(None, error)
+                    form.add_error(None, ValidationError([in_admin_terms(message) for message in error.messages]))
                 else:
                     self.log_change(request, draft, f"Published as version {draft.number}: {draft.change_note}")
                     self.message_user(
@@ -513,7 +541,7 @@ class TemplateVersionAdmin(DraftPartAdmin):
                 "form": form,
                 "latest": latest,
                 "differences": diffs.differences(latest, draft) if latest else None,
-                "problems": guide_file.problems(guide_file.export(draft)),
+                "problems": [in_admin_terms(problem) for problem in guide_file.problems(guide_file.export(draft))],
                 "item_count": draft.items().count(),
             },
         )
