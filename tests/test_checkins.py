@@ -15,8 +15,9 @@ from migrations_app.dashboard import rows
 from migrations_app.dashboard.rag import Rag
 from migrations_app.models import CheckIn, ChecklistProgress, Event, PracticeMigration, checkins
 from migrations_app.models.choices import CheckInRag, CheckInSide, Weekday
-from tests.conftest import TODAY
-from tests.pages import detail_url, open_dashboard, text
+from tests.conftest import TODAY, going_live
+from tests.factories import PracticeFactory
+from tests.pages import CSV_URL, csv_rows, detail_url, error_summary, listed, open_dashboard, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -355,6 +356,36 @@ def test_the_dashboard_shows_the_last_check_in_and_flags_a_missed_one(
     assert (later.check_in_missed, later.rag, later.rag_reason) == (True, Rag.AMBER, "Check-in missed")
     html = open_dashboard(client, delivery_partner_user).content.decode()
     assert "Check-in missed</strong>" in html
+
+
+def test_the_dashboard_lists_the_migrations_whose_check_in_is_missed_or_red(
+    client, migration, practice, guide_version, practice_manager, delivery_partner_user, time_machine
+):
+    other = going_live(
+        TODAY + timedelta(days=90),
+        practice=PracticeFactory(ods_code="Y55555", icb=practice.icb, delivery_partner=practice.delivery_partner),
+        template_version=guide_version,
+    )
+    practice_side(migration, practice_manager, rag=CheckInRag.RED)
+    move_to(time_machine, TODAY + timedelta(days=10))
+    CheckIn.give(other, side=CheckInSide.PRACTICE, rag=CheckInRag.GREEN, note=NOTE, by=practice_manager)
+    ChecklistProgress.count_day(TODAY + timedelta(days=10), [migration.pk, other.pk])
+
+    missed = open_dashboard(client, delivery_partner_user, {"check_in": "missed"})
+    red = open_dashboard(client, delivery_partner_user, {"check_in": "red"})
+    every = open_dashboard(client, delivery_partner_user)
+    wrong = open_dashboard(client, delivery_partner_user, {"check_in": "late"})
+    csv_lines = csv_rows(open_dashboard(client, delivery_partner_user, {"check_in": "missed"}, url=CSV_URL))
+
+    assert listed(missed) == [migration.pk]  # its last check-in 10 days ago; the other's today
+    assert missed.context["summary"].total == 1
+    assert listed(red) == [migration.pk]
+    assert sorted(listed(every)) == sorted([migration.pk, other.pk])
+    assert wrong.status_code == 400
+    assert "Select a kind of check-in from the list" in error_summary(wrong.content.decode())
+    assert sorted(listed(wrong)) == sorted([migration.pk, other.pk])  # the bad filter is ignored
+    assert [line[1] for line in csv_lines[1:]] == [migration.practice.ods_code]
+    assert 'name="check_in"' in every.content.decode()
 
 
 def test_a_red_self_assessment_makes_a_green_migration_amber(

@@ -5,6 +5,7 @@ from django import forms
 
 from migrations_app.dashboard.rag import Rag
 from migrations_app.dashboard.rows import (
+    CHECK_IN_FILTERS,
     DEFAULT_SORT,
     GO_LIVE_NOT_AGREED,
     GO_LIVE_WINDOWS,
@@ -51,6 +52,11 @@ class DashboardForm(forms.Form):
     status = _choice(
         "Status", "Select a status from the list", choices=[(key, label) for key, (label, _) in STATUSES.items()]
     )
+    check_in = _choice(
+        "Weekly check-ins",
+        "Select a kind of check-in from the list",
+        choices=[("", "Any"), *((key, label) for key, (label, _) in CHECK_IN_FILTERS.items())],
+    )
     sort = _choice(
         "Sort by",
         "Sort by one of the table's columns",
@@ -83,6 +89,7 @@ class DashboardForm(forms.Form):
             go_live=data.get("go_live", ""),
             rag=frozenset(Rag(value) for value in data.get("rag", [])),
             status=data.get("status", ""),
+            check_in=data.get("check_in", ""),
             sort=data.get("sort") or DEFAULT_SORT,
             page=data.get("page") or 1,
         )

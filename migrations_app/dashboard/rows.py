@@ -107,6 +107,15 @@ GO_LIVE_NOT_AGREED = "not-agreed"
 
 # The status filter: key, label, the statuses it shows. Cancelled migrations are kept in reports,
 # shown when asked for.
+# The weekly check-ins' flags (models/checkins.py), as the RAG rule reads them: (label, condition on a day).
+CHECK_IN_FILTERS = {
+    "missed": (
+        f"Missed (none for more than {checkins.MISSED_AFTER_DAYS} days)",
+        lambda today: checkins.missed_condition(today),
+    ),
+    "red": ("Red at the last check-in", lambda today: checkins.red_condition()),
+}
+
 STATUSES = {
     "": ("In progress or on hold", list(UNFINISHED_STATUSES)),
     "on_hold": ("On hold", [PracticeMigration.Status.ON_HOLD]),
@@ -226,6 +235,7 @@ class Filters:
     go_live: str = ""
     rag: frozenset[str] = frozenset()
     status: str = ""
+    check_in: str = ""  # a key of CHECK_IN_FILTERS
     sort: str = "rag"
     page: int = 1
 
@@ -461,6 +471,8 @@ def _last_change() -> Subquery:
 def _matching(migrations, filters: Filters, today: date):
     """The filters SQL can apply before the counts are read (the phase: the current_phase annotation)."""
     migrations = migrations.filter(status__in=STATUSES[filters.status][1])
+    if filters.check_in:
+        migrations = migrations.filter(CHECK_IN_FILTERS[filters.check_in][1](today))
     if filters.phase == DATES_NOT_AGREED[0]:
         migrations = migrations.filter(current_phase__isnull=True)
     elif filters.phase:
