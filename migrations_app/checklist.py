@@ -549,11 +549,14 @@ def place_messages(checklist: Checklist, messages) -> tuple[list, dict[str, list
     rest, in order, for the top of the page: (top, sections). An item's message is for its row
     (`item.messages`, item_rows.row); a place not on the page (an item left out of the view) sends
     its message to the top."""
+    top, sections = [], {name: [] for name in SECTIONS.values()}
+    messages = list(messages)
+    if not messages:  # nearly every page: no need to know where each row is
+        return top, sections
     places = {at_phase(phase.phase.pk): phase for phase in checklist.phases}
     places |= {
         at_place(f"item-{item.pk}"): item for phase in checklist.phases for group in phase.shown for item in group.items
     }
-    top, sections = [], {name: [] for name in SECTIONS.values()}
     for message in messages:
         if place := places.get(message.extra_tags):
             if not hasattr(place, "messages"):
