@@ -909,7 +909,9 @@ def landing_url(route: Route, migration: PracticeMigration, item_pk: int | None 
         return detail_url
     # Back to the Open view: at the item, or at its phase once it is closed (the view no longer shows it).
     item = ChecklistItem.objects.get(pk=item_pk)
-    return detail_url + (f"#item-{item_pk}" if item.is_open else f"#phase-{item.phase_id}-heading")
+    return detail_url + (
+        f"?phase={item.phase_id}#item-{item_pk}" if item.is_open else f"#phase-{item.phase_id}-heading"
+    )
 
 
 def send(client: Client, method: str, url: str, data: dict | None = None):

@@ -361,7 +361,8 @@ def test_an_item_done_without_javascript_opens_the_page_at_it_while_the_view_sti
     done = client.post(item_url("item_complete", task), headers=referer)
     reopened = client.post(item_url("item_reopen", task), {"revision": task.revision + 1}, headers=referer)
 
-    at_item, at_phase = f"#item-{task.pk}", f"#phase-{task.phase_id}-heading"
+    # At its row with its phase expanded, or at its phase.
+    at_item, at_phase = f"&phase={task.phase_id}#item-{task.pk}", f"#phase-{task.phase_id}-heading"
     assert done.url == f"{detail_url(migration)}?show={view}" + (at_item if shown else at_phase)
     # Open again, it is back in the Open and All views, and in Overdue while it is overdue.
     overdue = task.due_on < timezone.localdate()

@@ -314,7 +314,9 @@ def test_marking_with_a_reason_saves_the_status_and_the_reason(route, label, sta
     assert response.status_code == 302
     # A blocked item is still open, in the Open view; one not applicable is closed, and left it.
     shown = status == ItemStatus.BLOCKED
-    assert response.url == detail_url(migration) + (f"#item-{task.pk}" if shown else f"#phase-{task.phase_id}-heading")
+    assert response.url == detail_url(migration) + (
+        f"?phase={task.phase_id}#item-{task.pk}" if shown else f"#phase-{task.phase_id}-heading"
+    )
     task.refresh_from_db()
     assert (task.status, task.reason, task.completed_by) == (status, "Waiting for the CSU", None)
     assert status_events(task) == [("status", practice_staff.email, "to_do", status, "Waiting for the CSU")]

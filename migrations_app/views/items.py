@@ -262,16 +262,16 @@ def _done(request, item, user_access, announcement: str, change: checklist.Chang
     # Back to the checklist view the form was sent from (its `show`), without JavaScript too.
     came_from = urlsplit(request.headers.get("referer", ""))
     show = parse_qs(came_from.query).get("show", [""])[0] if came_from.path == page else ""
-    if show in checklist.VIEWS:
-        page += "?" + urlencode({"show": show})
+    view = {"show": show} if show in checklist.VIEWS else {}
     # An item the view no longer shows (done, in the Open view) has no row to open the page at: its
     # phase instead, where the person was working, rather than the top of a long checklist, with the
-    # confirmation there (views/pages.py), where it is seen.
+    # confirmation there (views/pages.py), where it is seen. One it shows is opened at its row, its
+    # phase expanded (`phase`: a later or finished phase is collapsed, its rows not on the page).
     if _still_shown(item, checklist.view_of(show), user_access):
         messages.success(request, f"{announcement}: {item.title}", extra_tags=checklist.at_place(f"item-{item.pk}"))
-        return redirect(page + f"#item-{item.pk}")
+        return redirect(f"{page}?{urlencode(view | {'phase': item.phase_id})}#item-{item.pk}")
     messages.success(request, f"{announcement}: {item.title}", extra_tags=checklist.at_phase(item.phase_id))
-    return redirect(page + f"#phase-{item.phase_id}-heading")
+    return redirect(page + (f"?{urlencode(view)}" if view else "") + f"#phase-{item.phase_id}-heading")
 
 
 def _still_shown(item, view: str, user_access) -> bool:

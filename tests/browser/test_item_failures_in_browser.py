@@ -274,7 +274,7 @@ def test_a_blocked_item_is_reopened_without_javascript_from_its_page(
     page.get_by_label("Why reopen it? (optional)").fill("The supplier replied")
     page.get_by_role("button", name="Reopen").click()
 
-    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/#item-{item.pk}$"))
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/\?phase={item.phase_id}#item-{item.pk}$"))
     reopened = ChecklistItem.objects.get(pk=item.pk)
     assert reopened.status == ItemStatus.TO_DO
     assert reopened.events.filter(new_value=ItemStatus.TO_DO, reason="The supplier replied").exists()

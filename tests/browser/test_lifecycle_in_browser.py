@@ -117,7 +117,7 @@ def test_a_completed_migration_is_reopened_from_its_banner(page, sign_in, curren
     assert_no_axe_violations(page)
     page.get_by_role("button", name="Reopen the migration").click()
 
-    page.wait_for_url(f"**/migrations/{current_migration.pk}/#item-{gate.pk}")
+    page.wait_for_url(f"**/migrations/{current_migration.pk}/?phase={gate.phase_id}#item-{gate.pk}")
     expect(page.locator("#migration-status")).to_have_count(0)
     current_migration.refresh_from_db()
     assert current_migration.status == PracticeMigration.Status.ACTIVE
