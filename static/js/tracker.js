@@ -176,10 +176,17 @@ function formKey(form) {
   return url.pathname + url.search;
 }
 
+// What was typed (text boxes) and chosen (radios, such as a check-in's RAG status) that differs from
+// what the page came with.
 function typedIn(form) {
-  return [...form.querySelectorAll("textarea[name]")]
+  const typed = [...form.querySelectorAll("textarea[name]")]
     .filter((field) => !field.disabled && field.value.trim() && field.value !== field.defaultValue)
     .map((field) => ({ name: field.name, value: field.value }));
+  if (!typed.length) return typed;
+  const chosen = [...form.querySelectorAll("input[type=radio][name]:checked")]
+    .filter((radio) => !radio.disabled && !radio.defaultChecked)
+    .map((radio) => ({ name: radio.name, value: radio.value, radio: true }));
+  return [...typed, ...chosen];
 }
 
 function keepTyped(form) {
@@ -203,7 +210,19 @@ function dropKept(form) {
 }
 
 function restoreInto(form, entry) {
+  entry.fields
+    .filter((field) => field.radio)
+    .forEach(({ name, value }) => {
+      const radio = form.querySelector(
+        `input[type=radio][name="${CSS.escape(name)}"][value="${CSS.escape(value)}"]`,
+      );
+      if (radio && !radio.disabled) {
+        radio.checked = true;
+        radio.dispatchEvent(new Event("change", { bubbles: true }));
+      }
+    });
   const filled = entry.fields
+    .filter((field) => !field.radio)
     .map(({ name, value }) => {
       const field = form.querySelector(`textarea[name="${CSS.escape(name)}"]`);
       if (field && !field.disabled) field.value = value;
@@ -218,7 +237,10 @@ function restoreInto(form, entry) {
   text.textContent = RESTORED;
   notice.append(text);
   form.before(notice);
-  filled[0].focus();
+  // The focus in the first box put back, and the notice above the form in view (a check-in's box
+  // is below its radios: focused alone, the notice would be scrolled off the top).
+  filled[0].focus({ preventScroll: true });
+  notice.scrollIntoView({ block: "start" });
   return true;
 }
 

@@ -92,7 +92,9 @@ def test_a_check_in_note_sent_after_the_session_ended_is_put_back(page, sign_in,
 
     page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/check-ins/$"))
     expect(page.get_by_label("Note")).to_have_value(CHECK_IN_NOTE)
-    expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    expect(page.get_by_label("Amber", exact=True)).to_be_checked()  # the choice too
+    expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_in_viewport()
+    expect(page.get_by_label("Note")).to_be_focused()
     assert not current_migration.check_ins.exists()
     assert_no_axe_violations(page)
 
