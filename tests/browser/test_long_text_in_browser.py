@@ -1,0 +1,43 @@
+"""People paste long links into notes, reasons and check-ins. Such a word wraps where it is shown
+(the checklist row, the item's history, the check-ins, the record) rather than widening the page
+past the screen, at 390 and 1,280 px."""
+
+import pytest
+from playwright.sync_api import Page
+
+from migrations_app.models import CheckIn
+
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
+
+ITEM_KEY = "secure-dates-and-peoples-time"  # the practice manager's, in the Open view
+LINK = (
+    "https://nhs.sharepoint.example/sites/lanternlane/Shared%20Documents/Migration/"
+    "TestCriteria_SystmOne_v3_final_FINAL_reviewed_by_the_practice_and_the_CSU.xlsx"
+)
+
+
+def page_width(page: Page) -> int:
+    return page.evaluate("() => document.documentElement.scrollWidth")
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_long_link_in_a_note_a_reason_or_a_check_in_does_not_widen_the_page(
+    page, sign_in, practice_manager, current_migration, width
+):
+    item = current_migration.items.get(key=ITEM_KEY)
+    item.set_note(practice_manager, f"Test criteria: {LINK}")
+    item.mark_blocked(practice_manager, f"Waiting for {LINK}")
+    CheckIn.give(current_migration, side="practice", rag="amber", note=f"See {LINK}", by=practice_manager)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, practice_manager)
+
+    for path in (
+        f"/migrations/{current_migration.pk}/",
+        f"/migrations/{current_migration.pk}/items/{item.pk}/",
+        f"/migrations/{current_migration.pk}/items/{item.pk}/history/",
+        f"/migrations/{current_migration.pk}/check-ins/",
+        f"/migrations/{current_migration.pk}/record/",
+    ):
+        page.goto(path)
+        assert page.get_by_text(LINK[-30:]).first.is_visible(), path
+        assert page_width(page) <= width, f"{path} is {page_width(page)} px wide at {width}"
