@@ -122,6 +122,24 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool = False) -> SafeString
     return html_join("\n", "{}", ((part,) for part in parts))
 
 
+# What a row's forms offer, by the item's status, for whoever may change it (templates/
+# migrations_app/_item_forms.html): an open item may be marked not applicable or blocked; a blocked
+# one reopened or marked not applicable; one not applicable reopened; a done one is reopened by its
+# button. Each may have a note. (The summary's words, and the link's to the item's own page.)
+ACTIONS = {
+    ItemStatus.TO_DO: (
+        "Add a note or mark as not applicable or blocked",
+        "add a note or mark it not applicable or blocked",
+    ),
+    ItemStatus.BLOCKED: (
+        "Reopen, add a note or mark as not applicable",
+        "reopen it, add a note or mark it not applicable",
+    ),
+    ItemStatus.NOT_APPLICABLE: ("Reopen or add a note", "reopen it or add a note to it"),
+    ItemStatus.DONE: ("Add a note", "add a note to it"),
+}
+
+
 def _actions(item: ChecklistItem, csrf_input: str, focus: bool) -> SafeString:
     """The row's buttons (mark as done, sign off, reopen) and the details that load its forms."""
     urls, title = item.urls, item.title
@@ -165,14 +183,7 @@ def _actions(item: ChecklistItem, csrf_input: str, focus: bool) -> SafeString:
         )
     else:
         button = ""
-    if not may_change_status:
-        actions, on_its_page = "Add a note", "add a note to it"
-    elif item.status in (ItemStatus.BLOCKED, ItemStatus.NOT_APPLICABLE):
-        actions = "Reopen, add a note or mark as not applicable or blocked"
-        on_its_page = "reopen it, add a note or mark it not applicable or blocked"
-    else:
-        actions = "Add a note or mark as not applicable or blocked"
-        on_its_page = "add a note or mark it not applicable or blocked"
+    actions, on_its_page = ACTIONS[item.status] if may_change_status else ACTIONS[ItemStatus.DONE]
     # With no button (an item made not applicable, a gate the person does not sign), the focus goes
     # to the row's forms, so that it stays in the row rather than falling back to the top of the page.
     summary = '<summary class="nhsuk-details__summary"' + (" autofocus>\n" if focus and not button else ">\n")

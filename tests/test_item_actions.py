@@ -533,3 +533,37 @@ def test_an_items_page_names_the_group_it_is_part_of_but_not_a_question_as_part_
     assert f"Part of {part.group} Kind" in part_page
     assert "Part of" not in question_page
     assert "Question" not in part_page
+
+
+@pytest.mark.parametrize(
+    ("status", "offered", "not_offered", "summary"),
+    [
+        ("to_do", ["Not applicable", "Blocked"], ["Reopen"], "Add a note or mark as not applicable or blocked"),
+        ("blocked", ["Reopen", "Not applicable"], ["Blocked"], "Reopen, add a note or mark as not applicable"),
+        ("not_applicable", ["Reopen"], ["Not applicable", "Blocked"], "Reopen or add a note"),
+        ("done", [], ["Not applicable", "Blocked"], "Add a note"),
+    ],
+)
+def test_an_items_forms_offer_only_what_its_status_allows(
+    client, migration, practice_manager, status, offered, not_offered, summary
+):
+    # Not "Not applicable" again for an item that is, nor "Blocked" for one done: it is reopened first.
+    task = item(migration, OVERDUE_KEY)
+    if status == "done":
+        task.complete(practice_manager)
+    elif status != "to_do":
+        getattr(task, f"mark_{status}")(practice_manager, "Waiting for the CSU")
+    client.force_login(practice_manager)
+
+    forms = text(client.get(item_url("item_forms", task)).content.decode())
+    page = text(client.get(detail_url(migration) + "?show=all").content.decode())
+    own_page = text(client.get(item_url("item_detail", task)).content.decode())
+
+    buttons = re.findall(r"(Reopen|Not applicable|Blocked) : " + re.escape(task.title), forms)
+    for label in offered:
+        if label != "Reopen" or status != "done":
+            assert label in buttons, label
+    for label in not_offered:
+        assert label not in buttons, label
+    assert f"{summary} : {task.title}" in page
+    assert ("Blocked : " + task.title in own_page) == ("Blocked" in offered)
