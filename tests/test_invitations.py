@@ -148,7 +148,7 @@ def test_a_new_person_sets_name_and_password_is_signed_in_and_lands_on_the_migra
         ("password1234", "password1234", "This password is too common."),
         ("short", "short", "This password is too short. It must contain at least 12 characters."),
         ("joblogs-example", "joblogs-example", "The password is too similar to the e-mail address."),
-        (NEW_PASSWORD, NEW_PASSWORD + "x", "The two password fields didn’t match."),
+        (NEW_PASSWORD, NEW_PASSWORD + "x", "The passwords do not match: type the same password in both boxes"),
     ],
 )
 def test_the_password_meets_djangos_validators(client, migration, delivery_partner_user, password1, password2, message):
@@ -748,3 +748,18 @@ def test_someone_without_a_team_is_told_so(client, practice_manager):
     response = client.get(reverse("migrations:team"))
 
     assert "you have no team here" in text(response.content.decode())
+
+
+def test_a_new_account_without_a_name_is_asked_for_it(client, migration, delivery_partner_user):
+    invitation = make_invitation(
+        invited_by=delivery_partner_user, email="noname@example.nhs.uk", practice=migration.practice
+    )
+    link = reverse("migrations:invitation", kwargs={"token": invitation.link_token()})
+
+    response = client.post(
+        link, {"full_name": "  ", "new_password1": "A-long-pass-phrase-9", "new_password2": "A-long-pass-phrase-9"}
+    )
+
+    assert response.status_code == 400
+    assert "Enter your full name" in error_summary(response.content.decode())
+    assert not User.objects.filter(email="noname@example.nhs.uk").exists()

@@ -66,11 +66,18 @@ class NewAccountForm(SetPasswordMixin, forms.Form):
     validators (AUTH_PASSWORD_VALIDATORS) against their name and address too."""
 
     full_name = forms.CharField(
-        label="Full name", max_length=150, widget=forms.TextInput(attrs={"autocomplete": "name"})
+        label="Full name",
+        max_length=150,
+        widget=forms.TextInput(attrs={"autocomplete": "name"}),
+        error_messages={
+            "required": "Enter your full name",
+            "max_length": "Your full name must be 150 characters or fewer",
+        },
     )
     new_password1, new_password2 = SetPasswordMixin.create_password_fields(
         label1="Create a password", label2="Confirm your password"
     )
+    error_messages = {"password_mismatch": "The passwords do not match: type the same password in both boxes"}
 
     def __init__(self, *args, email: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -70,7 +70,8 @@ def migration_resume(request: HttpRequest, pk: int) -> HttpResponse:
     except ValidationError as error:
         form.add_error(None, error.messages)
         return _resume_form(request, migration, form, status=400)
-    messages.success(request, f"Migration resumed. {len(moves)} due date{'s' if len(moves) != 1 else ''} moved.")
+    moved = f"{len(moves)} due date{'s' if len(moves) != 1 else ''} moved" if moves else "No due dates moved"
+    messages.success(request, f"Migration resumed. {moved}.")
     return redirect("migrations:migration_detail", pk=pk)
 
 

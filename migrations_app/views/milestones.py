@@ -58,7 +58,8 @@ def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request, "migrations_app/milestones_form.html", {"migration": migration, "form": form}, status=400
         )
-    messages.success(request, f"Milestones saved. {len(moves)} due dates moved.")
+    moved = f"{len(moves)} due date{'s' if len(moves) != 1 else ''} moved" if moves else "No due dates moved"
+    messages.success(request, f"Milestones saved. {moved}.")
     return redirect("migrations:migration_detail", pk=pk)
 
 
