@@ -37,7 +37,7 @@ _DUE_TAGS = {
 }
 
 
-def row(item: ChecklistItem, csrf_input: str, focus: bool = False) -> SafeString:
+def row(item: ChecklistItem, csrf_input: str, focus: bool | str = False) -> SafeString:
     """`item`'s row (an <li>) as the page shows it: marked by checklist.build (due state, whose it
     is, what the viewer may do, its addresses). `csrf_input` is the hidden input of the page's
     CSRF token ({% csrf_token %}), made once for all its rows. With `focus` (the answer to a tick),
@@ -140,10 +140,12 @@ ACTIONS = {
 }
 
 
-def _actions(item: ChecklistItem, csrf_input: str, focus: bool) -> SafeString:
+def _actions(item: ChecklistItem, csrf_input: str, focus: bool | str) -> SafeString:
     """The row's buttons (mark as done, sign off, reopen) and the details that load its forms."""
     urls, title = item.urls, item.title
-    submit = 'type="submit" autofocus>' if focus else 'type="submit">'
+    # The focus on the main button (focus=True: the answer to a tick), or on the row's forms
+    # (focus="forms": the answer to a note, sent from them).
+    submit = 'type="submit" autofocus>' if focus is True else 'type="submit">'
     may_change_status = not item.is_gate or item.can_sign
     if item.is_open and not item.is_gate:
         button = html(
@@ -186,7 +188,9 @@ def _actions(item: ChecklistItem, csrf_input: str, focus: bool) -> SafeString:
     actions, on_its_page = ACTIONS[item.status] if may_change_status else ACTIONS[ItemStatus.DONE]
     # With no button (an item made not applicable, a gate the person does not sign), the focus goes
     # to the row's forms, so that it stays in the row rather than falling back to the top of the page.
-    summary = '<summary class="nhsuk-details__summary"' + (" autofocus>\n" if focus and not button else ">\n")
+    summary = '<summary class="nhsuk-details__summary"' + (
+        " autofocus>\n" if (focus is True and not button) or focus == "forms" else ">\n"
+    )
     return html(
         '<div class="tracker-item__actions">\n{}\n<details class="nhsuk-details nhsuk-u-margin-bottom-2">\n'
         + summary

@@ -196,6 +196,9 @@ def test_a_note_with_htmx_answers_with_the_item_alone(client, migration, practic
     assert "Note: Asked" in text(element(html, f"item-{task.pk}"))
     assert 'id="overall-progress"' not in html and 'id="this-week"' not in html
     assert text(element(html, "announcer")) == "Note saved"
+    # The focus back on the row's forms, where the note was written, not on "Mark as done".
+    assert re.search(r'<summary class="nhsuk-details__summary" autofocus>', html)
+    assert not re.search(r"autofocus>Mark as done", html)
 
 
 @pytest.mark.parametrize("note", ["", "   "])
@@ -208,6 +211,8 @@ def test_a_note_saved_unchanged_says_nothing_was_saved(client, migration, practi
     plain = client.post(item_url("item_note", task), {"revision": task.revision, "note": note}, follow=True)
 
     assert text(element(html, "announcer")) == "No change to the note, so nothing was saved"
+    # Seen in the row too, not only by screen readers.
+    assert "No change to the note, so nothing was saved" in text(element(html, f"item-{task.pk}"))
     assert "No change to the note, so nothing was saved" in text(plain.content.decode())
     assert "Note saved" not in text(plain.content.decode())
     assert task.events.count() == events

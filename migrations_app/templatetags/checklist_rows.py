@@ -13,7 +13,7 @@ register = template.Library()
 
 
 @register.simple_tag(takes_context=True)
-def item_row(context: template.Context, item, focus: bool = False) -> SafeString:
+def item_row(context: template.Context, item, focus: bool | str = False) -> SafeString:
     # The page's CSRF token, as {% csrf_token %} writes it, made once for all its rows.
     csrf_input = context.render_context.get("csrf_input")
     if csrf_input is None:

@@ -205,6 +205,8 @@ def _apply(
             form = make_form(item)
             if form.is_valid():
                 done = action(item, form.cleaned_data)
+                # An action that changed nothing says so where it is seen, not only to screen readers.
+                shown = "" if done is not False else announcement(done) if callable(announcement) else ""
                 if callable(announcement):
                     announcement = announcement(done)
                 change = _change_of(request, item, user_access) if moves else None
@@ -212,7 +214,10 @@ def _apply(
         _add_model_errors(form, error)
     else:
         if form.is_valid():
-            return _done(request, item, user_access, announcement, change)
+            # A note (an action that moves nothing) came from the row's forms: the focus goes back
+            # there, not to its main button, where one more Enter would mark the item done.
+            focus = True if moves else "forms"
+            return _done(request, item, user_access, announcement, change, focus=focus, shown=shown)
     # Someone else changed the item since the form was loaded: a conflict, not a mistake in the form.
     stale = _is_stale(form)
     item.refresh_from_db()
@@ -255,9 +260,20 @@ def _add_model_errors(form, error: ValidationError) -> None:
         form.add_error(None, error)
 
 
-def _done(request, item, user_access, announcement: str, change: checklist.Change | None = None) -> HttpResponse:
+def _done(
+    request,
+    item,
+    user_access,
+    announcement: str,
+    change: checklist.Change | None = None,
+    *,
+    focus: bool | str = True,
+    shown: str = "",
+) -> HttpResponse:
     if request.htmx:
-        return _item_fragment(request, item, user_access, change, forms={}, announcement=announcement)
+        return _item_fragment(
+            request, item, user_access, change, forms={}, announcement=announcement, focus=focus, shown=shown
+        )
     page = reverse("migrations:migration_detail", kwargs={"pk": item.migration_id})
     # Back to the checklist view the form was sent from (its `show`), without JavaScript too.
     came_from = urlsplit(request.headers.get("referer", ""))
@@ -291,14 +307,19 @@ def _item_fragment(
     forms: dict,
     announcement: str = "",
     status: int = 200,
+    focus: bool | str = True,
+    shown: str = "",
 ) -> HttpResponse:
     """The item again and, given the `change` of its status, out-of-band updates of what it moved:
     its phase's progress, the overall progress, the views' counts, the current phase, "This week"
     and the readiness of the gates that wait for it; then the announcement. Without a change (a
     note), the item alone. With errors, the focus goes to the first of them (tracker.js), not to
-    the item's main button."""
+    the item's main button; with `focus="forms"`, to the row's forms. `shown`: a message shown in
+    the row (an action that changed nothing)."""
     row = change.item if change else checklist.marked(item, timezone.localdate())
     _set_flags(row, user_access)
+    if shown:
+        row.messages = [shown]  # in the row, seen (item_rows.row)
     return render(
         request,
         "migrations_app/_item_update.html",
@@ -310,7 +331,9 @@ def _item_fragment(
             "checklist": change.checklist if change else None,
             "phase": change.phase if change else None,
             "announcement": announcement,
-            "focus": not forms,
+            # Where the focus goes: the main button (True), the row's forms ("forms"), or, with a
+            # form's errors, the first of them (tracker.js).
+            "focus": focus if not forms else False,
             **forms,
         },
         status=status,
