@@ -17,6 +17,12 @@ from migrations_app.markup import html, html_join
 _NOTHING = SafeString(
     '<p class="nhsuk-card__description">Nothing is overdue and nothing falls due in the next 7 days.</p>'
 )
+# On hold or cancelled, nothing is due (PracticeMigration.is_paused): not "nothing falls due", which
+# the dashboard's next item due would seem to contradict.
+_PAUSED = SafeString(
+    '<p class="nhsuk-card__description">Nothing is due while the migration is {}: due dates count again '
+    "once it is resumed.</p>"
+)
 # The panel's start, as the page shows it and as the answer to an item's action swaps it in (hx-swap-oob).
 _START = '<section class="nhsuk-card tracker-this-week" id="this-week" aria-labelledby="this-week-heading"{}>'
 _OUT_OF_BAND = SafeString(' hx-swap-oob="true"')
@@ -37,7 +43,9 @@ def section(checklist, oob: bool = False) -> SafeString:
     # The names in the language in force, as the date filter writes them, once for the panel.
     months = {number: str(name) for number, name in MONTHS.items()}
     weekdays = {number: str(name) for number, name in WEEKDAYS.items()}
-    if not overdue and not due_soon:
+    if checklist.migration.is_paused:
+        parts.append(html(_PAUSED, checklist.migration.get_status_display().lower()))
+    elif not overdue and not due_soon:
         parts.append(_NOTHING)
     if overdue:
         most = checklist.most_overdue

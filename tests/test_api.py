@@ -309,6 +309,9 @@ def test_the_documentation_page_loads_its_files_from_the_app(client, delivery_pa
         url = next(part.split('"')[0] for part in html.split('="')[1:] if part.split('"')[0].endswith(asset))
         assert url.startswith(settings.STATIC_URL) or url.startswith("/" + settings.STATIC_URL)
         assert finders.find(url.split(settings.STATIC_URL, 1)[1]) is not None, asset
+    # A way back to the service and to the tokens the page talks of.
+    assert f'<a href="{reverse("migrations:home")}">GP migration tracker</a>' in html
+    assert f'<a href="{reverse("migrations:api_tokens")}">Your API tokens</a>' in html
 
 
 def test_the_documentation_page_sends_people_to_sign_in(client):

@@ -11,6 +11,7 @@ from django.template import engines
 from django.test import RequestFactory
 
 from migrations_app import access, checklist, this_week
+from migrations_app.models import PracticeMigration
 from tests.conftest import TODAY
 from tests.factories import UserFactory
 
@@ -22,7 +23,9 @@ TEMPLATE = """{% comment %}What is overdue and what falls due in the next 7 days
 <section class="nhsuk-card tracker-this-week" id="this-week" aria-labelledby="this-week-heading"{% if oob %} hx-swap-oob="true"{% endif %}>
   <div class="nhsuk-card__content">
     <h2 class="nhsuk-card__heading" id="this-week-heading">This week</h2>
-    {% if not checklist.overdue and not checklist.due_soon %}
+    {% if checklist.migration.is_paused %}
+      <p class="nhsuk-card__description">Nothing is due while the migration is {{ checklist.migration.get_status_display|lower }}: due dates count again once it is resumed.</p>
+    {% elif not checklist.overdue and not checklist.due_soon %}
       <p class="nhsuk-card__description">Nothing is overdue and nothing falls due in the next 7 days.</p>
     {% endif %}
     {% if checklist.overdue %}
@@ -116,6 +119,12 @@ def test_the_panel_is_written_as_the_template_wrote_it(built, practice_manager):
     # The last case: the 10 due soonest of 18, and a link to the rest.
     assert made.count("?show=next-30-days#item-") == checklist.SOONEST_DUE == 10
     assert "The 10 due soonest are above." in made
+    # On hold: nothing is due, said as such (the page counts nothing as due while paused).
+    built.overdue, built.due_soon = [], []
+    built.migration.status = PracticeMigration.Status.ON_HOLD
+    made, written = both(built, practice_manager, False)
+    assert made == written
+    assert "Nothing is due while the migration is on hold" in made
 
 
 def test_the_page_and_a_ticks_answer_show_the_panel(client, practice_manager, migration):
