@@ -463,4 +463,23 @@ def test_publishing_problems_name_the_columns_the_editor_sees(editor_client, dra
     for html in (page, refused):
         assert f"&quot;Waits for&quot; names no item with key {waited_for.key}" in html
         assert "depends_on" not in html
+        assert 'value="Publish version' not in html  # not offered until it is put right
     assert TemplateVersion.objects.get(pk=draft.pk).status == "draft"
+
+
+def test_a_task_that_waits_for_items_is_refused_as_it_is_typed(editor_client, draft):
+    # Only a gate waits: a task given "Waits for" would be refused on publishing, so it is refused here.
+    task = ItemTemplate.objects.filter(phase__version=draft, kind="task").first()
+    other = ItemTemplate.objects.filter(phase__version=draft).exclude(pk=task.pk).first().key
+    page = editor_client.get(change_url(task.phase))
+    prefix = item_prefix(page, task.key)
+
+    response = editor_client.post(change_url(task.phase), form_data(page) | {f"{prefix}depends_on": other})
+    alone = editor_client.post(change_url(task), form_data(editor_client.get(change_url(task))) | {"depends_on": other})
+
+    for refused in (response, alone):
+        assert refused.status_code == 200
+        assert "Only a sign-off gate waits for items" in refused.content.decode()
+    assert ItemTemplate.objects.get(pk=task.pk).depends_on is None
+    publish = editor_client.get(version_url(draft, "publish")).content.decode()
+    assert 'value="Publish version' in publish  # nothing wrong with the draft: offered

@@ -23,7 +23,7 @@ from django.utils.html import format_html
 
 from migrations_app.checklist_templates import diffs, guide_file, publishing
 from migrations_app.checklist_templates.guide_file import OFFSET_LIMIT_DAYS
-from migrations_app.models import ChecklistTemplate, ItemTemplate, PhaseTemplate, TemplateVersion
+from migrations_app.models import ChecklistTemplate, ItemKind, ItemTemplate, PhaseTemplate, TemplateVersion
 from migrations_app.models.checklist_templates import DraftConflictError, PublishedVersionError
 
 # Rows are renumbered 1, 2, 3... on save; on the way there every row of the list is first moved
@@ -201,6 +201,9 @@ def unknown_keys_message(keys: list[str] | None, known: set[str]) -> str:
     )
 
 
+TASK_WAITS = "Only a sign-off gate waits for items: leave Waits for empty, or make this item a gate"
+
+
 def version_keys(version_id: int, *, except_phase: int | None = None) -> set[str]:
     items = ItemTemplate.objects.filter(phase__version_id=version_id)
     if except_phase is not None:
@@ -210,6 +213,12 @@ def version_keys(version_id: int, *, except_phase: int | None = None) -> set[str
 
 class KnownKeysInVersion(forms.ModelForm):
     """One item on its own page: its "waits for" names items of its version (unknown_keys_message)."""
+
+    def clean(self) -> dict:
+        cleaned = super().clean()
+        if cleaned.get("depends_on") and cleaned.get("kind", ItemKind.GATE) != ItemKind.GATE:
+            self.add_error("depends_on", TASK_WAITS)
+        return cleaned
 
     def clean_depends_on(self) -> list[str] | None:
         keys = self.cleaned_data.get("depends_on")
@@ -233,7 +242,10 @@ class ItemRowsFormSet(LabelledRowsFormSet):
         known = version_keys(self.instance.version_id, except_phase=self.instance.pk)
         known |= {form.cleaned_data.get("key") for form in kept if form.cleaned_data.get("key")}
         for form in kept:
-            if message := unknown_keys_message(form.cleaned_data.get("depends_on"), known):
+            keys = form.cleaned_data.get("depends_on")
+            if keys and form.cleaned_data.get("kind", ItemKind.GATE) != ItemKind.GATE:
+                form.add_error("depends_on", TASK_WAITS)
+            elif message := unknown_keys_message(keys, known):
                 form.add_error("depends_on", message)
 
 
