@@ -3,11 +3,12 @@ values and put the models' messages next to the right field."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils.dates import MONTHS
 
 from migrations_app import scheduling
 from migrations_app.models import (
@@ -382,9 +383,32 @@ class DueDateForm(OneDateInput, RevisionForm):
         else:
             if cleaned["due_on"] is None:
                 self.date_error = DateInputError("Enter the due date")
+            elif bounds := self._plausible():
+                first, last = bounds
+                if not first <= cleaned["due_on"] <= last:
+                    self.date_error = DateInputError(
+                        f"The due date must be within a year of the migration's dates: between "
+                        f"{_long_date(first)} and {_long_date(last)}"
+                    )
         if self.date_error:
             raise ValidationError("Check the due date")
         return cleaned
+
+    def _plausible(self) -> tuple[date, date] | None:
+        """The days a due date may fall on: from a year before the migration's first milestone to a
+        year after its last. Six years before the order is a year typed wrong, not a plan."""
+        days = [day for day in self.item.migration.milestone_dates().values() if day is not None]
+        if not days:
+            return None
+        return min(days) - timedelta(days=PLAUSIBLE_DAYS), max(days) + timedelta(days=PLAUSIBLE_DAYS)
+
+
+# How far from its migration's milestones an item's due date set by hand may be (DueDateForm).
+PLAUSIBLE_DAYS = 365
+
+
+def _long_date(day: date) -> str:
+    return f"{day.day} {MONTHS[day.month]} {day.year}"
 
 
 def parse_date(label: str, day: str, month: str, year: str, *, example: str = "27 3 2027") -> date | None:

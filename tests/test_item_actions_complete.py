@@ -192,6 +192,19 @@ def test_clearing_a_due_date_set_by_hand_gives_back_the_date_worked_out_from_the
             "#due_on-year",
             id="no year",
         ),
+        # Years away from every milestone (order 3 March 2025 to old system access 7 September 2025).
+        pytest.param(
+            {"reason": DUE_REASON, **date_boxes(date(2020, 1, 1))},
+            "The due date must be within a year of the migration's dates: between 3 March 2024 and 7 September 2026",
+            "#due_on-day",
+            id="years before",
+        ),
+        pytest.param(
+            {"reason": DUE_REASON, **date_boxes(date(2030, 1, 1))},
+            "The due date must be within a year of the migration's dates",
+            "#due_on-day",
+            id="years after",
+        ),
     ],
 )
 def test_a_due_date_form_with_a_mistake_shows_it_in_the_error_summary_and_saves_nothing(
