@@ -530,3 +530,18 @@ def test_the_schema_describes_the_bearer_token(client, practice_manager):
     assert operation["responses"]["401"]["content"]["application/problem+json"]["schema"] == {
         "$ref": "#/components/schemas/Problem"
     }
+
+
+def test_someone_who_changes_nothing_is_offered_only_read_only_tokens(client, national_viewer, practice_manager):
+    # A national viewer changes no migration: a token that writes would be offered for nothing.
+    client.force_login(national_viewer)
+    page = client.get(PAGE_URL).content.decode()
+    refused = client.post(PAGE_URL, form_data(scope="read_write"))
+    client.force_login(practice_manager)
+    others = client.get(PAGE_URL).content.decode()
+
+    assert 'value="read"' in page and 'value="read_write"' not in page
+    assert "Your role reads migrations and changes none" in page
+    assert refused.status_code == 400
+    assert not ApiToken.objects.filter(user=national_viewer).exists()
+    assert 'value="read_write"' in others

@@ -33,6 +33,12 @@ class Standing:
     memberships: tuple[tuple[str, int | None, int | None, int | None], ...] = ()
 
     @property
+    def changes_nothing(self) -> bool:
+        """Whether the person may change no migration at all (a national viewer): no membership
+        that acts on one, no permission to act on every one."""
+        return not (self.acts_on_every_migration or self.memberships)
+
+    @property
     def sees_one_practice(self) -> bool:
         """Whether the person reads the migrations of one practice at most (its people): their
         start page is that practice's migration (views.pages.home), with no list to go back to."""

@@ -6,6 +6,7 @@ from datetime import date, timedelta
 from django import forms
 from django.core.exceptions import ValidationError
 
+from migrations_app import access
 from migrations_app.forms import DateInputError, OneDateInput, parse_date
 from migrations_app.models import ApiToken
 from migrations_app.models.api_tokens import DEFAULT_DAYS, MAX_DAYS
@@ -36,6 +37,12 @@ class ApiTokenForm(OneDateInput, forms.Form):
         self.user = user
         self.today = today
         self.date_error: DateInputError | None = None
+        if access.standing_of(user).changes_nothing:
+            # Someone who may change nothing (a national viewer) is not offered a token that writes.
+            scope = self.fields["scope"]
+            scope.choices = [(ApiToken.Scope.READ, ApiToken.Scope.READ.label)]
+            scope.initial = ApiToken.Scope.READ
+            scope.help_text = "Your role reads migrations and changes none, so its tokens read only."
 
     @property
     def latest(self) -> date:
