@@ -205,10 +205,11 @@ def _apply(
             form = make_form(item)
             if form.is_valid():
                 done = action(item, form.cleaned_data)
-                # An action that changed nothing says so where it is seen, not only to screen readers.
-                shown = "" if done is not False else announcement(done) if callable(announcement) else ""
                 if callable(announcement):
                     announcement = announcement(done)
+                # An action that changed nothing (it says False) says so where it is seen, not only
+                # to screen readers.
+                shown = announcement if done is False else ""
                 change = _change_of(request, item, user_access) if moves else None
     except ValidationError as error:
         _add_model_errors(form, error)
