@@ -123,6 +123,7 @@ class Checklist:
     view: str = DEFAULT_VIEW
     views: list[View] = field(default_factory=list)
     expand: int | None = None  # a phase shown expanded whatever the view (build's `expand`)
+    offers_mine: bool = True  # whether the "My items" view is offered (build)
 
     @property
     def chosen_view(self) -> View:
@@ -308,7 +309,13 @@ def build(
     the `phase` parameter) shows that phase expanded even when the view would collapse it. Without
     `name_people`, the items' owners and who completed them are not read (_name_people): for a
     caller that shows only figures (the API's phases)."""
-    checklist = Checklist(migration=migration, today=today, view=view_of(view), expand=_phase_id(expand))
+    # "My items" is for people holding a role at the practice: someone who reads or acts on every
+    # migration (a national viewer, a support admin) has none, and is not offered an always-empty view.
+    mine = bool(access.roles)
+    view = view_of(view)
+    if view == "mine" and not mine:
+        view = DEFAULT_VIEW
+    checklist = Checklist(migration=migration, today=today, view=view, expand=_phase_id(expand), offers_mine=mine)
     # Archived items come in the same query (the page's query count does not grow) and are set apart.
     items = _ITEMS_OF.objects(migration_id=migration.pk)
     if name_people:
@@ -447,10 +454,13 @@ def _name_people(items: list[ChecklistItem]) -> None:
 
 def marked(item: ChecklistItem, today: date) -> ChecklistItem:
     """`item` marked as its row on the page shows it, on its own (without the rest of its checklist,
-    as _count marks it): its due state and, for a gate, whether it is ready to sign (one query)."""
+    as _count marks it): its due state and, for a gate, how many open items it waits for and
+    whether it is ready to sign (one query)."""
     item.due_state = "" if item.migration.is_paused else due_state(item, today)
     if item.is_gate:
-        item.is_ready_to_sign = due.is_ready_to_sign(item)
+        waited_for = list(item.open_dependencies()) if item.is_open else []
+        item.waiting_on = len(waited_for)
+        item.is_ready_to_sign = due.is_ready_to_sign(item, waited_for)
     return item
 
 
@@ -468,6 +478,8 @@ def _count(checklist: Checklist, phases: list[MigrationPhase], items: list[Check
         # marked in "This week".
         item.is_yours = access.holds(item)
         if item.is_gate:
+            # How many open items the gate waits for: its row says so beside "Sign off".
+            item.waiting_on = sum(map(item.waits_for, open_items)) if item.is_open else 0
             item.is_ready_to_sign = due.is_ready_to_sign(item, open_items)
         by_phase[item.phase_id].append(item)
         checklist.progress.add(item.status)
@@ -523,7 +535,11 @@ def _count_views(checklist: Checklist) -> None:
             for item in group.items:
                 for key in VIEWS:
                     counts[key] += in_view(key, item, today, paused)
-    checklist.views = [View(key, label, counts[key], empty) for key, (label, empty) in VIEWS.items()]
+    checklist.views = [
+        View(key, label, counts[key], empty)
+        for key, (label, empty) in VIEWS.items()
+        if key != "mine" or checklist.offers_mine
+    ]
 
 
 def at_place(place: str) -> str:

@@ -19,7 +19,7 @@ from django.utils.safestring import SafeString
 from migrations_app.markup import html, html_join
 from migrations_app.models import ChecklistItem, ItemStatus
 
-_READY = (
+_READY = SafeString(
     '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1"><strong>Ready to sign off:</strong>'
     " every item it waits for is closed.</p>"
 )
@@ -68,8 +68,7 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool | str = False) -> Safe
             )
         )
     if item.is_gate:
-        ready = _READY if item.is_ready_to_sign else ""
-        parts.append(html('<div id="item-{}-readiness">' + ready + "</div>", pk))
+        parts.append(html('<div id="item-{}-readiness">{}</div>', pk, _readiness(item)))
     if item.status == ItemStatus.DONE:
         parts.append(
             html(
@@ -120,6 +119,24 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool | str = False) -> Safe
         )
     )
     return html_join("\n", "{}", ((part,) for part in parts))
+
+
+def _readiness(gate: ChecklistItem) -> SafeString | str:
+    """Whether `gate` is ready to sign off, or how many open items it still waits for, with a link
+    to its page, which lists them (templates/migrations_app/_gate_readiness.html)."""
+    if gate.is_ready_to_sign:
+        return _READY
+    waiting_on = getattr(gate, "waiting_on", 0)
+    if not waiting_on:
+        return ""
+    return html(
+        '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Waits for {} item{} still open:'
+        ' <a href="{}#waits-for">see which<span class="nhsuk-u-visually-hidden"> items {} waits for</span></a>.</p>',
+        waiting_on,
+        "" if waiting_on == 1 else "s",
+        gate.urls.detail,
+        gate.title,
+    )
 
 
 # What a row's forms offer, by the item's status, for whoever may change it (templates/

@@ -140,6 +140,20 @@ def test_my_items_are_the_open_items_owned_by_me_or_unowned_in_my_role(
     assert item(migration, DUE_SOON_KEY).pk not in expected  # the practice manager's
 
 
+@pytest.mark.parametrize("persona", ["national_viewer", "support_admin"])
+def test_someone_with_no_role_at_the_practice_is_not_offered_my_items(client, migration, persona, request):
+    # A national viewer or support admin holds no role at the practice, so no item is theirs.
+    user = request.getfixturevalue(persona)
+
+    response = open_page(client, user, migration, "mine")
+
+    nav = element(html(response), "checklist")
+    assert "My items" not in text(nav)
+    assert "?show=mine" not in nav
+    assert re.search(r'aria-current="page">Open ', nav)  # the default view instead
+    assert rendered(response) == {each.pk for each in open_items(migration)}
+
+
 def test_a_view_with_nothing_in_it_says_so(client, migration, practice_manager):
     mark_done(migration.items.filter(due_on__lt=TODAY), practice_manager)
 

@@ -156,7 +156,9 @@ def test_ticking_the_last_item_a_gate_waits_for_shows_the_gate_ready_and_asks_it
     with django_capture_on_commit_callbacks(execute=True):
         html = htmx_post(client, item_url("item_complete", last)).content.decode()
 
-    assert text(element(before, f"item-{gate.pk}-readiness")) == ""
+    assert text(element(before, f"item-{gate.pk}-readiness")).startswith(
+        f"Waits for 1 item still open: see which items {gate.title} waits for"
+    )
     readiness = element(html, f"item-{gate.pk}-readiness")
     assert 'hx-swap-oob="true"' in readiness.split(">", 1)[0]
     assert text(readiness) == "Ready to sign off: every item it waits for is closed."
@@ -183,8 +185,35 @@ def test_reopening_an_item_a_ready_gate_waits_for_shows_the_gate_waiting_again(c
 
     readiness = element(html, f"item-{gate.pk}-readiness")
     assert 'hx-swap-oob="true"' in readiness.split(">", 1)[0]
-    assert text(readiness) == ""
+    assert text(readiness).startswith(f"Waits for 1 item still open: see which items {gate.title} waits for")
     assert text(element(html, "announcer")) == "Reopened"
+
+
+def test_a_gate_row_says_how_many_open_items_it_waits_for_and_ticking_one_counts_it_down(
+    client, migration, practice_manager
+):
+    gate = item(migration, GATE_KEY)
+    waited_for = list(gate.open_dependencies())
+    assert len(waited_for) >= 3
+    client.force_login(practice_manager)
+    page = client.get(detail_url(migration), {"show": "all"}).content.decode()
+    readiness = element(page, f"item-{gate.pk}-readiness")
+    assert text(readiness).startswith(f"Waits for {len(waited_for)} items still open: see which")
+    assert f'href="{item_url("item_detail", gate)}#waits-for"' in readiness
+
+    html = htmx_post(client, item_url("item_complete", waited_for[0])).content.decode()
+
+    readiness = element(html, f"item-{gate.pk}-readiness")
+    assert 'hx-swap-oob="true"' in readiness.split(">", 1)[0]
+    assert text(readiness).startswith(f"Waits for {len(waited_for) - 1} items still open")
+    # The gate's own answer (a note: no change of status) says the same.
+    note = htmx_post(client, item_url("item_note", gate), {"revision": gate.revision, "note": "Asked"})
+    assert text(element(note.content.decode(), f"item-{gate.pk}-readiness")).startswith(
+        f"Waits for {len(waited_for) - 1} items still open"
+    )
+    # The item page lists the items it waits for at the link's anchor.
+    detail = client.get(item_url("item_detail", gate)).content.decode()
+    assert 'id="waits-for"' in detail
 
 
 def test_a_note_with_htmx_answers_with_the_item_alone(client, migration, practice_manager):

@@ -72,6 +72,8 @@ def test_every_state_of_an_item_is_written_as_the_template_writes_it(status, is_
         {"can_sign": False},
         {"can_sign": True, "is_ready_to_sign": True},
         {"is_ready_to_sign": False},
+        {"is_ready_to_sign": False, "waiting_on": 1},
+        {"is_ready_to_sign": False, "waiting_on": 3, "title": "A <gate> & more"},
         {"owner": finisher, "due_state": "overdue"},
         {"due_state": "due_soon", "note": "Line one\nLine <two> & three"},
         {"due_on": None, "reason": "Waiting for the <supplier> & co"},
@@ -99,6 +101,7 @@ def copy_of_item(item, **changes):
         setattr(variant, name, getattr(item, name))
     variant.owner, variant.completed_by = item.owner, item.completed_by
     variant.is_ready_to_sign = getattr(item, "is_ready_to_sign", False)
+    variant.waiting_on = getattr(item, "waiting_on", 0)
     if "status" in changes and changes["status"] == ItemStatus.DONE:
         variant.completed_by = variant.completed_by or UserFactory.build(full_name="Pat Done")
         variant.completed_at = variant.completed_at or datetime(2026, 2, 2, 9, 0, tzinfo=UTC)
