@@ -17,11 +17,21 @@ urlpatterns = [
     path("accounts/two-factor/set-up/", signin.two_factor_setup, name="two_factor_setup"),
     path("accounts/two-factor/verify/", signin.two_factor_verify, name="two_factor_verify"),
     path("accounts/two-factor/turn-off/", signin.two_factor_disable, name="two_factor_disable"),
-    # Django's, with the address named as every other form of the service names it.
+    # Django's, with the service's wording.
     path(
         "accounts/password_reset/",
         auth_views.PasswordResetView.as_view(form_class=signin.PasswordResetForm),
         name="password_reset",
+    ),
+    path(
+        "accounts/password_change/",
+        auth_views.PasswordChangeView.as_view(form_class=signin.PasswordChangeForm),
+        name="password_change",
+    ),
+    path(
+        "accounts/reset/<uidb64>/<token>/",
+        auth_views.PasswordResetConfirmView.as_view(form_class=signin.SetPasswordForm),
+        name="password_reset_confirm",
     ),
     path("accounts/", include("django.contrib.auth.urls")),
     path("api/", include("migrations_app.api.urls")),

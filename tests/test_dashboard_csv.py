@@ -10,10 +10,11 @@ from datetime import timedelta
 import pytest
 
 from migrations_app.dashboard import rows
+from migrations_app.models import PracticeMigration
 from migrations_app.views import dashboard as dashboard_views
 from tests.conftest import TODAY, going_live
 from tests.factories import PracticeFactory
-from tests.pages import CSV_URL, csv_rows, open_dashboard
+from tests.pages import CSV_URL, csv_rows, open_dashboard, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -44,6 +45,7 @@ def test_the_csv_has_the_tables_columns_then_its_own_and_every_row_of_the_filter
         "IDP",
         "FDP",
         "Old system access ends",
+        "Old system access end agreed",
         "Next item",
         "Next item owner",
         "Last change",
@@ -84,6 +86,7 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "2025-04-14",
         "2025-06-06",
         "2025-09-07",
+        "Yes",
         row.next_item_title,
         row.next_item_owner,
         "2025-04-10",  # made today
@@ -92,6 +95,27 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "No",
     ]
     assert row.next_item_owner == "Practice manager"  # no one named: the responsible role
+
+
+def test_the_csv_gives_the_expected_end_of_old_system_access_until_one_is_agreed(
+    client, migration, delivery_partner_user, settings
+):
+    # As the migration page gives it: go-live plus OLD_SYSTEM_ACCESS_DAYS, marked as not agreed.
+    settings.OLD_SYSTEM_ACCESS_DAYS = 90
+    PracticeMigration.objects.filter(pk=migration.pk).update(old_system_access_end_on=None)
+
+    header, line = csv_rows(open_dashboard(client, delivery_partner_user, url=CSV_URL))
+
+    values = dict(zip(header, line, strict=True))
+    expected = migration.go_live_on + timedelta(days=90)
+    assert (values["Old system access ends"], values["Old system access end agreed"]) == (expected.isoformat(), "No")
+    page = client.get(f"/migrations/{migration.pk}/").content.decode()
+    assert f"{expected.day} {expected:%B %Y} (expected" in text(page)
+
+    PracticeMigration.objects.filter(pk=migration.pk).update(go_live_on=None)
+    header, line = csv_rows(open_dashboard(client, delivery_partner_user, url=CSV_URL))
+    values = dict(zip(header, line, strict=True))
+    assert (values["Old system access ends"], values["Old system access end agreed"]) == ("", "")
 
 
 def test_the_csv_follows_the_filters(client, world, admin_user, icb):

@@ -36,7 +36,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Concat, Lower
 from django.utils import timezone
 
-from migrations_app import access
+from migrations_app import access, scheduling
 from migrations_app.dashboard.phases import DATES_NOT_AGREED, PHASE_KEYS, PHASE_STARTS, checklist_lag, phase_by_dates
 from migrations_app.dashboard.rag import BY_RANK, NOT_RATED, Rag, annotate_rank, assess
 from migrations_app.models import (
@@ -50,7 +50,7 @@ from migrations_app.models import (
     checkins,
 )
 from migrations_app.models.checklist_items import Progress, day_count_subqueries
-from migrations_app.models.choices import CheckInRag, Role
+from migrations_app.models.choices import CheckInRag, Milestone, Role
 from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
 
 CLOSED_PHASE = ("closed", "All items closed")
@@ -562,6 +562,13 @@ def _date(value: date | None) -> str:
     return value.isoformat() if value else ""
 
 
+def _old_system_access_end(row: Row) -> date | None:
+    """The end of old system access agreed, else the one expected from go-live (scheduling)."""
+    return row.old_system_access_end_on or scheduling.expected_old_system_access_end(
+        {Milestone.GO_LIVE: row.go_live_on, Milestone.OLD_SYSTEM_ACCESS_END: None}
+    )
+
+
 # Progress.percent in SQL: done as a whole percentage of applicable, halves rounded up; 100 with
 # nothing applicable. Whole numbers, so that both databases divide alike.
 _DONE = Coalesce("progress__items_done", 0)
@@ -605,10 +612,18 @@ COLUMNS = [
     Column("status", "Status", lambda row: row.status_text, in_table=False),
     Column("idp", "IDP", lambda row: _date(row.idp_on), in_table=False),
     Column("fdp", "FDP", lambda row: _date(row.fdp_on), in_table=False),
+    # As the migration page gives it: the agreed date or, until one is agreed, the expected one
+    # (go-live + OLD_SYSTEM_ACCESS_DAYS), with the next column saying which.
     Column(
         "old_system_access_end",
         "Old system access ends",
-        lambda row: _date(row.old_system_access_end_on),
+        lambda row: _date(_old_system_access_end(row)),
+        in_table=False,
+    ),
+    Column(
+        "old_system_access_end_agreed",
+        "Old system access end agreed",
+        lambda row: ("Yes" if row.old_system_access_end_on else "No") if _old_system_access_end(row) else "",
         in_table=False,
     ),
     Column("next_item", "Next item", lambda row: row.next_item_title, in_table=False),

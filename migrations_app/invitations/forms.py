@@ -5,7 +5,7 @@ from django.contrib.auth.forms import SetPasswordMixin
 
 from migrations_app.invitations import inviting
 from migrations_app.models import ICB, DeliveryPartner, Practice, Role, User
-from migrations_app.views.signin import account_name
+from migrations_app.views.signin import PASSWORD_MISMATCH, account_name
 
 ROLE_HINTS = {
     Role.PRACTICE_MANAGER: "Runs the practice's checklist: ticks items, changes milestones, signs off gates and "
@@ -77,7 +77,7 @@ class NewAccountForm(SetPasswordMixin, forms.Form):
     new_password1, new_password2 = SetPasswordMixin.create_password_fields(
         label1="Create a password", label2="Confirm your password"
     )
-    error_messages = {"password_mismatch": "The passwords do not match: type the same password in both boxes"}
+    error_messages = {"password_mismatch": PASSWORD_MISMATCH}
 
     def __init__(self, *args, email: str, **kwargs) -> None:
         super().__init__(*args, **kwargs)

@@ -46,6 +46,35 @@ class PasswordResetForm(auth_forms.PasswordResetForm):
     )
 
 
+# Said wherever a new password is typed twice (here, and joining from an invitation).
+PASSWORD_MISMATCH = "The passwords do not match: type the same password in both boxes"
+
+
+class SetPasswordForm(auth_forms.SetPasswordForm):
+    """Django's (setting a password from a reset link), with the service's wording."""
+
+    error_messages = {**auth_forms.SetPasswordForm.error_messages, "password_mismatch": PASSWORD_MISMATCH}
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["new_password1"].error_messages["required"] = "Enter a new password"
+        self.fields["new_password2"].error_messages["required"] = "Enter the new password again"
+
+
+class PasswordChangeForm(SetPasswordForm, auth_forms.PasswordChangeForm):
+    """Django's (changing one's password), with the service's wording."""
+
+    error_messages = {
+        **auth_forms.PasswordChangeForm.error_messages,
+        "password_mismatch": PASSWORD_MISMATCH,
+        "password_incorrect": "Your current password is not right: enter it again",
+    }
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["old_password"].error_messages["required"] = "Enter your current password"
+
+
 def _wait_after_failures(devices: list[TOTPDevice]) -> str:
     """After wrong codes in a row, django-otp refuses every code, even a right one, for a while that
     doubles each time (OTP_TOTP_THROTTLE_FACTOR): the message says how long, or "" if none waits."""
