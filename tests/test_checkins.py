@@ -435,6 +435,77 @@ def test_a_check_in_on_the_new_day_is_for_that_week(migration, delivery_partner,
     assert check_in.week_on == date(2025, 4, 9)
 
 
+def test_moving_the_day_mid_week_keeps_a_check_in_given_today_as_this_weeks(
+    client, migration, delivery_partner, delivery_partner_user, practice_manager, time_machine
+):
+    # Monday's rule: the practice checks in on Monday 7 April, the delivery partner on Thursday 10th.
+    move_to(time_machine, MONDAY)
+    monday = practice_side(migration, practice_manager)
+    move_to(time_machine, TODAY)
+    today, _ = CheckIn.give(
+        migration, side=CheckInSide.DELIVERY_PARTNER, rag="amber", note=NOTE, by=delivery_partner_user
+    )
+    earlier, _ = CheckIn.give(
+        migration, side=CheckInSide.DELIVERY_PARTNER, rag="green", note=NOTE, by=delivery_partner_user
+    )
+    assert {monday.week_on, today.week_on} == {MONDAY}
+
+    client.force_login(delivery_partner_user)
+    client.post(
+        reverse("migrations:check_in_day", kwargs={"partner_pk": delivery_partner.pk}),
+        {"check_in_weekday": str(Weekday.WEDNESDAY)},
+    )
+
+    # Wednesday's rule: today's is for the week from Wednesday 9th, this week's; Monday's for the week before.
+    today.refresh_from_db()
+    monday.refresh_from_db()
+    assert (today.week_on, monday.week_on) == (date(2025, 4, 9), date(2025, 4, 2))
+    page = text(client.get(detail_url(migration)).content.decode())
+    assert "Change this week's check-in" in page
+    client.force_login(practice_manager)
+    assert "Give this week's check-in" in text(client.get(detail_url(migration)).content.decode())
+
+
+def test_moving_the_day_leaves_a_check_in_whose_new_week_has_one_of_its_side_already(
+    migration, delivery_partner, delivery_partner_user, practice_manager, time_machine
+):
+    move_to(time_machine, TODAY)
+    given = practice_side(migration, practice_manager)  # week of Monday 7 April
+    # One already for the week from Wednesday 9 April (left by an earlier change of day).
+    kept = CheckIn.objects.create(
+        migration=migration,
+        side=CheckInSide.PRACTICE,
+        week_on=date(2025, 4, 9),
+        rag="red",
+        note=NOTE,
+        given_by=practice_manager,
+    )
+
+    checkins.set_check_in_day(delivery_partner, Weekday.WEDNESDAY, by=delivery_partner_user)
+
+    given.refresh_from_db()
+    kept.refresh_from_db()
+    assert (given.week_on, kept.week_on) == (MONDAY, date(2025, 4, 9))
+
+
+def test_moving_the_day_leaves_earlier_weeks_and_other_partners_check_ins_alone(
+    migration, delivery_partner, delivery_partner_user, practice_manager, time_machine, guide_version
+):
+    move_to(time_machine, MONDAY - timedelta(days=7))
+    last_week = practice_side(migration, practice_manager)
+    move_to(time_machine, TODAY)
+    elsewhere = going_live(
+        TODAY + timedelta(days=60), practice=PracticeFactory(delivery_partner=None), template_version=guide_version
+    )
+    other = practice_side(elsewhere, practice_manager)
+
+    checkins.set_check_in_day(delivery_partner, Weekday.WEDNESDAY, by=delivery_partner_user)
+
+    last_week.refresh_from_db()
+    other.refresh_from_db()
+    assert (last_week.week_on, other.week_on) == (MONDAY - timedelta(days=7), MONDAY)
+
+
 @pytest.mark.parametrize("persona", ["practice_manager", "icb_user", "outsider"])
 def test_only_the_delivery_partners_project_managers_set_its_day(client, delivery_partner, request, persona):
     client.force_login(request.getfixturevalue(persona))

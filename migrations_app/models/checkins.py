@@ -194,13 +194,16 @@ RAG_TAG_CLASSES = {
 
 
 def set_check_in_day(partner: DeliveryPartner, weekday: int, *, by) -> bool:
-    """Move a delivery partner's check-in day, written to the event log. Check-ins already given
-    keep their week; this week's is due on the new day. False, and nothing written, if unchanged."""
+    """Move a delivery partner's check-in day, written to the event log. Check-ins of earlier weeks
+    keep their week. Those of the week under way are moved to the week their day falls in on the
+    new day (_redate_this_weeks): one given today stays this week's check-in. False, and nothing
+    written, if unchanged."""
     if weekday not in Weekday.values:
         raise ValueError(f"Not a check-in day: {weekday!r}")
     if weekday == partner.check_in_weekday:
         return False
     with transaction.atomic():
+        _redate_this_weeks(partner, partner.check_in_weekday, weekday)
         Event.objects.create(
             delivery_partner=partner,
             actor=by,
@@ -212,6 +215,32 @@ def set_check_in_day(partner: DeliveryPartner, weekday: int, *, by) -> bool:
         partner.check_in_weekday = weekday
         partner.save(update_fields=["check_in_weekday"])
     return True
+
+
+def _redate_this_weeks(partner: DeliveryPartner, old_weekday: int, new_weekday: int) -> None:
+    """The check-ins of the week under way (on the old day) at `partner`'s migrations, each moved to
+    the week its day falls in on the new day: moving Monday to Thursday on a Friday, a check-in
+    given that Friday is for the week from Thursday (this week's, still), and one given on the
+    Monday for the week before. One a side a week: a check-in whose new week already has that
+    side's keeps its week."""
+    today = timezone.localdate()
+    this_weeks = list(
+        CheckIn.objects.select_for_update(of=("self",))
+        .filter(migration__practice__delivery_partner=partner, week_on=week_of(today, old_weekday))
+        .order_by("pk")
+    )
+    moved = []
+    for check_in in this_weeks:
+        check_in.week_on = week_of(timezone.localdate(check_in.given_at), new_weekday)
+        moved.append(check_in)
+    taken = set(
+        CheckIn.objects.filter(
+            migration_id__in={each.migration_id for each in moved}, week_on__in={each.week_on for each in moved}
+        ).values_list("migration_id", "side", "week_on")
+    )
+    CheckIn.objects.bulk_update(
+        [each for each in moved if (each.migration_id, each.side, each.week_on) not in taken], ["week_on"]
+    )
 
 
 # --- what the migration page shows --------------------------------------------------------------------
