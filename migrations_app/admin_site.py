@@ -1,15 +1,20 @@
-"""The Django admin's site: our titles, and one guard Django's own admin lacks.
+"""The Django admin's site: our titles, and two guards Django's own admin lacks.
 
 Installed in place of django.contrib.admin (settings.INSTALLED_APPS), so `admin.site` is this site
 for every app that registers with it.
 """
 
+from contextvars import ContextVar
 from functools import update_wrapper
 
 from django.contrib import admin
 from django.contrib.admin.apps import AdminConfig
 from django.contrib.admin.exceptions import DisallowedModelAdminToField
+from django.contrib.admin.helpers import AdminReadonlyField
 from django.contrib.admin.options import TO_FIELD_VAR
+
+# The request an admin view is answering, for the read-only fields' links (_link_if_viewable).
+_request: ContextVar = ContextVar("admin_request", default=None)
 
 
 class TrackerAdminSite(admin.AdminSite):
@@ -24,10 +29,37 @@ class TrackerAdminSite(admin.AdminSite):
         def inner(request, *args, **kwargs):
             if request.GET.get(TO_FIELD_VAR) == "" or request.POST.get(TO_FIELD_VAR) == "":
                 raise DisallowedModelAdminToField("The field to select by is empty.")
-            return wrapped(request, *args, **kwargs)
+            token = _request.set(request)
+            try:
+                response = wrapped(request, *args, **kwargs)
+                # Rendered here, while the request is known (no middleware of ours changes a
+                # TemplateResponse before it is rendered).
+                if hasattr(response, "render") and not response.is_rendered:
+                    response.render()
+                return response
+            finally:
+                _request.reset(token)
 
         return update_wrapper(inner, wrapped)
 
 
+_django_admin_url = AdminReadonlyField.get_admin_url
+
+
+def _link_if_viewable(self, remote_field, remote_obj):
+    """A read-only field naming another object (a migration's checklist version, a practice's ICB)
+    links to that object's admin page only for someone who may open it. Django links it whatever
+    the person's permissions, so a support admin reading a practice was sent to a 403 from its ICB."""
+    request = _request.get()
+    related_admin = self.model_admin.admin_site._registry.get(remote_field.model)
+    if request is None or related_admin is None or not related_admin.has_view_or_change_permission(request, remote_obj):
+        return str(remote_obj)
+    return _django_admin_url(self, remote_field, remote_obj)
+
+
 class TrackerAdminConfig(AdminConfig):
     default_site = "migrations_app.admin_site.TrackerAdminSite"
+
+    def ready(self) -> None:
+        super().ready()
+        AdminReadonlyField.get_admin_url = _link_if_viewable

@@ -5,6 +5,7 @@ from django.urls import reverse
 
 from migrations_app.models import Event, Practice, PracticeMigration
 from tests.factories import MILESTONE_DATES
+from tests.pages import text
 
 pytestmark = pytest.mark.django_db
 
@@ -103,3 +104,39 @@ def test_admin_explains_an_invalid_practice_code(client, admin_user, icb):
 
     assert "one letter followed by five digits, for example A81001" in response.content.decode()
     assert not Practice.objects.filter(name="Brook Surgery").exists()
+
+
+def test_a_read_only_field_links_to_another_admin_page_only_for_someone_who_may_open_it(
+    client, migration, support_admin, admin_user
+):
+    # A support admin reads practices and migrations but not ICBs or checklist versions: their names
+    # are shown as text, not as links to a 403. A superuser gets the links.
+    practice, icb = migration.practice, migration.practice.icb
+    practice_page = reverse("admin:migrations_app_practice_change", args=(practice.pk,))
+    migration_page = reverse("admin:migrations_app_practicemigration_change", args=(migration.pk,))
+    icb_page = reverse("admin:migrations_app_icb_change", args=(icb.pk,))
+    version_page = reverse("admin:migrations_app_templateversion_change", args=(migration.template_version_id,))
+
+    client.force_login(support_admin)
+    as_support = client.get(practice_page).content.decode() + client.get(migration_page).content.decode()
+    refused = [client.get(icb_page).status_code, client.get(version_page).status_code]
+
+    assert refused == [403, 403]
+    assert icb.name in as_support
+    assert f'href="{icb_page}"' not in as_support
+    assert f'href="{version_page}"' not in as_support
+    client.force_login(admin_user)
+    as_superuser = client.get(migration_page).content.decode()
+    assert f'href="{version_page}"' in as_superuser
+
+
+def test_an_administration_page_refused_gives_the_administrations_advice(client, migration, support_admin):
+    client.force_login(support_admin)
+
+    response = client.get(reverse("admin:migrations_app_icb_change", args=(migration.practice.icb_id,)))
+
+    page = text(response.content.decode())
+    assert response.status_code == 403
+    assert "Your administration role does not let you open this page." in page
+    assert "practice manager or delivery partner" not in page
+    assert f'href="{reverse("admin:index")}"' in response.content.decode()

@@ -154,6 +154,23 @@ def test_someone_with_no_role_at_the_practice_is_not_offered_my_items(client, mi
     assert rendered(response) == {each.pk for each in open_items(migration)}
 
 
+def test_a_later_phase_with_none_of_my_items_says_so_rather_than_offering_to_show_none(client, migration, icb_user):
+    response = open_page(client, icb_user, migration, "mine")
+
+    page = html(response)
+    assert "Show 0" not in text(page)
+    _, icb_access = access.get_migration(icb_user, migration.pk)
+    mine_by_phase = {phase.pk: 0 for phase in migration.phases.all()}
+    for each in open_items(migration):
+        mine_by_phase[each.phase_id] += icb_access.holds(each)
+    empty = [pk for pk, count in mine_by_phase.items() if not count]
+    assert empty
+    for phase_pk in empty:
+        section = phase_section(response, migration.phases.get(pk=phase_pk))
+        assert "None of the open items is yours in this phase." in text(section)
+        assert "<details" not in section
+
+
 def test_a_view_with_nothing_in_it_says_so(client, migration, practice_manager):
     mark_done(migration.items.filter(due_on__lt=TODAY), practice_manager)
 
