@@ -8,9 +8,18 @@ from migrations_app import access
 
 
 def navigation(request: HttpRequest) -> dict:
-    """`shows_lessons_link`: the Lessons page's link, for those who may open it. A callable, so that
-    a page that does not render the header (a fragment for htmx) does not ask."""
+    """`shows_lessons_link`: the Lessons page's link, for those who may open it. `home_is_admin`:
+    whether the person's home is the admin (staff who read no migration: a template editor), for
+    the "go to your migrations" links (includes/_home_link.html). Callables, so that a page that
+    does not show them (a fragment for htmx) does not ask."""
     user = getattr(request, "user", None)
     if user is None:
         return {}
-    return {"shows_lessons_link": partial(access.may_read_lessons, user)}
+    return {
+        "shows_lessons_link": partial(access.may_read_lessons, user),
+        "home_is_admin": partial(_home_is_admin, user),
+    }
+
+
+def _home_is_admin(user) -> bool:
+    return user.is_authenticated and user.is_staff and access.standing_of(user).reads_no_migration

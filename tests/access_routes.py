@@ -57,6 +57,8 @@ GIVE_CHECK_IN = "give_check_in"  # give a weekly check-in: one's own side (a sup
 WRITE_RETROSPECTIVE = "write_retrospective"
 # The Lessons page and its CSV: people who look across practices (DASHBOARD_PERSONAS); a read, not a write.
 READ_LESSONS = "read_lessons"
+# The dashboard and its CSV: anyone who reads a migration; someone who reads none (SEES_NOTHING) gets a 403.
+READ_DASHBOARD = "read_dashboard"
 
 PERSONAS = [
     "practice_manager",
@@ -502,7 +504,7 @@ class Route:
 
     @property
     def is_write(self) -> bool:
-        return self.need not in (VIEW, READ_LESSONS)
+        return self.need not in (VIEW, READ_LESSONS, READ_DASHBOARD)
 
     @property
     def on_item(self) -> bool:
@@ -522,10 +524,11 @@ class Route:
 
 MATRIX = [
     Route("migrations:home", "GET", VIEW, "list"),
-    # The dashboard, its CSV and the RAG help page: any signed-in user, showing only the migrations
-    # they can see (an outsider gets an empty dashboard; tests/test_dashboard_access.py checks the rows).
-    Route("migrations:dashboard", "GET", VIEW, "dashboard"),
-    Route("migrations:dashboard_csv", "GET", VIEW, "dashboard"),
+    # The dashboard and its CSV: anyone who reads a migration, showing only the migrations they can
+    # see (tests/test_dashboard_access.py checks the rows); an outsider or a template editor gets a
+    # 403 that says why. The RAG help page: any signed-in user.
+    Route("migrations:dashboard", "GET", READ_DASHBOARD, "dashboard"),
+    Route("migrations:dashboard_csv", "GET", READ_DASHBOARD, "dashboard"),
     Route("migrations:rag_help", "GET", VIEW, "dashboard"),
     Route("migrations:migration_detail", "GET", VIEW, "migration"),
     # The migration's record, a printable page and the same as a PDF: whoever can read the migration.
@@ -957,6 +960,8 @@ def sign_in_redirect(method: str, url: str) -> str:
 def allowed(route: Route, persona: str) -> bool:
     if route.need == READ_LESSONS:
         return persona in DASHBOARD_PERSONAS
+    if route.need == READ_DASHBOARD:
+        return persona not in SEES_NOTHING and persona != "anonymous"
     gate = route.target.removeprefix("signed ")
     if route.need == SIGN_GATES and gate in GATE_SIGNERS:
         return persona in GATE_SIGNERS[gate]

@@ -20,7 +20,7 @@ from tests.factories import (
     SupplierFactory,
     UserFactory,
 )
-from tests.pages import CSV_URL, DASHBOARD_URL, listed, open_dashboard
+from tests.pages import CSV_URL, DASHBOARD_URL, listed, open_dashboard, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -56,7 +56,6 @@ def test_a_practice_user_still_lands_on_their_migration(client, migration, pract
         ("icb_user", {"riverside", "valley"}),
         ("admin_user", {"riverside", "hilltop", "valley", "faraway"}),
         ("practice_manager", {"riverside"}),
-        ("outsider", set()),
     ],
 )
 def test_each_user_gets_one_row_per_migration_they_may_see(persona, expected, request, client, world):
@@ -67,6 +66,19 @@ def test_each_user_gets_one_row_per_migration_they_may_see(persona, expected, re
     html = response.content.decode()
     for name, each in world.items():
         assert (f'id="migration-{each.pk}"' in html) == (name in expected)
+
+
+@pytest.mark.parametrize("persona", ["outsider", "template_editor"])
+def test_someone_who_reads_no_migration_is_told_the_dashboard_is_not_for_them(persona, request, client, world):
+    client.force_login(request.getfixturevalue(persona))
+
+    page = client.get(reverse("migrations:dashboard"))
+    csv = client.get(reverse("migrations:dashboard_csv"))
+
+    assert (page.status_code, csv.status_code) == (403, 403)
+    assert "your account has no role at a practice, a delivery partner or an ICB" in text(page.content.decode())
+    for each in world.values():
+        assert each.practice.name not in page.content.decode()
 
 
 def test_finished_migrations_are_left_out_until_asked_for_and_cancelled_ones_kept_in_reports(client, world, admin_user):
@@ -174,3 +186,16 @@ def test_another_organisations_practice_appears_in_no_page_option_chart_or_csv(
         assert f"{MARKER} Surgery" in page and f"{MARKER} Web to {MARKER} One" in page
         assert f'<option value="{other_icb.pk}">{MARKER} Integrated Care Board</option>' in page
         assert f"{MARKER} Surgery" in body(client.get(CSV_URL))
+
+
+def test_a_template_editors_way_home_is_the_admin_and_a_practice_users_their_migrations(
+    client, template_editor, practice_manager
+):
+    client.force_login(template_editor)
+    team = client.get(reverse("migrations:team")).content.decode()
+    client.force_login(practice_manager)
+    practice_team = client.get(reverse("migrations:team")).content.decode()
+
+    assert f'<a href="{reverse("admin:index")}">Go to the administration home page</a>' in team
+    assert "Go to your migrations" not in team
+    assert f'<a href="{reverse("migrations:home")}">Go to your migrations</a>' in practice_team

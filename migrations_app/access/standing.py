@@ -39,6 +39,12 @@ class Standing:
         return not (self.acts_on_every_migration or self.memberships)
 
     @property
+    def reads_no_migration(self) -> bool:
+        """Whether the person reads no migration at all: no membership, no permission to read every
+        migration (a template editor, or someone whose every role was removed)."""
+        return not (self.reads_every_migration or self.practice_ids or self.partner_ids or self.icb_ids)
+
+    @property
     def sees_one_practice(self) -> bool:
         """Whether the person reads the migrations of one practice at most (its people): their
         start page is that practice's migration (views.pages.home), with no list to go back to."""

@@ -7,6 +7,7 @@ can be bookmarked and shared. Rows come only from `access.visible_migrations(use
 from dataclasses import dataclass
 from datetime import date
 
+from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, QueryDict, StreamingHttpResponse
 from django.shortcuts import render
@@ -31,8 +32,22 @@ class Heading:
     aria_sort: str
 
 
+NO_MIGRATION = (
+    "The dashboard shows the migrations you work on, and your account has no role at a practice, "
+    "a delivery partner or an ICB."
+)
+
+
+def _refuse_without_migrations(request: HttpRequest) -> None:
+    """Someone who reads no migration (a template editor) has no dashboard: a 403 that says why,
+    rather than an empty one with filters and a CSV of headings."""
+    if access.standing_of(request.user).reads_no_migration:
+        raise PermissionDenied(NO_MIGRATION)
+
+
 @require_GET
 def dashboard(request: HttpRequest) -> HttpResponse:
+    _refuse_without_migrations(request)
     today = timezone.localdate()
     # Read first as kept (the figures of the day are counted by every change and the quarter-
     # hourly task); if the summary finds rows not counted for today, read again counting them.
@@ -64,6 +79,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
 @require_GET
 def dashboard_csv(request: HttpRequest) -> HttpResponse:
     """The filtered view as CSV, sorted as on the page, every page. Streamed: see export.csv_chunks."""
+    _refuse_without_migrations(request)
     today = timezone.localdate()
     form, _, found = _rows(request, today, with_last_change=True)
     if form.errors:
