@@ -536,6 +536,13 @@ def test_a_practice_whose_unfinished_migration_has_other_systems_is_an_error(imp
             "Enter a GP practice ODS code: one letter followed by five digits, for example A81001.",
         ),
         ({0: ""}, "ODS code", "Enter the practice's ODS code."),
+        # Too long and of the wrong form: told the form, once.
+        (
+            {0: "H850012345"},
+            "ODS code",
+            "Enter a GP practice ODS code: one letter followed by five digits, for example A81001.",
+        ),
+        ({1: "N" * 400}, "Practice name", "The practice name must be 200 characters or fewer."),
         ({1: ""}, "Practice name", "Enter the practice name."),
         ({2: "QXX"}, "ICB code", 'No ICB has the code or name "QXX". The import page lists every ICB with its code.'),
         ({4: "EMIS Web"}, "New system", "The new system must be different from the current system."),

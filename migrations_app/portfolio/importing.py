@@ -253,6 +253,18 @@ def _refusing(rows: str) -> Iterator[None]:
         raise ImportRefused(f"{rows}: {' '.join(messages)} Nothing was imported.") from error
 
 
+def _practice_messages(name: str, errors: list[ValidationError]) -> list[str]:
+    """The model's messages about a practice's ODS code or name, in the service's words: a value too
+    long is said once, plainly (Django's "Ensure this value has at most ..." is not), and an ODS code
+    that is both too long and of the wrong form is told its form only."""
+    messages = [message for each in errors if each.code != "max_length" for message in each.messages]
+    too_long = [each for each in errors if each.code == "max_length"]
+    if too_long and not messages:
+        what = "The practice name" if name == "name" else "The ODS code"
+        messages.append(f"{what} must be {too_long[0].params['limit_value']:,} characters or fewer.")
+    return messages
+
+
 class _Starting:
     """The new rows' migrations, validated row by row as PracticeMigration.start() validates one, and
     started STARTED_TOGETHER at a time (start_all): a few statements for a hundred checklists."""
@@ -418,8 +430,8 @@ class _Context:
                 exclude=["icb", "delivery_partner"]
             )
         except ValidationError as error:
-            for name, messages in error.message_dict.items():
-                self._problem(row, COLUMN_OF_FIELD.get(name, "ods_code"), " ".join(messages))
+            for name, errors in error.error_dict.items():
+                self._problem(row, COLUMN_OF_FIELD.get(name, "ods_code"), " ".join(_practice_messages(name, errors)))
         icb_code = line.text("icb_code")
         row.icb = self.icbs.get(icb_code.upper())
         if not icb_code:
