@@ -6,7 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
-from migrations_app.models import ICB, DeliveryPartner, Event, Practice
+from migrations_app.models import ICB, CheckIn, DeliveryPartner, Event, Practice
 from tests.access_routes import OVERRIDE, TASK_KEY
 from tests.factories import ICBFactory, PracticeFactory, make_migration
 from tests.pages import GATE_KEY
@@ -49,6 +49,22 @@ def test_the_log_is_the_migrations_events_newest_first(client, practice_manager,
     assert done["item"] == {"id": item.pk, "title": item.title}
     assert noted["new_value"] == "Rang the supplier"
     assert timezone.datetime.fromisoformat(done["at"]) == Event.objects.get(pk=done["id"]).at
+
+
+def test_a_migrations_status_change_and_a_check_in_read_as_people_read_them(
+    client, practice_manager, delivery_partner_user, migration
+):
+    CheckIn.give(migration, side="practice", rag="amber", note="Short of staff this week", by=practice_manager)
+    migration.hold(delivery_partner_user, "Waiting for the ICB funding")
+    client.force_login(practice_manager)
+
+    results = client.get(events_url(migration)).json()["results"]
+
+    held = next(event for event in results if event["field"] == "status" and event["item"] is None)
+    check_in = next(event for event in results if event["field"] == "practice_check_in")
+    assert (held["old_value"], held["new_value"]) == ("active", "on_hold")
+    assert (held["old_display"], held["new_display"]) == ("In progress", "On hold")
+    assert check_in["new_display"] == "Amber"
 
 
 def test_a_change_to_the_migration_has_no_item_and_may_have_no_actor(client, practice_manager, migration):

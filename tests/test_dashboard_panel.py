@@ -17,7 +17,7 @@ from migrations_app.dashboard.summary import Cutover, Month, PhaseCount, Segment
 # The panel as the dashboard's template wrote it before dashboard/panel.py.
 TEMPLATE = """
 <section class="tracker-summary" aria-labelledby="summary-heading">
-  <h2 class="nhsuk-heading-m" id="summary-heading">Summary of {% if summary.total == 1 %}this migration{% else %}these {{ summary.total }} migrations{% endif %}</h2>
+  <h2 class="nhsuk-heading-m" id="summary-heading">{% if summary.total == 0 %}Summary: no migrations found{% elif summary.total == 1 %}Summary of this migration{% else %}Summary of these {{ summary.total }} migrations{% endif %}</h2>
   <div class="nhsuk-grid-row nhsuk-card-group">
     {% for rag, count, url in rag_links %}
     <div class="{% if status_links %}nhsuk-grid-column-one-quarter{% else %}nhsuk-grid-column-one-third{% endif %} nhsuk-card-group__item">
@@ -170,6 +170,7 @@ BASE = Summary(
 SUMMARIES = [
     BASE,
     replace(BASE, total=1),
+    replace(BASE, total=0),
     replace(BASE, soon=[], soon_count=0),
     replace(BASE, soon_count=25),
     replace(BASE, months=[], cutovers=[]),

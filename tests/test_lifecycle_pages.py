@@ -205,7 +205,19 @@ def test_resuming_a_migration_in_progress_is_explained(client, migration, delive
     response = client.get(lifecycle_url("resume", migration), follow=True)
 
     assert response.redirect_chain == [(detail_url(migration), 302)]
-    assert "This migration is already in progress. Nothing was changed." in messages_of(response)
+    # Only opened, not sent: where it stands, not a refusal.
+    assert messages_of(response) == ["This migration is in progress."]
+
+
+def test_the_hold_page_opened_again_after_holding_says_where_it_stands(client, migration, delivery_partner_user):
+    # The browser's Back after putting it on hold opens the hold page again.
+    client.force_login(delivery_partner_user)
+    client.post(lifecycle_url("hold", migration), {"reason": HOLD_REASON}, follow=True)
+
+    response = client.get(lifecycle_url("hold", migration), follow=True)
+
+    assert response.redirect_chain == [(detail_url(migration), 302)]
+    assert messages_of(response) == ["This migration is on hold."]
 
 
 # --- cancel -----------------------------------------------------------------------------------------------

@@ -42,7 +42,7 @@ class ApiTokenForm(OneDateInput, forms.Form):
             scope = self.fields["scope"]
             scope.choices = [(ApiToken.Scope.READ, ApiToken.Scope.READ.label)]
             scope.initial = ApiToken.Scope.READ
-            scope.help_text = "Your role reads migrations and changes none, so its tokens read only."
+            scope.help_text = "Your role reads migrations and changes none, so its tokens can only read."
 
     @property
     def latest(self) -> date:

@@ -35,7 +35,7 @@ _ROW_HEADER = '<th scope="row" class="nhsuk-table__header tracker-row-header">{}
 
 _OPENING = """
 <section class="tracker-summary" aria-labelledby="summary-heading">
-  <h2 class="nhsuk-heading-m" id="summary-heading">Summary of {}</h2>
+  <h2 class="nhsuk-heading-m" id="summary-heading">{}</h2>
   <div class="nhsuk-grid-row nhsuk-card-group">
 {}
   </div>
@@ -153,7 +153,9 @@ def section(
     phases = html_join("\n", _PHASE_ROW, ((phase.title, phase.count) for phase in summary.phases))
     opening = html(
         _OPENING,
-        "this migration" if summary.total == 1 else f"these {summary.total} migrations",
+        {0: "Summary: no migrations found", 1: "Summary of this migration"}.get(
+            summary.total, f"Summary of these {summary.total} migrations"
+        ),
         cards,
         phases,
         summary.soon_count,

@@ -7,11 +7,13 @@ from migrations_app.invitations import inviting
 from migrations_app.models import ICB, DeliveryPartner, Practice, Role, User
 from migrations_app.views.signin import PASSWORD_MISMATCH, account_name
 
+# What each role may do (access.GRANTS, and the weekly check-in's and retrospective's own rules).
 ROLE_HINTS = {
-    Role.PRACTICE_MANAGER: "Runs the practice's checklist: ticks items, changes milestones, signs off gates and "
-    "invites people.",
-    Role.CLINICAL_LEAD: "Signs off the data checking, and can do what a practice manager does, but not invite people.",
-    Role.PRACTICE_STAFF: "Ticks items and writes notes.",
+    Role.PRACTICE_MANAGER: "Runs the practice's checklist: ticks items, changes milestones, signs off the "
+    "practice's gates, gives the weekly check-in and invites people.",
+    Role.CLINICAL_LEAD: "Signs off the data checking. Also ticks items, changes milestones and names who owns an "
+    "item, but does not sign the practice manager's gates, give the check-in or invite people.",
+    Role.PRACTICE_STAFF: "Ticks items, marks them not applicable or blocked, and writes notes.",
 }
 
 

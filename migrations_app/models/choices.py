@@ -47,6 +47,13 @@ class Condition(models.TextChoices):
     OFFERS_ONLINE_SERVICES = "offers_online_services", "Offers patients online services"
 
 
+class MigrationStatus(models.TextChoices):
+    ACTIVE = "active", "In progress"
+    ON_HOLD = "on_hold", "On hold"
+    COMPLETED = "completed", "Completed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
 class ItemStatus(models.TextChoices):
     TO_DO = "to_do", "To do"
     DONE = "done", "Done"

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from migrations_app.models.choices import ItemStatus
+from migrations_app.models.choices import CheckInRag, ItemStatus, MigrationStatus
 
 
 class EventQuerySet(models.QuerySet):
@@ -149,8 +149,13 @@ class Event(models.Model):
             return "anyone in the responsible role"  # no named owner (ChecklistItem.assign_owner)
         if not value:
             return "(empty)"
-        if self.field == "status" and value in ItemStatus.values:
-            return ItemStatus(value).label
+        if self.field == "status":
+            # An item's status, or a migration's (held, resumed, completed, cancelled).
+            for statuses in (ItemStatus, MigrationStatus):
+                if value in statuses.values:
+                    return statuses(value).label
+        if self.field.endswith("_check_in") and value in CheckInRag.values:
+            return CheckInRag(value).label
         if self.field.endswith("_on"):
             try:
                 return date.fromisoformat(value).strftime("%-d %B %Y")

@@ -28,6 +28,7 @@ from migrations_app.models.choices import (
     OPEN_STATUSES,
     Condition,
     ItemStatus,
+    MigrationStatus,
     Milestone,
 )
 from migrations_app.models.events import Event
@@ -134,13 +135,6 @@ def _order_constraints() -> list[models.CheckConstraint]:
 
 # At module level, and named on the model as PracticeMigration.Status, so that the model's
 # constraints can read its values (a class nested in the model is out of Meta's reach).
-class MigrationStatus(models.TextChoices):
-    ACTIVE = "active", "In progress"
-    ON_HOLD = "on_hold", "On hold"
-    COMPLETED = "completed", "Completed"
-    CANCELLED = "cancelled", "Cancelled"
-
-
 # Not finished: at most one per practice. On hold pauses reminders and overdue, but the practice
 # still has the migration in hand.
 UNFINISHED_STATUSES = (MigrationStatus.ACTIVE, MigrationStatus.ON_HOLD)
@@ -612,6 +606,11 @@ class PracticeMigration(models.Model):
         if self.status == move.target:
             return f"This migration is already {status}."
         return f"This migration is {status}, so it cannot be {move.done}."
+
+    def has_had(self, action: str) -> bool:
+        """Whether the migration's status is the one the lifecycle method `action` leads to (on
+        hold, for "hold"): the page of that change opened again, with the browser's Back."""
+        return self.status == TRANSITIONS[action].target
 
     def latest_status_change(self) -> Event | None:
         """The event of the last change of status: who made it, when and why (the status banner)."""

@@ -81,7 +81,11 @@ def _fetch(request: HttpRequest, pk: int, action: str) -> tuple[PracticeMigratio
     migration, _ = access.get_migration(request.user, pk, Permission.CHANGE_MIGRATION_STATUS)
     refusal = migration.refusal(action)
     if refusal:
-        messages.info(request, f"{refusal} Nothing was changed.")
+        if request.method == "GET" and migration.has_had(action):
+            # The page opened again after the change (the browser's Back): where it stands, no refusal.
+            messages.info(request, f"This migration is {migration.get_status_display().lower()}.")
+        else:
+            messages.info(request, f"{refusal} Nothing was changed.")
         return migration, redirect("migrations:migration_detail", pk=pk)
     return migration, None
 
