@@ -458,7 +458,7 @@ def marked(item: ChecklistItem, today: date) -> ChecklistItem:
     whether it is ready to sign (one query)."""
     item.due_state = "" if item.migration.is_paused else due_state(item, today)
     if item.is_gate:
-        waited_for = list(item.open_dependencies()) if item.is_open else []
+        waited_for = list(item.open_dependencies()) if item.status != ItemStatus.NOT_APPLICABLE else []
         item.waiting_on = len(waited_for)
         item.is_ready_to_sign = due.is_ready_to_sign(item, waited_for)
     return item
@@ -478,8 +478,9 @@ def _count(checklist: Checklist, phases: list[MigrationPhase], items: list[Check
         # marked in "This week".
         item.is_yours = access.holds(item)
         if item.is_gate:
-            # How many open items the gate waits for: its row says so beside "Sign off".
-            item.waiting_on = sum(map(item.waits_for, open_items)) if item.is_open else 0
+            # How many open items the gate waits for: its row says so beside "Sign off", and, once
+            # signed, if any is open (signed over them, or reopened since).
+            item.waiting_on = sum(map(item.waits_for, open_items)) if item.status != ItemStatus.NOT_APPLICABLE else 0
             item.is_ready_to_sign = due.is_ready_to_sign(item, open_items)
         by_phase[item.phase_id].append(item)
         checklist.progress.add(item.status)

@@ -216,6 +216,31 @@ def test_a_gate_row_says_how_many_open_items_it_waits_for_and_ticking_one_counts
     assert 'id="waits-for"' in detail
 
 
+def test_reopening_an_item_a_signed_gate_waits_for_asks_for_the_sign_off_to_be_checked(
+    client, migration, practice_manager
+):
+    gate = item(migration, GATE_KEY)
+    waited_for = list(gate.open_dependencies())
+    for each in waited_for:
+        each.complete(practice_manager)
+    gate.sign_off(practice_manager)
+    client.force_login(practice_manager)
+    before = client.get(detail_url(migration), {"show": "all"}).content.decode()
+
+    reopened = waited_for[0]
+    reopened.refresh_from_db()
+    html = htmx_post(
+        client, item_url("item_reopen", reopened), {"revision": reopened.revision, "reason": ""}
+    ).content.decode()
+
+    assert text(element(before, f"item-{gate.pk}-readiness")) == ""
+    readiness = element(html, f"item-{gate.pk}-readiness")
+    assert 'hx-swap-oob="true"' in readiness.split(">", 1)[0]
+    assert text(readiness).startswith("Check this sign-off: 1 item it waits for is open: see which")
+    page = client.get(detail_url(migration), {"show": "all"}).content.decode()
+    assert text(element(page, f"item-{gate.pk}-readiness")) == text(readiness)
+
+
 def test_a_note_with_htmx_answers_with_the_item_alone(client, migration, practice_manager):
     task = item(migration, OVERDUE_KEY)
     client.force_login(practice_manager)
