@@ -20,7 +20,7 @@ from migrations_app.dashboard import rag as rag_rule
 from migrations_app.item_urls import ItemUrls, items_base
 from migrations_app.models import ChecklistItem, ItemStatus, MigrationPhase, Milestone, PracticeMigration, User
 from migrations_app.models.checkins import is_missed
-from migrations_app.models.checklist_items import Progress
+from migrations_app.models.checklist_items import CATCH_UP_DAYS, Progress, catching_up
 from migrations_app.models.choices import CheckInRag
 from migrations_app.models.compiled import CompiledSelect, loader
 from migrations_app.reminders import due
@@ -194,6 +194,13 @@ class Checklist:
         return any(item.is_gate for item in self.overdue_before_added)
 
     @property
+    def catch_up_until(self) -> date | None:
+        """Until when the gates that fell due before the migration was added make it amber, not red
+        (checklist_items.catching_up): None once that time is over."""
+        until = timezone.localdate(self.migration.created_at) + timedelta(days=CATCH_UP_DAYS)
+        return until if self.today < until else None
+
+    @property
     def rag(self) -> rag_rule.Assessment | None:
         """The migration's RAG status and why, by the dashboard's rule (dashboard.rag.assess), from
         the items as this checklist counted them and the check-ins its ChecklistProgress keeps (read
@@ -210,7 +217,11 @@ class Checklist:
                 1 for item in items if item.status == ItemStatus.DONE and (item.due_on is None or item.due_on >= today)
             ),
             overdue=len(self.overdue),
-            gates_overdue=sum(1 for item in self.overdue if item.is_gate),
+            gates_overdue=sum(
+                1
+                for item in self.overdue
+                if item.is_gate and not catching_up(item.due_on, timezone.localdate(migration.created_at), today)
+            ),
             check_in_missed=progress is not None
             and is_missed(
                 status=migration.status,

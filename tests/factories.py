@@ -1,6 +1,6 @@
 """Factories with deterministic values: sequences, never Faker, so a failure reads the same every run."""
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 
 import factory
 from django.utils import timezone
@@ -133,3 +133,18 @@ def make_migration(
         template_version=template_version,
         **fields,
     )
+
+
+def added_at_its_start(migration: PracticeMigration) -> PracticeMigration:
+    """`migration` as if added to the tracker the day before its order was accepted, so that none
+    of its gates is in the catch-up time of a migration added part way through
+    (checklist_items.CATCH_UP_DAYS), and its day figures counted again."""
+    from django.utils import timezone
+
+    from migrations_app.models import ChecklistProgress
+
+    added_at = datetime.combine(migration.order_accepted_on - timedelta(days=1), time(9), tzinfo=UTC)
+    PracticeMigration.objects.filter(pk=migration.pk).update(created_at=added_at)
+    migration.created_at = added_at
+    ChecklistProgress.count_day(timezone.localdate(), [migration.pk])
+    return migration

@@ -260,10 +260,15 @@ def day_counted(migration: PracticeMigration) -> tuple:
     overdue = items.filter(status__in=OPEN_STATUSES, due_on__lt=today)
     ahead = items.filter(status=ItemStatus.DONE).exclude(due_on__lt=today)
     next_item = items.filter(status__in=OPEN_STATUSES, due_on__gte=today).order_by("due_on").first()
+    # Gates that fell due before the migration was added count from two weeks after it was added.
+    added_on = timezone.localdate(migration.created_at)
+    gates = overdue.filter(kind=ItemKind.GATE)
+    if today < added_on + timedelta(days=14):
+        gates = gates.filter(due_on__gte=added_on)
     return (
         today,
         overdue.count(),
-        overdue.filter(kind=ItemKind.GATE).count(),
+        gates.count(),
         ahead.count(),
         next_item.due_on if next_item else None,
     )

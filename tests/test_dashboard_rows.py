@@ -6,6 +6,7 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from migrations_app.dashboard.rag import Rag, assess
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemKind, ItemStatus
@@ -13,7 +14,7 @@ from migrations_app.models.checklist_items import DayCounts
 from migrations_app.models.choices import OPEN_STATUSES
 from migrations_app.tasks import count_day
 from tests.conftest import NOW, TODAY
-from tests.factories import GO_LIVE_ON
+from tests.factories import GO_LIVE_ON, added_at_its_start
 from tests.pages import DASHBOARD_URL, open_dashboard, table_row
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
@@ -25,6 +26,7 @@ pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 def test_a_row_shows_practice_icb_systems_phase_go_live_progress_counts_next_item_and_rag(
     client, migration, delivery_partner_user, practice_manager
 ):
+    added_at_its_start(migration)
     items = migration.items.all()
     items.get(key="agree-go-live-date").complete(practice_manager)
     items.get(key="source-supplier-notified").mark_blocked(practice_manager, "Waiting for the supplier")
@@ -103,7 +105,8 @@ def test_the_quarter_hourly_task_counts_the_day_figures_of_every_migration_count
 
     assert counted == 3
     for progress in ChecklistProgress.objects.select_related("migration"):
-        expected = DayCounts.of(progress.migration.items.all(), TODAY)
+        added_on = timezone.localdate(progress.migration.created_at)
+        expected = DayCounts.of(progress.migration.items.all(), TODAY, added_on=added_on)
         assert progress.counts_on == TODAY
         assert (progress.overdue, progress.gates_overdue, progress.done_ahead, progress.next_due_on) == (
             expected.overdue,
@@ -126,6 +129,7 @@ def test_a_row_links_to_the_migration_page_and_its_next_item(client, migration, 
 
 
 def test_a_migration_whose_open_items_are_all_overdue_says_so_rather_than_nothing_due(client, migration, admin_user):
+    added_at_its_start(migration)
     migration.items.filter(due_on__gte=TODAY).update(status=ItemStatus.DONE, completed_by=admin_user, completed_at=NOW)
     ChecklistProgress.recount([migration.pk])
 

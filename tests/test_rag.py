@@ -12,6 +12,9 @@ from django.utils import timezone
 from migrations_app.dashboard import rows
 from migrations_app.dashboard.rag import BY_RANK, FAR_BEHIND_PERCENT, Rag, annotate_rank, assess
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemKind, ItemStatus, PracticeMigration
+from migrations_app.models.checklist_items import CATCH_UP_DAYS, DayCounts
+from tests.factories import added_at_its_start
+from tests.pages import element, text
 
 pytestmark = pytest.mark.django_db
 
@@ -183,7 +186,9 @@ def rag_on(day: date, migration: PracticeMigration, user, time_machine) -> rows.
 
 
 def leave_open_only(migration: PracticeMigration, keep: list[ChecklistItem], user) -> None:
-    """Arrange: every other item done (a bulk write, then the counts rebuilt from the items)."""
+    """Arrange: every other item done (a bulk write, then the counts rebuilt from the items), in a
+    migration added to the tracker at its start."""
+    added_at_its_start(migration)
     migration.items.exclude(pk__in=[item.pk for item in keep]).exclude(status=ItemStatus.NOT_APPLICABLE).update(
         status=ItemStatus.DONE, completed_by=user, completed_at=timezone.now()
     )
@@ -269,3 +274,54 @@ def test_the_help_page_shows_each_status_in_the_colour_the_dashboard_gives_it(cl
     html = response.content.decode()
     for rag in Rag:
         assert f'<strong class="nhsuk-tag {rag.tag_class}">{rag.label}</strong>' in html
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_a_gate_due_before_the_migration_was_added_is_amber_for_its_catch_up_days_then_red(
+    client, migration, admin_user, time_machine
+):
+    # The demo migration is added to the tracker today, after its early gates fell due.
+    added_on = timezone.localdate(migration.created_at)
+    gate = migration.items.filter(kind=ItemKind.GATE, due_on__lt=added_on).order_by("due_on").first()
+    assert gate is not None
+    migration.items.exclude(pk=gate.pk).exclude(status=ItemStatus.NOT_APPLICABLE).update(
+        status=ItemStatus.DONE, completed_by=admin_user, completed_at=timezone.now()
+    )
+    ChecklistProgress.recount([migration.pk])
+
+    seen = {}
+    for day in (added_on, added_on + timedelta(days=CATCH_UP_DAYS - 1), added_on + timedelta(days=CATCH_UP_DAYS)):
+        row = rag_on(day, migration, admin_user, time_machine)
+        ChecklistProgress.count_day(day, [migration.pk])  # the kept figures, as the nightly count keeps them
+        kept = ChecklistProgress.objects.get(migration=migration)
+        counted = DayCounts.of(migration.items.all(), day, added_on=added_on)
+        client.force_login(admin_user)  # a new session each day: one lasts 12 hours at most
+        answer = client.get(reverse("migrations:migration_detail", args=(migration.pk,)))
+        assert answer.status_code == 200, answer.get("Location")
+        page = text(element(answer.content.decode(), "rag-status"))
+        assert kept.gates_overdue == counted.gates_overdue == row.gates_overdue
+        assert page.startswith(f"RAG status: {row.rag.label} {row.rag_reason}.")
+        seen[day - added_on] = (row.overdue, row.gates_overdue, row.rag)
+
+    assert seen == {
+        timedelta(0): (1, 0, Rag.AMBER),
+        timedelta(days=CATCH_UP_DAYS - 1): (1, 0, Rag.AMBER),
+        timedelta(days=CATCH_UP_DAYS): (1, 1, Rag.RED),
+    }
+
+
+@pytest.mark.usefixtures("frozen_now")
+def test_a_gate_due_after_the_migration_was_added_is_red_the_day_after_even_in_its_first_days(
+    migration, admin_user, time_machine
+):
+    added_on = timezone.localdate(migration.created_at)
+    gate = migration.items.filter(kind=ItemKind.GATE, due_on__gte=added_on).order_by("due_on").first()
+    gate.set_due_date(admin_user, added_on + timedelta(days=2))
+    migration.items.exclude(pk=gate.pk).exclude(status=ItemStatus.NOT_APPLICABLE).update(
+        status=ItemStatus.DONE, completed_by=admin_user, completed_at=timezone.now()
+    )
+    ChecklistProgress.recount([migration.pk])
+
+    day_after = rag_on(added_on + timedelta(days=3), migration, admin_user, time_machine)
+
+    assert (day_after.gates_overdue, day_after.rag) == (1, Rag.RED)

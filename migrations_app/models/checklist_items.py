@@ -4,7 +4,7 @@ PracticeMigration only by its label, and imports nothing of it."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.apps import apps
 from django.conf import settings
@@ -711,7 +711,8 @@ class ChecklistProgress(models.Model):
             done=change.done,
             applicable=change.applicable,
             blocked=change.blocked,
-            on=timezone.localdate(),
+            on=(today := timezone.localdate()),
+            added_by=today - timedelta(days=CATCH_UP_DAYS),
         )
         if not updated:
             # A migration made before the counts existed and missed by the data migration: count it now.
@@ -765,12 +766,25 @@ class ChecklistProgress(models.Model):
         return rows.update(**day_count_updates(on))
 
 
+CATCH_UP_DAYS = 14
+"""A migration added to the tracker part way through (started or imported after some of its items
+fell due) has this many days to record what was done before it was added: until then, a sign-off
+gate that fell due before that day is overdue like any item (amber), not an overdue gate (red)."""
+
+
+def catching_up(due_on: date, added_on: date, on: date) -> bool:
+    """Whether an overdue gate due on `due_on`, of a migration added to the tracker on `added_on`,
+    is still in the catch-up time on day `on` (CATCH_UP_DAYS), so not counted as an overdue gate."""
+    return due_on < added_on and on < added_on + timedelta(days=CATCH_UP_DAYS)
+
+
 @dataclass
 class DayCounts:
     """A migration's figures that change with the date: on day `on`, its overdue items (open and
-    due before `on`) and how many of them are sign-off gates, its items done ahead of plan (done,
-    and due on or after `on` or not dated yet) and the first date from `on` on with an open item
-    due. The one definition: `of()` counts items in hand, `day_count_subqueries()` the same in SQL."""
+    due before `on`) and how many of them are sign-off gates (those in the catch-up time left
+    out: `catching_up`), its items done ahead of plan (done, and due on or after `on` or not dated
+    yet) and the first date from `on` on with an open item due. The one definition: `of()` counts
+    items in hand, `day_count_subqueries()` the same in SQL."""
 
     overdue: int = 0
     gates_overdue: int = 0
@@ -778,13 +792,14 @@ class DayCounts:
     next_due_on: date | None = None
 
     @classmethod
-    def of(cls, items: Iterable["ChecklistItem"], on: date) -> "DayCounts":
+    def of(cls, items: Iterable["ChecklistItem"], on: date, added_on: date) -> "DayCounts":
+        """Counted on day `on` for a migration added to the tracker on `added_on`."""
         counts = cls()
         for item in items:
             if item.status in OPEN_STATUSES and item.due_on is not None:
                 if item.due_on < on:
                     counts.overdue += 1
-                    counts.gates_overdue += item.kind == ItemKind.GATE
+                    counts.gates_overdue += item.kind == ItemKind.GATE and not catching_up(item.due_on, added_on, on)
                 elif counts.next_due_on is None or item.due_on < counts.next_due_on:
                     counts.next_due_on = item.due_on
             elif item.status == ItemStatus.DONE and (item.due_on is None or item.due_on >= on):
@@ -792,7 +807,9 @@ class DayCounts:
         return counts
 
 
-def day_count_subqueries(on: date, migration: models.Expression) -> dict[str, models.Expression]:
+def day_count_subqueries(
+    on: date, migration: models.Expression, added_by: date | None = None
+) -> dict[str, models.Expression]:
     """DayCounts in SQL, one correlated subquery per figure, for the migration whose id is
     `migration` (an OuterRef). Each reads one range of an index of that migration's items:
     checklistitem_open_migration (open items by due date) or the migration's own items."""
@@ -803,9 +820,17 @@ def day_count_subqueries(on: date, migration: models.Expression) -> dict[str, mo
         counted = queryset.annotate(count=Count("kind", **condition)).values("count")
         return Coalesce(models.Subquery(counted), 0)
 
+    # A gate is counted unless it is catching_up: due before the day its migration was added (in
+    # the service's time zone, as timezone.localdate reads it), a day after `added_by`, CATCH_UP_DAYS
+    # before `on` (an argument of its own for a statement written once: compiled.py).
+    if added_by is None:
+        added_by = on - timedelta(days=CATCH_UP_DAYS)
+    counted_gate = Q(kind=ItemKind.GATE) & (
+        Q(due_on__gte=F("migration__created_at__date")) | Q(migration__created_at__date__lte=added_by)
+    )
     return {
         "overdue": count(overdue),
-        "gates_overdue": count(overdue, filter=Q(kind=ItemKind.GATE)),
+        "gates_overdue": count(overdue, filter=counted_gate),
         "done_ahead": count(items.filter(status=ItemStatus.DONE).alias(due=DUE_OR_NEVER).filter(due__gte=on)),
         "next_due_on": models.Subquery(
             items.open().filter(due_on__gte=on).annotate(first=Min("due_on")).values("first")
@@ -813,19 +838,19 @@ def day_count_subqueries(on: date, migration: models.Expression) -> dict[str, mo
     }
 
 
-def day_count_updates(on: date) -> dict[str, models.Expression]:
+def day_count_updates(on: date, added_by: date | None = None) -> dict[str, models.Expression]:
     """The UPDATE of a ChecklistProgress row that counts its day figures for `on`."""
-    return {**day_count_subqueries(on, models.OuterRef("migration_id")), "counts_on": on}
+    return {**day_count_subqueries(on, models.OuterRef("migration_id"), added_by), "counts_on": on}
 
 
-def _record_change(migration_id: int, done: int, applicable: int, blocked: int, on: date):
+def _record_change(migration_id: int, done: int, applicable: int, blocked: int, on: date, added_by: date):
     """ChecklistProgress.record_change's UPDATE: the counts moved by one item's change, the day
     figures for `on` and the phase counted again."""
     return ChecklistProgress.objects.filter(migration_id=migration_id), dict(
         items_done=F("items_done") + done,
         items_applicable=F("items_applicable") + applicable,
         items_blocked=F("items_blocked") + blocked,
-        **day_count_updates(on),
+        **day_count_updates(on, added_by),
         phase_position=models.Subquery(
             ChecklistItem.objects.open()
             .filter(migration_id=migration_id)
@@ -839,5 +864,12 @@ def _record_change(migration_id: int, done: int, applicable: int, blocked: int, 
 
 # Written by the ORM once (compiled.py): it runs on every tick.
 _RECORD_CHANGE = CompiledUpdate(
-    ChecklistProgress, _record_change, migration_id=int, done=int, applicable=int, blocked=int, on=date
+    ChecklistProgress,
+    _record_change,
+    migration_id=int,
+    done=int,
+    applicable=int,
+    blocked=int,
+    on=date,
+    added_by=date,
 )

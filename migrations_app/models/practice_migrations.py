@@ -364,7 +364,7 @@ class PracticeMigration(models.Model):
                 rows.append((item_template, migration.pk, phase.pk, due_on, status, reason))
                 items.append(_NewItem(status, item_template.kind, due_on, phase.position))
             counts = Progress.of(item.status for item in items)
-            day = DayCounts.of(items, today)
+            day = DayCounts.of(items, today, added_on=today)
             progress.append(
                 ChecklistProgress(
                     migration=migration,

@@ -20,6 +20,7 @@ from migrations_app.dashboard.export import csv_chunks
 from migrations_app.dashboard.forms import DashboardForm
 from migrations_app.dashboard.summary import SOON_SHOWN, summarise
 from migrations_app.models import checkins
+from migrations_app.models.checklist_items import CATCH_UP_DAYS
 from migrations_app.views.paging import pagination_links, query_with
 
 PAGE_SIZE = 50
@@ -102,6 +103,7 @@ def rag_help(request: HttpRequest) -> HttpResponse:
             "phase_starts": phases.PHASE_STARTS,
             "dates_not_agreed": phases.DATES_NOT_AGREED[1],
             "missed_after_days": checkins.MISSED_AFTER_DAYS,
+            "catch_up_days": CATCH_UP_DAYS,
         },
     )
 
