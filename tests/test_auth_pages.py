@@ -95,8 +95,8 @@ def test_blank_fields_are_marked_and_linked_from_the_error_summary(client):
 
     html = response.content.decode()
     summary = error_summary_items(html)
-    assert '<a href="#id_username">Enter e-mail address</a>' in summary
-    assert '<a href="#id_password">Enter password</a>' in summary
+    assert '<a href="#id_username">Enter your e-mail address</a>' in summary
+    assert '<a href="#id_password">Enter your password</a>' in summary
     assert html.count("nhsuk-form-group--error") == 2
     assert 'class="nhsuk-input nhsuk-input--error nhsuk-u-width-two-thirds" id="id_username"' in html
     assert 'aria-describedby="id_username-error"' in html

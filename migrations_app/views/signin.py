@@ -123,8 +123,18 @@ def address_failures(address: str) -> int:
     return AccessFailureLog.objects.filter(ip_address=address, attempt_time__gte=since).count()
 
 
+class SignInForm(auth_forms.AuthenticationForm):
+    """Django's, with each empty box named as the password reset's form names it."""
+
+    def __init__(self, *args, **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["username"].error_messages["required"] = "Enter your e-mail address"
+        self.fields["password"].error_messages["required"] = "Enter your password"
+
+
 class SignInView(auth_views.LoginView):
     redirect_authenticated_user = True
+    form_class = SignInForm
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         """Check the attempt against both limits, counting the attempts in flight as failures, and
