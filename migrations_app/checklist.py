@@ -390,6 +390,9 @@ def change_of(item: ChecklistItem, today: date, access: Access) -> Change:
     if item.is_gate:
         item.is_ready_to_sign = counted.is_ready_to_sign
     gates = [each for each in items if each.is_gate and each.waits_for(item)]
+    base = items_base(migration.pk)
+    for gate in gates:
+        gate.urls = ItemUrls.of(base, gate.pk)  # one base for all, as build gives them
     return Change(
         checklist,
         item,
@@ -481,6 +484,7 @@ def _count(checklist: Checklist, phases: list[MigrationPhase], items: list[Check
     progress, the overall progress and "This week"."""
     migration, today = checklist.migration, checklist.today
     open_items = [item for item in items if item.is_open]
+    gates = []
     by_phase = {phase.pk: [] for phase in phases}
     for item in items:
         # Nothing of a migration on hold or cancelled is due (PracticeMigration.is_paused).
@@ -489,10 +493,7 @@ def _count(checklist: Checklist, phases: list[MigrationPhase], items: list[Check
         # marked in "This week".
         item.is_yours = access.holds(item)
         if item.is_gate:
-            # How many open items the gate waits for: its row says so beside "Sign off", and, once
-            # signed, if any is open (signed over them, or reopened since).
-            item.waiting_on = sum(map(item.waits_for, open_items)) if item.status != ItemStatus.NOT_APPLICABLE else 0
-            item.is_ready_to_sign = due.is_ready_to_sign(item, open_items)
+            gates.append(item)
         by_phase[item.phase_id].append(item)
         checklist.progress.add(item.status)
         if item.due_state == "overdue":
@@ -508,6 +509,15 @@ def _count(checklist: Checklist, phases: list[MigrationPhase], items: list[Check
         )
     checklist.overdue.sort(key=lambda item: item.due_on)
     checklist.due_soon.sort(key=lambda item: item.due_on)
+    # How many open items each gate waits for: its row says so beside "Sign off", and, once signed,
+    # if any is open (signed over them, or reopened since). A gate waiting for none is ready to sign
+    # when reminders.due.is_ready_to_sign says so of it alone.
+    waiting = ChecklistItem.open_waited_for(
+        [gate for gate in gates if gate.status != ItemStatus.NOT_APPLICABLE], open_items
+    )
+    for gate in gates:
+        gate.waiting_on = waiting.get(gate.pk, 0)
+        gate.is_ready_to_sign = not gate.waiting_on and due.is_ready_to_sign(gate, ())
 
 
 def _focus(checklist: Checklist) -> None:

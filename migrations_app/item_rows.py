@@ -68,7 +68,7 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool | str = False) -> Safe
             )
         )
     if item.is_gate:
-        parts.append(html('<div id="item-{}-readiness">{}</div>', pk, _readiness(item)))
+        parts.append(readiness(item))
     if item.status == ItemStatus.DONE:
         parts.append(
             html(
@@ -121,9 +121,17 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool | str = False) -> Safe
     return html_join("\n", "{}", ((part,) for part in parts))
 
 
+def readiness(gate: ChecklistItem, oob: bool = False) -> SafeString:
+    """The part of `gate`'s row that says whether it is ready to sign (_readiness); `oob`: to be
+    swapped in out of band, in the answer to a change of an item it waits for."""
+    return html(
+        '<div id="item-{}-readiness"' + (' hx-swap-oob="true"' if oob else "") + ">{}</div>", gate.pk, _readiness(gate)
+    )
+
+
 def _readiness(gate: ChecklistItem) -> SafeString | str:
     """Whether `gate` is ready to sign off, or how many open items it still waits for, with a link
-    to its page, which lists them (templates/migrations_app/_gate_readiness.html)."""
+    to its page, which lists them."""
     if gate.is_ready_to_sign:
         return _READY
     waiting_on = getattr(gate, "waiting_on", 0)

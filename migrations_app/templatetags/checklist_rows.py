@@ -1,6 +1,8 @@
 """{% item_row item %}: a checklist item's row on the migration page (item_rows.row); with
 `focus=True`, as the answer to a tick has it (its main button focused). {% this_week checklist %}:
-the page's "This week" panel (this_week.section), `oob=True` in the answer to an item's action."""
+the page's "This week" panel (this_week.section), `oob=True` in the answer to an item's action.
+{% gate_readiness gate %}: a gate's readiness to sign, in its row (item_rows.readiness), `oob=True`
+for the gates an item's change moves."""
 
 from django import template
 from django.utils.html import format_html
@@ -29,3 +31,8 @@ def item_row(context: template.Context, item, focus: bool | str = False) -> Safe
 @register.simple_tag
 def this_week(checklist, oob: bool = False) -> SafeString:
     return this_week_panel.section(checklist, oob)
+
+
+@register.simple_tag
+def gate_readiness(gate, oob: bool = False) -> SafeString:
+    return item_rows.readiness(gate, oob)
