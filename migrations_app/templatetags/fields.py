@@ -28,3 +28,9 @@ def select_options(field: forms.BoundField) -> SafeString:
             chosen |= selected
             options.append((option_value, " selected" if selected else "", option_label))
     return html_join("\n    ", '<option value="{}"{}>{}</option>', options)
+
+
+@register.filter
+def thousands(value: int) -> str:
+    """A whole number with thousands separators, as the service writes limits: 5000 as "5,000"."""
+    return f"{value:,}"

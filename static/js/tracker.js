@@ -1,9 +1,16 @@
 // Starts the NHS.UK frontend components. Loaded as a module from our own static files (no
 // inline script): browsers that run modules get the enhanced components.
-import { initAll } from "../nhsuk/nhsuk-frontend.min.js";
+import { CharacterCount, createAll, initAll } from "../nhsuk/nhsuk-frontend.min.js";
 
 document.body.classList.add("js-enabled", "nhsuk-frontend-supported");
 initAll();
+
+// A form loaded in place (an item's forms, opened in its row) counts its characters as the page's do.
+document.body.addEventListener("htmx:load", (event) => {
+  const loaded = event.detail.elt;
+  if (!(loaded instanceof Element) || loaded === document.body) return;
+  if (loaded.querySelector('[data-module="nhsuk-character-count"]')) createAll(CharacterCount, undefined, loaded);
+});
 
 // --- checklist items updated in place (htmx) --------------------------------------------------------
 // An item's action answers with the item again (views/items.py). What goes wrong is shown as an
@@ -225,7 +232,10 @@ function restoreInto(form, entry) {
     .filter((field) => !field.radio)
     .map(({ name, value }) => {
       const field = form.querySelector(`textarea[name="${CSS.escape(name)}"]`);
-      if (field && !field.disabled) field.value = value;
+      if (field && !field.disabled) {
+        field.value = value;
+        field.dispatchEvent(new Event("input", { bubbles: true })); // its character count follows
+      }
       return field;
     })
     .filter(Boolean);

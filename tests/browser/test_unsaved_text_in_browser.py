@@ -53,6 +53,7 @@ def test_a_note_sent_after_the_session_ended_is_put_back_in_its_row(page, sign_i
     expect(note).to_have_value(NOTE)
     expect(note).to_be_focused()
     expect(row.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    expect(row.get_by_text(f"You have {5000 - len(NOTE):,} characters remaining")).to_be_visible()  # counted again
     assert ChecklistItem.objects.get(pk=item.pk).note == ""  # nothing saved meanwhile
     assert_no_axe_violations(page)
 
