@@ -161,7 +161,7 @@ def test_the_milestones_preview_warns_before_saving_and_saving_still_works(clien
     client.force_login(practice_manager)
     data = milestone_data(migration, go_live=SATURDAY, cutover_planning=date(2025, 5, 20))
 
-    preview = client.post(url, data)
+    preview = client.post(url, data, follow=True)
     saved = client.post(url, data | {"confirm": "yes"})
 
     warnings = callout(preview.content.decode())
@@ -180,7 +180,7 @@ def test_the_milestones_preview_warns_of_go_live_on_the_day_of_fdp(client, migra
     url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
     client.force_login(practice_manager)
 
-    preview = client.post(url, milestone_data(migration, go_live=migration.fdp_on))
+    preview = client.post(url, milestone_data(migration, go_live=migration.fdp_on), follow=True)
 
     assert SAME_DAY in callout(preview.content.decode())
 
@@ -189,7 +189,7 @@ def test_the_milestones_preview_has_no_callout_without_warnings(client, migratio
     url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
     client.force_login(practice_manager)
 
-    preview = client.post(url, milestone_data(migration, old_system_access_end=date(2025, 9, 8)))
+    preview = client.post(url, milestone_data(migration, old_system_access_end=date(2025, 9, 8)), follow=True)
 
     assert preview.status_code == 200
     assert "nhsuk-warning-callout" not in preview.content.decode()

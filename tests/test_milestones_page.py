@@ -53,7 +53,7 @@ def test_moving_go_live_shows_a_preview_then_saves_on_confirmation(client, migra
     client.force_login(practice_manager)
     data = milestone_data(migration, go_live=("16", "6", "2025"))
 
-    preview = client.post(url, data)
+    preview = client.post(url, data, follow=True)
 
     html = preview.content.decode()
     assert preview.status_code == 200
@@ -85,13 +85,36 @@ def test_moving_go_live_shows_a_preview_then_saves_on_confirmation(client, migra
     assert events.filter(kind=Event.Kind.REPLAN).count() == open_on_go_live.count()
 
 
+def test_the_preview_is_a_page_of_its_own_that_back_after_saving_opens_as_the_form(client, migration, practice_manager):
+    # The browser's Back from the migration page after saving opens the preview's address again:
+    # a GET, not a form to send again, and with the dates saved it shows the form.
+    url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
+    client.force_login(practice_manager)
+    data = milestone_data(migration, go_live=("16", "6", "2025"))
+
+    sent = client.post(url, data)
+    preview = client.get(sent.url)
+    saved = client.post(url, data | {"confirm": "yes"})
+    back = client.get(sent.url)
+
+    assert sent.status_code == 302 and sent.url.startswith(f"{url}?preview=yes&")
+    assert "9 June 2025 to <strong>16 June 2025</strong>" in preview.content.decode()
+    assert saved.status_code == 302
+    assert back.status_code == 200
+    page = back.content.decode()
+    assert 'name="confirm"' not in page  # the form, not a preview of a change made already
+    assert "Preview changes" in text(page)
+    migration.refresh_from_db()
+    assert migration.go_live_on == date(2025, 6, 16)
+
+
 def test_back_from_the_preview_keeps_the_dates_typed(client, migration, practice_manager):
     url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
     client.force_login(practice_manager)
     data = milestone_data(migration, go_live=("16", "6", "2025"), fdp=("12", "6", "2025"))
     data["reason"] = "Supplier slot moved & confirmed"
 
-    preview = client.post(url, data).content.decode()
+    preview = client.post(url, data, follow=True).content.decode()
     back = re.search(r'class="nhsuk-back-link" href="([^"]+)"', preview).group(1).replace("&amp;", "&")
     form = client.get(back)
 
