@@ -166,7 +166,7 @@ def test_resuming_previews_the_due_dates_that_move_then_moves_them(client, migra
     preview_data = {key: value for key, value in data.items() if key != "confirm"}
 
     form = client.get(lifecycle_url("resume", migration))
-    preview = client.post(lifecycle_url("resume", migration), preview_data)
+    preview = client.post(lifecycle_url("resume", migration), preview_data, follow=True)
     after_preview = status_of(migration)
     response = client.post(lifecycle_url("resume", migration), data, follow=True)
 
@@ -197,6 +197,23 @@ def test_resuming_with_a_date_that_is_not_real_is_explained_and_changes_nothing(
     assert response.status_code == 400
     assert error_summary(response.content.decode()) == "Go-live must be a real date, for example 27 3 2027"
     assert snapshot() == before
+
+
+def test_back_after_resuming_opens_the_preview_address_and_finds_the_migration_in_progress(
+    client, migration, delivery_partner_user
+):
+    migration.hold(delivery_partner_user, HOLD_REASON)
+    client.force_login(delivery_partner_user)
+    data = milestones_data(None, migration)
+    typed = {key: value for key, value in data.items() if key != "confirm"}
+
+    sent = client.post(lifecycle_url("resume", migration), typed)
+    client.post(lifecycle_url("resume", migration), data, follow=True)
+    back = client.get(sent.url, follow=True)
+
+    assert sent.status_code == 302 and "preview=yes" in sent.url
+    assert back.redirect_chain == [(detail_url(migration), 302)]
+    assert messages_of(back) == ["This migration is in progress."]
 
 
 def test_resuming_a_migration_in_progress_is_explained(client, migration, delivery_partner_user):

@@ -201,7 +201,7 @@ def test_the_resume_preview_warns_and_resuming_still_works(client, migration, de
     client.force_login(delivery_partner_user)
     data = milestone_data(migration, go_live=SATURDAY)
 
-    preview = client.post(url, data)
+    preview = client.post(url, data, follow=True)
     resumed = client.post(url, data | {"confirm": "yes"})
 
     assert WEEKEND_GO_LIVE in callout(preview.content.decode())

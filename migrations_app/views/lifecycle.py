@@ -6,18 +6,20 @@ status does not allow is explained on the migration page and changes nothing. Co
 the "migration complete" gate (its sign-off and reopening are item actions, views/items.py)."""
 
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from migrations_app import access
 from migrations_app.access import Permission
 from migrations_app.forms import CancelForm, HoldForm, ResumeForm
 from migrations_app.models import PracticeMigration
-from migrations_app.views.milestones import describe_changes
+from migrations_app.views.milestones import NOT_TYPED, describe_changes
 
 
 @require_http_methods(["GET", "POST"])
@@ -47,24 +49,35 @@ def migration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def migration_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Resume a migration on hold: its milestone dates (to move those that slipped), then a preview
-    of the due dates that would move, then resume."""
+    of the due dates that would move, then resume. The preview is a page of its own (`?preview=yes`
+    and what was typed), reached by a redirect, as the milestones' is: the browser's Back after
+    resuming opens it again, and finds the migration in progress (_fetch)."""
     migration, refused = _fetch(request, pk, "resume")
     if refused:
         return refused
     if request.method == "GET":
+        if request.GET.get("preview") == "yes":
+            form = ResumeForm(request.GET, migration=migration)
+            if form.is_valid():
+                changes = form.changes()
+                context = {
+                    "migration": migration,
+                    "form": form,
+                    "changes": describe_changes(migration, changes),
+                    "moves": migration.preview_milestone_change(changes) if changes else [],
+                }
+                return render(request, "migrations_app/migration_resume_preview.html", context)
+            return _resume_form(request, migration, form, status=400)
         return _resume_form(request, migration, ResumeForm(migration=migration))
     form = ResumeForm(request.POST, migration=migration)
     if not form.is_valid():
         return _resume_form(request, migration, form, status=400)
     changes = form.changes()
     if request.POST.get("confirm") != "yes":
-        context = {
-            "migration": migration,
-            "form": form,
-            "changes": describe_changes(migration, changes),
-            "moves": migration.preview_milestone_change(changes) if changes else [],
-        }
-        return render(request, "migrations_app/migration_resume_preview.html", context)
+        typed = [(name, value) for name, value in request.POST.items() if name not in NOT_TYPED]
+        return redirect(
+            f"{reverse('migrations:migration_resume', kwargs={'pk': pk})}?{urlencode([('preview', 'yes'), *typed])}"
+        )
     try:
         moves = migration.resume(request.user, changes=changes, reason=form.cleaned_data["reason"])
     except ValidationError as error:
