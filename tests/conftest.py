@@ -84,7 +84,7 @@ def force_login_includes_the_second_factor(monkeypatch) -> None:
 
 
 def with_two_factor_device(user: User) -> User:
-    """Staff and delivery-partner users must have a second factor; give them a confirmed one."""
+    """Staff, delivery-partner and ICB users must have a second factor; give them a confirmed one."""
     TOTPDevice.objects.create(user=user, name="Authenticator app", confirmed=True)
     return user
 
@@ -310,7 +310,7 @@ def delivery_partner_user(delivery_partner) -> User:
 def icb_user(icb) -> User:
     user = UserFactory(email="icb.lead@example.nhs.uk", full_name="Ivan Board")
     MembershipFactory(user=user, role=Role.ICB_LEAD, practice=None, icb=icb)
-    return user
+    return with_two_factor_device(user)
 
 
 @pytest.fixture

@@ -18,7 +18,7 @@ from migrations_app import access
 from migrations_app.invitations import emails, inviting
 from migrations_app.models import ChecklistItem, Event, Invitation, ItemKind, Membership, Role, User
 from migrations_app.models.invitations import INVITATION_DAYS, InvitationState
-from tests.conftest import NOW
+from tests.conftest import NOW, with_two_factor_device
 from tests.factories import PASSWORD, MembershipFactory, PracticeFactory, UserFactory, make_invitation
 from tests.pages import detail_url, error_summary, text
 
@@ -731,6 +731,7 @@ def test_an_invitation_cannot_be_accepted_by_someone_who_since_took_another_side
         delivery_partner=migration.practice.delivery_partner,
     )
     MembershipFactory(user=person, role=Role.ICB_LEAD, practice=None, icb=icb)
+    with_two_factor_device(person)  # as an ICB lead must
     client.force_login(person)
 
     response = client.post(reverse("migrations:invitation_accept", kwargs={"token": invitation.link_token()}))

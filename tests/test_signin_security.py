@@ -375,9 +375,17 @@ def partner(delivery_partner):
     return member
 
 
-@pytest.mark.parametrize("who", ["partner", "staff"])
-def test_delivery_partners_and_staff_must_set_up_two_factor_sign_in(client, request, who):
-    member = request.getfixturevalue("partner") if who == "partner" else UserFactory(is_staff=True)
+@pytest.fixture
+def icb_member(icb):
+    member = UserFactory(email="new.icb.lead@example.nhs.uk")
+    MembershipFactory(user=member, role=Role.ICB_LEAD, practice=None, icb=icb)
+    return member
+
+
+@pytest.mark.parametrize("who", ["partner", "icb_member", "staff"])
+def test_delivery_partners_icb_members_and_staff_must_set_up_two_factor_sign_in(client, request, who):
+    # Each sees many practices' migrations (an ICB lead, every practice of the ICB), or the admin.
+    member = UserFactory(is_staff=True) if who == "staff" else request.getfixturevalue(who)
     sign_in(client, member.email, PASSWORD)
 
     response = client.get(reverse("migrations:home"))

@@ -168,10 +168,10 @@ def forget_standing(user) -> None:
 
 def two_factor_required(user) -> bool:
     """Who must sign in with a second factor: anyone who can see many practices' migrations
-    (delivery-partner members, national viewers, support admins) or open the Django admin.
-    Everyone else may choose to. Decided from the person's current roles on every request."""
+    (delivery-partner members, ICB members, national viewers, support admins) or open the Django
+    admin. Everyone else may choose to. Decided from the person's current roles on every request."""
     standing = standing_of(user)
-    return bool(user.is_staff or standing.reads_every_migration or standing.is_delivery_partner)
+    return bool(user.is_staff or standing.reads_every_migration or standing.is_delivery_partner or standing.icb_ids)
 
 
 def has_two_factor_device(user) -> bool:
