@@ -186,8 +186,12 @@ class Checklist:
         """The overdue items that fell due before the migration was added to the tracker: work that
         may have been done before anyone could tick it here (a migration started or imported part
         way through), which the page asks to be caught up on."""
-        added_on = timezone.localdate(self.migration.created_at)
-        return [item for item in self.overdue if item.due_on < added_on]
+        return [item for item in self.overdue if item.due_on < self.added_on]
+
+    @property
+    def added_on(self) -> date:
+        """The day the migration was added to the tracker (started or imported)."""
+        return timezone.localdate(self.migration.created_at)
 
     @property
     def gates_overdue_before_added(self) -> bool:
@@ -197,7 +201,7 @@ class Checklist:
     def catch_up_until(self) -> date | None:
         """Until when the gates that fell due before the migration was added make it amber, not red
         (checklist_items.catching_up): None once that time is over."""
-        until = timezone.localdate(self.migration.created_at) + timedelta(days=CATCH_UP_DAYS)
+        until = self.added_on + timedelta(days=CATCH_UP_DAYS)
         return until if self.today < until else None
 
     @property
@@ -218,9 +222,7 @@ class Checklist:
             ),
             overdue=len(self.overdue),
             gates_overdue=sum(
-                1
-                for item in self.overdue
-                if item.is_gate and not catching_up(item.due_on, timezone.localdate(migration.created_at), today)
+                1 for item in self.overdue if item.is_gate and not catching_up(item.due_on, self.added_on, today)
             ),
             check_in_missed=progress is not None
             and is_missed(

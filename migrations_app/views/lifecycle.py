@@ -6,20 +6,18 @@ status does not allow is explained on the migration page and changes nothing. Co
 the "migration complete" gate (its sign-off and reopening are item actions, views/items.py)."""
 
 from collections.abc import Callable
-from urllib.parse import urlencode
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
 from django.views.decorators.http import require_http_methods
 
 from migrations_app import access
 from migrations_app.access import Permission
 from migrations_app.forms import CancelForm, HoldForm, ResumeForm
 from migrations_app.models import PracticeMigration
-from migrations_app.views.milestones import NOT_TYPED, describe_changes
+from migrations_app.views.milestones import describe_changes, typed_url
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,10 +72,7 @@ def migration_resume(request: HttpRequest, pk: int) -> HttpResponse:
         return _resume_form(request, migration, form, status=400)
     changes = form.changes()
     if request.POST.get("confirm") != "yes":
-        typed = [(name, value) for name, value in request.POST.items() if name not in NOT_TYPED]
-        return redirect(
-            f"{reverse('migrations:migration_resume', kwargs={'pk': pk})}?{urlencode([('preview', 'yes'), *typed])}"
-        )
+        return redirect(typed_url("migrations:migration_resume", pk, request.POST, preview=True))
     try:
         moves = migration.resume(request.user, changes=changes, reason=form.cleaned_data["reason"])
     except ValidationError as error:

@@ -40,7 +40,7 @@ def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
         messages.info(request, "No dates were changed.")
         return redirect("migrations:migration_detail", pk=pk)
     if request.POST.get("confirm") != "yes":
-        return redirect(_edit_url(pk, request.POST, preview=True))
+        return redirect(typed_url("migrations:milestones_edit", pk, request.POST, preview=True))
     try:
         moves = migration.change_milestones(changes, by=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as error:
@@ -53,15 +53,11 @@ def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("migrations:migration_detail", pk=pk)
 
 
-def _edit_url(pk: int, typed, *, preview: bool = False) -> str:
-    """The form's address with what was typed (the dates and the reason), as the preview's own
-    address (`preview`) or as the way back to the form from it."""
+def typed_url(url_name: str, pk: int, typed, *, preview: bool = False) -> str:
+    """The address of a dates form (the milestones', the resume's) with what was typed (the dates
+    and the reason), as its preview's own address (`preview`) or as the way back to the form."""
     fields = [(name, value) for name, value in typed.items() if name not in NOT_TYPED]
-    return (
-        reverse("migrations:milestones_edit", kwargs={"pk": pk})
-        + "?"
-        + urlencode([("preview", "yes")] * preview + fields)
-    )
+    return reverse(url_name, kwargs={"pk": pk}) + "?" + urlencode([("preview", "yes")] * preview + fields)
 
 
 def _preview(request: HttpRequest, migration, form: MilestonesForm) -> HttpResponse:
@@ -74,7 +70,7 @@ def _preview(request: HttpRequest, migration, form: MilestonesForm) -> HttpRespo
             "form": form,
             "changes": describe_changes(migration, changes),
             "moves": migration.preview_milestone_change(changes),
-            "back": _edit_url(migration.pk, request.GET),
+            "back": typed_url("migrations:milestones_edit", migration.pk, request.GET),
         },
     )
 
