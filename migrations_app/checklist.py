@@ -7,6 +7,7 @@ models.checklist_items.Progress, that ChecklistProgress keeps for the other page
 
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from functools import cached_property
 from itertools import groupby
 
 from django.conf import settings
@@ -188,7 +189,7 @@ class Checklist:
         way through), which the page asks to be caught up on."""
         return [item for item in self.overdue if item.due_on < self.added_on]
 
-    @property
+    @cached_property
     def added_on(self) -> date:
         """The day the migration was added to the tracker (started or imported)."""
         return timezone.localdate(self.migration.created_at)

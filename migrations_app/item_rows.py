@@ -137,22 +137,26 @@ def _readiness(gate: ChecklistItem) -> SafeString | str:
     waiting_on = getattr(gate, "waiting_on", 0)
     if not waiting_on:
         return ""
-    count = html("{} item{}", waiting_on, "" if waiting_on == 1 else "s")
-    link = html(
-        '<a href="{}#waits-for">see which<span class="nhsuk-u-visually-hidden"> items {} waits for</span></a>',
-        gate.urls.detail,
-        gate.title,
-    )
     if gate.status == ItemStatus.DONE:
         # Signed over open items, or one of them reopened since: the sign-off may need checking.
         return html(
-            '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1"><strong>Check this sign-off:</strong> {} it waits for'
-            " {} open: {}.</p>",
-            count,
+            '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1"><strong>Check this sign-off:</strong> {} item{} it'
+            ' waits for {} open: <a href="{}#waits-for">see which<span class="nhsuk-u-visually-hidden"> items {}'
+            " waits for</span></a>.</p>",
+            waiting_on,
+            "" if waiting_on == 1 else "s",
             "is" if waiting_on == 1 else "are",
-            link,
+            gate.urls.detail,
+            gate.title,
         )
-    return html('<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Waits for {} still open: {}.</p>', count, link)
+    return html(
+        '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Waits for {} item{} still open:'
+        ' <a href="{}#waits-for">see which<span class="nhsuk-u-visually-hidden"> items {} waits for</span></a>.</p>',
+        waiting_on,
+        "" if waiting_on == 1 else "s",
+        gate.urls.detail,
+        gate.title,
+    )
 
 
 # What a row's forms offer, by the item's status, for whoever may change it (templates/
