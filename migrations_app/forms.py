@@ -14,6 +14,7 @@ from migrations_app import scheduling
 from migrations_app.models import (
     ChecklistItem,
     Condition,
+    ItemStatus,
     Membership,
     Milestone,
     PracticeMigration,
@@ -77,10 +78,16 @@ class ReopenForm(RevisionForm):
         widget=forms.Textarea(attrs={"rows": 2}),
     )
 
-    def __init__(self, *args, **kwargs) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(self, *args, item: ChecklistItem, **kwargs) -> None:
+        super().__init__(*args, item=item, **kwargs)
         # The reason's id differs from the not applicable form's, which shares the page.
         self.auto_id = self.auto_id.replace("%s", "reopen-%s")
+        if item.is_gate and item.status == ItemStatus.DONE:
+            reason = self.fields["reason"]
+            reason.label = "Why reopen the sign-off? (optional)"
+            reason.help_text = (
+                "For example, a check after the sign-off found a problem. It is kept in the gate's history."
+            )
 
 
 class SignOffForm(RevisionForm):

@@ -207,6 +207,14 @@ def _actions(item: ChecklistItem, csrf_input: str, focus: bool | str) -> SafeStr
             if item.can_sign
             else ""
         )
+    elif item.status == ItemStatus.DONE and item.is_gate and may_change_status:
+        # Not reopened by one click in the list: the gate's page says whose sign-off that withdraws.
+        button = html(
+            '<a class="nhsuk-button nhsuk-button--secondary nhsuk-button--small nhsuk-u-margin-bottom-2" '
+            'href="{}#reopen-sign-off">Reopen the sign-off<span class="nhsuk-u-visually-hidden">: {}</span></a>',
+            urls.detail,
+            title,
+        )
     elif item.status == ItemStatus.DONE and may_change_status:
         button = html(
             '<form method="post" action="{}" hx-post="{}" hx-target="#item-{}" hx-swap="outerHTML">\n{}\n'

@@ -241,6 +241,62 @@ def test_reopening_an_item_a_signed_gate_waits_for_asks_for_the_sign_off_to_be_c
     assert text(element(page, f"item-{gate.pk}-readiness")) == text(readiness)
 
 
+def signed_gate(migration, signer) -> ChecklistItem:
+    gate = item(migration, GATE_KEY)
+    for each in gate.open_dependencies():
+        each.complete(signer)
+    gate.sign_off(signer)
+    gate.refresh_from_db()
+    return gate
+
+
+def test_a_signed_gates_row_sends_its_reopening_to_the_gates_page_not_one_click(client, migration, clinical_lead):
+    gate = signed_gate(migration, clinical_lead)
+    client.force_login(clinical_lead)
+
+    page = client.get(detail_url(migration), {"show": "all"}).content.decode()
+    row = page.split(f'id="item-{gate.pk}"', 1)[1].split('class="nhsuk-task-list__item', 1)[0]
+
+    assert f'href="{item_url("item_detail", gate)}#reopen-sign-off"' in row
+    assert "Reopen the sign-off" in text(row)
+    assert f'action="{item_url("item_reopen", gate)}"' not in row
+
+
+def test_a_signed_gates_page_says_whose_sign_off_reopening_withdraws_and_keeps_the_reason(
+    client, migration, clinical_lead
+):
+    gate = signed_gate(migration, clinical_lead)
+    client.force_login(clinical_lead)
+
+    page = client.get(item_url("item_detail", gate)).content.decode()
+    section = text(page.split('id="reopen-sign-off"', 1)[1].split("</form>", 1)[0])
+    assert f"withdraws the sign-off given by {clinical_lead} on 10 April 2025" in section
+    assert "Why reopen the sign-off? (optional)" in section
+
+    response = client.post(
+        item_url("item_reopen", gate), {"revision": gate.revision, "reason": "The data check found gaps"}
+    )
+
+    assert response.status_code == 302
+    gate.refresh_from_db()
+    assert (gate.status, gate.completed_by) == (ItemStatus.TO_DO, None)
+    assert status_events(gate)[-1] == ("status", clinical_lead.email, "done", "to_do", "The data check found gaps")
+
+
+def test_reopening_a_sign_off_with_a_reason_too_long_says_so_and_keeps_the_sign_off(client, migration, clinical_lead):
+    gate = signed_gate(migration, clinical_lead)
+    client.force_login(clinical_lead)
+
+    response = client.post(item_url("item_reopen", gate), {"revision": gate.revision, "reason": "x" * 2001})
+
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert error_summary(page) == "The reason must be 2,000 characters or fewer"
+    assert 'id="reopen-sign-off"' in page
+    gate.refresh_from_db()
+    assert (gate.status, gate.completed_by) == (ItemStatus.DONE, clinical_lead)
+
+
 def test_a_note_with_htmx_answers_with_the_item_alone(client, migration, practice_manager):
     task = item(migration, OVERDUE_KEY)
     client.force_login(practice_manager)
@@ -560,6 +616,9 @@ def test_signing_a_gate_once_earlier_items_are_closed_needs_no_reason(client, mi
     assert response.status_code == 302
     gate.refresh_from_db()
     assert (gate.status, gate.completed_by, gate.override_reason) == (ItemStatus.DONE, clinical_lead, "")
+    # The confirmation does not say "signed off" twice where the gate's own title says it.
+    confirmation = client.get(response.url).content.decode()
+    assert f"Sign-off recorded: {gate.title}" in confirmation
 
 
 def test_plain_mark_as_done_on_a_gate_does_not_tick_it_but_goes_to_the_sign_off(client, migration, clinical_lead):

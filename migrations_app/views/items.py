@@ -85,7 +85,8 @@ def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         lambda item: ReopenForm(request.POST, item=item),
         "Reopened",
         lambda item, data: item.reopen(request.user, reason=data["reason"], expected_revision=data["revision"]),
-        form_name=lambda item: "reopen_form" if item.status in REOPENED_WITH_A_REASON else "",
+        # A signed gate is reopened from its own page, where it says whose sign-off that withdraws.
+        form_name=lambda item: "reopen_form" if item.status in REOPENED_WITH_A_REASON or item.is_gate else "",
     )
 
 
@@ -123,7 +124,8 @@ def item_sign_off(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         request,
         lambda: access.get_gate_to_sign(request.user, pk, item_pk, lock=True),
         lambda item: SignOffForm(request.POST, item=item),
-        "Signed off",
+        # Not "Signed off": many gates' titles say it already ("Technical requirements signed off").
+        "Sign-off recorded",
         lambda item, data: item.sign_off(
             request.user, override_reason=data["override_reason"], expected_revision=data["revision"]
         ),
