@@ -206,6 +206,7 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
 LOGIN_URL = "login"
+CSRF_FAILURE_VIEW = "migrations_app.views.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "migrations:home"
 LOGOUT_REDIRECT_URL = "login"
 # django-axes checks every sign-in before the password does, and counts failures.

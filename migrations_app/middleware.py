@@ -152,13 +152,19 @@ class SignInRequiredMiddleware(LoginRequiredMiddleware):
     def handle_no_permission(self, request, view_func):
         if request.method in ("GET", "HEAD") and not _is_htmx(request):
             return super().handle_no_permission(request, view_func)
-        if request.method not in ("GET", "HEAD"):
-            messages.info(
-                request,
-                "You were signed out, so that change was not saved. Sign in, then make it again.",
-                extra_tags=NOT_SAVED,
-            )
-        return _to_sign_in(request, resolve_url(self.get_login_url(view_func)))
+        return to_sign_in_after_time_out(request, resolve_url(self.get_login_url(view_func)))
+
+
+def to_sign_in_after_time_out(request, sign_in: str) -> HttpResponse:
+    """A request from someone whose session has ended, to the page `sign_in`: a change (a POST) is
+    not saved, and they are told so there (static/js/tracker.js then keeps what they typed)."""
+    if request.method not in ("GET", "HEAD"):
+        messages.info(
+            request,
+            "You were signed out, so that change was not saved. Sign in, then make it again.",
+            extra_tags=NOT_SAVED,
+        )
+    return _to_sign_in(request, sign_in)
 
 
 def _to_sign_in(request, sign_in: str) -> HttpResponse:

@@ -156,8 +156,7 @@ document.body.addEventListener("change", (event) => {
 // drops it, so it does not outlive the return, a sign-out or another person's sign-in.
 
 const UNSAVED = "tracker-unsaved";
-const RESTORED =
-  "What you typed before you were signed out has been put back. Check it, then save it again.";
+const RESTORED = "What you typed was not saved, so it has been put back. Check it, then save it again.";
 
 function readUnsaved() {
   try {
@@ -209,6 +208,13 @@ function keepTyped(form) {
   // The row, for a form it loads when its details open (an item's note and reason).
   const row = form.closest(ITEM)?.id || "";
   writeUnsaved([...others, { person, key, row, fields, failed: false }]);
+}
+
+// Refused as an expired form (a row's change, answered with the page 403_csrf.html): kept for the
+// page reloaded, as the sign-in pages keep it.
+function keepForReload(form) {
+  const key = formKey(form);
+  writeUnsaved(readUnsaved().map((entry) => (entry.key === key ? { ...entry, failed: true } : entry)));
 }
 
 function dropKept(form) {
@@ -303,6 +309,9 @@ document.body.addEventListener("htmx:beforeOnLoad", (event) => {
   const { elt, xhr } = event.detail;
   const form = elt?.closest?.("form");
   if (form && xhr.status < 400 && !xhr.getResponseHeader("HX-Redirect")) dropKept(form);
+  else if (form && xhr.status === 403 && isWholePage(xhr.response) && /\sdata-not-saved[\s>]/.test(xhr.response)) {
+    keepForReload(form);
+  }
 });
 
 document.body.addEventListener("htmx:load", (event) => {

@@ -6,6 +6,7 @@ in a 403."""
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from django.template.loader import render_to_string
 from django.utils import timezone
@@ -91,20 +92,35 @@ def test_a_tick_without_javascript_after_the_session_ended_goes_to_sign_in_and_b
     assert ChecklistItem.objects.get(pk=item.pk).status == ItemStatus.TO_DO
 
 
-def test_a_tick_after_every_cookie_was_cleared_says_to_reload_the_page(
+def test_a_tick_after_every_cookie_was_cleared_goes_to_sign_in_as_a_time_out(
     page, sign_in, practice_manager, current_migration
 ):
     # The session's and the CSRF cookie gone (a browser told to clear them): the CSRF check refuses
-    # first, and the row says what to do there, not the whole page's "go back to the previous page".
+    # first, and the person is signed out, so it is a time-out: the whole page to the sign-in, told
+    # the change was not saved, rather than "reload the page" in the row.
     item = item_of(current_migration)
     sign_in(page, practice_manager)
     page.context.clear_cookies()
 
     page.locator(f"#item-{item.pk}").get_by_role("button", name="Mark as done").click()
 
+    page.wait_for_url(re.compile(rf"/accounts/login/\?next=/migrations/{current_migration.pk}/$"))
+    expect(page.get_by_role("status").filter(has_text="that change was not saved")).to_be_visible()
+    assert ChecklistItem.objects.get(pk=item.pk).status == ItemStatus.TO_DO
+
+
+def test_a_tick_refused_as_an_expired_form_while_signed_in_says_to_reload_the_page(
+    page, sign_in, practice_manager, current_migration
+):
+    # Signed in, but the CSRF cookie gone (signed in again in another tab): the row says what to do
+    # there, not the whole page's "go back to the previous page".
+    item = item_of(current_migration)
+    sign_in(page, practice_manager)
+    page.context.clear_cookies(name=settings.CSRF_COOKIE_NAME)
+
+    page.locator(f"#item-{item.pk}").get_by_role("button", name="Mark as done").click()
+
     expect_error_at_item(page, item, "This page has expired, so your change was not saved. Reload the page")
-    page.reload()
-    expect(page).to_have_url(re.compile(r"/accounts/login/"))
     assert ChecklistItem.objects.get(pk=item.pk).status == ItemStatus.TO_DO
 
 

@@ -7,6 +7,7 @@ nothing behind (static/js/tracker.js)."""
 import re
 
 import pytest
+from django.conf import settings
 from django.contrib.sessions.models import Session
 from playwright.sync_api import Page, expect
 
@@ -19,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ITEM_KEY = "secure-dates-and-peoples-time"  # the practice manager's, due tomorrow: in the "Open" view
 NOTE = "Rang the supplier: the extract is booked for Tuesday.\nSecond line kept too."
 CHECK_IN_NOTE = "Data quality reports reviewed; two duplicates left to merge."
-PUT_BACK = "What you typed before you were signed out has been put back"
+PUT_BACK = "What you typed was not saved, so it has been put back"
 
 
 def sign_in_again(page: Page, user) -> None:
@@ -110,3 +111,45 @@ def test_a_note_that_was_saved_leaves_nothing_to_put_back(page, sign_in, practic
     expect(page.locator(f"#item-{item.pk}").get_by_text("Second line kept too.")).to_be_visible()
 
     assert page.evaluate("() => sessionStorage.getItem('tracker-unsaved')") is None
+
+
+def test_a_check_in_sent_with_every_cookie_gone_is_put_back_after_signing_in(
+    page, sign_in, practice_manager, current_migration
+):
+    # A browser closed and opened again, or cookies cleared: the CSRF cookie went with the session.
+    sign_in(page, practice_manager)
+    page.goto(f"/migrations/{current_migration.pk}/check-ins/")
+    page.get_by_label("Amber", exact=True).check()
+    page.get_by_label("Note").fill(CHECK_IN_NOTE)
+    page.context.clear_cookies()
+    page.get_by_role("button", name="Save check-in").click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+
+    sign_in_again(page, practice_manager)
+
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/check-ins/$"))
+    expect(page.get_by_label("Note")).to_have_value(CHECK_IN_NOTE)
+    expect(page.get_by_label("Amber", exact=True)).to_be_checked()
+    expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    assert not current_migration.check_ins.exists()
+
+
+def test_a_note_refused_as_an_expired_form_is_put_back_when_the_page_is_reloaded(
+    page, sign_in, practice_manager, current_migration
+):
+    # Still signed in, but the form's CSRF token no longer matches (signed in again in another tab).
+    item = current_migration.items.get(key=ITEM_KEY)
+    sign_in(page, practice_manager)
+    row = page.locator(f"#item-{item.pk}")
+    row.locator("summary").click()
+    row.get_by_label("Note").fill(NOTE)
+    page.context.clear_cookies(name=settings.CSRF_COOKIE_NAME)
+    row.get_by_role("button", name="Save note").click()
+    expect(row.get_by_text("This page has expired, so your change was not saved. Reload the page")).to_be_visible()
+
+    page.reload()
+
+    row = page.locator(f"#item-{item.pk}")
+    expect(row.get_by_label("Note")).to_have_value(NOTE)
+    expect(row.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    assert ChecklistItem.objects.get(pk=item.pk).note == ""
