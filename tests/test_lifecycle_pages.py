@@ -184,6 +184,25 @@ def test_resuming_previews_the_due_dates_that_move_then_moves_them(client, migra
     assert Event.objects.filter(migration=migration, kind=Event.Kind.REPLAN).count() == len(moves)
 
 
+def test_the_resume_preview_keeps_what_was_typed_out_of_its_address_and_back_finds_it(
+    client, migration, delivery_partner_user
+):
+    migration.hold(delivery_partner_user, HOLD_REASON)
+    client.force_login(delivery_partner_user)
+    typed = {key: value for key, value in milestones_data(None, migration).items() if key != "confirm"}
+
+    sent = client.post(lifecycle_url("resume", migration), typed)
+    preview = client.get(sent.url).content.decode()
+    back = re.search(r'class="nhsuk-back-link" href="([^"]+)"', preview).group(1)
+    form = client.get(back).content.decode()
+
+    assert sent.url == lifecycle_url("resume", migration) + "?preview=yes"
+    assert "Supplier" not in sent.url + back
+    assert 'name="go_live-day" type="text" inputmode="numeric" value="16"' in form  # as typed, a week later
+    assert "Supplier moved the date" in form
+    assert status_of(migration) == Status.ON_HOLD
+
+
 def test_resuming_with_a_date_that_is_not_real_is_explained_and_changes_nothing(
     client, migration, delivery_partner_user
 ):

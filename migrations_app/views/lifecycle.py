@@ -17,7 +17,9 @@ from migrations_app import access
 from migrations_app.access import Permission
 from migrations_app.forms import CancelForm, HoldForm, ResumeForm
 from migrations_app.models import PracticeMigration
-from migrations_app.views.milestones import describe_changes, typed_url
+from migrations_app.views.milestones import describe_changes, forget_typed, keep_typed, typed_in
+
+RESUME = "migrations:migration_resume"
 
 
 @require_http_methods(["GET", "POST"])
@@ -47,15 +49,16 @@ def migration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def migration_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Resume a migration on hold: its milestone dates (to move those that slipped), then a preview
-    of the due dates that would move, then resume. The preview is a page of its own (`?preview=yes`
-    and what was typed), reached by a redirect, as the milestones' is: the browser's Back after
+    of the due dates that would move, then resume. The preview is a page of its own (`?preview=yes`,
+    what was typed kept in the session), reached by a redirect, as the milestones' is: the browser's Back after
     resuming opens it again, and finds the migration in progress (_fetch)."""
     migration, refused = _fetch(request, pk, "resume")
     if refused:
         return refused
     if request.method == "GET":
-        if request.GET.get("preview") == "yes":
-            form = ResumeForm(request.GET, migration=migration)
+        typed = typed_in(request, RESUME, pk) if request.GET.get("preview") or request.GET.get("back") else None
+        if typed is not None and request.GET.get("preview") == "yes":
+            form = ResumeForm(typed, migration=migration)
             if form.is_valid():
                 changes = form.changes()
                 context = {
@@ -66,18 +69,20 @@ def migration_resume(request: HttpRequest, pk: int) -> HttpResponse:
                 }
                 return render(request, "migrations_app/migration_resume_preview.html", context)
             return _resume_form(request, migration, form, status=400)
-        return _resume_form(request, migration, ResumeForm(migration=migration))
+        # Back from the preview (`?back=yes`), what was typed; else the dates as they are.
+        return _resume_form(request, migration, ResumeForm(typed, migration=migration))
     form = ResumeForm(request.POST, migration=migration)
     if not form.is_valid():
         return _resume_form(request, migration, form, status=400)
     changes = form.changes()
     if request.POST.get("confirm") != "yes":
-        return redirect(typed_url("migrations:migration_resume", pk, request.POST, preview=True))
+        return redirect(keep_typed(request, RESUME, pk, request.POST))
     try:
         moves = migration.resume(request.user, changes=changes, reason=form.cleaned_data["reason"])
     except ValidationError as error:
         form.add_error(None, error.messages)
         return _resume_form(request, migration, form, status=400)
+    forget_typed(request, RESUME, pk)
     moved = f"{len(moves)} due date{'s' if len(moves) != 1 else ''} moved" if moves else "No due dates moved"
     messages.success(request, f"Migration resumed. {moved}.")
     return redirect("migrations:migration_detail", pk=pk)

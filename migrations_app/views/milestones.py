@@ -1,5 +1,3 @@
-from urllib.parse import urlencode
-
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
@@ -14,21 +12,23 @@ from migrations_app.models import Milestone
 
 # What the preview's form sends that the person did not type.
 NOT_TYPED = ("csrfmiddlewaretoken", "confirm", "preview")
+MILESTONES = "migrations:milestones_edit"
 
 
 @require_http_methods(["GET", "POST"])
 def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
     """Change milestone dates: first a preview of the due dates that would move, then apply. The
-    preview is a page of its own (`?preview=yes` and the dates typed), reached by a redirect from
-    the form: the browser's Back from the migration page after saving opens it again rather than
-    asking to send the form again; with the dates saved by then, it shows the form."""
+    preview is a page of its own (`?preview=yes`, what was typed kept in the session: keep_typed),
+    reached by a redirect from the form: the browser's Back from the migration page after saving
+    opens it again rather than asking to send the form again; with the change saved by then, it
+    shows the form."""
     migration, _ = access.get_migration(request.user, pk, Permission.EDIT_MILESTONES)
     if request.method == "GET":
-        typed = request.GET if any(name.endswith(("-day", "-month", "-year")) for name in request.GET) else None
+        # The preview, or back from it (`?back=yes`) the dates and the reason as they were typed.
+        typed = typed_in(request, MILESTONES, pk) if request.GET.get("preview") or request.GET.get("back") else None
         form = MilestonesForm(typed, migration=migration)
         if typed is not None and request.GET.get("preview") == "yes" and form.is_valid() and form.changes():
             return _preview(request, migration, form)
-        # Back from the preview, the dates as they were typed (its back link carries them).
         return render(request, "migrations_app/milestones_form.html", {"migration": migration, "form": form})
     form = MilestonesForm(request.POST, migration=migration)
     if not form.is_valid():
@@ -37,10 +37,11 @@ def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
         )
     changes = form.changes()
     if not changes:
+        forget_typed(request, MILESTONES, pk)
         messages.info(request, "No dates were changed.")
         return redirect("migrations:migration_detail", pk=pk)
     if request.POST.get("confirm") != "yes":
-        return redirect(typed_url("migrations:milestones_edit", pk, request.POST, preview=True))
+        return redirect(keep_typed(request, MILESTONES, pk, request.POST))
     try:
         moves = migration.change_milestones(changes, by=request.user, reason=form.cleaned_data["reason"])
     except ValidationError as error:
@@ -48,16 +49,32 @@ def milestones_edit(request: HttpRequest, pk: int) -> HttpResponse:
         return render(
             request, "migrations_app/milestones_form.html", {"migration": migration, "form": form}, status=400
         )
+    forget_typed(request, MILESTONES, pk)
     moved = f"{len(moves)} due date{'s' if len(moves) != 1 else ''} moved" if moves else "No due dates moved"
     messages.success(request, f"Milestones saved. {moved}.")
     return redirect("migrations:migration_detail", pk=pk)
 
 
-def typed_url(url_name: str, pk: int, typed, *, preview: bool = False) -> str:
-    """The address of a dates form (the milestones', the resume's) with what was typed (the dates
-    and the reason), as its preview's own address (`preview`) or as the way back to the form."""
-    fields = [(name, value) for name, value in typed.items() if name not in NOT_TYPED]
-    return reverse(url_name, kwargs={"pk": pk}) + "?" + urlencode([("preview", "yes")] * preview + fields)
+def keep_typed(request: HttpRequest, url_name: str, pk: int, typed) -> str:
+    """Keeps what was typed on a dates form (the milestones', the resume's: the dates and the
+    reason) for its preview, in the session rather than in the preview's address: the reason is
+    free text, and an address goes into the browser's history and the server's logs. Returns the
+    preview's address."""
+    request.session[_typed_key(url_name, pk)] = {name: value for name, value in typed.items() if name not in NOT_TYPED}
+    return reverse(url_name, kwargs={"pk": pk}) + "?preview=yes"
+
+
+def typed_in(request: HttpRequest, url_name: str, pk: int) -> dict | None:
+    """What keep_typed kept for the form `url_name` of migration `pk`, if anything."""
+    return request.session.get(_typed_key(url_name, pk))
+
+
+def forget_typed(request: HttpRequest, url_name: str, pk: int) -> None:
+    request.session.pop(_typed_key(url_name, pk), None)
+
+
+def _typed_key(url_name: str, pk: int) -> str:
+    return f"typed:{url_name}:{pk}"
 
 
 def _preview(request: HttpRequest, migration, form: MilestonesForm) -> HttpResponse:
@@ -70,7 +87,7 @@ def _preview(request: HttpRequest, migration, form: MilestonesForm) -> HttpRespo
             "form": form,
             "changes": describe_changes(migration, changes),
             "moves": migration.preview_milestone_change(changes),
-            "back": typed_url("migrations:milestones_edit", migration.pk, request.GET),
+            "back": reverse(MILESTONES, kwargs={"pk": migration.pk}) + "?back=yes",
         },
     )
 
