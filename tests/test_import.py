@@ -698,6 +698,30 @@ def test_upload_then_preview_then_confirm_lands_on_the_dashboard(client, importe
     assert migration.go_live_on == NEW_GO_LIVE_ON
 
 
+def test_the_preview_of_a_new_row_shows_every_date_it_would_save(client, importer):
+    row = [*NEW_ROW, "03/06/2025", "21/07/2025"]  # with its IDP and FDP
+
+    response = upload_file(client, importer, csv_bytes(row), "orders.csv")
+    page = text(client.get(response.url).content.decode())
+
+    assert "Order accepted: 1 Apr 2025" in page
+    assert "Initial data production (IDP): 3 Jun 2025" in page
+    assert "Final data production (FDP): 21 Jul 2025" in page
+    assert "Go-live: 28 Jul 2025" in page
+    assert not PracticeMigration.objects.filter(practice__ods_code="K82001").exists()
+
+
+def test_an_overlong_value_is_shown_cut_short_beside_its_error(client, importer):
+    name = "Very Long Surgery " * 5000  # 90,000 characters
+
+    response = upload_file(client, importer, csv_bytes(["K82001", name, *NEW_ROW[2:]]), "orders.csv")
+    html = client.get(response.url).content.decode()
+
+    assert "The practice name must be 200 characters or fewer" in html
+    assert name[:199] + "…" in html
+    assert len(html) < 40_000
+
+
 def test_someone_elses_upload_is_a_404(client, importer, delivery_partner):
     upload = uploaded(csv_bytes(NEW_ROW), importer, delivery_partner)
     colleague = with_two_factor_device(UserFactory())

@@ -111,6 +111,12 @@ class Row:
     # problem, the row still imports. Filled for the new and updated rows a page shows.
     warnings: list[str] = field(default_factory=list)
 
+    @property
+    def dates_given(self) -> list[tuple[str, date]]:
+        """(label, date) of every milestone date the file gives, in the order of the migration's
+        milestones: what a new row saves, all of it shown before it is saved."""
+        return [(each.label, self.dates[each.value]) for each in Milestone if each.value in self.dates]
+
 
 class ImportRefused(Exception):
     """The file cannot be applied as it is; nothing was saved."""
