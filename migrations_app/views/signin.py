@@ -89,8 +89,10 @@ def _wait_after_failures(devices: list[TOTPDevice]) -> str:
     seconds = max(1, math.ceil((data["locked_until"] - timezone.now()).total_seconds()))
     failures = data["failure_count"]
     return (
-        f"That code did not work. After {failures} wrong code{'s' if failures != 1 else ''} in a row no code is "
-        f"accepted for {seconds} second{'s' if seconds != 1 else ''}: wait, then enter the code your app shows then"
+        # A code already used (entered in another tab, or a moment ago) fails too, and looks right.
+        f"That code did not work. A code can be used once only. After {failures} wrong "
+        f"code{'s' if failures != 1 else ''} in a row no code is accepted for {seconds} "
+        f"second{'s' if seconds != 1 else ''}: wait, then enter the next code your app shows"
     )
 
 
@@ -233,7 +235,10 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
             log_security_event("two_factor_verified", request)
             return HttpResponseRedirect(_next_url(request))
         log_security_event("two_factor_failed", request)
-        failed = _wait_after_failures(devices) or "That code did not work. Enter the code your app shows now"
+        failed = (
+            _wait_after_failures(devices)
+            or "That code did not work. A code can be used once only: enter the next code your app shows"
+        )
         form.add_error("code", failed)
     return render(
         request,
