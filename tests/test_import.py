@@ -28,7 +28,7 @@ from migrations_app.portfolio.importing import RowKind
 from migrations_app.portfolio.tracker_file import MAX_ROWS, FileProblem, TrackerFile
 from tests.conftest import with_two_factor_device
 from tests.factories import GO_LIVE_ON, MembershipFactory, SupplierFactory, UserFactory
-from tests.pages import text
+from tests.pages import element, text
 
 pytestmark = pytest.mark.django_db
 
@@ -696,6 +696,24 @@ def test_upload_then_preview_then_confirm_lands_on_the_dashboard(client, importe
     assert "This file was imported on" in again
     migration.refresh_from_db()
     assert migration.go_live_on == NEW_GO_LIVE_ON
+
+
+def test_an_imported_files_page_says_what_the_import_did_to_each_row(client, importer, migration):
+    response = upload_file(client, importer, csv_bytes(UPDATE_ROW, NEW_ROW), "orders.csv")
+    client.post(response.url)
+    started = PracticeMigration.objects.get(practice__ods_code="K82001")
+
+    page = client.get(response.url).content.decode()
+    updated_only = text(client.get(response.url, {"show": "update"}).content.decode())
+
+    rows = {number: text(element(page, f"row-{number}")) for number in (2, 3)}
+    assert "Each row below says what the import did to it." in text(page)
+    assert "Started (1)" in text(page) and "Updated (1)" in text(page) and "Unchanged (0)" in text(page)
+    assert rows[2].startswith("Row 2 Practice Riverside Medical Centre (H85001) What the import did Updated")
+    assert "Changed as the file says" in rows[2]
+    assert "What the import did Started" in rows[3] and "Go-live: 28 Jul 2025" in rows[3]
+    assert f'href="{reverse("migrations:migration_detail", kwargs={"pk": started.pk})}"' in element(page, "row-3")
+    assert "New Road Surgery" not in updated_only and "Riverside Medical Centre" in updated_only
 
 
 def test_the_preview_of_a_new_row_shows_every_date_it_would_save(client, importer):

@@ -26,6 +26,10 @@ class MigrationImport(models.Model):
     )
     # What applying it did: "3 new, 2 updated, 40 unchanged".
     outcome = models.CharField(max_length=200, blank=True)
+    # And to each row: its number (as a string) -> "new", "update" or "unchanged", for its page to
+    # say afterwards (importing.preview); empty before it is applied, and on imports applied before
+    # it was kept.
+    row_kinds = models.JSONField(default=dict, blank=True)
 
     class Meta:
         ordering = ["-uploaded_at"]

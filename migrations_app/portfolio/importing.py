@@ -110,6 +110,9 @@ class Row:
     # What to check about the dates the migration would have (scheduling.milestone_warnings): never a
     # problem, the row still imports. Filled for the new and updated rows a page shows.
     warnings: list[str] = field(default_factory=list)
+    # Of an import applied already: what applying it did to the row (`kind`, from row_kinds), not
+    # what it would do now.
+    applied: bool = False
 
     @property
     def dates_given(self) -> list[tuple[str, date]]:
@@ -160,8 +163,11 @@ def preview(migration_import: MigrationImport, starter: access.Starter, *, show:
     new or updated row's dates. Saves nothing."""
     result = Preview(Counter(), [], 0, [], 0, page)
     first, last = (page - 1) * PAGE_SIZE, page * PAGE_SIZE
+    done = migration_import.row_kinds if migration_import.applied_at else {}
     with open_file(migration_import) as tracker:
         for row in analyse(tracker, starter, migration_import.delivery_partner):
+            if str(row.number) in done:
+                row.kind, row.applied = RowKind(done[str(row.number)]), True
             if row.problems:
                 on_page = result.counts[RowKind.ERROR] // PAGE_SIZE + 1
                 result.problem_count += len(row.problems)
@@ -174,6 +180,8 @@ def preview(migration_import: MigrationImport, starter: access.Starter, *, show:
                 result.rows.append(row)
             result.matching += 1
     for row in result.rows:
+        if row.applied:
+            continue
         if row.kind == RowKind.UPDATE and row.milestone_changes:
             row.moves = row.migration.preview_milestone_change(row.milestone_changes)
         if row.kind in (RowKind.NEW, RowKind.UPDATE):
@@ -198,6 +206,7 @@ def apply(migration_import: MigrationImport, starter: access.Starter, by: User) 
             applied_at = timezone.localtime(locked.applied_at)
             raise ImportRefused(f"This file was imported already, on {applied_at:%-d %B %Y at %H:%M}.")
         counts: Counter = Counter()
+        kinds: dict[str, str] = {}
         replanning: list[Row] = []
         replanned: list[int] = []
         # One instance for every new row, so the checklist to copy is read once (rows_to_copy).
@@ -223,6 +232,7 @@ def apply(migration_import: MigrationImport, starter: access.Starter, by: User) 
                     replanned.extend(row.migration.pk for row in replanning)
                     replanning = []
                 counts[row.kind] += 1
+                kinds[str(row.number)] = row.kind.value
         starting.start()
         _replan(replanning, by, reason)
         replanned.extend(row.migration.pk for row in replanning)
@@ -232,9 +242,10 @@ def apply(migration_import: MigrationImport, starter: access.Starter, by: User) 
         locked.applied_at = timezone.now()
         locked.applied_by = by
         locked.outcome = outcome(counts)
-        locked.save(update_fields=["applied_at", "applied_by", "outcome"])
+        locked.row_kinds = kinds
+        locked.save(update_fields=["applied_at", "applied_by", "outcome", "row_kinds"])
     migration_import.applied_at, migration_import.applied_by = locked.applied_at, by
-    migration_import.outcome = locked.outcome
+    migration_import.outcome, migration_import.row_kinds = locked.outcome, kinds
     return counts
 
 

@@ -70,6 +70,13 @@ def import_upload(request: HttpRequest) -> HttpResponse:
     return render(request, "migrations_app/import_upload.html", context, status=400 if form.errors else 200)
 
 
+APPLIED_LABELS = {
+    importing.RowKind.NEW: "Started",
+    importing.RowKind.UPDATE: "Updated",
+    importing.RowKind.UNCHANGED: "Unchanged",
+}
+
+
 @require_http_methods(["GET", "POST"])
 def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
     """GET: what the file would do, row by row (saves nothing). POST: apply it all, or nothing."""
@@ -94,12 +101,14 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
         context = {"upload": upload, "file_problem": problem.messages}
         return render(request, "migrations_app/import_preview.html", context, status=400)
     pages = Paginator(range(preview.matching), importing.PAGE_SIZE)
+    # Applied: what the import did to the rows (none had an error, or it would not have been).
+    labels = APPLIED_LABELS if upload.applied_at and upload.row_kinds else dict(importing.RowKind.choices)
     context = {
         "upload": upload,
         "preview": preview,
         "show": show,
         "filters": [("", "All rows", preview.total)]
-        + [(kind.value, kind.label, preview.counts[kind]) for kind in importing.RowKind],
+        + [(kind, label, preview.counts[kind]) for kind, label in labels.items()],
         "page_links": list(pages.get_elided_page_range(min(page, pages.num_pages), on_each_side=1, on_ends=1)),
         "ellipsis": pages.ELLIPSIS,
     }
