@@ -757,8 +757,8 @@ class PersonalRoute:
         return self.name.startswith(("migrations:team", "migrations:invitation"))
 
 
-# The reminder settings act on the signed-in user only, so every signed-in persona may use them (an
-# outsider too); the one-click unsubscribe and the calendar feed are public, the token is the key.
+# The reminder settings act on the signed-in user only, for whoever has a membership (HAS_MEMBERSHIPS);
+# the one-click unsubscribe and the calendar feed are public, the token is the key.
 PERSONAL = [
     # A delivery partner's or an ICB's own team: its page (and invite form), send a pending invitation
     # again or cancel it, remove a colleague (a confirmation page, then the removal).
@@ -796,6 +796,11 @@ PERSONAL_NAMES = {route.name for route in PERSONAL}
 TEAM_MANAGERS = {"delivery_partner_user", "admin_user", "support_admin"}
 # Who has a team to invite a colleague to: the demo delivery partner's and ICB's members.
 TEAM_MEMBERS = {"delivery_partner_user", "icb_user"}
+# Reminders come through memberships (access.gets_reminders): anyone else is told on the Reminders
+# page that there is nothing to remind them of, and a change to the settings or the calendar link
+# is a 403. Personal API tokens read migrations (access.may_use_the_api): someone who reads none
+# (SEES_NOTHING) may make none.
+HAS_MEMBERSHIPS = PRACTICE_PERSONAS | TEAM_MEMBERS
 
 
 def url_patterns(patterns=None, namespace: str = "", prefix: str = "") -> Iterator[tuple[str, str | None, str]]:

@@ -17,9 +17,11 @@ from tests.access_routes import (
     AUTH_KWARGS,
     AUTH_PUBLIC,
     AUTH_SIGNED_IN,
+    HAS_MEMBERSHIPS,
     PERSONAL,
     PERSONAL_NAMES,
     PERSONAS,
+    SEES_NOTHING,
     TEAM_MANAGERS,
     TEAM_MEMBERS,
     PersonalRoute,
@@ -139,6 +141,16 @@ def test_personal_pages(route, persona, request, client, practice_manager):
         assert response.url == sign_in_redirect(route.method, url)
         assert preferences_of(owner) == before
         assert tokens_of(owner) == tokens_before
+    elif route.name == "migrations:api_tokens" and route.method == "POST" and persona in SEES_NOTHING:
+        assert response.status_code == 403
+        assert tokens_of(owner) == tokens_before
+    elif (
+        route.name in ("migrations:preferences", "migrations:calendar_link")
+        and route.method == "POST"
+        and persona not in HAS_MEMBERSHIPS
+    ):
+        assert response.status_code == 403
+        assert preferences_of(owner) == before
     elif route.name == "migrations:api_tokens" and route.method == "POST":
         # The new token is shown in the answer itself, and it is theirs.
         assert response.status_code == 200
@@ -305,3 +317,20 @@ def test_personal_posts_need_a_csrf_token_except_the_one_click_unsubscribe(route
         assert response.status_code == 403
         assert preferences_of(practice_manager) == before
         assert tokens_of(practice_manager) == tokens_before
+
+
+@pytest.mark.parametrize("persona", [persona for persona in PERSONAS if persona != "anonymous"])
+def test_the_header_offers_reminders_and_api_tokens_only_to_those_they_can_serve(persona, request, client):
+    sign_in(client, request, persona)
+
+    page = client.get(reverse("migrations:preferences")).content.decode()
+    header = page.split("</header>", 1)[0]
+
+    assert (f'href="{reverse("migrations:preferences")}"' in header) == (persona in HAS_MEMBERSHIPS)
+    assert (f'href="{reverse("migrations:api_tokens")}"' in header) == (persona not in SEES_NOTHING)
+    # The page itself says why there is nothing to set, rather than offering settings that do nothing.
+    assert ("there is nothing to remind you of" in page) == (persona not in HAS_MEMBERSHIPS)
+    assert ('name="frequency"' in page) == (persona in HAS_MEMBERSHIPS)
+    tokens = client.get(reverse("migrations:api_tokens")).content.decode()
+    assert ("A token could read nothing, so none can be made." in tokens) == (persona in SEES_NOTHING)
+    assert ('name="scope"' in tokens) == (persona not in SEES_NOTHING)

@@ -184,3 +184,16 @@ def lands_on_dashboard(user) -> bool:
     if standing_of(user).reads_every_migration:
         return True
     return Membership.objects.filter(user=user, practice__isnull=True).exists()
+
+
+def gets_reminders(user) -> bool:
+    """Whether reminders can concern the person: they come through memberships (a role at a
+    practice, a delivery partner or an ICB: reminders.due), so for someone with none (a national
+    viewer, a support admin, a template editor) there is nothing to remind them of, nor a calendar."""
+    return user.is_authenticated and bool(standing_of(user).memberships)
+
+
+def may_use_the_api(user) -> bool:
+    """Whether a personal API token could read anything for the person: the API reads migrations,
+    so not for someone who reads none (a template editor, someone whose every role was removed)."""
+    return user.is_authenticated and not standing_of(user).reads_no_migration

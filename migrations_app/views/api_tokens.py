@@ -7,19 +7,33 @@ person whose role needs two-factor sign-in makes a token only after entering the
 """
 
 from django.contrib import messages
+from django.core.exceptions import PermissionDenied
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from migrations_app import access
 from migrations_app.api.forms import ApiTokenForm
 from migrations_app.audit import log_security_event
 from migrations_app.models import ApiToken
 
+# Said to someone for whom a token could read nothing (access.may_use_the_api), on the page and as a 403.
+NO_API = (
+    "The API reads migrations, and your account reads none: it has no role at a practice, a delivery "
+    "partner or an ICB. A token could read nothing, so none can be made."
+)
+
 
 @require_http_methods(["GET", "POST"])
 def api_tokens(request: HttpRequest) -> HttpResponse:
+    if not access.may_use_the_api(request.user):
+        # Tokens made before every role was removed are still listed, to be revoked.
+        if request.method == "POST":
+            raise PermissionDenied(NO_API)
+        tokens = ApiToken.objects.owned_by(request.user).select_related("user")
+        return render(request, "migrations_app/api_tokens.html", {"tokens": tokens, "no_api": NO_API})
     today = timezone.localdate()
     form = ApiTokenForm(request.POST if request.method == "POST" else None, user=request.user, today=today)
     created = secret = None

@@ -1,16 +1,17 @@
 """A person's own reminder settings, the one-click unsubscribe, and the private calendar feed.
 
-None of these is about a migration, so none goes through `access`: the preferences page acts
-on the signed-in user only, and the unsubscribe and calendar URLs are public, with the signed or
-random token in the URL as the credential. Neither works for ever: the unsubscribe link expires
-(REMINDER_UNSUBSCRIBE_LINK_DAYS), the calendar link stops with a password change or deactivation
-(ReminderPreference.calendar_link_works).
+None of these is about a migration: the preferences page acts on the signed-in user only (and
+only for someone reminders can concern: access.gets_reminders), and the unsubscribe and calendar
+URLs are public, with the signed or random token in the URL as the credential. Neither works for
+ever: the unsubscribe link expires (REMINDER_UNSUBSCRIBE_LINK_DAYS), the calendar link stops with a
+password change or deactivation (ReminderPreference.calendar_link_works).
 """
 
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_not_required
 from django.core import signing
+from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -18,13 +19,24 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from migrations_app import access
 from migrations_app.models import ReminderPreference
 from migrations_app.reminders import calendar_feed, due, emails
 from migrations_app.reminders.forms import ReminderPreferenceForm
 
+# Said to someone whom reminders cannot concern (access.gets_reminders), on the page and as a 403.
+NO_REMINDERS = (
+    "Reminders are about the checklist items of the practices you work with. Your account has no role "
+    "at a practice, a delivery partner or an ICB, so there is nothing to remind you of."
+)
+
 
 @require_http_methods(["GET", "POST"])
 def preferences(request: HttpRequest) -> HttpResponse:
+    if not access.gets_reminders(request.user):
+        if request.method == "POST":
+            raise PermissionDenied(NO_REMINDERS)
+        return render(request, "migrations_app/preferences.html", {"no_reminders": NO_REMINDERS})
     preference = due.preference_for(request.user)
     form = ReminderPreferenceForm(request.POST if request.method == "POST" else None, instance=preference)
     if request.method == "POST" and form.is_valid():
@@ -56,6 +68,8 @@ def preferences(request: HttpRequest) -> HttpResponse:
 @require_POST
 def calendar_link(request: HttpRequest) -> HttpResponse:
     """Make a new calendar link (the old one stops working), or turn the link off."""
+    if not access.gets_reminders(request.user):
+        raise PermissionDenied(NO_REMINDERS)
     preference, _ = ReminderPreference.objects.get_or_create(user=request.user)
     if request.POST.get("action") == "turn_off":
         preference.revoke_calendar_token()
