@@ -2,6 +2,7 @@
 
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
+from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin import helpers
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
@@ -10,6 +11,7 @@ from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
 
+from migrations_app import access
 from migrations_app.audit import log_security_event
 from migrations_app.checklist_templates import upgrades
 from migrations_app.forms import UpgradeForm
@@ -100,9 +102,29 @@ class UserAdmin(BaseUserAdmin):
                 )
 
 
+class PracticeMigrationAdminForm(forms.ModelForm):
+    """The delivery partner's project manager is one of the people of the delivery partner that
+    supports the practice (access.project_managers), as on the app's own pages."""
+
+    def clean(self):
+        cleaned = super().clean()
+        manager = cleaned.get("project_manager")
+        practice = cleaned.get("practice") or (self.instance.practice if self.instance.practice_id else None)
+        if manager is not None and practice is not None:
+            partner = practice.delivery_partner
+            if partner is None or not access.project_managers([partner.pk]).filter(pk=manager.pk).exists():
+                supported = f"{partner}, which supports the practice" if partner else "a delivery partner"
+                self.add_error(
+                    "project_manager", f"{manager} is not a project manager at {supported}: choose one of its people."
+                )
+        return cleaned
+
+
 @admin.register(PracticeMigration)
 class PracticeMigrationAdmin(admin.ModelAdmin):
     """Adding a migration here copies the latest published checklist onto it."""
+
+    form = PracticeMigrationAdminForm
 
     list_display = ["practice", "source_supplier", "target_supplier", "go_live_on", "status"]
     list_filter = ["status", "source_supplier", "target_supplier", "practice__icb", "practice__delivery_partner"]
@@ -128,9 +150,27 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
         milestone_fields = [field.name for field in obj._meta.fields if field.name.endswith("_on")]
         return [*self.readonly_fields, *milestone_fields, "practice"]
 
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        field = form.base_fields.get("project_manager")
+        if field is not None:
+            # Offered: the people of the practice's delivery partner (of any, for a new migration).
+            memberships = access.project_manager_memberships()
+            if obj is not None:
+                memberships = memberships.filter(delivery_partner_id=obj.practice.delivery_partner_id)
+            field.queryset = field.queryset.filter(pk__in=memberships.values("user_id"))
+            field.error_messages["invalid_choice"] = (
+                "Choose one of the people of the delivery partner that supports the practice."
+            )
+        return form
+
     def save_model(self, request, obj, form, change) -> None:
         if change:
+            # A new project manager is named as the migration page names one: written to its history.
+            manager = obj.project_manager
+            obj.project_manager_id = form.initial.get("project_manager")  # as it was, until named below
             super().save_model(request, obj, form, change)
+            obj.change_project_manager(manager, by=request.user, reason="Changed in the administration")
             return
         obj.created_by = request.user
         obj.template_version = TemplateVersion.objects.latest_published()

@@ -3,8 +3,8 @@
 import pytest
 from django.urls import reverse
 
-from migrations_app.models import Event, Practice, PracticeMigration
-from tests.factories import MILESTONE_DATES
+from migrations_app.models import Event, Practice, PracticeMigration, Role
+from tests.factories import MILESTONE_DATES, DeliveryPartnerFactory, MembershipFactory
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
@@ -140,3 +140,59 @@ def test_an_administration_page_refused_gives_the_administrations_advice(client,
     assert "Your administration role does not let you open this page." in page
     assert "practice manager or delivery partner" not in page
     assert f'href="{reverse("admin:index")}"' in response.content.decode()
+
+
+def change_form_data(client, url: str, **changes) -> dict:
+    """The admin change form as it comes, with `changes`: what saving it unchanged would send."""
+    form = client.get(url).context["adminform"].form
+    data = {}
+    for name in form.fields:
+        value = form[name].value()
+        if isinstance(value, bool):
+            value = "on" if value else ""
+        data[name] = "" if value is None else value
+    return data | changes
+
+
+def test_the_admin_offers_and_accepts_only_the_delivery_partners_people_as_project_manager(
+    client, migration, support_admin, practice_staff, delivery_partner_user
+):
+    url = reverse("admin:migrations_app_practicemigration_change", args=[migration.pk])
+    PracticeMigration.objects.filter(pk=migration.pk).update(project_manager=None)
+    client.force_login(support_admin)
+
+    offered = client.get(url).context["adminform"].form.fields["project_manager"].queryset
+    refused = client.post(url, change_form_data(client, url, project_manager=practice_staff.pk))
+    accepted = client.post(url, change_form_data(client, url, project_manager=delivery_partner_user.pk))
+
+    assert list(offered) == [delivery_partner_user]
+    assert refused.status_code == 200
+    assert "Choose one of the people of the delivery partner that supports the practice." in text(
+        refused.content.decode()
+    )
+    assert accepted.status_code == 302
+    migration.refresh_from_db()
+    assert migration.project_manager == delivery_partner_user
+    # Named as the migration page names one: in its history, with who did it.
+    event = Event.objects.get(migration=migration, field="project_manager")
+    assert (event.actor, event.old_value, event.new_value) == (support_admin, "", str(delivery_partner_user))
+
+
+def test_a_new_migration_in_the_admin_refuses_another_delivery_partners_project_manager(
+    client, admin_user, guide_version, practice, source_supplier, target_supplier
+):
+    elsewhere = MembershipFactory(
+        role=Role.DELIVERY_PARTNER, practice=None, delivery_partner=DeliveryPartnerFactory()
+    ).user
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:migrations_app_practicemigration_add"),
+        _migration_form(practice, source_supplier, target_supplier) | {"project_manager": elsewhere.pk},
+    )
+
+    assert response.status_code == 200
+    assert f"{elsewhere} is not a project manager at {practice.delivery_partner}, which supports the practice" in text(
+        response.content.decode()
+    )
+    assert not PracticeMigration.objects.filter(practice=practice).exists()
