@@ -23,6 +23,8 @@ _PAUSED = SafeString(
     '<p class="nhsuk-card__description">Nothing is due while the migration is {}: due dates count again '
     "once it is resumed.</p>"
 )
+# Cancelled, it cannot be resumed: nothing is due any more.
+_CANCELLED = SafeString('<p class="nhsuk-card__description">Nothing is due: the migration is cancelled.</p>')
 # The panel's start, as the page shows it and as the answer to an item's action swaps it in (hx-swap-oob).
 _START = '<section class="nhsuk-card tracker-this-week" id="this-week" aria-labelledby="this-week-heading"{}>'
 _OUT_OF_BAND = SafeString(' hx-swap-oob="true"')
@@ -43,7 +45,9 @@ def section(checklist, oob: bool = False) -> SafeString:
     # The names in the language in force, as the date filter writes them, once for the panel.
     months = {number: str(name) for number, name in MONTHS.items()}
     weekdays = {number: str(name) for number, name in WEEKDAYS.items()}
-    if checklist.migration.is_paused:
+    if checklist.migration.status == checklist.migration.Status.CANCELLED:
+        parts.append(_CANCELLED)
+    elif checklist.migration.is_paused:
         parts.append(html(_PAUSED, checklist.migration.get_status_display().lower()))
     elif not overdue and not due_soon:
         parts.append(_NOTHING)

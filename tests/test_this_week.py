@@ -23,7 +23,9 @@ TEMPLATE = """{% comment %}What is overdue and what falls due in the next 7 days
 <section class="nhsuk-card tracker-this-week" id="this-week" aria-labelledby="this-week-heading"{% if oob %} hx-swap-oob="true"{% endif %}>
   <div class="nhsuk-card__content">
     <h2 class="nhsuk-card__heading" id="this-week-heading">This week</h2>
-    {% if checklist.migration.is_paused %}
+    {% if checklist.migration.status == "cancelled" %}
+      <p class="nhsuk-card__description">Nothing is due: the migration is cancelled.</p>
+    {% elif checklist.migration.is_paused %}
       <p class="nhsuk-card__description">Nothing is due while the migration is {{ checklist.migration.get_status_display|lower }}: due dates count again once it is resumed.</p>
     {% elif not checklist.overdue and not checklist.due_soon %}
       <p class="nhsuk-card__description">Nothing is overdue and nothing falls due in the next 7 days.</p>
@@ -125,6 +127,12 @@ def test_the_panel_is_written_as_the_template_wrote_it(built, practice_manager):
     made, written = both(built, practice_manager, False)
     assert made == written
     assert "Nothing is due while the migration is on hold" in made
+    # Cancelled: it cannot be resumed, so nothing says it will be.
+    built.migration.status = PracticeMigration.Status.CANCELLED
+    made, written = both(built, practice_manager, False)
+    assert made == written
+    assert "Nothing is due: the migration is cancelled." in made
+    assert "resumed" not in made
 
 
 def test_the_page_and_a_ticks_answer_show_the_panel(client, practice_manager, migration):
