@@ -176,6 +176,20 @@ def test_the_practice_manager_gives_a_check_in_through_the_page(client, migratio
     )
 
 
+def test_a_check_in_notes_lines_are_kept_on_the_migration_page_and_the_check_ins_page(
+    client, migration, practice_manager
+):
+    client.force_login(practice_manager)
+
+    client.post(
+        check_ins_url(migration), {"rag": "amber", "note": "Extract booked.\nTwo duplicates left <b>to merge</b>."}
+    )
+
+    for page in (detail_url(migration), check_ins_url(migration)):
+        html = client.get(page).content.decode()
+        assert "Extract booked.<br>Two duplicates left &lt;b&gt;to merge&lt;/b&gt;." in html, page
+
+
 def test_once_given_the_page_offers_to_change_this_weeks_check_in(
     client, migration, practice_manager, delivery_partner_user
 ):
