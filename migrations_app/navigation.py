@@ -8,8 +8,8 @@ from migrations_app import access
 
 
 def navigation(request: HttpRequest) -> dict:
-    """`shows_lessons_link`: the Lessons page's link, for those who may open it; the Reminders and
-    API tokens links likewise, for those whom they can serve (access.gets_reminders,
+    """`shows_lessons_link`: the Lessons page's link, for those who may open it; the team's, the
+    Reminders and API tokens links likewise, for those whom they can serve (access.gets_reminders,
     access.may_use_the_api). `home_is_admin`:
     whether the person's home is the admin (staff who read no migration: a template editor), for
     the "go to your migrations" links (includes/_home_link.html). Callables, so that a page that
@@ -19,6 +19,7 @@ def navigation(request: HttpRequest) -> dict:
         return {}
     return {
         "shows_lessons_link": partial(access.may_read_lessons, user),
+        "shows_team_link": partial(access.has_a_team, user),
         "shows_reminders_link": partial(access.gets_reminders, user),
         "shows_api_tokens_link": partial(access.may_use_the_api, user),
         "home_is_admin": partial(_home_is_admin, user),

@@ -320,7 +320,7 @@ def test_personal_posts_need_a_csrf_token_except_the_one_click_unsubscribe(route
 
 
 @pytest.mark.parametrize("persona", [persona for persona in PERSONAS if persona != "anonymous"])
-def test_the_header_offers_reminders_and_api_tokens_only_to_those_they_can_serve(persona, request, client):
+def test_the_header_offers_the_team_reminders_and_api_tokens_only_to_those_they_can_serve(persona, request, client):
     sign_in(client, request, persona)
 
     page = client.get(reverse("migrations:preferences")).content.decode()
@@ -328,6 +328,7 @@ def test_the_header_offers_reminders_and_api_tokens_only_to_those_they_can_serve
 
     assert (f'href="{reverse("migrations:preferences")}"' in header) == (persona in HAS_MEMBERSHIPS)
     assert (f'href="{reverse("migrations:api_tokens")}"' in header) == (persona not in SEES_NOTHING)
+    assert (f'href="{reverse("migrations:team")}"' in header) == (persona in TEAM_MEMBERS)
     # The page itself says why there is nothing to set, rather than offering settings that do nothing.
     assert ("there is nothing to remind you of" in page) == (persona not in HAS_MEMBERSHIPS)
     assert ('name="frequency"' in page) == (persona in HAS_MEMBERSHIPS)

@@ -197,3 +197,12 @@ def may_use_the_api(user) -> bool:
     """Whether a personal API token could read anything for the person: the API reads migrations,
     so not for someone who reads none (a template editor, someone whose every role was removed)."""
     return user.is_authenticated and not standing_of(user).reads_no_migration
+
+
+def has_a_team(user) -> bool:
+    """Whether the person belongs to a delivery partner or an ICB: the team whose page (its people,
+    its invitations, a delivery partner's check-in day) the header links to."""
+    if not user.is_authenticated:
+        return False
+    standing = standing_of(user)
+    return bool(standing.partner_ids or standing.icb_ids)
