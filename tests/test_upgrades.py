@@ -5,11 +5,13 @@ The later version is made here by hand, from an edited export of the published g
 template editor can make one."""
 
 import copy
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from django.urls import reverse
 
+from migrations_app import scheduling
 from migrations_app.checklist_templates import guide_file, publishing, upgrades
 from migrations_app.models import (
     ChecklistItem,
@@ -21,6 +23,7 @@ from migrations_app.models import (
     TemplateVersion,
 )
 from tests.factories import MILESTONE_DATES, make_migration
+from tests.pages import element, text
 
 pytestmark = pytest.mark.django_db
 
@@ -554,3 +557,38 @@ def test_the_admin_action_refuses_an_unknown_version_and_changes_nothing(client,
     worked_on.refresh_from_db()
     assert worked_on.template_version_id != version_2.pk
     assert state_of(worked_on) == before
+
+
+@pytest.mark.parametrize(("today", "overdue"), [(date(2025, 4, 10), False), (date(2025, 6, 1), True)])
+def test_the_review_warns_of_items_added_already_past_their_due_date(
+    client, worked_on, version_2, delivery_partner_user, time_machine, today, overdue
+):
+    # The item added is due 10 days before FDP (27 May 2025); the dispensing one does not apply.
+    time_machine.move_to(datetime.combine(today, time(9), tzinfo=ZoneInfo("Europe/London")), tick=False)
+    client.force_login(delivery_partner_user)
+
+    page = client.get(upgrade_url(worked_on)).content.decode()
+
+    assert ('id="added-overdue"' in page) == overdue
+    if overdue:
+        warning = text(element(page, "added-overdue"))
+        assert "1 of the items added was due before today. It counts as overdue as soon as the checklist" in warning
+        assert "The migration's RAG status may turn amber or red." in warning
+        assert '27 May 2025 <strong class="nhsuk-tag nhsuk-tag--red">Overdue</strong>' in page
+    worked_on.refresh_from_db()
+    assert worked_on.template_version != version_2  # a review saves nothing
+
+
+def test_only_moves_into_the_past_count_as_newly_overdue():
+    day = date(2025, 6, 1)
+    moves = [
+        scheduling.DueDateMove(1, "Earlier, into the past", date(2025, 6, 5), date(2025, 5, 20)),
+        scheduling.DueDateMove(2, "Overdue already", date(2025, 5, 25), date(2025, 5, 20)),
+        scheduling.DueDateMove(3, "Later", date(2025, 5, 25), date(2025, 6, 20)),
+        scheduling.DueDateMove(4, "Dated at last, in the past", None, date(2025, 5, 31)),
+        scheduling.DueDateMove(5, "Due today", date(2025, 6, 9), day),
+        scheduling.DueDateMove(6, "Undated", date(2025, 6, 9), None),
+    ]
+    plan = upgrades.Plan(migration=None, source=None, target=None, moves=moves)
+
+    assert [move.item_id for move in plan.moved_overdue(day)] == [1, 4]

@@ -76,6 +76,12 @@ class AddedItem:
     # An item archived by an earlier upgrade whose key is back: restored, with its history.
     restored: ChecklistItem | None = None
 
+    def overdue_on(self, day: date) -> bool:
+        """Whether it would be overdue on `day` from the moment it is added: it applies, is still
+        to do (a restored item keeps its status) and was due before `day`."""
+        still_open = self.restored is None or self.restored.status in OPEN_STATUSES
+        return self.applies and still_open and self.due_on is not None and self.due_on < day
+
 
 @dataclass
 class RemovedItem:
@@ -111,6 +117,20 @@ class Plan:
     phases: list[diffs.PhaseChange] = field(default_factory=list)
     # Kept items whose position number changes only because others were added or removed around them.
     renumbered: list[tuple[ChecklistItem, ItemTemplate]] = field(default_factory=list)
+
+    def added_overdue(self, day: date) -> list[AddedItem]:
+        """The items added that are overdue on `day` as soon as they are: the RAG status counts them."""
+        return [added for added in self.added if added.overdue_on(day)]
+
+    def moved_overdue(self, day: date) -> list[scheduling.DueDateMove]:
+        """The items (all open: only those move) that a new due date makes overdue on `day`."""
+        return [
+            move
+            for move in self.moves
+            if move.new_due_on is not None
+            and move.new_due_on < day
+            and (move.old_due_on is None or move.old_due_on >= day)
+        ]
 
     @property
     def archived(self) -> list[RemovedItem]:

@@ -4,13 +4,14 @@ version of its template, after a page that shows what would change."""
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from migrations_app import access
 from migrations_app.access import Permission
 from migrations_app.checklist_templates import upgrades
 from migrations_app.forms import UpgradeForm
-from migrations_app.models import ChecklistItem, PracticeMigration, TemplateVersion
+from migrations_app.models import ChecklistItem, ItemKind, PracticeMigration, TemplateVersion
 
 
 @require_http_methods(["GET", "POST"])
@@ -39,11 +40,18 @@ def _review(
     form: UpgradeForm,
     status: int = 200,
 ) -> HttpResponse:
+    plan = upgrades.plan(migration, target) if target else None
+    today = timezone.localdate()
+    overdue = plan.added_overdue(today) if plan else []
     context = {
         "migration": migration,
         "target": target,
-        "plan": upgrades.plan(migration, target) if target else None,
+        "plan": plan,
         "form": form,
+        "overdue_items": overdue,
+        "added_overdue": len(overdue),
+        "added_gates_overdue": sum(1 for added in overdue if added.template.kind == ItemKind.GATE),
+        "moved_overdue": len(plan.moved_overdue(today)) if plan else 0,
     }
     return render(request, "migrations_app/upgrade_review.html", context, status=status)
 
