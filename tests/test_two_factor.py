@@ -218,6 +218,6 @@ def test_the_header_offers_no_page_that_would_send_back_to_the_security_code(
 
     assert account_links(waiting) == []
     assert "Log out" in waiting
-    assert account_links(signed_in) == ["Lessons", "Reminders", "Sign-in security", "API tokens"]
+    assert account_links(signed_in) == ["Lessons", "Your team", "Reminders", "Sign-in security", "API tokens"]
     # Staff reach the administration from any page.
     assert account_links(staff)[0] == "Administration"
