@@ -32,6 +32,7 @@ from tests.pages import (
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 STALE_MESSAGE = "Someone else changed this item"
+HEADING = re.compile(r'<span class="nhsuk-table-responsive__heading"[^>]*>[^<]*</span>')
 
 
 def status_events(checklist_item: ChecklistItem) -> list[tuple]:
@@ -281,6 +282,9 @@ def test_a_signed_gates_page_says_whose_sign_off_reopening_withdraws_and_keeps_t
     gate.refresh_from_db()
     assert (gate.status, gate.completed_by) == (ItemStatus.TO_DO, None)
     assert status_events(gate)[-1] == ("status", clinical_lead.email, "done", "to_do", "The data check found gaps")
+    # Its history says a sign-off was withdrawn, not only that a status changed.
+    history = text(client.get(item_url("item_history", gate)).content.decode())
+    assert "What Sign-off reopened: Done to To do Reason The data check found gaps" in history
 
 
 def test_reopening_a_sign_off_with_a_reason_too_long_says_so_and_keeps_the_sign_off(client, migration, clinical_lead):
@@ -547,7 +551,8 @@ def test_the_history_lists_who_did_what_and_why_newest_first(
     assert response.status_code == 200
     body = re.search(r"<tbody[^>]*>(.*?)</tbody>", response.content.decode(), re.DOTALL).group(1)
     rows = [
-        [text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
+        # Each cell without its heading (shown beside it on a narrow screen only).
+        [text(re.sub(HEADING, "", cell)) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)]
         for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)
     ]
     assert rows == [
@@ -600,7 +605,7 @@ def test_signing_a_gate_with_an_override_reason_stores_it_and_shows_it_in_the_hi
     assert gate.override_reason == "Checked at the IDP review"
     assert status_events(gate) == [("sign_off", clinical_lead.email, "to_do", "done", "Checked at the IDP review")]
     history = text(client.get(item_url("item_history", gate)).content.decode())
-    assert "Dr Chris Lead Signed off: To do to Done Checked at the IDP review" in history
+    assert "Who Dr Chris Lead What Signed off: To do to Done Reason Checked at the IDP review" in history
     item_page = client.get(item_url("item_detail", gate)).content.decode()
     assert "Signed with items it waits for still open: Checked at the IDP review" in item_page
 

@@ -298,7 +298,7 @@ def test_the_history_shows_who_changed_the_owner(client, migration, practice_man
 
     page = text(client.get(item_url("item_history", task)).content.decode())
 
-    assert "Priya Manager Owner changed: anyone in the responsible role to Sam Staff (practice.staff@" in page
+    assert "Who Priya Manager What Owner changed: anyone in the responsible role to Sam Staff (practice.staff@" in page
     assert "Owner changed: Sam Staff (practice.staff@example.nhs.uk) to anyone in the responsible role" in page
 
 

@@ -41,3 +41,29 @@ def test_a_long_link_in_a_note_a_reason_or_a_check_in_does_not_widen_the_page(
         page.goto(path)
         assert page.get_by_text(LINK[-30:]).first.is_visible(), path
         assert page_width(page) <= width, f"{path} is {page_width(page)} px wide at {width}"
+
+
+@pytest.mark.parametrize("width", [390, 1280])
+def test_a_long_reason_in_the_history_leaves_what_changed_readable(
+    page, sign_in, practice_manager, current_migration, width
+):
+    item = current_migration.items.get(key=ITEM_KEY)
+    item.mark_blocked(practice_manager, "x" * 2000)
+    page.set_viewport_size({"width": width, "height": 900})
+    sign_in(page, practice_manager)
+
+    page.goto(f"/migrations/{current_migration.pk}/items/{item.pk}/history/")
+
+    what = page.get_by_text("Status changed: To do to Blocked")
+    # Not squeezed by the reason until its words break ("Statu / s chang / ed:"): each word on one line.
+    broken_words = """element => {
+        const node = element.firstChild, words = [], range = document.createRange();
+        for (const match of node.textContent.matchAll(/\\S+/g)) {
+            range.setStart(node, match.index);
+            range.setEnd(node, match.index + match[0].length);
+            if (range.getClientRects().length > 1) words.push(match[0]);
+        }
+        return words;
+    }"""
+    assert what.evaluate(broken_words) == []
+    assert page_width(page) <= width
