@@ -675,7 +675,7 @@ def test_a_file_read_directly_reports_its_problem():
 # --- the pages -------------------------------------------------------------------------------------------------
 
 
-def test_upload_then_preview_then_confirm_lands_on_the_dashboard(client, importer, migration):
+def test_upload_then_preview_then_confirm_lands_on_the_imports_page(client, importer, migration):
     response = upload_file(client, importer, csv_bytes(UPDATE_ROW, NEW_ROW), "orders.csv")
     upload = MigrationImport.objects.get()
     assert response.url == reverse("migrations:import_preview", kwargs={"pk": upload.pk})
@@ -687,7 +687,9 @@ def test_upload_then_preview_then_confirm_lands_on_the_dashboard(client, importe
     assert preview.status_code == 200
     assert "Check the import before saving" in preview.content.decode()
     assert "Nothing has been saved yet." in preview.content.decode()
-    assert confirmed.redirect_chain[-1][0] == reverse("migrations:dashboard")
+    # Its page, which now says what the import did to each row, and leads back to the dashboard.
+    assert confirmed.redirect_chain[-1][0] == response.url
+    assert f'class="nhsuk-back-link" href="{reverse("migrations:dashboard")}"' in confirmed.content.decode()
     assert "Imported orders.csv: 1 migration started, 1 updated, 0 unchanged." in confirmed.content.decode()
     # Seen again afterwards, the page says what was done, not that nothing is saved yet.
     again = client.get(response.url).content.decode()

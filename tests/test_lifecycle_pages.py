@@ -30,7 +30,7 @@ from tests.access_routes import (
     url_of,
 )
 from tests.factories import GO_LIVE_ON, MembershipFactory, make_migration
-from tests.pages import detail_url, error_summary, item_url, text
+from tests.pages import detail_url, element, error_summary, item_url, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -200,6 +200,7 @@ def test_the_resume_preview_keeps_what_was_typed_out_of_its_address_and_back_fin
     assert "Supplier" not in sent.url + back
     assert 'name="go_live-day" type="text" inputmode="numeric" value="16"' in form  # as typed, a week later
     assert "Supplier moved the date" in form
+    assert "Supplier moved the date" in text(element(preview, "reason"))  # the preview shows it too
     assert status_of(migration) == Status.ON_HOLD
 
 

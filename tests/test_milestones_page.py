@@ -10,7 +10,7 @@ from django.urls import reverse
 from migrations_app.models import Event, ItemStatus, Milestone, PracticeMigration
 from migrations_app.scheduling import due_date
 from tests.factories import GO_LIVE_ON
-from tests.pages import detail_url, error_summary, item, schedule, text
+from tests.pages import detail_url, element, error_summary, item, schedule, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -99,6 +99,7 @@ def test_the_preview_is_a_page_of_its_own_that_back_after_saving_opens_as_the_fo
 
     assert (sent.status_code, sent.url) == (302, f"{url}?preview=yes")
     assert "9 June 2025 to <strong>16 June 2025</strong>" in preview.content.decode()
+    assert text(element(preview.content.decode(), "reason")) == data["reason"]  # shown, as saved
     assert saved.status_code == 302
     assert back.status_code == 200
     page = back.content.decode()

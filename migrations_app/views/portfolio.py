@@ -93,7 +93,8 @@ def import_preview(request: HttpRequest, pk: int) -> HttpResponse:
             f"migration{pluralize(counts[importing.RowKind.NEW])} started, "
             f"{counts[importing.RowKind.UPDATE]} updated, {counts[importing.RowKind.UNCHANGED]} unchanged.",
         )
-        return redirect("migrations:dashboard")
+        # The import's own page: what it did to each row, with a link to each migration.
+        return redirect("migrations:import_preview", pk=pk)
     show, page = PreviewPageForm(request.GET).values()
     try:
         preview = importing.preview(upload, starter, show=show, page=page)

@@ -185,10 +185,13 @@ def test_a_delivery_partner_imports_a_file_fixes_a_bad_row_and_imports_it(
     assert_no_axe_violations(page)
     page.get_by_role("button", name="Import these migrations").click()
 
-    expect(page).to_have_url(re.compile(r"/dashboard/"))
+    # The import's own page, saying what it did to each row.
+    expect(page).to_have_url(re.compile(r"/migrations/import/\d+/$"))
     expect(page.get_by_role("status").first).to_contain_text(
         "Imported orders-fixed.csv: 2 migrations started, 1 updated, 0 unchanged."
     )
+    expect(page.locator("#row-2")).to_contain_text("Updated")
+    assert_no_axe_violations(page)
     assert set(
         Practice.objects.filter(ods_code__in=["K82001", "K82002"]).values_list("delivery_partner", flat=True)
     ) == {riverside.practice.delivery_partner_id}
