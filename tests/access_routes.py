@@ -899,11 +899,11 @@ def url_of(route: Route, migration: PracticeMigration, item_pk: int | None = Non
 def landing_url(route: Route, migration: PracticeMigration, item_pk: int | None = None) -> str:
     """Where an allowed POST of `route` redirects."""
     if route.need == START_MIGRATIONS:
-        # A started migration's page, an upload's preview, the dashboard after an import.
+        # A started migration's page; an upload's preview, and after the import its page again.
         if route.name == "migrations:migration_start":
             started = PracticeMigration.objects.get(practice__ods_code=NEW_PRACTICE_ODS)
             return reverse("migrations:migration_detail", kwargs={"pk": started.pk})
-        if route.name == "migrations:import_upload":
+        if route.name in ("migrations:import_upload", "migrations:import_preview"):
             return reverse("migrations:import_preview", kwargs={"pk": MigrationImport.objects.latest("pk").pk})
         return reverse("migrations:dashboard")
     if route.lands_on_item:
