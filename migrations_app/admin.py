@@ -165,12 +165,15 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
         return form
 
     def save_model(self, request, obj, form, change) -> None:
-        if change:
+        if change and "project_manager" in form.changed_data:
             # A new project manager is named as the migration page names one: written to its history.
             manager = obj.project_manager
             obj.project_manager_id = form.initial.get("project_manager")  # as it was, until named below
             super().save_model(request, obj, form, change)
             obj.change_project_manager(manager, by=request.user, reason="Changed in the administration")
+            return
+        if change:
+            super().save_model(request, obj, form, change)
             return
         obj.created_by = request.user
         obj.template_version = TemplateVersion.objects.latest_published()

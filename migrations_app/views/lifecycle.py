@@ -50,8 +50,8 @@ def migration_cancel(request: HttpRequest, pk: int) -> HttpResponse:
 def migration_resume(request: HttpRequest, pk: int) -> HttpResponse:
     """Resume a migration on hold: its milestone dates (to move those that slipped), then a preview
     of the due dates that would move, then resume. The preview is a page of its own (`?preview=yes`,
-    what was typed kept in the session), reached by a redirect, as the milestones' is: the browser's Back after
-    resuming opens it again, and finds the migration in progress (_fetch)."""
+    what was typed kept in the session), reached by a redirect, as the milestones' is: the
+    browser's Back after resuming opens it again, and finds the migration in progress (_fetch)."""
     migration, refused = _fetch(request, pk, "resume")
     if refused:
         return refused
