@@ -26,6 +26,9 @@ ITEM_KEY = "secure-dates-and-peoples-time"
 def assert_no_axe_violations(page: Page) -> None:
     if not AXE.exists():
         pytest.fail(f"{AXE} is missing: run `npm ci` (or `make install`) to install axe-core.")
+    # An assertion on the address or the text can pass while the stylesheet is still loading, and
+    # axe would then measure an unstyled page (every header link "too small"): wait for the load.
+    page.wait_for_load_state("load")
     page.add_script_tag(url="/__axe.min.js")
     results = page.evaluate(AXE_RUN)
     violations = results["violations"]
