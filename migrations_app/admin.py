@@ -19,6 +19,7 @@ from migrations_app.models import (
     ICB,
     ApiToken,
     ChecklistItem,
+    Condition,
     Delivery,
     DeliveryPartner,
     Event,
@@ -165,15 +166,8 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
         return form
 
     def save_model(self, request, obj, form, change) -> None:
-        if change and "project_manager" in form.changed_data:
-            # A new project manager is named as the migration page names one: written to its history.
-            manager = obj.project_manager
-            obj.project_manager_id = form.initial.get("project_manager")  # as it was, until named below
-            super().save_model(request, obj, form, change)
-            obj.change_project_manager(manager, by=request.user, reason="Changed in the administration")
-            return
         if change:
-            super().save_model(request, obj, form, change)
+            self._save_change(request, obj, form)
             return
         obj.created_by = request.user
         obj.template_version = TemplateVersion.objects.latest_published()
@@ -182,6 +176,32 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
         with transaction.atomic():
             obj.save()
             obj.instantiate()
+
+    def _save_change(self, request, obj, form) -> None:
+        """A new project manager and changed conditions are made as the migration page makes them,
+        through the model, so each is written to the history and the checklist follows the
+        conditions (an item whose condition no longer holds is not applicable): the form's values
+        are put back as they were, the rest saved, then each change made."""
+        reason = "Changed in the administration"
+        manager_changed, manager = "project_manager" in form.changed_data, obj.project_manager
+        if manager_changed:
+            obj.project_manager_id = form.initial.get("project_manager")  # as it was, until named below
+        conditions = {name: getattr(obj, name) for name in Condition.values if name in form.changed_data}
+        for name in conditions:
+            setattr(obj, name, form.initial[name])
+        with transaction.atomic():
+            super().save_model(request, obj, form, True)
+            if manager_changed:
+                obj.change_project_manager(manager, by=request.user, reason=reason)
+            followed = obj.change_conditions(conditions, by=request.user, reason=reason) if conditions else []
+        applying = sum(1 for item in followed if item.is_open)
+        counts = [
+            f"{count} checklist {'item' if count == 1 else 'items'} {when} {'applies' if count == 1 else 'apply'}"
+            for count, when in ((applying, "now"), (len(followed) - applying, "no longer"))
+            if count
+        ]
+        if counts:
+            self.message_user(request, f"The conditions changed: {' and '.join(counts)}.", messages.INFO)
 
     def has_delete_permission(self, request, obj=None) -> bool:
         # A migration's history is kept: cancel it instead.

@@ -3,7 +3,7 @@
 import pytest
 from django.urls import reverse
 
-from migrations_app.models import Event, Practice, PracticeMigration, Role
+from migrations_app.models import ChecklistItem, Condition, Event, ItemStatus, Practice, PracticeMigration, Role
 from tests.factories import MILESTONE_DATES, DeliveryPartnerFactory, MembershipFactory
 from tests.pages import text
 
@@ -196,3 +196,36 @@ def test_a_new_migration_in_the_admin_refuses_another_delivery_partners_project_
         response.content.decode()
     )
     assert not PracticeMigration.objects.filter(practice=practice).exists()
+
+
+def test_a_condition_changed_in_the_admin_makes_the_checklist_follow_and_is_in_the_history(
+    client, migration, support_admin
+):
+    hardware = Condition.NEW_HARDWARE_NEEDED
+    items = list(migration.items.filter(condition=hardware))
+    url = reverse("admin:migrations_app_practicemigration_change", args=[migration.pk])
+    client.force_login(support_admin)
+
+    applied = client.post(url, change_form_data(client, url, **{hardware: "on"}), follow=True)
+
+    assert items
+    assert {item.status for item in ChecklistItem.objects.filter(pk__in=[item.pk for item in items])} == {
+        ItemStatus.TO_DO
+    }
+    assert f"The conditions changed: {len(items)} checklist items now apply." in text(applied.content.decode())
+    event = Event.objects.get(migration=migration, field=hardware)
+    assert (event.actor, event.old_value, event.new_value, event.reason) == (
+        support_admin,
+        "no",
+        "yes",
+        "Changed in the administration",
+    )
+
+    withdrawn = client.post(url, change_form_data(client, url, **{hardware: ""}), follow=True)
+
+    migration.refresh_from_db()
+    assert migration.new_hardware_needed is False
+    assert {item.status for item in ChecklistItem.objects.filter(pk__in=[item.pk for item in items])} == {
+        ItemStatus.NOT_APPLICABLE
+    }
+    assert f"{len(items)} checklist items no longer apply." in text(withdrawn.content.decode())
