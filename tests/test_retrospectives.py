@@ -118,6 +118,9 @@ def test_before_go_live_the_retrospective_is_refused(client, migration, practice
 
     assert (form.status_code, post.status_code) == (403, 403)
     assert "The retrospective opens at go-live, on 9 June 2025." in post.content.decode()
+    # Refused for now, not for the person's role: the page says so.
+    assert "<h1>The retrospective is not open yet</h1>" in form.content.decode()
+    assert "permission" not in form.content.decode()
     assert not Retrospective.objects.exists()
     assert (
         "Retrospective" not in client.get(reverse("migrations:migration_detail", args=[migration.pk])).content.decode()

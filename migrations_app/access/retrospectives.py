@@ -11,6 +11,12 @@ from migrations_app.models import PracticeMigration, Retrospective, Role
 from migrations_app.models.retrospectives import retrospective_is_open, retrospective_opens_on
 
 
+class NotOpenYet(PermissionDenied):
+    """Refused for now rather than for the person's role: the 403 page gives it its own heading."""
+
+    heading = "The retrospective is not open yet"
+
+
 def may_read_lessons(user) -> bool:
     """Who opens the Lessons page: the people who look across practices, those who land on the
     dashboard (lands_on_dashboard): delivery-partner and ICB members, national viewers and support
@@ -53,7 +59,7 @@ def get_migration_to_look_back_on(user, pk: int, today) -> tuple[PracticeMigrati
         )
     if not retrospective_is_open(migration, today):
         opens_on = retrospective_opens_on(migration)
-        raise PermissionDenied(
+        raise NotOpenYet(
             "The retrospective opens at go-live"
             + (f", on {opens_on:%-d %B %Y}." if opens_on else ", and this migration has not got a go-live date.")
         )

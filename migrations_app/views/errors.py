@@ -15,7 +15,12 @@ def permission_denied(request: HttpRequest, exception: Exception) -> HttpRespons
     log_security_event("access_denied", request)
     # As Django's defaults.permission_denied, and whether it is an administration page, whose
     # advice is the administration's.
-    context = {"exception": str(exception), "in_admin": request.path.startswith(reverse("admin:index"))}
+    # A refusal for now rather than for the person's role (access.retrospectives.NotOpenYet) says so.
+    context = {
+        "exception": str(exception),
+        "in_admin": request.path.startswith(reverse("admin:index")),
+        "heading": getattr(exception, "heading", "You do not have permission to do this"),
+    }
     return HttpResponseForbidden(loader.get_template("403.html").render(context, request))
 
 
