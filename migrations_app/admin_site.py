@@ -21,6 +21,16 @@ class TrackerAdminSite(admin.AdminSite):
     site_header = "GP migration tracker administration"
     site_title = "GP migration tracker"
 
+    def each_context(self, request):
+        """No "View site" link for someone who reads no migration (a template editor): the site's
+        home page would send them back here."""
+        from migrations_app import access  # (imported here: the admin site is set up before the models)
+
+        context = super().each_context(request)
+        if access.standing_of(request.user).reads_no_migration:
+            context["site_url"] = None
+        return context
+
     def admin_view(self, view, cacheable=False):
         """Every admin view, refusing an empty `_to_field` as a bad request (400). Django's change
         pages check the field only when one is named, then look up a field named "", which is a 500."""

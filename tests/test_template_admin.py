@@ -483,3 +483,14 @@ def test_a_task_that_waits_for_items_is_refused_as_it_is_typed(editor_client, dr
     assert ItemTemplate.objects.get(pk=task.pk).depends_on is None
     publish = editor_client.get(version_url(draft, "publish")).content.decode()
     assert 'value="Publish version' in publish  # nothing wrong with the draft: offered
+
+
+def test_the_admin_offers_view_site_only_to_someone_with_a_site_to_view(editor_client, client, draft, support_admin):
+    client.force_login(support_admin)
+
+    as_editor = editor_client.get(reverse("admin:index")).content.decode()
+    as_support = client.get(reverse("admin:index")).content.decode()
+
+    # The editor reads no migration: the site's home page would send them back to the admin.
+    assert "View site" not in as_editor
+    assert "View site" in as_support
