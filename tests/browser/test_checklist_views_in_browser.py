@@ -62,6 +62,32 @@ def test_a_view_link_updates_the_checklist_in_place_and_the_address(page, sign_i
     expect(views_nav(page).get_by_role("link", name=re.compile(r"^Open"))).to_have_attribute("aria-current", "page")
 
 
+def test_back_after_a_change_in_a_view_shows_the_checklist_as_it_now_is(
+    page, sign_in, practice_manager, current_migration
+):
+    sign_in(page, practice_manager)
+    open_link = views_nav(page).get_by_role("link", name=re.compile(r"^Open"))
+    open_count = int(re.search(r"\d+", open_link.inner_text()).group())
+    views_nav(page).get_by_role("link", name=re.compile(r"^Overdue")).click()
+    expect(page).to_have_url(re.compile(r"\?show=overdue$"))
+    task = next(
+        each
+        for each in current_migration.items.filter(pk__in=overdue_items(current_migration)).order_by("due_on")
+        if not each.is_gate
+    )
+    page.locator(f"#item-{task.pk}").get_by_role("button", name="Mark as done").click()
+    expect(page.locator("#announcer")).to_have_text(MARKED_AS_DONE)
+
+    page.go_back()
+
+    # Read again from the server, not a copy kept from before the change (nor kept in the browser's
+    # storage at all: htmx's history cache is off).
+    expect(page).to_have_url(re.compile(rf"/migrations/{current_migration.pk}/$"))
+    expect(views_nav(page).get_by_role("link", name=re.compile(r"^Open"))).to_contain_text(str(open_count - 1))
+    expect(page.locator(f"#item-{task.pk}")).to_have_count(0)  # done: no longer in the Open view
+    assert page.evaluate("() => localStorage.getItem('htmx-history-cache')") is None
+
+
 def test_a_view_link_works_as_a_plain_link_without_javascript(
     page_without_js, sign_in, practice_manager, current_migration
 ):
