@@ -187,6 +187,7 @@ def _actions(item: ChecklistItem, csrf_input: str, focus: bool | str) -> SafeStr
     if item.is_open and not item.is_gate:
         button = html(
             '<form method="post" action="{}" hx-post="{}" hx-target="#item-{}" hx-swap="outerHTML">\n{}\n'
+            '<input type="hidden" name="shown_status" value="{}">\n'
             '<button class="nhsuk-button nhsuk-button--small nhsuk-u-margin-bottom-2" '
             + submit
             + 'Mark as done<span class="nhsuk-u-visually-hidden">: {}</span></button>\n</form>',
@@ -194,6 +195,7 @@ def _actions(item: ChecklistItem, csrf_input: str, focus: bool | str) -> SafeStr
             urls.complete,
             item.pk,
             csrf_input,
+            item.status,
             title,
         )
     elif item.is_open and item.is_gate:

@@ -499,6 +499,39 @@ def test_a_stale_form_sent_with_htmx_says_someone_else_changed_the_item_and_save
     assert item_state(task) == before
 
 
+@pytest.mark.parametrize("htmx", [False, True], ids=["page", "htmx"])
+def test_marking_done_an_item_someone_else_marked_not_applicable_since_is_refused(
+    htmx, client, migration, practice_manager, practice_staff
+):
+    task = item(migration, OVERDUE_KEY)
+    shown = task.status  # to do, as the page showed it
+    task.mark_not_applicable(practice_manager, "The practice has no dispensary")
+    before = item_state(task)
+    client.force_login(practice_staff)
+
+    url, data = item_url("item_complete", task), {"shown_status": shown}
+    response = htmx_post(client, url, data) if htmx else client.post(url, data)
+
+    assert response.status_code == 409
+    assert STALE_MESSAGE in response.content.decode()
+    assert item_state(task) == before
+
+
+def test_marking_done_after_someone_else_only_added_a_note_or_marked_it_done_still_counts(
+    client, migration, practice_manager, practice_staff
+):
+    noted, ticked = item(migration, OVERDUE_KEY), item(migration, DUE_SOON_KEY)
+    noted.set_note(practice_manager, "Supplier called back")
+    ticked.complete(practice_manager)
+    client.force_login(practice_staff)
+
+    responses = [client.post(item_url("item_complete", each), {"shown_status": "to_do"}) for each in (noted, ticked)]
+
+    assert [response.status_code for response in responses] == [302, 302]
+    noted.refresh_from_db()
+    assert (noted.status, noted.completed_by) == (ItemStatus.DONE, practice_staff)
+
+
 def test_the_form_after_a_stale_post_carries_the_new_revision(client, migration, practice_manager, clinical_lead):
     task, seen_revision = load_then_someone_else_changes(migration, practice_manager, clinical_lead)
     client.force_login(practice_manager)

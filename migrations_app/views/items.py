@@ -71,9 +71,29 @@ def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         if item.is_gate:
             # A gate needs its sign-off (who signed, and any override), not a bare tick.
             return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
+        if not _still_as_shown(item, request.POST.get("shown_status")):
+            return _refused_as_stale(request, item, user_access)
         item.complete(request.user)
         change = _change_of(request, item, user_access)
     return _done(request, item, user_access, "Marked as done", change)
+
+
+def _still_as_shown(item: ChecklistItem, shown_status: str | None) -> bool:
+    """Whether marking `item` done keeps to what the page showed when it was clicked: its status
+    then (the form's `shown_status`; none from a caller that sends none) is its status now, or it
+    is done already (two people ticking it at once both count). Not the item's revision, which a
+    note also moves: someone's note is no reason to refuse a tick, but their marking the item not
+    applicable or blocked is, or the tick would silently undo it."""
+    return shown_status is None or item.status in (shown_status, ItemStatus.DONE)
+
+
+def _refused_as_stale(request, item: ChecklistItem, user_access) -> HttpResponse:
+    """The item as it now is, with the message that someone else changed it, and nothing saved."""
+    forms = {"action_errors": StaleItemError().messages}
+    if request.htmx:
+        change = checklist.change_of(item, timezone.localdate(), user_access)
+        return _item_fragment(request, item, user_access, change, forms=forms, status=409)
+    return _item_page(request, item, user_access, status=409, **forms)
 
 
 @require_POST
