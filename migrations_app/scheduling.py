@@ -202,7 +202,17 @@ def moved_from_text(due_on: date | None, dates: dict[str, date | None], anchor: 
     if due_on is None or calendar is None or calendar == due_on or due_on != due_date(dates, anchor, offset_days):
         return ""
     when = f"{calendar:%A} {calendar.day} {calendar:%B}" + (f" {calendar.year}" if calendar.year != due_on.year else "")
-    return f"moved from {when}, {non_working_reason(calendar)}"
+    return f"moved from {when}, {_without_brackets(non_working_reason(calendar))}"
+
+
+def _without_brackets(reason: str) -> str:
+    """`reason` fit to go inside the item's brackets: GOV.UK's "Boxing Day (substitute day)" as "the
+    substitute day for Boxing Day", or the item would show "(moved from ..., Boxing Day (substitute day))"."""
+    suffix = " (substitute day)"
+    return " and ".join(
+        f"the substitute day for {name.removesuffix(suffix)}" if name.endswith(suffix) else name
+        for name in reason.split(" and ")
+    )
 
 
 @dataclass(frozen=True)

@@ -410,7 +410,7 @@ def test_a_red_self_assessment_makes_a_green_migration_amber(
 
     row = dashboard_row(client, delivery_partner_user)
 
-    assert (row.rag, row.rag_reason) == (Rag.AMBER, "Red at the last check-in")
+    assert (row.rag, row.rag_reason) == (Rag.AMBER, "Last check-in rated red")
 
 
 def test_the_rag_help_page_explains_the_check_ins(client, delivery_partner_user):

@@ -399,3 +399,14 @@ def test_an_item_done_without_javascript_opens_the_page_at_it_while_the_view_sti
     overdue = task.due_on < timezone.localdate()
     assert reopened.url.endswith(at_item if view in ("all", "open") or overdue else at_phase)
     assert migration.items.get(pk=task.pk).status == ItemStatus.TO_DO
+
+
+def test_a_later_phase_collapsed_in_my_items_counts_the_viewers_own_items(client, migration, practice_manager):
+    built = open_page(client, practice_manager, migration, "mine").context["checklist"]
+    last = built.phases[-1]
+    assert last.collapsed and last.shown_count
+
+    section = phase_section(open_page(client, practice_manager, migration, "mine"), last.phase)
+
+    items = "item" if last.shown_count == 1 else "items"
+    assert f"Show your {last.shown_count} open {items}, none due in the next 30 days" in text(section)

@@ -152,7 +152,7 @@ def test_a_missed_check_in_or_a_red_self_assessment_makes_green_amber_and_leaves
         assess(
             applicable=10, done=3, done_ahead=0, overdue=0, gates_overdue=0, check_in_missed=True, check_in_red=True
         ).reason
-        == "Red at the last check-in"
+        == "Last check-in rated red"
     )
 
 

@@ -84,7 +84,7 @@ def test_the_moved_from_text_names_the_weekend_or_the_bank_holiday():
     assert moved_from_text(date(2026, 12, 29), dates, "go_live", 4) == "moved from Friday 25 December, Christmas Day"
     assert (
         moved_from_text(date(2026, 12, 29), dates, "go_live", 7)
-        == "moved from Monday 28 December, Boxing Day (substitute day)"
+        == "moved from Monday 28 December, the substitute day for Boxing Day"
     )
     assert moved_from_text(date(2026, 12, 22), dates, "go_live", 1) == ""
 
@@ -199,7 +199,7 @@ def test_the_item_page_says_where_its_due_date_moved_from(client, christmas_migr
     page = text(client.get(item_url("item_detail", task)).content.decode())
 
     assert "29 December 2026" in page
-    assert "moved from Monday 28 December, Boxing Day (substitute day)" in page
+    assert "moved from Monday 28 December, the substitute day for Boxing Day" in page
 
 
 def test_a_due_date_set_by_hand_on_a_weekend_says_so_and_nothing_about_moving(

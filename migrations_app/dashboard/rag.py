@@ -99,7 +99,7 @@ def assess(
     if overdue:
         return Assessment(Rag.AMBER, f"{overdue} item{'s' if overdue != 1 else ''} overdue")
     if check_in_red:
-        return Assessment(Rag.AMBER, "Red at the last check-in")
+        return Assessment(Rag.AMBER, "Last check-in rated red")
     if check_in_missed:
         return Assessment(Rag.AMBER, "Check-in missed")
     return Assessment(Rag.GREEN, "Nothing overdue")
