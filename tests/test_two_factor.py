@@ -130,9 +130,9 @@ def test_after_wrong_codes_the_page_says_how_long_until_a_code_is_accepted(clien
     # Refused while it waits, even the right code, and said so.
     right_too_soon = client.post(reverse("two_factor_verify"), {"code": code_for(device)})
 
-    assert "That code did not work. A code can be used once only. After 1 wrong code in a row no code" in first
-    assert "accepted for 1 second: wait, then enter the next code your app shows" in first
-    assert "After 2 wrong codes in a row no code is accepted for 2 seconds" in second
+    assert "That code did not work. Wait 1 second, then enter the code your app shows now" in first
+    assert "after 1 wrong code in a row, no code is accepted for 1 second, even a right one." in first
+    assert "Wait 2 seconds, then enter the code your app shows now: after 2 wrong codes in a row" in second
     assert right_too_soon.status_code == 400
     assert "no code is accepted for 2 seconds" in right_too_soon.content.decode()
     time_machine.move_to("2026-03-02 09:00:05+00:00", tick=False)

@@ -90,9 +90,10 @@ def _wait_after_failures(devices: list[TOTPDevice]) -> str:
     failures = data["failure_count"]
     return (
         # A code already used (entered in another tab, or a moment ago) fails too, and looks right.
-        f"That code did not work. A code can be used once only. After {failures} wrong "
-        f"code{'s' if failures != 1 else ''} in a row no code is accepted for {seconds} "
-        f"second{'s' if seconds != 1 else ''}: wait, then enter the next code your app shows"
+        f"That code did not work. Wait {seconds} second{'s' if seconds != 1 else ''}, then enter the "
+        f"code your app shows now: after {failures} wrong code{'s' if failures != 1 else ''} in a row, no "
+        f"code is accepted for {seconds} second{'s' if seconds != 1 else ''}, even a right one. Each code "
+        "can be used once only"
     )
 
 
