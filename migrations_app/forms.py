@@ -376,7 +376,8 @@ class DueDateForm(OneDateInput, RevisionForm):
         self.date_error: DateInputError | None = None
 
     def initial_date(self) -> date | None:
-        return self.item.manual_due_on
+        # The date it has now, set by hand or worked out: the one to change from.
+        return self.item.due_on
 
     def clean(self) -> dict:
         cleaned = super().clean()

@@ -3,6 +3,7 @@ applicable item reopened with a reason; an item's own due date set, changed or c
 offered that ends in a 403; a stale form is a 409; a session that ended mid-action sends the whole
 page to the sign-in (or the code) page; a gate's refusal lists each open item once, all of them."""
 
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -133,6 +134,33 @@ def test_an_editor_sets_an_items_due_date_with_a_reason(client, migration, pract
     )
     page = client.get(response.url).content.decode()
     assert f"Due date set by hand, {new_due_on.day} {new_due_on:%B %Y}: {escape(task.title)}" in page
+
+
+def test_the_due_date_form_starts_from_the_items_date_and_saving_it_unchanged_saves_nothing(
+    client, migration, practice_manager
+):
+    task = item(migration, OVERDUE_KEY)
+    client.force_login(practice_manager)
+    worked_out, worked_out_on = client.get(item_url("item_detail", task)).content.decode(), task.due_on
+    set_on = worked_out_on + timedelta(days=7)
+    task.set_due_date(practice_manager, set_on, reason="Moved")
+    task.refresh_from_db()
+    revision, events = task.revision, task.events.count()
+
+    response = client.post(
+        item_url("item_due_date", task), {"revision": task.revision, "reason": "Again", **date_boxes(set_on)}
+    )
+
+    # Filled in with the date it has, worked out from the plan as here, or set by hand.
+    assert re.search(rf'name="due_on-day"[^>]*value="{worked_out_on.day}"', worked_out)
+    assert re.search(rf'name="due_on-year"[^>]*value="{worked_out_on.year}"', worked_out)
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert (task.due_on, task.revision, task.events.count()) == (set_on, revision, events)
+    assert (
+        f"No change to the due date, so nothing was saved: {escape(task.title)}"
+        in client.get(response.url).content.decode()
+    )
 
 
 def test_replanning_leaves_an_item_dated_by_hand_alone(client, migration, practice_manager):

@@ -447,14 +447,18 @@ class ChecklistItem(models.Model):
         self._copy_from(item)
         return True
 
-    def set_due_date(self, by, due_on: date | None, *, reason: str = "", expected_revision: int | None = None) -> None:
+    def set_due_date(self, by, due_on: date | None, *, reason: str = "", expected_revision: int | None = None) -> bool:
         """Set a due date by hand (replanning then leaves it alone), or clear it (None) to go
-        back to the date computed from the item's milestone."""
+        back to the date computed from the item's milestone. False, with nothing saved or logged,
+        when the item already had it so."""
         with transaction.atomic():
             item = self._lock(expected_revision)
             old_due_on = item.due_on
+            new_due_on = due_on or scheduling.due_date(item.migration.milestone_dates(), item.anchor, item.offset_days)
+            if (item.manual_due_on, old_due_on) == (due_on, new_due_on):
+                return False
             item.manual_due_on = due_on
-            item.due_on = due_on or scheduling.due_date(item.migration.milestone_dates(), item.anchor, item.offset_days)
+            item.due_on = new_due_on
             item.revision += 1
             item.save(update_fields=["manual_due_on", "due_on", "revision"])
             ChecklistProgress.count_day(timezone.localdate(), [item.migration_id])
@@ -469,6 +473,7 @@ class ChecklistItem(models.Model):
                 reason=reason.strip(),
             )
         self._copy_from(item)
+        return True
 
     def assign_owner(
         self, by, owner, *, memberships: models.QuerySet | None = None, expected_revision: int | None = None

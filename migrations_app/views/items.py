@@ -161,7 +161,7 @@ def item_due_date(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     form = DueDateForm(request.POST, item=item)
     if form.is_valid():
         try:
-            item.set_due_date(
+            changed = item.set_due_date(
                 request.user,
                 form.cleaned_data["due_on"],
                 reason=form.cleaned_data["reason"],
@@ -170,6 +170,9 @@ def item_due_date(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
         except ValidationError as error:
             _add_model_errors(form, error)
         else:
+            if not changed:
+                messages.info(request, f"No change to the due date, so nothing was saved: {item.title}")
+                return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
             when = f"{item.due_on.day} {item.due_on:%B %Y}" if item.due_on else "not agreed yet"
             how = "set by hand" if item.manual_due_on else "worked out from the plan"
             messages.success(request, f"Due date {how}, {when}: {item.title}")
