@@ -67,3 +67,20 @@ def test_a_long_reason_in_the_history_leaves_what_changed_readable(
     }"""
     assert what.evaluate(broken_words) == []
     assert page_width(page) <= width
+
+
+def test_on_a_phone_an_items_open_forms_have_the_items_full_width(page, sign_in, practice_manager, current_migration):
+    item = current_migration.items.get(key=ITEM_KEY)
+    page.set_viewport_size({"width": 390, "height": 900})
+    sign_in(page, practice_manager)
+    page.goto(f"/migrations/{current_migration.pk}/?show=all")
+    row = page.locator(f"#item-{item.pk}")
+
+    row.locator("details summary").first.click()
+
+    row_box = row.bounding_box()
+    note_box = row.locator(f"#note-{item.pk}").bounding_box()
+    status_box = row.locator(f"#item-{item.pk}-status").bounding_box()
+    # The status tags sit above the title, not in a column beside the forms.
+    assert status_box["y"] + status_box["height"] <= row.locator(f"#item-{item.pk}-title").bounding_box()["y"]
+    assert note_box["width"] >= 0.8 * row_box["width"], (note_box, row_box)
