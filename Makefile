@@ -90,7 +90,7 @@ beat: install
 # 25 minutes, 6 GB), where bench/dashboard.py measures how the national page grows.
 BENCH_DATABASE_URL ?= postgres://postgres@127.0.0.1:5432/tracker_bench
 BENCH_TEN_TIMES_DATABASE_URL ?=
-BENCH_SCRIPTS := national_data dashboard capacity reminder_sweep reminder_faults load restore_drill import
+BENCH_SCRIPTS := national_data dashboard capacity gc_share reminder_sweep reminder_faults load restore_drill import
 
 bench: install
 	@failed=""; for script in $(BENCH_SCRIPTS); do \
