@@ -143,6 +143,8 @@ function revealFollowUps() {
 }
 
 revealFollowUps();
+// Again once the browser has put back what a form held (Back to the page), which it does after this runs.
+window.addEventListener("pageshow", revealFollowUps);
 document.body.addEventListener("change", (event) => {
   if (event.target instanceof HTMLInputElement && event.target.type === "radio") revealFollowUps();
 });

@@ -93,6 +93,32 @@ def test_a_delivery_partner_starts_a_migration(page, sign_in, delivery_partner_u
     assert started.items.exists()
 
 
+def test_back_after_starting_a_migration_offers_the_start_form_afresh(
+    page, sign_in, delivery_partner_user, hilltop, current_migration
+):
+    sign_in(page, delivery_partner_user)
+    page.get_by_role("button", name="Start a migration").click()
+    page.get_by_label("ODS code or practice name").fill("hillt")
+    page.get_by_role("radio", name="Hilltop Surgery (K81002)").check()
+    today = timezone.localdate()
+    fill_date(page, "Order date", today)
+    fill_date(page, "Go-live", today + timedelta(weeks=14))
+    choose_systems(page)
+    page.get_by_role("button", name="Start the migration").click()
+    page.wait_for_url(re.compile(r"/migrations/\d+/$"))
+
+    page.go_back()
+
+    # The practice found is not there again, and no other practice choice stands in for it: the
+    # browser gave "not listed" its choice, without the new practice's fields.
+    expect(page.get_by_role("heading", level=1)).to_have_text("Start a migration")
+    not_listed = page.get_by_role("radio", name="The practice is not listed: add it")
+    expect(not_listed).not_to_be_checked()
+    expect(page.get_by_label("Practice name", exact=True)).to_be_hidden()
+    not_listed.check()
+    expect(page.get_by_label("Practice name", exact=True)).to_be_visible()
+
+
 def test_a_new_practice_is_added_with_javascript_off(page_without_js, sign_in, delivery_partner_user, hilltop):
     page = page_without_js
     sign_in(page, delivery_partner_user, javascript=False)
