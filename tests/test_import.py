@@ -9,6 +9,7 @@ import openpyxl
 import pytest
 from django.core.exceptions import ValidationError
 from django.urls import reverse
+from django.utils import timezone
 
 from migrations_app import access, scheduling
 from migrations_app.models import (
@@ -137,6 +138,23 @@ def test_the_preview_lists_new_update_and_unchanged_rows_and_saves_nothing(impor
     )
     assert preview.can_apply
     assert database_state() == before
+
+
+def test_a_new_row_whose_go_live_has_passed_is_imported_with_a_warning(importer, delivery_partner):
+    today = timezone.localdate()
+    passed = ["K82005", "Past Lane Surgery", *NEW_ROW[2:5], "02/01/2020", "2020-05-01"]
+    coming = ["K82006", "Future Way Surgery", *NEW_ROW[2:5], today.strftime("%d/%m/%Y"), "2099-05-04"]
+
+    preview = preview_of(csv_bytes(passed, coming), importer, delivery_partner)
+
+    past, future = preview.rows
+    assert (past.kind, future.kind) == (RowKind.NEW, RowKind.NEW)
+    assert (
+        "Go-live, 1 May 2020, has passed: the migration would start with every item due before it overdue. "
+        "Check the year." in past.warnings
+    )
+    assert not any("has passed" in warning for warning in future.warnings)
+    assert preview.can_apply
 
 
 def test_applying_starts_new_migrations_and_replans_updates_in_one_go(importer, delivery_partner, migration):
