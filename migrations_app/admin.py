@@ -10,6 +10,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
+from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as OTPTOTPDeviceAdmin
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from migrations_app import access
 from migrations_app.audit import log_security_event
@@ -31,6 +33,17 @@ from migrations_app.models import (
     TemplateVersion,
     User,
 )
+
+admin.site.unregister(TOTPDevice)
+
+
+@admin.register(TOTPDevice)
+class TOTPDeviceAdmin(OTPTOTPDeviceAdmin):
+    """django-otp's, searched by the person's address and name: its own search names the address twice
+    ("e-mail address or e-mail address"), the user model's e-mail being its username too."""
+
+    search_fields = ["user__email", "user__full_name"]
+    search_help_text = "Search by the person's e-mail address or name."
 
 
 @admin.register(ICB)

@@ -229,3 +229,14 @@ def test_a_condition_changed_in_the_admin_makes_the_checklist_follow_and_is_in_t
         ItemStatus.NOT_APPLICABLE
     }
     assert f"{len(items)} checklist items no longer apply." in text(withdrawn.content.decode())
+
+
+def test_the_two_factor_devices_are_named_and_searched_as_people_know_them(client, admin_user, practice_manager):
+    client.force_login(admin_user)
+
+    page = text(client.get(reverse("admin:otp_totp_totpdevice_changelist")).content.decode())
+    found = client.get(reverse("admin:otp_totp_totpdevice_changelist"), {"q": practice_manager.full_name})
+
+    assert "Two-factor sign-in" in page and "Otp_Totp" not in page
+    assert "Search by the person's e-mail address or name." in page
+    assert found.status_code == 200
