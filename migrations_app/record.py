@@ -264,7 +264,10 @@ def _item_line(item: ChecklistItem, last_change: Event | None) -> ItemLine:
         phase=item.phase.title,
         is_gate=item.kind == ItemKind.GATE,
         status=item.status,
-        status_label=item.get_status_display(),
+        # A gate done is signed off, as the checklist and the item's page say.
+        status_label="Signed off"
+        if item.kind == ItemKind.GATE and item.status == ItemStatus.DONE
+        else item.get_status_display(),
         closed_by=closed_by,
         closed_at=closed_at,
         reason=item.reason,

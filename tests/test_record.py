@@ -140,7 +140,7 @@ def test_a_gate_signed_with_an_override_shows_the_signer_and_the_reason(client, 
 
     for content in (page, pdf):
         # In the gates' table, and in its phase's.
-        assert squashed(f"{gate.title} Done Siân O'Brien 10 April 2025, 09:30 {OVERRIDE}") in content
+        assert squashed(f"{gate.title} Signed off Siân O'Brien 10 April 2025, 09:30 {OVERRIDE}") in content
         assert squashed(f"Siân O'Brien 10 April 2025, 09:30 Override reason: {OVERRIDE}") in content
 
 
