@@ -118,7 +118,7 @@ INSTALLED_APPS = [
     "csp",
     "axes",
     "django_otp",
-    "migrations_app.apps.TwoFactorDevicesConfig",  # django_otp.plugins.otp_totp, named for the admin
+    "migrations_app.two_factor_app.TwoFactorDevicesConfig",  # django_otp.plugins.otp_totp, named for the admin
     "rest_framework",
     "drf_spectacular",
     "drf_spectacular_sidecar",

@@ -1,12 +1,4 @@
 from django.apps import AppConfig
-from django_otp.plugins.otp_totp.apps import DefaultConfig as TOTPDefaultConfig
-
-
-class TwoFactorDevicesConfig(TOTPDefaultConfig):
-    """django-otp's TOTP devices, named in the admin (its breadcrumbs and index) as people know them
-    rather than by the app's label ("Otp_Totp")."""
-
-    verbose_name = "Two-factor sign-in"
 
 
 class MigrationsAppConfig(AppConfig):
