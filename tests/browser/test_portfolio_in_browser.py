@@ -98,7 +98,10 @@ def test_back_after_starting_a_migration_offers_the_start_form_afresh(
 ):
     sign_in(page, delivery_partner_user)
     page.get_by_role("button", name="Start a migration").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Start a migration")
     page.get_by_label("ODS code or practice name").fill("hillt")
+    # Its button rather than the search as it is typed, which needs the page's scripts running first.
+    page.get_by_role("button", name="Search").click()
     page.get_by_role("radio", name="Hilltop Surgery (K81002)").check()
     today = timezone.localdate()
     fill_date(page, "Order date", today)
