@@ -788,3 +788,32 @@ def test_the_template_files_have_the_columns(client, importer):
     assert as_csv.content.decode("utf-8-sig").splitlines() == [",".join(HEADER)]
     with TrackerFile("template.xlsx", as_xlsx.content) as tracker:
         assert list(tracker.headings.values()) == HEADER
+
+
+def test_a_row_with_a_cell_that_cannot_be_read_still_names_its_other_problems(importer, delivery_partner):
+    row = [
+        "K82007",
+        "x" * 201,
+        "QWE",
+        "EMIS Web",
+        "EMIS Web",
+        "01/04/2025",
+        "28/07/2025",
+        "30/07/2025",
+        "",
+        "nobody@x.nhs.uk",
+    ]
+
+    preview = preview_of(csv_bytes(row), importer, delivery_partner)
+
+    found = problems(preview)
+    columns = [column for _, column, _ in found]
+    assert "Practice name" in columns
+    assert any("must be different" in message for _, _, message in found), found
+    assert any("IDP" in column or "initial data production" in message for _, column, message in found), found
+    assert (
+        2,
+        "Project manager's e-mail",
+        "nobody@x.nhs.uk is not a project manager at the practice's delivery partner.",
+    ) in found
+    assert not preview.can_apply

@@ -425,6 +425,11 @@ class _Context:
             if not row.problems:
                 row.practice = practices.get(row.ods_code)
                 self._classify(row, unfinished.get(row.practice.pk) if row.practice else None, managers)
+            elif row.source and row.target:
+                # A cell that could not be read stops the row, but its other checks still run, so
+                # that one upload names every problem the row has.
+                practice = practices.get(row.ods_code)
+                self._check_migration(row, unfinished.get(practice.pk) if practice else None, practice, managers)
             if row.problems:
                 row.kind = RowKind.ERROR
             yield row
@@ -493,6 +498,36 @@ class _Context:
             )
         return supplier
 
+    def _check_migration(
+        self, row: Row, migration: PracticeMigration | None, practice: Practice | None, managers
+    ) -> None:
+        """The migration the row would make or leave, checked by the model (supplier pair,
+        milestone order), and its project manager."""
+        dates = (migration.milestone_dates() if migration else {}) | row.dates
+        candidate = PracticeMigration(
+            source_supplier=row.source,
+            target_supplier=row.target,
+            **{Milestone(milestone).field_name: day for milestone, day in dates.items()},
+        )
+        try:
+            candidate.clean()
+        except ValidationError as error:
+            for name, messages in error.message_dict.items():
+                key = COLUMN_OF_FIELD.get(name)
+                heading = self.headings.get(key, "") if key else Milestone(name.removesuffix("_on")).label
+                for message in messages:
+                    row.problems.append(Problem(row.number, heading, message + _kept_date(name, row, migration)))
+        if row.project_manager_email:
+            partner_id = practice.delivery_partner_id if practice and practice.delivery_partner_id else self.partner.pk
+            user, partner_ids = managers.get(row.project_manager_email, (None, set()))
+            if partner_id not in partner_ids:
+                self._problem(
+                    row,
+                    "project_manager",
+                    f"{row.project_manager_email} is not a project manager at the practice's delivery partner.",
+                )
+            row.project_manager = user
+
     def _classify(self, row: Row, migration: PracticeMigration | None, managers) -> None:
         """New, update or unchanged, or the problems that stop the row."""
         practice = row.practice
@@ -524,31 +559,7 @@ class _Context:
             # A new migration starts from its order; an update may leave the order date as it is.
             self._problem(row, "order_date", "Enter the order date.")
             return
-        # The migration the row would make or leave, checked by the model (supplier pair, milestone order).
-        dates = (migration.milestone_dates() if migration else {}) | row.dates
-        candidate = PracticeMigration(
-            source_supplier=row.source,
-            target_supplier=row.target,
-            **{Milestone(milestone).field_name: day for milestone, day in dates.items()},
-        )
-        try:
-            candidate.clean()
-        except ValidationError as error:
-            for name, messages in error.message_dict.items():
-                key = COLUMN_OF_FIELD.get(name)
-                heading = self.headings.get(key, "") if key else Milestone(name.removesuffix("_on")).label
-                for message in messages:
-                    row.problems.append(Problem(row.number, heading, message + _kept_date(name, row, migration)))
-        if row.project_manager_email:
-            partner_id = practice.delivery_partner_id if practice and practice.delivery_partner_id else self.partner.pk
-            user, partner_ids = managers.get(row.project_manager_email, (None, set()))
-            if partner_id not in partner_ids:
-                self._problem(
-                    row,
-                    "project_manager",
-                    f"{row.project_manager_email} is not a project manager at the practice's delivery partner.",
-                )
-            row.project_manager = user
+        self._check_migration(row, migration, practice, managers)
         if row.problems:
             return
         if migration is None:
