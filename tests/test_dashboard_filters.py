@@ -10,9 +10,10 @@ import pytest
 
 from migrations_app.dashboard import rows
 from migrations_app.dashboard.rag import Rag
+from migrations_app.models import PracticeMigration
 from migrations_app.views import dashboard as dashboard_views
 from tests.conftest import TODAY, going_live
-from tests.factories import ICBFactory, PracticeFactory
+from tests.factories import DeliveryPartnerFactory, ICBFactory, PracticeFactory, SupplierFactory
 from tests.pages import CSV_URL, DASHBOARD_URL, error_summary, listed, names, open_dashboard
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
@@ -128,6 +129,30 @@ def test_filter_options_list_only_organisations_and_systems_the_user_can_see(
         "EMIS Web to SystmOne",
         "SystmOne to EMIS Web",
     ]
+
+
+def test_a_reader_of_every_migration_is_offered_the_organisations_and_systems_that_have_one(client, world, admin_user):
+    # An ICB and a delivery partner with a practice but no migration, and ones with no practice; a
+    # system nobody is moving to or from.
+    PracticeFactory(icb=ICBFactory(name="Quiet ICB"), delivery_partner=DeliveryPartnerFactory(name="Quiet partner"))
+    ICBFactory(name="Empty ICB")
+    DeliveryPartnerFactory(name="Empty partner")
+    SupplierFactory(system_name="Unused System")
+
+    form = open_dashboard(client, admin_user).context["form"]
+
+    migrations = PracticeMigration.objects.select_related("practice", "source_supplier", "target_supplier")
+    assert {value for value, _ in form.fields["icb"].choices if value} == {m.practice.icb_id for m in migrations}
+    assert {value for value, _ in form.fields["delivery_partner"].choices if value} == {
+        m.practice.delivery_partner_id for m in migrations if m.practice.delivery_partner_id
+    }
+    assert {label for value, label in form.fields["suppliers"].choices if value} == {
+        f"{m.source_supplier.system_name} to {m.target_supplier.system_name}" for m in migrations
+    }
+    offered = " ".join(
+        label for field in ("icb", "delivery_partner", "suppliers") for _, label in form.fields[field].choices
+    )
+    assert "Quiet" not in offered and "Empty" not in offered and "Unused" not in offered
 
 
 # --- bad filter values --------------------------------------------------------------------------------

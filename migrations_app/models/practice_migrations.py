@@ -87,7 +87,16 @@ class PracticeMigrationQuerySet(models.QuerySet):
         pass (distinct ids, then their names), not from a distinct list of the four together: on
         ten times the national data set the combinations were tens of thousands of rows. Read
         three times instead, a union of three queries over the migrations, a delivery partner's
-        700 of 7,000 took twice as long in PostgreSQL (18 against 9 ms, EXPLAIN ANALYZE)."""
+        700 of 7,000 took twice as long in PostgreSQL (18 against 9 ms, EXPLAIN ANALYZE).
+
+        For every migration (a national viewer's: no filter), each ICB, delivery partner and pair
+        of systems is asked instead whether it has one (_EVERY_FACET_SQL), which reads a row or
+        two per organisation rather than every migration: on ten times the national data set,
+        0.4 against 30 ms."""
+        if not self.query.where:
+            with connections[self.db].cursor() as cursor:
+                cursor.execute(_every_facet_sql(connections[self.db]))
+                return cursor.fetchall()
         inner = self.order_by().values_list(
             "practice__icb_id", "practice__delivery_partner_id", "source_supplier_id", "target_supplier_id"
         )
@@ -115,6 +124,34 @@ def _facets_sql(connection, inner_sql: str) -> str:
         "UNION ALL SELECT 'pair', source.id, source.system_name, target.id, target.system_name "
         "FROM (SELECT DISTINCT source_id, target_id FROM visible) pairs "
         f"JOIN {supplier} source ON source.id = pairs.source_id JOIN {supplier} target ON target.id = pairs.target_id"
+    )
+
+
+def _every_facet_sql(connection) -> str:
+    """PracticeMigrationQuerySet.facets' statement over every migration: the organisations and
+    pairs of systems that have one. Each is a subquery with LIMIT 1, which the database runs once
+    per organisation, stopping at the first migration found (PostgreSQL keeps it a subplan rather
+    than joining every migration). Table names come from the models' metadata; no value is read."""
+    quote = connection.ops.quote_name
+    icb, partner, supplier, practice, migration = (
+        quote(model._meta.db_table) for model in (ICB, DeliveryPartner, Supplier, Practice, PracticeMigration)
+    )
+
+    def has_migration(column: str, organisation: str) -> str:
+        return (
+            f"(SELECT 1 FROM {practice} p JOIN {migration} m ON m.practice_id = p.id "  # nosec B608: table names from the models
+            f"WHERE p.{column} = {organisation}.id LIMIT 1) IS NOT NULL"
+        )
+
+    return (
+        f"SELECT 'icb', icb.id, icb.name, icb.id, icb.name FROM {icb} icb "  # nosec B608: table names from the models
+        f"WHERE {has_migration('icb_id', 'icb')} "
+        f"UNION ALL SELECT 'partner', partner.id, partner.name, partner.id, partner.name FROM {partner} partner "
+        f"WHERE {has_migration('delivery_partner_id', 'partner')} "
+        "UNION ALL SELECT 'pair', source.id, source.system_name, target.id, target.system_name "
+        f"FROM {supplier} source CROSS JOIN {supplier} target WHERE source.id <> target.id AND "
+        f"(SELECT 1 FROM {migration} m WHERE m.source_supplier_id = source.id AND m.target_supplier_id = target.id "
+        "LIMIT 1) IS NOT NULL"
     )
 
 
@@ -255,6 +292,11 @@ class PracticeMigration(models.Model):
                 name="practicemigration_hold_and_cancel_have_reason",
             ),
             *_order_constraints(),
+        ]
+        indexes = [
+            # A pair of systems is offered as a dashboard filter when it has a migration
+            # (_every_facet_sql): found through this index, even for a pair with none.
+            models.Index(fields=["source_supplier", "target_supplier"], name="migration_systems_pair"),
         ]
 
     def __str__(self) -> str:
