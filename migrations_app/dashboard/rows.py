@@ -8,7 +8,8 @@ today, see day_figures()), the RAG status (rag.annotate_rank, the one rule) and 
 page reads only the rows it shows, whatever the number of migrations:
   1. the ICBs, delivery partners and supplier pairs of the migrations the user can see (filter choices);
   2. the phases of the checklist versions (filter choices, phase titles);
-  3. the page's rows, sorted and sliced by the database (Found.__getitem__);
+  3. the page's rows, sorted and sliced by the database (Found.__getitem__: the page's migrations
+     chosen in a subquery, then read in full);
   4. the item due next, and its owner, for those rows (add_next_items).
 The summary's counts are grouped queries over the same migrations (summary.py); the CSV reads every
 row in the same order, a chunk at a time (Found.chunks, export.py).
@@ -369,8 +370,12 @@ class Found:
         return self.count()
 
     def __getitem__(self, index: slice) -> list[Row]:
-        """The rows of one page, with their next items due (two queries)."""
-        rows = [self._row(values) for values in self.migrations.values_list(*self.fields)[index]]
+        """The rows of one page, with their next items due (two queries). The page's migrations
+        are chosen in a subquery that reads only what the filters and the order need, and only
+        they are then read in full: on the national data set, sorting every match with all its
+        columns took a third longer (16.7 against 12.0 ms, EXPLAIN ANALYZE)."""
+        page = self.migrations.values("pk")[index]
+        rows = [self._row(values) for values in self.migrations.filter(pk__in=page).values_list(*self.fields)]
         add_next_items(rows)
         add_names(rows)
         return rows
