@@ -114,7 +114,7 @@ def _complete(item: ChecklistItem, by: User, data: dict) -> None:
     if item.is_gate:
         # A gate needs its sign-off (who signed, and any override), not a bare tick (as on the page).
         raise DjangoValidationError({"action": 'A gate is signed off: use the action "sign-off".'})
-    # ChecklistItem.complete takes no revision (done twice on the page is logged twice); the item was
+    # ChecklistItem.complete takes no revision (done already, it changes nothing); the item was
     # read under lock (access's `lock`), so this is the check _lock makes for the other changes.
     if item.revision != data["revision"]:
         raise StaleItemError()

@@ -370,9 +370,10 @@ class ChecklistItem(models.Model):
         }
 
     def complete(self, by) -> None:
-        """Mark done. Done twice (two people at once) is not an error: both are logged. Once the
-        transaction commits, a gate this made ready to sign has its signers e-mailed at once."""
-        self._change(by, status=ItemStatus.DONE, log_unchanged=True)
+        """Mark done. Done already (two people at once) is not an error, and changes nothing: the
+        item keeps who did it first, and the log has no second entry. Once the transaction
+        commits, a gate this made ready to sign has its signers e-mailed at once."""
+        self._change(by, status=ItemStatus.DONE)
         self._request_sign_offs_on_commit()
 
     def _request_sign_offs_on_commit(self) -> None:
@@ -548,7 +549,6 @@ class ChecklistItem(models.Model):
         override_reason: str = "",
         expected_revision: int | None = None,
         kind: str = "status",
-        log_unchanged: bool = False,
     ) -> None:
         reason = reason.strip()
         if status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED) and not reason:
@@ -560,33 +560,32 @@ class ChecklistItem(models.Model):
             # Only these two statuses keep their reason on the item; a reopen's is only logged.
             keeps_reason = status in (ItemStatus.NOT_APPLICABLE, ItemStatus.BLOCKED)
             changed = old_status != status or (keeps_reason and item.reason != reason)
-            if not changed and not log_unchanged:
+            if not changed:
                 self._copy_from(item)
                 return
-            if changed:
-                item.status = status
-                item.reason = reason if keeps_reason else ""
-                if status == ItemStatus.DONE:
-                    item.completed_by, item.completed_at = by, timezone.now()
-                    item.override_reason = override_reason
-                else:
-                    item.completed_by, item.completed_at, item.override_reason = None, None, ""
-                item.revision += 1
-                item.save(
-                    update_fields=[
-                        "status",
-                        "reason",
-                        "completed_by",
-                        "completed_at",
-                        "override_reason",
-                        "revision",
-                    ]
-                )
-                ChecklistProgress.record_change(item.migration_id, old_status, status)
-                if item.is_completion_gate and ItemStatus.DONE in (old_status, status):
-                    # The migration's status follows this gate in the same transaction; refused
-                    # (a migration on hold cannot complete), the gate's change is undone with it.
-                    item.migration.follow_completion_gate(by, signed=status == ItemStatus.DONE)
+            item.status = status
+            item.reason = reason if keeps_reason else ""
+            if status == ItemStatus.DONE:
+                item.completed_by, item.completed_at = by, timezone.now()
+                item.override_reason = override_reason
+            else:
+                item.completed_by, item.completed_at, item.override_reason = None, None, ""
+            item.revision += 1
+            item.save(
+                update_fields=[
+                    "status",
+                    "reason",
+                    "completed_by",
+                    "completed_at",
+                    "override_reason",
+                    "revision",
+                ]
+            )
+            ChecklistProgress.record_change(item.migration_id, old_status, status)
+            if item.is_completion_gate and ItemStatus.DONE in (old_status, status):
+                # The migration's status follows this gate in the same transaction; refused
+                # (a migration on hold cannot complete), the gate's change is undone with it.
+                item.migration.follow_completion_gate(by, signed=status == ItemStatus.DONE)
             Event.objects.create(
                 migration_id=item.migration_id,
                 item=item,

@@ -73,6 +73,11 @@ def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
             return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
         if not _still_as_shown(item, request.POST.get("shown_status")):
             return _refused_as_stale(request, item, user_access)
+        if item.status == ItemStatus.DONE:
+            # Someone marked it done since the page was shown: nothing to change or log, and the
+            # row says who did, where it is seen.
+            already = f"Already marked as done by {item.completed_by}"
+            return _done(request, item, user_access, already, _change_of(request, item, user_access), shown=already)
         item.complete(request.user)
         change = _change_of(request, item, user_access)
     return _done(request, item, user_access, "Marked as done", change)
