@@ -209,7 +209,12 @@ class MilestonesForm(forms.Form):
     """Every milestone as an NHS.UK date input (three boxes), plus an optional reason.
 
     Input arrives as `<milestone>-day`, `-month` and `-year`; all three empty means the date
-    is not agreed yet.
+    is not agreed yet. With them, `<milestone>-was`: the date the page showed (ISO, empty when
+    not agreed), so that only what the person changed is saved. A date they left as it was keeps
+    what is saved now, though someone else changed it meanwhile; a date they changed that
+    someone else changed too is refused, with the other person's date, and nothing is saved.
+    A bound form shows the dates as they would be saved, and what is saved now as what it
+    showed (`shown_dates`), so its next submission starts from there.
     """
 
     reason = forms.CharField(
@@ -228,12 +233,13 @@ class MilestonesForm(forms.Form):
 
     def date_inputs(self) -> list[DateParts]:
         inputs = []
+        saved = self.migration.milestone_dates()
         for milestone in Milestone:
-            if self.is_bound:
-                day, month, year = self._typed(milestone)
+            if self.is_bound and milestone.value not in self.dates:
+                day, month, year = self._typed(milestone)  # not a date: as typed, with its error
             else:
-                current = getattr(self.migration, milestone.field_name)
-                day, month, year = (str(current.day), str(current.month), str(current.year)) if current else ("",) * 3
+                shown = self.dates[milestone.value] if self.is_bound else saved[milestone.value]
+                day, month, year = (str(shown.day), str(shown.month), str(shown.year)) if shown else ("",) * 3
             error = self.date_errors.get(milestone.value)
             inputs.append(
                 DateParts(
@@ -251,19 +257,38 @@ class MilestonesForm(forms.Form):
             )
         return inputs
 
+    def shown_dates(self) -> list[tuple[str, str]]:
+        """(milestone, ISO date or "") of the dates saved now: the page's `<milestone>-was`."""
+        return [(key, value.isoformat() if value else "") for key, value in self.migration.milestone_dates().items()]
+
     def clean(self) -> dict:
         cleaned = super().clean()
+        saved = self.migration.milestone_dates()
         for milestone in Milestone:
+            key = milestone.value
             try:
-                self.dates[milestone.value] = parse_date(milestone.label, *self._typed(milestone))
+                typed = parse_date(milestone.label, *self._typed(milestone))
             except DateInputError as error:
-                self.date_errors[milestone.value] = error
+                self.date_errors[key] = error
+                continue
+            shown = self._shown(key, saved[key])
+            if typed == shown:
+                self.dates[key] = saved[key]  # left as it was: what is saved now, whoever changed it
+                continue
+            self.dates[key] = typed
+            if saved[key] not in (shown, typed):
+                now = saved[key].strftime("%-d %B %Y") if saved[key] else "not agreed"
+                self.date_errors[key] = DateInputError(
+                    f"{milestone.label}: someone else changed it to {now} since the page was opened. "
+                    "Check the date, then save again"
+                )
         order = Milestone.ORDER_ACCEPTED.value
         if order not in self.date_errors and self.dates[order] is None and self.migration.order_accepted_on:
             # A migration is started with its order date (the start form and the import ask for it).
             self.date_errors[order] = DateInputError("Enter the order date: it can be changed but not removed")
         if not self.date_errors:
-            for field, message in scheduling.milestone_order_errors(self.dates).items():
+            changed = frozenset(key for key, value in self.dates.items() if value != saved[key])
+            for field, message in scheduling.milestone_order_errors(self.dates, changed).items():
                 self.date_errors[field.removesuffix("_on")] = DateInputError(message)
         if self.date_errors:
             raise ValidationError("Check the dates")
@@ -282,6 +307,15 @@ class MilestonesForm(forms.Form):
     def _typed(self, milestone: Milestone) -> tuple[str, str, str]:
         day, month, year = (self.data.get(f"{milestone.value}-{part}", "").strip() for part in PARTS)
         return day, month, year
+
+    def _shown(self, key: str, saved: date | None) -> date | None:
+        """The date the page showed (`<key>-was`); what is saved now when the page sent none."""
+        if f"{key}-was" not in self.data:
+            return saved
+        try:
+            return date.fromisoformat(self.data[f"{key}-was"]) if self.data[f"{key}-was"] else None
+        except ValueError:
+            return saved
 
 
 class HoldForm(forms.Form):

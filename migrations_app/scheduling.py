@@ -117,16 +117,19 @@ def _implied_order(direct: tuple[MilestoneOrder, ...]) -> tuple[MilestoneOrder, 
 MILESTONE_ORDER = _implied_order(DIRECT_MILESTONE_ORDER)
 
 
-def milestone_order_errors(dates: dict[str, date | None]) -> dict[str, str]:
+def milestone_order_errors(dates: dict[str, date | None], changed: frozenset[str] = frozenset()) -> dict[str, str]:
     """Map each milestone field in the wrong order to a message. `dates` is keyed by milestone value.
-    Only pairs whose dates are both set are checked; direct pairs first, so their wording wins."""
+    Only pairs whose dates are both set are checked; direct pairs first, so their wording wins.
+    The message goes on the later date of the pair, unless only the earlier one is among the
+    milestones the person `changed`: then on that one, the date they would look at again."""
     errors: dict[str, str] = {}
     for rule in MILESTONE_ORDER:
         earlier, later = dates.get(rule.earlier), dates.get(rule.later)
         if earlier is None or later is None:
             continue
         if later < earlier or (rule.strict and later == earlier):
-            errors.setdefault(rule.later.field_name, rule.message)
+            wrong = rule.earlier if rule.earlier in changed and rule.later not in changed else rule.later
+            errors.setdefault(wrong.field_name, rule.message)
     return errors
 
 

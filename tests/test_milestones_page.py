@@ -180,6 +180,76 @@ def test_a_wrong_milestone_date_is_explained_and_changes_nothing(
     assert schedule(migration) == before
 
 
+def loaded_form(client, migration: PracticeMigration) -> dict:
+    """Every field of the milestones form as the page gives it: the boxes and the dates shown."""
+    html = client.get(reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})).content.decode()
+    fields = dict(re.findall(r'<input[^>]*name="([a-z_]+-(?:day|month|year|was))"[^>]*value="([^"]*)"', html))
+    assert len(fields) == 4 * len(Milestone)
+    return fields | {"reason": ""}
+
+
+def test_saving_from_a_page_opened_before_someone_else_saved_keeps_their_dates(
+    client, migration, practice_manager, delivery_partner_user
+):
+    url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
+    client.force_login(practice_manager)
+    stale = loaded_form(client, migration)
+    client.force_login(delivery_partner_user)
+    theirs = loaded_form(client, migration) | {"go_live-day": "16"}
+    assert client.post(url, theirs | {"confirm": "yes"}).status_code == 302
+    client.force_login(practice_manager)
+
+    mine = stale | {"kick_off-day": "12"}  # kick-off was 10 March 2025
+    preview = client.post(url, mine, follow=True).content.decode()
+    saved = client.post(url, mine | {"confirm": "yes"})
+
+    changes = text(re.search(r'<dl class="nhsuk-summary-list">.*?</dl>', preview, re.DOTALL).group(0))
+    assert changes == "Kick-off 10 March 2025 to 12 March 2025"  # only the date this person changed
+    assert saved.status_code == 302
+    migration.refresh_from_db()
+    assert (migration.kick_off_on, migration.go_live_on) == (date(2025, 3, 12), date(2025, 6, 16))
+
+
+@pytest.mark.parametrize("confirm", ["", "yes"])
+def test_changing_a_date_someone_else_changed_since_the_page_was_opened_is_refused(
+    confirm, client, migration, practice_manager, delivery_partner_user
+):
+    url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
+    client.force_login(practice_manager)
+    stale = loaded_form(client, migration)
+    client.force_login(delivery_partner_user)
+    assert client.post(url, loaded_form(client, migration) | {"go_live-day": "16", "confirm": "yes"}).status_code == 302
+    before = schedule(migration)
+    client.force_login(practice_manager)
+
+    response = client.post(url, stale | {"go_live-day": "23", "confirm": confirm})
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert error_summary(html) == (
+        "Go-live: someone else changed it to 16 June 2025 since the page was opened. Check the date, then save again"
+    )
+    assert date_boxes(html, "go_live") == ("23", "6", "2025")  # what was typed is kept
+    assert schedule(migration) == before
+    # Sent again as it now stands, the change is the person's to make.
+    again = dict(re.findall(r'<input[^>]*name="([a-z_]+-was)"[^>]*value="([^"]*)"', html))
+    assert client.post(url, stale | again | {"go_live-day": "23", "confirm": "yes"}).status_code == 302
+    migration.refresh_from_db()
+    assert migration.go_live_on == date(2025, 6, 23)
+
+
+def test_a_date_moved_out_of_order_is_the_one_the_message_points_to(client, migration, practice_manager):
+    client.force_login(practice_manager)
+    data = loaded_form(client, migration) | {"kick_off-month": "7"}  # after go-live, 9 June 2025
+
+    response = client.post(reverse("migrations:milestones_edit", kwargs={"pk": migration.pk}), data)
+
+    html = response.content.decode()
+    assert response.status_code == 400
+    assert 'href="#kick_off-day"' in html
+    assert 'id="kick_off-error"' in html and 'id="go_live-error"' not in html
+
+
 @pytest.mark.parametrize("confirm", ["", "yes"])
 def test_the_order_date_can_be_changed_but_not_removed(client, migration, practice_manager, confirm):
     before = schedule(migration)
