@@ -184,11 +184,22 @@ function formKey(form) {
   return url.pathname + url.search;
 }
 
+// The boxes a person types in: text areas and one-line boxes (a date's day, month and year, an ODS
+// code), not hidden fields or passwords.
+const TYPED_BOXES =
+  "textarea[name], input[name]:is(:not([type]), [type=text], [type=number], [type=email], [type=tel], [type=url], [type=date])";
+
 // What was typed (text boxes) and chosen (radios, such as a check-in's RAG status) that differs from
 // what the page came with.
 function typedIn(form) {
-  const typed = [...form.querySelectorAll("textarea[name]")]
-    .filter((field) => !field.disabled && field.value.trim() && field.value !== field.defaultValue)
+  const typed = [...form.querySelectorAll(TYPED_BOXES)]
+    // A one-line box emptied counts (a date no longer agreed); a text area of spaces does not.
+    .filter(
+      (field) =>
+        !field.disabled &&
+        field.value !== field.defaultValue &&
+        (field.value.trim() || field.tagName === "INPUT"),
+    )
     .map((field) => ({ name: field.name, value: field.value }));
   if (!typed.length) return typed;
   const chosen = [...form.querySelectorAll("input[type=radio][name]:checked")]
@@ -239,7 +250,7 @@ function restoreInto(form, entry) {
   const filled = entry.fields
     .filter((field) => !field.radio)
     .map(({ name, value }) => {
-      const field = form.querySelector(`textarea[name="${CSS.escape(name)}"]`);
+      const field = [...form.querySelectorAll(TYPED_BOXES)].find((box) => box.name === name);
       if (field && !field.disabled) {
         field.value = value;
         field.dispatchEvent(new Event("input", { bubbles: true })); // its character count follows

@@ -1,5 +1,5 @@
 """Text typed in a change that was not saved because the session had ended (a note in an item's row,
-sent with htmx; a weekly check-in's note, a plain form) is put back in its form once the person has
+sent with htmx; a weekly check-in's note, a plain form; milestone dates typed in their boxes) is put back in its form once the person has
 signed in again, with a message, for them to check and send again; nothing is saved meanwhile.
 Someone else signing in on the same browser gets none of it, and a change that was saved leaves
 nothing behind (static/js/tracker.js)."""
@@ -99,6 +99,34 @@ def test_a_check_in_note_sent_after_the_session_ended_is_put_back(page, sign_in,
     expect(page.get_by_label("Note")).to_be_focused()
     assert not current_migration.check_ins.exists()
     assert_no_axe_violations(page)
+
+
+def test_dates_sent_after_the_session_ended_are_put_back_with_the_reason(
+    page, sign_in, practice_manager, current_migration
+):
+    go_live = current_migration.go_live_on
+    sign_in(page, practice_manager)
+    page.goto(f"/migrations/{current_migration.pk}/milestones/")
+    go_live_boxes = page.get_by_role("group", name="Go-live")
+    go_live_boxes.get_by_label("Day").fill("30")
+    go_live_boxes.get_by_label("Year").fill(str(go_live.year + 1))
+    page.get_by_role("group", name="Technical survey").get_by_label("Day").fill("")  # emptied counts too
+    page.get_by_label("Reason for the change (optional)").fill("The supplier moved the go-live")
+    Session.objects.all().delete()
+    page.get_by_role("button", name="Preview changes").click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+
+    sign_in_again(page, practice_manager)
+
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/milestones/$"))
+    expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    expect(go_live_boxes.get_by_label("Day")).to_have_value("30")
+    expect(go_live_boxes.get_by_label("Month")).to_have_value(str(go_live.month))
+    expect(go_live_boxes.get_by_label("Year")).to_have_value(str(go_live.year + 1))
+    expect(page.get_by_role("group", name="Technical survey").get_by_label("Day")).to_have_value("")
+    expect(page.get_by_label("Reason for the change (optional)")).to_have_value("The supplier moved the go-live")
+    current_migration.refresh_from_db()
+    assert current_migration.go_live_on == go_live  # nothing saved meanwhile
 
 
 def test_a_note_that_was_saved_leaves_nothing_to_put_back(page, sign_in, practice_manager, current_migration):
