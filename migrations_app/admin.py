@@ -273,10 +273,27 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
 class EventAdmin(admin.ModelAdmin):
     """The append-only log, readable by admins and never editable."""
 
-    list_display = ["at", "kind", "migration", "item", "actor", "field", "old_value", "new_value"]
+    list_display = ["at", "kind", "migration", "item", "actor", "field", "old", "new"]
     list_filter = ["kind"]
-    search_fields = ["migration__practice__name", "migration__practice__ods_code", "item__title"]
+    # Who acted, too: support is asked what someone did.
+    search_fields = [
+        "migration__practice__name",
+        "migration__practice__ods_code",
+        "item__title",
+        "actor__email",
+        "actor__full_name",
+    ]
     list_select_related = ["migration__practice", "item", "actor"]
+    # The latest first, as the API's events and the migration's history list them.
+    ordering = ["-at", "-pk"]
+
+    @admin.display(description="old value")
+    def old(self, event: Event) -> str:
+        return event.old_display()
+
+    @admin.display(description="new value")
+    def new(self, event: Event) -> str:
+        return event.new_display()
 
     def has_add_permission(self, request) -> bool:
         return False

@@ -1,5 +1,7 @@
 """Admins set up organisations and migrations in the Django admin."""
 
+from datetime import UTC, datetime
+
 import pytest
 from django.urls import reverse
 
@@ -240,3 +242,35 @@ def test_the_two_factor_devices_are_named_and_searched_as_people_know_them(clien
     assert "Two-factor sign-in" in page and "Otp_Totp" not in page
     assert "Search by the person's e-mail address or name." in page
     assert found.status_code == 200
+
+
+def test_the_event_log_lists_the_latest_first_finds_who_acted_and_reads_as_the_pages_do(
+    client, admin_user, migration, practice_manager, clinical_lead
+):
+    first, second = migration.items.filter(kind="task").order_by("pk")[:2]
+    first.complete(practice_manager)
+    second.complete(clinical_lead)
+    client.force_login(admin_user)
+    changelist = reverse("admin:migrations_app_event_changelist")
+
+    listed = client.get(changelist, {"kind__exact": Event.Kind.STATUS}).context["cl"].result_list
+    found = client.get(changelist, {"q": clinical_lead.email}).context["cl"].result_list
+    page = client.get(changelist, {"kind__exact": Event.Kind.STATUS}).content.decode()
+
+    assert [event.item for event in listed[:2]] == [second, first]
+    assert {event.actor for event in found} == {clinical_lead}
+    assert "To do" in page and "Done" in page and ">to_do<" not in page
+
+
+def test_an_event_is_named_in_uk_time_as_its_fields_show_it(
+    client, admin_user, migration, practice_manager, time_machine
+):
+    time_machine.move_to(datetime(2026, 7, 20, 9, 0, tzinfo=UTC))  # 10:00 in London (BST)
+    task = migration.items.filter(kind="task").first()
+    task.complete(practice_manager)
+    event = Event.objects.get(item=task, field="status")
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:migrations_app_event_change", args=[event.pk])).content.decode()
+
+    assert "Status changed at 20 July 2026, 10:00" in text(page)

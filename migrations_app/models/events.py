@@ -125,7 +125,8 @@ class Event(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} at {self.at:%Y-%m-%d %H:%M}"
+        # In UK time, as the admin's fields and the pages show it.
+        return f"{self.get_kind_display()} at {timezone.localtime(self.at):%-d %B %Y, %H:%M}"
 
     def save(self, *args, **kwargs) -> None:
         if not self._state.adding:

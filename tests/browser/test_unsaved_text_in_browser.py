@@ -1,8 +1,8 @@
-"""Text typed in a change that was not saved because the session had ended (a note in an item's row,
-sent with htmx; a weekly check-in's note, a plain form; milestone dates typed in their boxes) is put back in its form once the person has
-signed in again, with a message, for them to check and send again; nothing is saved meanwhile.
-Someone else signing in on the same browser gets none of it, and a change that was saved leaves
-nothing behind (static/js/tracker.js)."""
+"""Text typed in a change that was not saved because the session had ended (a note in an item's
+row, sent with htmx; a weekly check-in's note, a plain form; milestone dates typed in their
+boxes) is put back in its form once the person has signed in again, with a message, for them to
+check and send again; nothing is saved meanwhile. Someone else signing in on the same browser
+gets none of it, and a change that was saved leaves nothing behind (static/js/tracker.js)."""
 
 import re
 
