@@ -7,6 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from migrations_app.checklist_templates import publishing
 from migrations_app.dashboard.phases import phase_by_dates, phase_index_on
 from migrations_app.models import ChecklistItem, ItemStatus, PracticeMigration
 from tests.conftest import TODAY, going_live
@@ -164,3 +165,20 @@ def test_the_phase_by_dates_in_python_agrees_with_the_database_on_every_boundary
 
     assert phase_index_on(migration.milestone_dates(), day) == in_sql
     assert phase_index_on(undated, day) is None
+
+
+def test_a_phase_renamed_in_a_later_version_keeps_the_name_of_the_migrations_own_checklist(
+    client, migration, delivery_partner_user, time_machine
+):
+    draft = migration.template_version.copy_as_draft()
+    draft.phases.filter(key=migration.phases.get(title=EARLY).key).update(title="Early phases (renamed)")
+    publishing.publish(draft, "Renamed the early phases")
+    on(time_machine, MILESTONE_DATES["kick_off_on"])
+
+    response = open_dashboard(client, delivery_partner_user)
+    header, line = csv_rows(client.get(CSV_URL))
+
+    (row,) = response.context["page"].object_list
+    assert row.phase_title == EARLY
+    assert EARLY in table_row(response.content.decode(), migration)
+    assert dict(zip(header, line, strict=True))["Current phase"] == EARLY

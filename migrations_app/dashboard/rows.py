@@ -250,6 +250,8 @@ class Options:
     supplier_pairs: list[tuple[str, str]]
     phases: list[tuple[str, str]]
     phase_by_position: dict[tuple[int, int], tuple[str, str]] = field(repr=False)
+    # (version, key): the phase's title in that checklist version, as the migration's own page names it.
+    phase_titles: dict[tuple[int, str], str] = field(default_factory=dict, repr=False)
 
 
 def options_for(user, *, facets: bool = True) -> Options:
@@ -266,7 +268,7 @@ def options_for(user, *, facets: bool = True) -> Options:
             pairs[f"{first_id}-{second_id}"] = f"{first} to {second}"
     # A migration's phases are copies of its template version's (PracticeMigration.instantiate), and a
     # published version is frozen, so (version, position) names the phase without reading the copies.
-    phase_by_position, titles = {}, {}
+    phase_by_position, titles, phase_titles = {}, {}, {}
     # Every version's phases (a few dozen rows), not only those of the versions the user's
     # migrations use: phase titles are the guide's, and this way the query does not go through
     # the migrations again. The latest published version names a key first.
@@ -275,6 +277,7 @@ def options_for(user, *, facets: bool = True) -> Options:
     )
     for version_id, position, key, title in phase_rows:
         phase_by_position[version_id, position] = (key, title)
+        phase_titles[version_id, key] = title
         titles.setdefault(key, title)
     return Options(
         icbs=sorted(icbs.items(), key=lambda choice: choice[1].casefold()),
@@ -283,6 +286,7 @@ def options_for(user, *, facets: bool = True) -> Options:
         # The current phase is the phase by dates (phases.PHASE_STARTS), named as the checklists name it.
         phases=[*((start.key, titles.get(start.key, start.title)) for start in PHASE_STARTS), DATES_NOT_AGREED],
         phase_by_position=phase_by_position,
+        phase_titles=phase_titles,
     )
 
 
@@ -427,7 +431,9 @@ class Found:
         today = self.today
         row.days_to_go = (row.go_live_on - today).days if row.go_live_on else None
         if row.phase_index is not None:
-            row.phase_key, row.phase_title = self.options.phases[row.phase_index]
+            # Named as in the migration's own checklist version (a later version may rename it).
+            row.phase_key, title = self.options.phases[row.phase_index]
+            row.phase_title = self.options.phase_titles.get((row.template_version_id, row.phase_key), title)
         else:
             row.phase_key, row.phase_title = DATES_NOT_AGREED
         if row.phase_position is not None:
