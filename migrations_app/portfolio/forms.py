@@ -222,12 +222,14 @@ class StartMigrationForm(forms.Form):
                 field = NEW_PRACTICE_FIELDS.get(name)
                 if field in missing or field in self.errors:
                     continue
-                for each in errors:
-                    if each.code == "unique":
-                        each = ValidationError(
-                            f"{practice.ods_code} is in the tracker already: search for it above", code="unique"
-                        )
-                    self.add_error(field, each)
+                # One message a box, as the design system asks: an ODS code too long is not one
+                # letter and five digits either, and that says what to type.
+                each = errors[0]
+                if each.code == "unique":
+                    each = ValidationError(
+                        f"{practice.ods_code} is in the tracker already: search for it above", code="unique"
+                    )
+                self.add_error(field, each)
         return practice
 
     def migration(self, practice: Practice | None, *, by: User | None) -> PracticeMigration:
