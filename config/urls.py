@@ -10,6 +10,8 @@ urlpatterns = [
     # The admin signs in through the product's sign-in (throttled, two-factor), not its own form;
     # a signed-in person who is not staff gets the 403 page from it.
     path("admin/login/", signin.admin_sign_in),
+    # And signs out through it: the same security log and "You have signed out" on the sign-in page.
+    path("admin/logout/", signin.sign_out),
     path("admin/", admin.site.urls),
     path("accounts/login/", signin.sign_in, name="login"),
     path("accounts/logout/", signin.sign_out, name="logout"),

@@ -1,5 +1,6 @@
 """Sign-in, password reset and change, sign-out, and the error pages, in NHS.UK style."""
 
+import logging
 import re
 
 import pytest
@@ -200,6 +201,19 @@ def test_sign_out_is_post_only_and_ends_the_session(client, user):
     assert response.status_code == 302
     assert response.url == reverse("login")
     assert not auth.get_user(client).is_authenticated
+
+
+@pytest.mark.parametrize("url", ["logout", "admin:logout"])
+def test_signing_out_here_or_from_the_admin_says_so_on_the_sign_in_page_and_is_logged(client, admin_user, url, caplog):
+    client.force_login(admin_user)
+
+    with caplog.at_level(logging.INFO, logger="security"):
+        response = client.post(reverse(url), follow=True)
+
+    assert response.redirect_chain[-1][0] == reverse("login")
+    assert "You have signed out." in response.content.decode()
+    assert not auth.get_user(client).is_authenticated
+    assert [record.security["event"] for record in caplog.records if hasattr(record, "security")] == ["sign_out"]
 
 
 # --- error pages ---------------------------------------------------------------------------------
