@@ -333,6 +333,24 @@ def test_a_note_saved_unchanged_says_nothing_was_saved(client, migration, practi
     assert task.events.count() == events
 
 
+def test_a_note_saved_on_the_items_own_page_goes_back_to_it(client, migration, practice_manager):
+    task = item(migration, OVERDUE_KEY)
+    own_page = reverse("migrations:item_detail", args=[migration.pk, task.pk])
+    client.force_login(practice_manager)
+
+    response = client.post(
+        item_url("item_note", task),
+        {"revision": task.revision, "note": "Supplier called back"},
+        HTTP_REFERER=f"http://testserver{own_page}",
+        follow=True,
+    )
+
+    assert response.redirect_chain == [(own_page, 302)]
+    assert f"Note saved: {task.title}" in text(response.content.decode())
+    task.refresh_from_db()
+    assert task.note == "Supplier called back"
+
+
 def test_two_people_ticking_the_same_item_both_succeed_and_only_the_change_is_logged(
     client, migration, practice_manager, clinical_lead
 ):

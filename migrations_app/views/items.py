@@ -306,8 +306,14 @@ def _done(
             request, item, user_access, change, forms={}, announcement=announcement, focus=focus, shown=shown
         )
     page = reverse("migrations:migration_detail", kwargs={"pk": item.migration_id})
-    # Back to the checklist view the form was sent from (its `show`), without JavaScript too.
     came_from = urlsplit(request.headers.get("referer", ""))
+    own_page = reverse("migrations:item_detail", kwargs={"pk": item.migration_id, "item_pk": item.pk})
+    if focus == "forms" and came_from.path == own_page:
+        # A note (it moves nothing) written on the item's own page: back there, as its due date
+        # and owner forms do, with the message.
+        messages.success(request, f"{announcement}: {item.title}")
+        return redirect(own_page)
+    # Back to the checklist view the form was sent from (its `show`), without JavaScript too.
     show = parse_qs(came_from.query).get("show", [""])[0] if came_from.path == page else ""
     view = {"show": show} if show in checklist.VIEWS else {}
     # An item the view no longer shows (done, in the Open view) has no row to open the page at: its
