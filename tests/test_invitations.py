@@ -706,6 +706,25 @@ def test_a_team_refuses_someone_from_another_side_of_its_migrations(client, requ
     assert not Invitation.objects.filter(email=person.email).exists()
 
 
+def test_a_team_refuses_someone_invited_to_another_side_and_not_yet_joined(
+    client, migration, delivery_partner_user, icb_user
+):
+    # Invited to the practice as its manager, still to accept; then the ICB's team invites them too.
+    email = "walk.pm@example.nhs.uk"
+    make_invitation(
+        invited_by=delivery_partner_user, email=email, role=Role.PRACTICE_MANAGER, practice=migration.practice
+    )
+    client.force_login(icb_user)
+
+    response = client.post(reverse("migrations:team"), {"email": email.upper()})
+
+    assert response.status_code == 400
+    summary = error_summary(response.content.decode())
+    assert f"{email} already has an invitation to {migration.practice} as a practice manager" in summary
+    assert "One person cannot work for two sides of the same migrations" in summary
+    assert Invitation.objects.filter(email__iexact=email).count() == 1
+
+
 def test_a_team_takes_someone_from_another_ICBs_practice(client, migration, delivery_partner_user):
     # Another ICB's practice, supported by another delivery partner: no side of this team's migrations.
     elsewhere = PracticeFactory(ods_code="Y77777")

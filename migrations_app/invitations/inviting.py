@@ -54,6 +54,20 @@ def refusal(email: str, role: str, organisation: Practice | DeliveryPartner | IC
     where = organisation_fields(organisation)
     if reason := other_side_refusal(email, organisation):
         return reason
+    waiting = (
+        Invitation.objects.pending()
+        .filter(_sides(organisation), email__iexact=email)
+        .select_related("practice", "delivery_partner", "icb")
+        .order_by("pk")
+        .first()
+    )
+    if waiting is not None:
+        # Accepting both would be refused at the second (accept): say so now, not in an e-mail.
+        return (
+            f"{email} already has an invitation to {waiting.organisation} as {role_phrase(waiting.role)}, which "
+            f"works with {organisation}. One person cannot work for two sides of the same migrations: cancel "
+            "that invitation first, or invite someone else."
+        )
     held = Membership.objects.filter(user__email__iexact=email, **where).first()
     if held is not None and held.role == role:
         return f"{email} is already {role_phrase(role)} at {organisation}."
@@ -95,22 +109,26 @@ def other_side(email: str, organisation: Practice | DeliveryPartner | ICB) -> Me
     and its ICB. One person on two of them could sign for both. So, for a practice: a role at its
     delivery partner or its ICB; for a delivery partner: a role at a practice it supports, or at
     the ICB of one; for an ICB: a role at one of its practices, or at the delivery partner of one."""
-    if isinstance(organisation, Practice):
-        sides = Q(delivery_partner__isnull=False, delivery_partner_id=organisation.delivery_partner_id) | Q(
-            icb__isnull=False, icb_id=organisation.icb_id
-        )
-    elif isinstance(organisation, DeliveryPartner):
-        practices = Practice.objects.filter(delivery_partner=organisation)
-        sides = Q(practice__in=practices) | Q(icb__in=practices.values("icb_id"))
-    else:
-        practices = Practice.objects.filter(icb=organisation)
-        sides = Q(practice__in=practices) | Q(delivery_partner__in=practices.values("delivery_partner_id"))
     return (
-        Membership.objects.filter(sides, user__email__iexact=email)
+        Membership.objects.filter(_sides(organisation), user__email__iexact=email)
         .select_related("practice", "delivery_partner", "icb")
         .order_by("pk")
         .first()
     )
+
+
+def _sides(organisation: Practice | DeliveryPartner | ICB) -> Q:
+    """The organisations on the other sides of `organisation`'s migrations (other_side), as a
+    condition on a membership's or an invitation's practice, delivery partner and ICB."""
+    if isinstance(organisation, Practice):
+        return Q(delivery_partner__isnull=False, delivery_partner_id=organisation.delivery_partner_id) | Q(
+            icb__isnull=False, icb_id=organisation.icb_id
+        )
+    if isinstance(organisation, DeliveryPartner):
+        practices = Practice.objects.filter(delivery_partner=organisation)
+        return Q(practice__in=practices) | Q(icb__in=practices.values("icb_id"))
+    practices = Practice.objects.filter(icb=organisation)
+    return Q(practice__in=practices) | Q(delivery_partner__in=practices.values("delivery_partner_id"))
 
 
 def invite(*, by: User, email: str, role: str, organisation: Practice | DeliveryPartner | ICB) -> Invitation:
