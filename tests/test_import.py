@@ -472,10 +472,19 @@ def test_an_impossible_date_order_is_the_models_error(importer, delivery_partner
 
 
 def test_an_update_that_would_put_dates_out_of_order_is_an_error(importer, delivery_partner):
-    # The demo migration's FDP is 6 June; go-live on 1 June would come before it.
+    # The demo migration's FDP is 6 June, which the file does not give; go-live on 1 June would
+    # come before it: the message says where that date comes from.
     preview = preview_of(csv_bytes([*UPDATE_ROW[:6], "01/06/2025"]), importer, delivery_partner)
 
-    assert problems(preview) == [(2, "Planned go-live", "Go-live cannot be before final data production (FDP).")]
+    assert problems(preview) == [
+        (
+            2,
+            "Planned go-live",
+            "Go-live cannot be before final data production (FDP). The migration's final data production (FDP) "
+            "date is 6 June 2025, which this row does not change: change that on the migration's milestones page, "
+            "or change this row's dates.",
+        )
+    ]
 
 
 def test_a_clash_with_a_date_the_file_does_not_give_says_what_the_migration_has(importer, delivery_partner, migration):

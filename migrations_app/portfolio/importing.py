@@ -579,9 +579,15 @@ def _kept_date(field: str, row: Row, migration: PracticeMigration | None) -> str
     empty), what the migration has for it and where to change it: the person sees a date they did
     not type, and why it stops the row."""
     milestone = field.removesuffix("_on")
-    if migration is None or milestone not in Milestone.values or milestone in row.dates:
+    if migration is None or milestone not in Milestone.values:
         return ""
-    kept = migration.milestone_dates().get(milestone)
+    saved = migration.milestone_dates()
+    if milestone in row.dates:
+        # A date the row gives, out of order with one it leaves as it is: that one is explained.
+        milestone = _clashing_kept(milestone, row, saved) or ""
+        if not milestone:
+            return ""
+    kept = saved.get(milestone)
     if kept is None:
         return ""
     label = Milestone(milestone).label
@@ -589,6 +595,24 @@ def _kept_date(field: str, row: Row, migration: PracticeMigration | None) -> str
         f" The migration's {label[0].lower()}{label[1:]} date is {kept.day} {MONTHS[kept.month]} {kept.year}, "
         "which this row does not change: change that on the migration's milestones page, or change this row's dates."
     )
+
+
+def _clashing_kept(milestone: str, row: Row, saved: dict) -> str | None:
+    """The milestone the row leaves as it is whose saved date is out of order with the row's date
+    for `milestone` (scheduling.MILESTONE_ORDER), if one is."""
+    given = row.dates[milestone]
+    if given is None:
+        return None
+    for rule in scheduling.MILESTONE_ORDER:
+        if milestone not in (rule.earlier, rule.later):
+            continue
+        other = rule.earlier if milestone == rule.later else rule.later
+        if other in row.dates or saved.get(other) is None:
+            continue
+        earlier, later = (saved[other], given) if milestone == rule.later else (given, saved[other])
+        if later < earlier or (rule.strict and later == earlier):
+            return other
+    return None
 
 
 def cell_date(label: str, value: object) -> date | None:
