@@ -261,11 +261,15 @@ def test_phases_are_reordered_by_position_number(editor_client, draft):
     ]
 
 
-def test_publishing_needs_a_change_note(editor_client, draft):
-    response = editor_client.post(version_url(draft, "publish"), {"change_note": "", "seen_revision": draft.revision})
+@pytest.mark.parametrize(
+    ("note", "message"),
+    [("", "Enter what changed and why"), ("x" * 5001, "The change note must be 5,000 characters or fewer")],
+)
+def test_publishing_needs_a_change_note_of_a_few_paragraphs_at_most(editor_client, draft, note, message):
+    response = editor_client.post(version_url(draft, "publish"), {"change_note": note, "seen_revision": draft.revision})
 
     assert response.status_code == 200
-    assert "This field is required." in response.content.decode()
+    assert message in response.content.decode()
     assert TemplateVersion.objects.get(pk=draft.pk).status == "draft"
 
 

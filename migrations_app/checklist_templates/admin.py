@@ -259,10 +259,19 @@ class ItemAdminForm(DraftForm, UniqueKeyInVersion, KnownKeysInVersion):
     offset_days = offset_days()
 
 
+CHANGE_NOTE_MAX = 5000
+"""A version's change note: a few paragraphs at most, as an item's note."""
+
+
 class PublishForm(forms.Form):
     change_note = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 4, "cols": 80}),
+        max_length=CHANGE_NOTE_MAX,
         help_text="What changed and why, for the people who run migrations. Shown with the version.",
+        error_messages={
+            "required": "Enter what changed and why",
+            "max_length": f"The change note must be {CHANGE_NOTE_MAX:,} characters or fewer",
+        },
     )
     seen_revision = forms.IntegerField(widget=forms.HiddenInput)
 
