@@ -87,13 +87,13 @@ def _wait_after_failures(devices: list[TOTPDevice]) -> str:
         return ""
     data = min(waits, key=lambda each: each["locked_until"])
     seconds = max(1, math.ceil((data["locked_until"] - timezone.now()).total_seconds()))
-    failures = data["failure_count"]
+    # No count of the wrong codes: django-otp counts only those it weighed, not those sent while it
+    # waited, so a count would read fewer than the person typed.
     return (
         # A code already used (entered in another tab, or a moment ago) fails too, and looks right.
         f"That code did not work. Wait {seconds} second{'s' if seconds != 1 else ''}, then enter the "
-        f"code your app shows now: after {failures} wrong code{'s' if failures != 1 else ''} in a row, no "
-        f"code is accepted for {seconds} second{'s' if seconds != 1 else ''}, even a right one. Each code "
-        "can be used once only"
+        "code your app shows now. Until then no code is accepted, even a right one, and each wrong code "
+        "makes the wait longer. Each code can be used once only"
     )
 
 
