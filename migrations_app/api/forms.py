@@ -78,7 +78,7 @@ class ApiTokenForm(OneDateInput, forms.Form):
             if expires_on is None:
                 self.date_error = DateInputError("Enter an expiry date")
             elif expires_on <= self.today:
-                self.date_error = DateInputError("Expiry date must be in the future")
+                self.date_error = DateInputError("Expiry date must be tomorrow or later")
             elif expires_on > self.latest:
                 self.date_error = DateInputError(
                     f"Expiry date must be no more than a year from today, on or before {_long(self.latest)}"
