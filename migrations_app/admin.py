@@ -75,6 +75,9 @@ class MembershipInline(admin.TabularInline):
     model = Membership
     extra = 1
     autocomplete_fields = ["practice", "delivery_partner", "icb"]
+    # When is read, not typed: one column fewer for the table to fit the page.
+    fields = ["role", "practice", "delivery_partner", "icb", "created_at"]
+    readonly_fields = ["created_at"]
 
 
 class UserCreationForm(AdminUserCreationForm):
