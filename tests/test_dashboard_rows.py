@@ -8,11 +8,13 @@ import pytest
 from django.urls import reverse
 from django.utils import timezone
 
+from migrations_app.dashboard import rows
 from migrations_app.dashboard.rag import Rag, assess
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemKind, ItemStatus
 from migrations_app.models.checklist_items import DayCounts
 from migrations_app.models.choices import OPEN_STATUSES
 from migrations_app.tasks import count_day
+from migrations_app.views import dashboard as dashboard_views
 from tests.conftest import NOW, TODAY
 from tests.factories import GO_LIVE_ON, added_at_its_start
 from tests.pages import DASHBOARD_URL, open_dashboard, table_row
@@ -169,3 +171,27 @@ def test_the_beat_schedules_the_count_of_the_day_and_only_tasks_the_workers_know
 
     assert "migrations_app.tasks.count_day" in scheduled
     assert scheduled <= set(app.tasks), scheduled - set(app.tasks)
+
+
+@pytest.mark.parametrize("sort", ["rag", "-overdue", "practice", "-go_live", "next_due"])
+def test_a_page_chosen_before_its_rows_are_read_is_the_same_page(client, world, admin_user, monkeypatch, sort):
+    # Among many matches the page's migrations are chosen first (rows.CHOSEN_FIRST_ABOVE): the same
+    # rows, in the same order, on every page.
+    monkeypatch.setattr(dashboard_views, "PAGE_SIZE", 2)
+    pages = []
+    for chosen_first_above in (10_000, 0):
+        monkeypatch.setattr(rows, "CHOSEN_FIRST_ABOVE", chosen_first_above)
+        pages.append(
+            [
+                [
+                    row.pk
+                    for row in open_dashboard(client, admin_user, url=f"{DASHBOARD_URL}?sort={sort}&page={number}")
+                    .context["page"]
+                    .object_list
+                ]
+                for number in (1, 2)
+            ]
+        )
+
+    assert pages[0] == pages[1]
+    assert sorted(pk for page in pages[1] for pk in page) == sorted(migration.pk for migration in world.values())
