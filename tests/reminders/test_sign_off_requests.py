@@ -58,6 +58,12 @@ def test_completing_the_last_earlier_item_asks_the_gates_signers_at_once(
     assert [message.to for message in requests] == [[practice_manager.email]]
     assert gate.title[:40] in requests[0].body
     assert f"/migrations/{migration.pk}/items/{gate.pk}/" in requests[0].body
+    # What made it ready: the items it waits for, not every earlier item of its phase, some of
+    # which may still be open.
+    assert gate.depends_on
+    for body in (requests[0].body, requests[0].alternatives[0][0]):
+        assert "Every item it waits for is now done or not applicable." in body
+        assert "Every earlier item" not in body
 
 
 def test_the_data_sign_off_request_goes_to_the_clinical_lead_only(
