@@ -129,21 +129,25 @@ class OwnerForm(RevisionForm):
 
 
 class CodeForm(forms.Form):
-    """A two-factor security code, as typed: spaces are dropped, and it must be 6 digits."""
+    """A two-factor security code, as typed: spaces are dropped (apps show "123 456"), and it must
+    be 6 digits. The length is checked once they are gone, so the box takes a code with its space."""
 
     code = forms.CharField(
         label="Security code",
-        max_length=6,
-        min_length=6,
+        max_length=20,
         help_text="The 6-digit code your authenticator app shows now.",
-        error_messages={"required": "Enter the 6-digit security code", "min_length": "Enter all 6 digits"},
+        error_messages={"required": "Enter the 6-digit security code", "max_length": "Enter the 6 digits only"},
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
     def clean_code(self) -> str:
-        code = self.cleaned_data["code"].replace(" ", "")
+        code = "".join(self.cleaned_data["code"].split())
         if not code.isdigit():
             raise forms.ValidationError("The security code is 6 digits, with no letters")
+        if len(code) < 6:
+            raise forms.ValidationError("Enter all 6 digits")
+        if len(code) > 6:
+            raise forms.ValidationError("Enter the 6 digits only")
         return code
 
 

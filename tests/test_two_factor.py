@@ -118,6 +118,31 @@ def test_entering_the_code_gives_the_session_a_new_key(client, delivery_partner_
     assert client.get(reverse("migrations:home")).url == reverse("migrations:dashboard")
 
 
+@pytest.mark.parametrize("typed", ["{0} {1}", " {0}{1} ", "{0}\t{1}"])
+def test_a_code_typed_as_the_app_shows_it_with_a_space_is_accepted(client, delivery_partner_user, typed):
+    device = TOTPDevice.objects.get(user=delivery_partner_user)
+    sign_in(client, delivery_partner_user)
+    code = code_for(device)
+
+    response = client.post(reverse("two_factor_verify"), {"code": typed.format(code[:3], code[3:]), "next": "/"})
+
+    assert response.status_code == 302
+    assert client.get(reverse("migrations:home")).url == reverse("migrations:dashboard")
+
+
+@pytest.mark.parametrize(
+    ("typed", "message"),
+    [("12345", "Enter all 6 digits"), ("1234567", "Enter the 6 digits only"), ("12a456", "with no letters")],
+)
+def test_a_code_of_the_wrong_length_or_with_letters_says_what_to_type(client, delivery_partner_user, typed, message):
+    sign_in(client, delivery_partner_user)
+
+    response = client.post(reverse("two_factor_verify"), {"code": typed})
+
+    assert response.status_code == 400
+    assert message in response.content.decode()
+
+
 def test_after_wrong_codes_the_page_says_how_long_until_a_code_is_accepted(client, delivery_partner_user, time_machine):
     time_machine.move_to("2026-03-02 09:00:00+00:00", tick=False)
     device = TOTPDevice.objects.get(user=delivery_partner_user)
