@@ -205,7 +205,16 @@ function typedIn(form) {
   const chosen = [...form.querySelectorAll("input[type=radio][name]:checked")]
     .filter((radio) => !radio.disabled && !radio.defaultChecked)
     .map((radio) => ({ name: radio.name, value: radio.value, radio: true }));
-  return [...typed, ...chosen];
+  return [...typed, ...chosen, ...shownWith(form)];
+}
+
+// What the page showed when the person typed (an item's revision, the milestones' dates as they
+// were): put back with what they typed, so that a change someone else saved meanwhile is still
+// caught when the form is sent again, rather than taken from the page reloaded after signing in.
+const SHOWN_WITH = 'input[type=hidden][name=revision], input[type=hidden][name$="-was"]';
+
+function shownWith(form) {
+  return [...form.querySelectorAll(SHOWN_WITH)].map((field) => ({ name: field.name, value: field.value, shown: true }));
 }
 
 function keepTyped(form) {
@@ -247,8 +256,14 @@ function restoreInto(form, entry) {
         radio.dispatchEvent(new Event("change", { bubbles: true }));
       }
     });
+  entry.fields
+    .filter((field) => field.shown)
+    .forEach(({ name, value }) => {
+      const field = [...form.querySelectorAll(SHOWN_WITH)].find((hidden) => hidden.name === name);
+      if (field) field.value = value;
+    });
   const filled = entry.fields
-    .filter((field) => !field.radio)
+    .filter((field) => !field.radio && !field.shown)
     .map(({ name, value }) => {
       const field = [...form.querySelectorAll(TYPED_BOXES)].find((box) => box.name === name);
       if (field && !field.disabled) {

@@ -5,6 +5,7 @@ check and send again; nothing is saved meanwhile. Someone else signing in on the
 gets none of it, and a change that was saved leaves nothing behind (static/js/tracker.js)."""
 
 import re
+from datetime import timedelta
 
 import pytest
 from django.conf import settings
@@ -127,6 +128,32 @@ def test_dates_sent_after_the_session_ended_are_put_back_with_the_reason(
     expect(page.get_by_label("Reason for the change (optional)")).to_have_value("The supplier moved the go-live")
     current_migration.refresh_from_db()
     assert current_migration.go_live_on == go_live  # nothing saved meanwhile
+
+
+def test_dates_put_back_after_a_time_out_still_meet_a_change_someone_else_saved_meanwhile(
+    page, sign_in, practice_manager, current_migration
+):
+    go_live = current_migration.go_live_on
+    sign_in(page, practice_manager)
+    page.goto(f"/migrations/{current_migration.pk}/milestones/")
+    page.get_by_role("group", name="Go-live").get_by_label("Year").fill(str(go_live.year + 1))
+    # Someone else moves go-live a week while this page is open.
+    theirs = go_live + timedelta(days=7)
+    current_migration.change_milestones({"go_live": theirs}, by=practice_manager, reason="The supplier moved it")
+    Session.objects.all().delete()
+    page.get_by_role("button", name="Preview changes").click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+    sign_in_again(page, practice_manager)
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/milestones/$"))
+    expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+
+    page.get_by_role("button", name="Preview changes").click()
+
+    expect(page.locator(".nhsuk-error-summary")).to_contain_text(
+        f"Go-live: someone else changed it to {theirs.day} {theirs:%B %Y} since the page was opened"
+    )
+    current_migration.refresh_from_db()
+    assert current_migration.go_live_on == theirs
 
 
 def test_a_note_that_was_saved_leaves_nothing_to_put_back(page, sign_in, practice_manager, current_migration):
