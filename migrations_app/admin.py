@@ -289,6 +289,14 @@ class EventAdmin(admin.ModelAdmin):
     list_select_related = ["migration__practice", "item", "actor"]
     # The latest first, as the API's events and the migration's history list them.
     ordering = ["-at", "-pk"]
+    # An event's page: the values as labels and dates, as the list and the history give them.
+    fields = ["at", "kind", "migration", "item", "practice", "delivery_partner", "organisation_icb", "actor"]
+    fields += ["field", "old", "new", "reason"]
+    readonly_fields = [*fields]
+
+    @admin.display(description="ICB")
+    def organisation_icb(self, event: Event):
+        return event.icb
 
     @admin.display(description="old value")
     def old(self, event: Event) -> str:

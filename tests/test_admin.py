@@ -274,3 +274,5 @@ def test_an_event_is_named_in_uk_time_as_its_fields_show_it(
     page = client.get(reverse("admin:migrations_app_event_change", args=[event.pk])).content.decode()
 
     assert "Status changed at 20 July 2026, 10:00" in text(page)
+    assert "To do" in text(page) and "to_do" not in text(page)
+    assert ">ICB:<" in page and "Icb" not in page
