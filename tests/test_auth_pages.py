@@ -219,6 +219,18 @@ def test_signing_out_here_or_from_the_admin_says_so_on_the_sign_in_page_and_is_l
 # --- error pages ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("url", ["migrations:migration_start", "migrations:import_upload"])
+def test_a_refusal_tells_anyone_whom_to_ask_not_a_practice_manager_an_icb_lead_does_not_have(client, icb_user, url):
+    client.force_login(icb_user)
+
+    response = client.get(reverse(url))
+
+    assert response.status_code == 403
+    page = response.content.decode()
+    assert "ask whoever invited you to the tracker" in page
+    assert "practice manager or delivery partner" not in page
+
+
 @pytest.mark.parametrize("debug", [False, True])
 def test_unknown_url_shows_page_not_found(client, user, settings, debug):
     # In development too: not Django's technical page, which lists every route.
