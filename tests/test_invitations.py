@@ -347,6 +347,22 @@ def test_an_invitation_link_works_once(client, migration, delivery_partner_user)
     assert Membership.objects.filter(user__email=NEW_ADDRESS).count() == 1
 
 
+def test_a_used_link_opened_while_signed_in_says_what_fits_who_opens_it(client, migration, delivery_partner_user):
+    invitation = make_invitation(invited_by=delivery_partner_user, practice=migration.practice)
+    link = reverse("migrations:invitation", kwargs={"token": invitation.link_token()})
+    client.post(link, NEW_ACCOUNT)  # accepted, and signed in as the new account
+
+    theirs = text(client.get(link).content.decode())
+    inviter = Client()
+    inviter.force_login(delivery_partner_user)
+    inviters = text(inviter.get(link).content.decode())
+
+    assert "You accepted it on" in theirs and "Go to your migrations" in theirs
+    assert "Sign in to the tracker" not in theirs
+    assert "remove the account that joined from the list of people, then invite them again" in inviters
+    assert f"tell {delivery_partner_user}, who invited you" not in inviters
+
+
 def test_a_tampered_or_unknown_link_gets_404_and_reveals_nothing(client, migration, delivery_partner_user):
     invitation = make_invitation(invited_by=delivery_partner_user, practice=migration.practice)
     token = invitation.link_token()
