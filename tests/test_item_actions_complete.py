@@ -266,7 +266,14 @@ def test_a_stale_due_date_form_is_a_conflict_and_saves_nothing(client, migration
     )
 
     assert response.status_code == 409
-    assert "Someone else changed this item" in error_summary(response.content.decode())
+    html = response.content.decode()
+    assert "Someone else changed this item since you opened the page. Check the item as it is now" in error_summary(
+        html
+    )
+    # What the person typed is kept, to send again once they have looked.
+    typed = task.due_on + timedelta(days=7)
+    assert re.search(rf'name="due_on-day"[^>]*value="{typed.day}"', html)
+    assert DUE_REASON in html
     task.refresh_from_db()
     assert task.manual_due_on is None
 

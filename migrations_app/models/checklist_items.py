@@ -44,7 +44,7 @@ class StaleItemError(ValidationError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Someone else changed this item since you opened the page. Check its status and note, then try again."
+            "Someone else changed this item since you opened the page. Check the item as it is now, then try again."
         )
 
 
