@@ -227,8 +227,8 @@ def test_a_refusal_tells_anyone_whom_to_ask_not_a_practice_manager_an_icb_lead_d
 
     assert response.status_code == 403
     page = response.content.decode()
-    assert "ask whoever invited you to the tracker" in page
-    assert "practice manager or delivery partner" not in page
+    assert "Migrations are started and imported by the practices&#x27; delivery partners" in page
+    assert "ask your practice manager" not in page
 
 
 @pytest.mark.parametrize("debug", [False, True])

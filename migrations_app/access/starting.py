@@ -43,6 +43,12 @@ class Starter:
         return DeliveryPartner.objects.filter(pk__in=self.partner_ids)
 
 
+STARTED_BY = (
+    "Migrations are started and imported by the practices' delivery partners. To have one started, "
+    "ask the practice's delivery partner."
+)
+
+
 def may_start_migrations(user) -> bool:
     standing = standing_of(user)
     return standing.is_delivery_partner or standing.acts_on_every_migration
@@ -52,7 +58,7 @@ def starter(user) -> Starter:
     """What `user` may start migrations for, or a 403 for anyone who may not (an outsider too: these
     pages are about no one migration, so there is nothing to hide)."""
     if not may_start_migrations(user):
-        raise PermissionDenied
+        raise PermissionDenied(STARTED_BY)
     partner_ids = Membership.objects.filter(user=user, role=Role.DELIVERY_PARTNER).values_list(
         "delivery_partner_id", flat=True
     )
