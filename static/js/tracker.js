@@ -192,6 +192,12 @@ const TYPED_BOXES =
 // What was typed (text boxes) and chosen (radios, such as a check-in's RAG status) that differs from
 // what the page came with.
 function typedIn(form) {
+  // A check-before-saving page (the milestones' preview) carries what was typed in hidden fields.
+  const carried = form.hasAttribute("data-carries-typed")
+    ? [...form.querySelectorAll("input[type=hidden][name]")]
+        .filter((field) => !["csrfmiddlewaretoken", "confirm"].includes(field.name) && !field.matches(SHOWN_WITH))
+        .map((field) => ({ name: field.name, value: field.value }))
+    : [];
   const typed = [...form.querySelectorAll(TYPED_BOXES)]
     // A one-line box emptied counts (a date no longer agreed); a text area of spaces does not.
     .filter(
@@ -200,7 +206,8 @@ function typedIn(form) {
         field.value !== field.defaultValue &&
         (field.value.trim() || field.tagName === "INPUT"),
     )
-    .map((field) => ({ name: field.name, value: field.value }));
+    .map((field) => ({ name: field.name, value: field.value }))
+    .concat(carried);
   if (!typed.length) return typed;
   const chosen = [...form.querySelectorAll("input[type=radio][name]:checked")]
     .filter((radio) => !radio.disabled && !radio.defaultChecked)

@@ -156,6 +156,33 @@ def test_dates_put_back_after_a_time_out_still_meet_a_change_someone_else_saved_
     assert current_migration.go_live_on == theirs
 
 
+def test_dates_checked_on_the_preview_then_sent_after_the_session_ended_are_put_back(
+    page, sign_in, practice_manager, current_migration
+):
+    go_live, moved = current_migration.go_live_on, current_migration.go_live_on + timedelta(days=2)
+    sign_in(page, practice_manager)
+    page.goto(f"/migrations/{current_migration.pk}/milestones/")
+    boxes = page.get_by_role("group", name="Go-live")
+    for label, value in (("Day", moved.day), ("Month", moved.month), ("Year", moved.year)):
+        boxes.get_by_label(label).fill(str(value))
+    page.get_by_label("Reason for the change (optional)").fill("The supplier moved the go-live")
+    page.get_by_role("button", name="Preview changes").click()
+    expect(page.get_by_role("heading", name="Check the changes before saving")).to_be_visible()
+    Session.objects.all().delete()
+    page.get_by_role("button", name="Save these changes").click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+
+    sign_in_again(page, practice_manager)
+
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/milestones/"))
+    expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    expect(boxes.get_by_label("Day")).to_have_value(str(moved.day))
+    expect(boxes.get_by_label("Month")).to_have_value(str(moved.month))
+    expect(page.get_by_label("Reason for the change (optional)")).to_have_value("The supplier moved the go-live")
+    current_migration.refresh_from_db()
+    assert current_migration.go_live_on == go_live  # nothing saved meanwhile
+
+
 def test_a_note_that_was_saved_leaves_nothing_to_put_back(page, sign_in, practice_manager, current_migration):
     item = current_migration.items.get(key=ITEM_KEY)
     sign_in(page, practice_manager)
