@@ -296,7 +296,7 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.display(description="ICB")
     def organisation_icb(self, event: Event):
-        return event.icb
+        return event.icb or self.get_empty_value_display()
 
     @admin.display(description="old value")
     def old(self, event: Event) -> str:

@@ -276,3 +276,4 @@ def test_an_event_is_named_in_uk_time_as_its_fields_show_it(
     assert "Status changed at 20 July 2026, 10:00" in text(page)
     assert "To do" in text(page) and "to_do" not in text(page)
     assert ">ICB:<" in page and "Icb" not in page
+    assert "None" not in text(page)  # an event with no ICB of its own shows the admin's empty value
