@@ -359,8 +359,25 @@ def test_a_used_link_opened_while_signed_in_says_what_fits_who_opens_it(client, 
 
     assert "You accepted it on" in theirs and "Go to your migrations" in theirs
     assert "Sign in to the tracker" not in theirs
-    assert "remove the account that joined from the list of people, then invite them again" in inviters
+    joined = User.objects.get(email=NEW_ADDRESS)
+    assert f"{joined} accepted it on" in inviters
+    assert "If that is not the person you invited, remove the account from the list of people" in inviters
     assert f"tell {delivery_partner_user}, who invited you" not in inviters
+
+
+def test_the_inviter_opening_a_link_they_sent_is_told_it_is_theirs_not_asked_to_sign_out(
+    client, migration, delivery_partner_user
+):
+    invitation = make_invitation(invited_by=delivery_partner_user, practice=migration.practice)
+    client.force_login(delivery_partner_user)
+
+    link = reverse("migrations:invitation", kwargs={"token": invitation.link_token()})
+    page = text(client.get(link, follow=True).content.decode())
+
+    assert "An invitation you sent" in page
+    assert f"It is for {invitation.email}, to join {migration.practice}" in page
+    assert "Sign out and open the invitation" not in page
+    assert invitation.state() == InvitationState.PENDING
 
 
 def test_a_tampered_or_unknown_link_gets_404_and_reveals_nothing(client, migration, delivery_partner_user):
