@@ -382,9 +382,9 @@ class Found:
         (more than CHOSEN_FIRST_ABOVE, when the caller has counted them), the page's migrations
         are chosen in a subquery that reads only what the filters and the order need, and only
         they are then read in full: on the national data set, sorting every match with all its
-        columns took a third longer (16.7 against 12.0 ms, EXPLAIN ANALYZE), and at ten times
-        it the national page's SQL fell by a quarter. Among a few hundred, Django compiling the
-        subquery costs more than it saves (a delivery partner's page: 5 ms more CPU)."""
+        columns took a third longer (16.7 against 12.0 ms, EXPLAIN ANALYZE). Among a few hundred,
+        Django compiling the subquery costs more than it saves (a delivery partner's page: 5 ms
+        more CPU)."""
         migrations = self.migrations
         if self.total is not None and self.total > CHOSEN_FIRST_ABOVE:
             migrations, index = migrations.filter(pk__in=migrations.values("pk")[index]), slice(None)

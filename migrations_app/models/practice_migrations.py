@@ -91,8 +91,8 @@ class PracticeMigrationQuerySet(models.QuerySet):
 
         For every migration (a national viewer's: no filter), each ICB, delivery partner and pair
         of systems is asked instead whether it has one (_EVERY_FACET_SQL), which reads a row or
-        two per organisation rather than every migration: on ten times the national data set,
-        0.4 against 30 ms."""
+        two per organisation rather than every migration: 0.35 ms on the national data set, 2.4 ms
+        on ten times it (420 ICBs, 100 delivery partners), whatever the number of migrations."""
         if not self.query.where:
             with connections[self.db].cursor() as cursor:
                 cursor.execute(_every_facet_sql(connections[self.db]))

@@ -31,6 +31,16 @@ def sign_in_again(page: Page, user) -> None:
     page.get_by_role("button", name="Sign in").click()
 
 
+def send_after_the_session_ended(page: Page, user, button: str, back_to: str) -> None:
+    """The session ends (the idle time-out), `button` sends the form, and the person signs in again
+    and is back on the page whose address matches `back_to`."""
+    Session.objects.all().delete()
+    page.get_by_role("button", name=button).click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+    sign_in_again(page, user)
+    page.wait_for_url(re.compile(back_to))
+
+
 def type_a_note_after_the_session_ended(page: Page, sign_in, user, migration) -> ChecklistItem:
     item = migration.items.get(key=ITEM_KEY)
     sign_in(page, user)
@@ -113,13 +123,9 @@ def test_dates_sent_after_the_session_ended_are_put_back_with_the_reason(
     go_live_boxes.get_by_label("Year").fill(str(go_live.year + 1))
     page.get_by_role("group", name="Technical survey").get_by_label("Day").fill("")  # emptied counts too
     page.get_by_label("Reason for the change (optional)").fill("The supplier moved the go-live")
-    Session.objects.all().delete()
-    page.get_by_role("button", name="Preview changes").click()
-    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
 
-    sign_in_again(page, practice_manager)
+    send_after_the_session_ended(page, practice_manager, "Preview changes", r"/milestones/$")
 
-    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/milestones/$"))
     expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
     expect(go_live_boxes.get_by_label("Day")).to_have_value("30")
     expect(go_live_boxes.get_by_label("Month")).to_have_value(str(go_live.month))
@@ -140,11 +146,7 @@ def test_dates_put_back_after_a_time_out_still_meet_a_change_someone_else_saved_
     # Someone else moves go-live a week while this page is open.
     theirs = go_live + timedelta(days=7)
     current_migration.change_milestones({"go_live": theirs}, by=practice_manager, reason="The supplier moved it")
-    Session.objects.all().delete()
-    page.get_by_role("button", name="Preview changes").click()
-    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
-    sign_in_again(page, practice_manager)
-    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/milestones/$"))
+    send_after_the_session_ended(page, practice_manager, "Preview changes", r"/milestones/$")
     expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
 
     page.get_by_role("button", name="Preview changes").click()
@@ -168,13 +170,9 @@ def test_dates_checked_on_the_preview_then_sent_after_the_session_ended_are_put_
     page.get_by_label("Reason for the change (optional)").fill("The supplier moved the go-live")
     page.get_by_role("button", name="Preview changes").click()
     expect(page.get_by_role("heading", name="Check the changes before saving")).to_be_visible()
-    Session.objects.all().delete()
-    page.get_by_role("button", name="Save these changes").click()
-    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
 
-    sign_in_again(page, practice_manager)
+    send_after_the_session_ended(page, practice_manager, "Save these changes", r"/milestones/")
 
-    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/milestones/"))
     expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
     expect(boxes.get_by_label("Day")).to_have_value(str(moved.day))
     expect(boxes.get_by_label("Month")).to_have_value(str(moved.month))
