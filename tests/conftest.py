@@ -59,6 +59,13 @@ def fast_password_hasher(settings) -> None:
 
 
 @pytest.fixture(autouse=True)
+def remembered_statements_checked(settings) -> None:
+    # Every statement run again for a key is written again and compared (compiled.Remembered): kept
+    # from test to test, so that a key naming too little meets another test's data and fails.
+    settings.CHECK_REMEMBERED_SQL = True
+
+
+@pytest.fixture(autouse=True)
 def fresh_cache() -> None:
     """The API's throttles count requests in the cache (per person, per address: every test client
     is 127.0.0.1); each test starts with none counted."""

@@ -14,7 +14,7 @@ from django.db.transaction import TransactionManagementError
 from django.utils import timezone
 
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemStatus
-from migrations_app.models.compiled import CompiledSelect, CompiledUpdate
+from migrations_app.models.compiled import CompiledSelect, CompiledUpdate, Remembered
 from tests.factories import UserFactory, make_migration
 
 pytestmark = pytest.mark.django_db
@@ -214,3 +214,58 @@ def test_a_select_with_a_value_derived_from_an_argument_is_refused(guide_version
     )
     with pytest.raises(ImproperlyConfigured, match="derived from an argument"):
         statement.objects(migration_id=migration.pk, on=date(2026, 5, 1))
+
+
+# --- Remembered: statements kept by a key ------------------------------------------------------------
+
+
+def test_a_remembered_statement_reads_the_rows_as_they_are_now(guide_version):
+    first = make_migration()
+    remembered = Remembered()
+
+    def done_counts():
+        return ChecklistProgress.objects.order_by("migration_id").values_list("migration_id", "items_done")
+
+    assert remembered.rows("done", done_counts) == list(done_counts())
+    second = make_migration()
+    ChecklistProgress.objects.filter(migration=first).update(items_done=7)
+
+    again = remembered.rows("done", done_counts)
+    assert again == list(done_counts())
+    assert dict(again)[first.pk] == 7 and second.pk in dict(again)
+    assert remembered.rows("none", lambda: ChecklistProgress.objects.none().values_list("pk")) == []
+
+
+def test_a_key_that_names_too_little_is_refused_when_checked(guide_version, settings):
+    first, second = make_migration(), make_migration()
+    remembered = Remembered()
+
+    def progress_of(migration_id):
+        return ChecklistProgress.objects.filter(migration_id=migration_id).values_list("migration_id")
+
+    settings.CHECK_REMEMBERED_SQL = True
+    assert remembered.rows("progress", lambda: progress_of(first.pk)) == [(first.pk,)]
+    with pytest.raises(ImproperlyConfigured, match="names too little"):
+        remembered.rows("progress", lambda: progress_of(second.pk))
+    # Unchecked, the statement written for the key is run, as the check warns.
+    settings.CHECK_REMEMBERED_SQL = False
+    assert remembered.rows("progress", lambda: progress_of(second.pk)) == [(first.pk,)]
+
+
+def test_only_the_keys_used_last_are_kept(guide_version, settings):
+    settings.CHECK_REMEMBERED_SQL = False  # the check would write every statement again
+    migration = make_migration()
+    remembered = Remembered(size=2)
+    written = []
+
+    def counted(name):
+        def write():
+            written.append(name)
+            return ChecklistProgress.objects.filter(migration=migration).values_list("migration_id")
+
+        return write
+
+    for name in ("a", "b", "a", "c", "a", "b"):
+        assert remembered.rows(name, counted(name)) == [(migration.pk,)]
+    # "a" stayed in use: "b" was dropped for "c", and written again.
+    assert written == ["a", "b", "c", "b"]

@@ -47,6 +47,7 @@ from migrations_app.access.migration_rules import (
     refusal,
     responsible_name,
     signers_of,
+    visibility_key,
     visible_migrations,
 )
 from migrations_app.access.people import (
@@ -159,6 +160,7 @@ __all__ = [
     "starter",
     "teams_of",
     "two_factor_required",
+    "visibility_key",
     "visible_migrations",
     "visible_retrospectives",
 ]

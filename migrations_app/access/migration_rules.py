@@ -83,6 +83,17 @@ def visible_migrations(user, migrations: QuerySet[PracticeMigration] | None = No
     return migrations.filter(practice_id__in=practices.values("pk"))
 
 
+def visibility_key(user) -> tuple:
+    """What visible_migrations(user)'s statement depends on, as a key (compiled.Remembered): two
+    people with the same key read the same migrations by the same SQL."""
+    if not user.is_authenticated or not user.is_active:
+        return ("none",)
+    standing = standing_of(user)
+    if standing.reads_every_migration:
+        return ("every",)
+    return ("some", standing.practice_ids, standing.partner_ids, standing.icb_ids)
+
+
 # --- acting on one migration -------------------------------------------------------------------------------
 
 

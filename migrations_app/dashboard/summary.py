@@ -10,12 +10,12 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Q, QuerySet, Value, When
+from django.db.models import Case, Count, DurationField, ExpressionWrapper, F, Q, Value, When
 from django.db.models.functions import Lower, TruncMonth
 
 from migrations_app.dashboard.phases import DATES_NOT_AGREED
 from migrations_app.dashboard.rag import BY_RANK, NOT_RATED, Rag
-from migrations_app.dashboard.rows import SOON_DAYS, Options
+from migrations_app.dashboard.rows import SOON_DAYS, Found, Options
 
 SOON_SHOWN = 10
 """How many of the coming go-lives the panel names; the rest are a link away."""
@@ -81,41 +81,47 @@ class Summary:
     stale: int = 0
 
 
-def summarise(migrations: QuerySet, options: Options, today: date) -> Summary:
-    """The summary of `migrations` (rows.matching()'s, with their rag_rank and current_phase)."""
+def summarise(found: Found, options: Options, today: date) -> Summary:
+    """The summary of the migrations `found` (rows.matching()'s, with their rag_rank and
+    current_phase), today, by the statements written for them (Found.rows_of)."""
     soon_window = Q(go_live_on__gte=today, go_live_on__lt=today + timedelta(days=SOON_DAYS))
-    groups = (
-        migrations.order_by()
-        .values(
-            "rag_rank",
-            "status",
-            "current_phase",
-            month=TruncMonth("go_live_on"),
-            soon=Case(When(soon_window, then=Value(True)), default=Value(False)),
-            counted=Case(When(progress__counts_on=today, then=Value(True)), default=Value(False)),
-        )
-        .annotate(count=Count("pk"))
+    groups = found.rows_of(
+        "summary-groups",
+        lambda migrations: (
+            migrations.order_by()
+            .annotate(
+                month=TruncMonth("go_live_on"),
+                soon=Case(When(soon_window, then=Value(True)), default=Value(False)),
+                counted=Case(When(progress__counts_on=today, then=Value(True)), default=Value(False)),
+            )
+            .values_list("rag_rank", "status", "current_phase", "month", "soon", "counted")
+            .annotate(count=Count("pk"))
+        ),
     )
     rag_counts, status_counts, phase_counts, soon_count, stale = Counter(), Counter(), Counter(), 0, 0
     by_month: dict[date | None, Counter] = defaultdict(Counter)
-    for group in groups:
-        count = group["count"]
-        phase_key = DATES_NOT_AGREED[0] if group["current_phase"] is None else options.phases[group["current_phase"]][0]
-        if group["rag_rank"] is None:
-            status_counts[group["status"]] += count
+    for rag_rank, status, current_phase, month, soon, counted, count in groups:
+        phase_key = DATES_NOT_AGREED[0] if current_phase is None else options.phases[current_phase][0]
+        if rag_rank is None:
+            status_counts[status] += count
         else:
-            rag_counts[BY_RANK[group["rag_rank"]]] += count
+            rag_counts[BY_RANK[rag_rank]] += count
         phase_counts[phase_key] += count
-        by_month[group["month"]][phase_key] += count
-        soon_count += count if group["soon"] else 0
-        stale += 0 if group["counted"] else count
+        by_month[month][phase_key] += count
+        soon_count += count if soon else 0
+        stale += 0 if counted else count
     titles = dict(options.phases)
     phases = [PhaseCount(index, key, title, phase_counts[key]) for index, (key, title) in enumerate(titles.items())]
     soon = [
         Soon(*values)
-        for values in migrations.filter(soon_window)
-        .order_by("go_live_on", Lower("practice__name"), "pk")
-        .values_list("pk", "practice__name", "practice__ods_code", "go_live_on")[:SOON_SHOWN]
+        for values in found.rows_of(
+            "summary-soon",
+            lambda migrations: (
+                migrations.filter(soon_window)
+                .order_by("go_live_on", Lower("practice__name"), "pk")
+                .values_list("pk", "practice__name", "practice__ods_code", "go_live_on")[:SOON_SHOWN]
+            ),
+        )
     ]
     return Summary(
         total=sum(rag_counts.values()) + sum(status_counts.values()),
@@ -127,7 +133,7 @@ def summarise(migrations: QuerySet, options: Options, today: date) -> Summary:
         soon=soon,
         soon_count=soon_count,
         months=_months(by_month, phases),
-        cutovers=_cutovers(migrations, today),
+        cutovers=_cutovers(found, today),
         stale=stale,
     )
 
@@ -155,23 +161,22 @@ def _months(by_month: dict[date | None, Counter], phases: list[PhaseCount]) -> l
     return months
 
 
-def _cutovers(migrations: QuerySet, today: date) -> list[Cutover]:
-    """FDP to go-live, in days, for the migrations that are live (go-live today or before), by
-    supplier pair and overall: one query of counts by pair and length."""
-    lengths = (
-        migrations.filter(go_live_on__lte=today, fdp_on__isnull=False)
-        .order_by()
-        .values(
-            "source_supplier__system_name",
-            "target_supplier__system_name",
-            length=ExpressionWrapper(F("go_live_on") - F("fdp_on"), output_field=DurationField()),
-        )
-        .annotate(count=Count("pk"))
+def _cutovers(found: Found, today: date) -> list[Cutover]:
+    """FDP to go-live, in days, for the migrations `found` that are live (go-live today or before),
+    by supplier pair and overall: one query of counts by pair and length."""
+    lengths = found.rows_of(
+        "summary-cutovers",
+        lambda migrations: (
+            migrations.filter(go_live_on__lte=today, fdp_on__isnull=False)
+            .order_by()
+            .annotate(length=ExpressionWrapper(F("go_live_on") - F("fdp_on"), output_field=DurationField()))
+            .values_list("source_supplier__system_name", "target_supplier__system_name", "length")
+            .annotate(count=Count("pk"))
+        ),
     )
     by_pair: dict[str, Counter] = defaultdict(Counter)
-    for group in lengths:
-        pair = f"{group['source_supplier__system_name']} to {group['target_supplier__system_name']}"
-        by_pair[pair][group["length"].days] += group["count"]
+    for source, target, length, count in lengths:
+        by_pair[f"{source} to {target}"][length.days] += count
     figures = [_cutover(pair, days) for pair, days in sorted(by_pair.items(), key=lambda pair: pair[0].casefold())]
     if len(figures) > 1:
         every = sum(by_pair.values(), Counter())

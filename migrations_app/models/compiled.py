@@ -17,10 +17,13 @@ and the statement's text too, or it is refused (ImproperlyConfigured) when first
 """
 
 import copy
-from collections.abc import Callable
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from datetime import UTC, date, datetime
 
-from django.core.exceptions import ImproperlyConfigured
+from django.conf import settings
+from django.core.exceptions import EmptyResultSet, ImproperlyConfigured
 from django.db import connections, models, router, transaction
 from django.db.models.base import ModelState
 from django.db.models.query import ModelIterable
@@ -227,3 +230,73 @@ class _Run:
 
     def get_compiler(self, using=None, connection=None, elide_empty=True):
         return self._compiler
+
+
+class Remembered:
+    """Statements the ORM wrote for a key, kept per process and database: for queries whose SQL is
+    fixed by a few things the caller can name (who reads, the filters, the day, the page), such as
+    the dashboard's. The first run for a key builds the queryset with `write()` and has the ORM
+    write it; later runs for that key send the SQL and parameters written then, and read its rows by
+    the ORM's own code from the compiler that wrote it. On the delivery partner's dashboard,
+    building and writing its queries took about a third of the page's CPU.
+
+    The key must name everything the queryset depends on: a run for a key whose statement would
+    now be written otherwise would read the wrong rows. With settings.CHECK_REMEMBERED_SQL (the
+    test run), every run for a known key writes the statement again and refuses one that differs
+    (ImproperlyConfigured), so a test reaching a key that names too little fails. The `size` keys
+    used last are kept."""
+
+    def __init__(self, size: int = 256) -> None:
+        self._size = size
+        self._kept: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def rows(self, key: Hashable, write: Callable[[], models.QuerySet]) -> list[tuple]:
+        """The rows of the values_list queryset `write()` builds (as tuples), for `key`."""
+        kept = self._statement(key, write)
+        if kept is None:  # the queryset matches nothing (.none()): no statement to send
+            return []
+        queryset, written, sql, params = kept
+        compiler = copy.copy(written)
+        compiler.connection = connections[queryset.db]
+        compiler.as_sql = lambda *args, **kwargs: (sql, params)
+        return list(compiler.results_iter(tuple_expected=True))
+
+    def sql(self, key: Hashable, write: Callable[[], tuple[str, list] | None]) -> tuple[str, list] | None:
+        """The SQL and parameters `write()` gives (None: nothing to run), for `key`: for a
+        statement written around the ORM's (a WITH clause), run by the caller."""
+        return self._remember(("sql", key), lambda: write())
+
+    def _statement(self, key: Hashable, write: Callable[[], models.QuerySet]):
+        def written():
+            queryset = write()
+            compiler = queryset.query.get_compiler(using=queryset.db)
+            try:
+                sql, params = compiler.as_sql()
+            except EmptyResultSet:
+                return None
+            return queryset, compiler, sql, tuple(params)
+
+        return self._remember(("rows", key), written, compare=lambda kept: kept and kept[2:])
+
+    def _remember(self, key: Hashable, write: Callable, compare: Callable = lambda kept: kept):
+        with self._lock:
+            kept = self._kept.get(key, _NOT_KEPT)
+            if kept is not _NOT_KEPT:
+                self._kept.move_to_end(key)
+        if kept is _NOT_KEPT:
+            kept = write()
+            with self._lock:
+                self._kept[key] = kept
+                while len(self._kept) > self._size:
+                    self._kept.popitem(last=False)
+        elif getattr(settings, "CHECK_REMEMBERED_SQL", False) and compare(write()) != compare(kept):
+            raise ImproperlyConfigured(f"Written otherwise now than for its key, which names too little: {key!r}")
+        return kept
+
+    def clear(self) -> None:
+        with self._lock:
+            self._kept.clear()
+
+
+_NOT_KEPT = object()

@@ -53,10 +53,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     # Read first as kept (the figures of the day are counted by every change and the quarter-
     # hourly task); if the summary finds rows not counted for today, read again counting them.
     form, filters, found = _rows(request, today, count_stale=False)
-    summary = summarise(found.migrations, form.options, today)
+    summary = summarise(found, form.options, today)
     if summary.stale:
         found = rows.Found(request.user, filters, today, form.options)
-        summary = summarise(found.migrations, form.options, today)
+        summary = summarise(found, form.options, today)
     found.total = summary.total  # the paginator's count: the summary has counted the rows
     page = Paginator(found, PAGE_SIZE).get_page(filters.page)
     links = _links(request, form, filters, page, summary)
