@@ -144,6 +144,26 @@ def test_a_migration_whose_open_items_are_all_overdue_says_so_rather_than_nothin
     )
 
 
+def test_open_items_without_a_due_date_are_not_called_overdue(client, migration, admin_user):
+    added_at_its_start(migration)
+    # The dates after today not agreed yet: the open items left without one are not overdue.
+    migration.items.filter(due_on__gte=TODAY).update(due_on=None)
+    ChecklistProgress.recount([migration.pk])
+
+    response = open_dashboard(client, admin_user)
+
+    (row,) = response.context["page"].object_list
+    assert (row.next_due_on, row.overdue > 0, row.applicable - row.done > row.overdue) == (None, True, True)
+    html = table_row(response.content.decode(), migration)
+    assert "No other open item has a due date yet" in html
+    assert "every open item is overdue" not in html
+
+    migration.items.update(due_on=None)
+    ChecklistProgress.recount([migration.pk])
+    html = table_row(open_dashboard(client, admin_user).content.decode(), migration)
+    assert "No open item has a due date yet" in html
+
+
 def test_a_migration_with_every_item_closed_keeps_its_phase_by_dates_and_has_nothing_due(client, migration, admin_user):
     migration.items.exclude(status=ItemStatus.NOT_APPLICABLE).update(
         status=ItemStatus.DONE, completed_by=admin_user, completed_at=NOW

@@ -28,7 +28,7 @@ TEMPLATE_ROW = """
           <td class="nhsuk-table__cell nhsuk-table__cell--numeric" role="cell" data-label="{{ cell_headings.percent }}">{{ row.percent }}%</td>
           <td class="nhsuk-table__cell nhsuk-table__cell--numeric" role="cell" data-label="{{ cell_headings.overdue }}">{{ row.overdue }}</td>
           <td class="nhsuk-table__cell nhsuk-table__cell--numeric" role="cell" data-label="{{ cell_headings.blocked }}">{{ row.blocked }}</td>
-          <td class="nhsuk-table__cell" role="cell" data-label="{{ cell_headings.next_due }}">{% if row.next_item_pk %}<span class="tracker-nowrap">{{ row.next_due_on|date:"j M Y" }}:</span> <a href="{% url 'migrations:item_detail' row.pk row.next_item_pk %}">{{ row.next_item_title|truncatechars:80 }}</a>{% elif row.overdue %}Nothing more: every open item is overdue{% else %}Nothing due{% endif %}</td>
+          <td class="nhsuk-table__cell" role="cell" data-label="{{ cell_headings.next_due }}">{% if row.next_item_pk %}<span class="tracker-nowrap">{{ row.next_due_on|date:"j M Y" }}:</span> <a href="{% url 'migrations:item_detail' row.pk row.next_item_pk %}">{{ row.next_item_title|truncatechars:80 }}</a>{% elif row.overdue %}{% if row.applicable|add:0 > row.done|add:row.overdue %}No other open item has a due date yet{% else %}Nothing more: every open item is overdue{% endif %}{% elif row.applicable > row.done %}No open item has a due date yet{% else %}Nothing due{% endif %}</td>
           <td class="nhsuk-table__cell tracker-cell--rag" role="cell">{% if row.rag %}<strong class="nhsuk-tag {{ row.rag.tag_class }}">{{ row.rag.label }}</strong>{% else %}<strong class="nhsuk-tag nhsuk-tag--grey">{{ row.rag_label }}</strong>{% endif %} <span class="tracker-reason">{{ row.rag_reason|truncatechars:120 }}</span>
 <span class="tracker-reason tracker-check-in">{% if row.check_in_missed %}<strong class="nhsuk-tag nhsuk-tag--red">Check-in missed</strong> {% endif %}{% if row.last_check_in_on %}Last check-in {{ row.last_check_in_on|date:"j M" }}{% if row.check_in_rag %}: {{ row.check_in_rag_label|lower }}{% endif %}{% elif row.status == "active" %}No check-in yet{% endif %}</span></td>
         </tr>
@@ -71,6 +71,10 @@ ROWS = [
     replace(BASE, check_in_missed=True),
     replace(BASE, last_check_in_on=date(2026, 7, 1), check_in_rag=""),
     replace(BASE, status="completed", rag=Rag.GREEN, applicable=0, done=0),
+    # No item due next: every open item overdue; none dated yet; the open ones not overdue undated.
+    replace(BASE, next_item_pk=None, overdue=100),
+    replace(BASE, next_item_pk=None, overdue=0),
+    replace(BASE, next_item_pk=None, overdue=0, done=112),
     # Long text is cut as the template cut it; markup and ampersands in names are escaped.
     replace(BASE, next_item_title="Check " * 30, rag_reason="Because " * 30),
     replace(

@@ -97,6 +97,15 @@ def body(rows: list[Row]) -> SafeString:
     return html_join("\n", "{}", ((_row(row, page),) for row in rows))
 
 
+def _nothing_due(row: Row) -> str:
+    """Why a row has no item due next: its open items are overdue, have no due date yet (dates not
+    agreed), or there are none."""
+    undated = row.applicable - row.done - row.overdue  # open, not overdue, and none due: no date
+    if row.overdue:
+        return "Nothing more: every open item is overdue" if undated <= 0 else "No other open item has a due date yet"
+    return "No open item has a due date yet" if undated > 0 else "Nothing due"
+
+
 def _row(row: Row, page: Page) -> SafeString:
     if row.next_item_pk:
         next_due = html(
@@ -105,10 +114,8 @@ def _row(row: Row, page: Page) -> SafeString:
             page.item_address.format(row.pk, row.next_item_pk),
             _cut(row.next_item_title, 80),
         )
-    elif row.overdue:
-        next_due = "Nothing more: every open item is overdue"
     else:
-        next_due = "Nothing due"
+        next_due = _nothing_due(row)
     if row.rag:
         tag = html('<strong class="nhsuk-tag {}">{}</strong>', row.rag.tag_class, row.rag.label)
     else:
