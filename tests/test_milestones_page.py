@@ -263,3 +263,26 @@ def test_the_order_date_can_be_changed_but_not_removed(client, migration, practi
     assert response.status_code == 400
     assert error_summary(response.content.decode()) == "Enter the order date: it can be changed but not removed"
     assert schedule(migration) == before
+
+
+def test_resuming_from_a_page_opened_before_someone_else_changed_the_dates_keeps_theirs(
+    client, migration, practice_manager, delivery_partner_user
+):
+    migration.hold(delivery_partner_user, "Waiting for the new supplier")
+    resume = reverse("migrations:migration_resume", kwargs={"pk": migration.pk})
+    client.force_login(delivery_partner_user)
+    html = client.get(resume).content.decode()
+    stale = dict(re.findall(r'<input[^>]*name="([a-z_]+-(?:day|month|year|was))"[^>]*value="([^"]*)"', html))
+    assert len(stale) == 4 * len(Milestone)
+    # Meanwhile, in another tab, go-live moves a week later.
+    edit = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
+    moved = loaded_form(client, migration) | {"go_live-day": "16", "confirm": "yes"}
+    assert client.post(edit, moved).status_code == 302
+
+    preview = client.post(resume, stale | {"reason": "Supplier ready"}, follow=True).content.decode()
+    resumed = client.post(resume, stale | {"reason": "Supplier ready", "confirm": "yes"})
+
+    assert "No milestone date changes." in preview  # nothing of the dates to change
+    assert resumed.status_code == 302
+    migration.refresh_from_db()
+    assert (migration.status, migration.go_live_on) == (PracticeMigration.Status.ACTIVE, date(2025, 6, 16))
