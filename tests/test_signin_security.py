@@ -10,10 +10,13 @@ import pytest
 from axes.models import AccessAttempt
 from django.contrib.auth import SESSION_KEY
 from django.contrib.auth.hashers import MD5PasswordHasher
+from django.contrib.auth.tokens import default_token_generator
 from django.contrib.sessions.models import Session
 from django.db import connection
 from django.test import Client
 from django.urls import reverse
+from django.utils.encoding import force_bytes
+from django.utils.http import urlsafe_base64_encode
 from django_otp.oath import totp
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -70,6 +73,22 @@ def test_an_account_is_locked_after_too_many_failures_even_for_the_right_passwor
     assert response.status_code == 429
     assert "Too many attempts to sign in" in response.content.decode()
     assert SESSION_KEY not in client.session
+
+
+def test_a_password_reset_from_the_e_mailed_link_ends_the_accounts_lock(client, user, limit):
+    for _ in range(limit):
+        sign_in(client, user.email, WRONG)
+    assert sign_in(client, user.email, PASSWORD).status_code == 429
+    uid = urlsafe_base64_encode(force_bytes(user.pk))
+    link = reverse("password_reset_confirm", args=(uid, default_token_generator.make_token(user)))
+    form_address = client.get(link).url  # Django swaps the token for one kept in the session
+
+    reset = client.post(form_address, {"new_password1": "a-new-password-1234", "new_password2": "a-new-password-1234"})
+
+    assert reset.status_code == 302
+    assert sign_in(client, user.email, PASSWORD).status_code == 200  # the old password: refused, not locked
+    assert sign_in(client, user.email, "a-new-password-1234").status_code == 302
+    assert client.session[SESSION_KEY] == str(user.pk)
 
 
 def test_an_unknown_account_gets_the_same_answers_as_a_known_one(client, user, limit):

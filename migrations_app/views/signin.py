@@ -60,6 +60,18 @@ class SetPasswordForm(auth_forms.SetPasswordForm):
         self.fields["new_password1"].error_messages["required"] = "Enter a new password"
         self.fields["new_password2"].error_messages["required"] = "Enter the new password again"
 
+    def save(self, commit: bool = True):
+        """Set the password, and end the lock on the account that failed sign-ins put (django-axes):
+        whoever set it has the account's mailbox (a reset link) or its password (a change), so
+        the lock's reason, someone guessing the password, no longer holds. The lock on a network
+        address stays: it is not the account's."""
+        user = super().save(commit)
+        # Failures are counted on the account's one spelling (account_name), which one stored with
+        # capitals (typed into the admin) differs from.
+        for spelling in {user.get_username(), account_name(user.get_username())}:
+            AxesProxyHandler.reset_attempts(username=spelling)
+        return user
+
 
 class PasswordChangeForm(SetPasswordForm, auth_forms.PasswordChangeForm):
     """Django's (changing one's password), with the service's wording."""
