@@ -42,14 +42,24 @@ def test_undeclared_methods_get_405_and_change_nothing(name, client, migration, 
     url = url_of(route, migration, target.pk)
     before = snapshot()
 
-    refused = {
-        method: send(client, method, url, route.data(target, migration)).status_code
-        for method in ("GET", "POST", "PUT", "DELETE")
-        if method not in {route.method for route in declared}
-    }
+    methods = {"GET", "POST", "PUT", "DELETE"} - {route.method for route in declared}
+    if name in ITEM_ACTIONS:
+        # Opened as a page (left in the browser after a form's errors, or the sign-in's `next`
+        # after a time-out), an item's action leads to the item's page.
+        methods.discard("GET")
+        opened = send(client, "GET", url, {})
+        assert opened.status_code == 302
+        assert opened.url == reverse("migrations:item_detail", kwargs={"pk": migration.pk, "item_pk": target.pk})
+    refused = {method: send(client, method, url, route.data(target, migration)).status_code for method in methods}
 
     assert refused and set(refused.values()) == {405}, refused
     assert snapshot() == before
+
+
+ITEM_ACTIONS = {
+    f"migrations:item_{action}"
+    for action in ("complete", "reopen", "note", "sign_off", "owner", "due_date", "not_applicable", "blocked")
+}
 
 
 @pytest.mark.parametrize("route", [route for route in MATRIX if route.method == "GET"], ids=str)

@@ -303,7 +303,9 @@ written again."""
 
 
 def _facets(user) -> list[tuple]:
-    statement = WRITTEN.sql(("facets", access.visibility_key(user)), access.visible_migrations(user).facets_statement)
+    statement = WRITTEN.sql(
+        ("facets", access.visibility_key(user)), lambda: access.visible_migrations(user).facets_statement()
+    )
     if statement is None:
         return []
     with connection.cursor() as cursor:

@@ -8,16 +8,17 @@ locked (access.get_item's `lock`), changed, and, for htmx, the migration's items
 for the answer, which also gives the sign-off requests their gates (ChecklistItem.gates_made_ready)."""
 
 from collections.abc import Callable
+from functools import wraps
 from urllib.parse import parse_qs, urlencode, urlsplit
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed
 from django.shortcuts import redirect, render
 from django.urls import reverse
 from django.utils import timezone
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET
 
 from migrations_app import access, checklist
 from migrations_app.access import Permission
@@ -32,6 +33,23 @@ MARKS = {
     "not-applicable": (ItemStatus.NOT_APPLICABLE, ChecklistItem.mark_not_applicable),
     "blocked": (ItemStatus.BLOCKED, ChecklistItem.mark_blocked),
 }
+
+
+def item_action(view: Callable) -> Callable:
+    """An action on an item: a POST. Its address opened as a page (a GET or HEAD) leads to the
+    item's own page, not to a 405: the browser stays on it after a form's errors, and it is where
+    signing in again after a time-out returns to (the sign-in's `next`), where tracker.js then puts
+    back what was typed."""
+
+    @wraps(view)
+    def action(request: HttpRequest, pk: int, item_pk: int, **kwargs) -> HttpResponse:
+        if request.method in ("GET", "HEAD"):
+            return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
+        if request.method != "POST":
+            return HttpResponseNotAllowed(["POST"])
+        return view(request, pk, item_pk, **kwargs)
+
+    return action
 
 
 @require_GET
@@ -64,7 +82,7 @@ def item_history(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     return render(request, "migrations_app/item_history.html", {"item": item, "events": events})
 
 
-@require_POST
+@item_action
 def item_complete(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     with transaction.atomic():
         item, user_access = access.get_item_to_work_on(request.user, pk, item_pk, lock=True)
@@ -101,7 +119,7 @@ def _refused_as_stale(request, item: ChecklistItem, user_access) -> HttpResponse
     return _item_page(request, item, user_access, status=409, **forms)
 
 
-@require_POST
+@item_action
 def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Back to "to do"; a blocked or not applicable item with an optional reason, kept in its log."""
     return _apply(
@@ -115,7 +133,7 @@ def item_reopen(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     )
 
 
-@require_POST
+@item_action
 def item_mark(request: HttpRequest, pk: int, item_pk: int, mark: str) -> HttpResponse:
     """Mark an item not applicable or blocked; both need a reason."""
     status, method = MARKS[mark]
@@ -130,7 +148,7 @@ def item_mark(request: HttpRequest, pk: int, item_pk: int, mark: str) -> HttpRes
     )
 
 
-@require_POST
+@item_action
 def item_note(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     return _apply(
         request,
@@ -143,7 +161,7 @@ def item_note(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     )
 
 
-@require_POST
+@item_action
 def item_sign_off(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     return _apply(
         request,
@@ -158,7 +176,7 @@ def item_sign_off(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     )
 
 
-@require_POST
+@item_action
 def item_due_date(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Set the item's due date by hand (replanning then leaves it alone), or give it back to the
     date worked out from its milestone; a reason either way. For whoever may change the plan's dates."""
@@ -188,7 +206,7 @@ def item_due_date(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     return _item_page(request, item, user_access, status=status, due_date_form=form)
 
 
-@require_POST
+@item_action
 def item_owner(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
     """Name the item's owner, or give it back to anyone in its responsible role; back to the item's
     page with a message, or its page again with the form's error and nothing changed."""

@@ -233,3 +233,22 @@ def test_a_note_refused_as_an_expired_form_is_put_back_when_the_page_is_reloaded
     expect(row.get_by_label("Note")).to_have_value(NOTE)
     expect(row.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
     assert ChecklistItem.objects.get(pk=item.pk).note == ""
+
+
+def test_a_due_date_sent_from_its_error_page_after_the_session_ended_is_put_back_on_the_items_page(
+    page, sign_in, practice_manager, current_migration
+):
+    item = current_migration.items.get(key=ITEM_KEY)
+    due_on = item.due_on
+    sign_in(page, practice_manager)
+    page.goto(f"/migrations/{current_migration.pk}/items/{item.pk}/")
+    page.get_by_role("button", name="Save the due date").click()  # no reason: the form's error page
+    page.wait_for_url(re.compile(r"/due-date/$"))
+    page.get_by_label("Why change the due date?").fill("The supplier can only come the week after")
+
+    send_after_the_session_ended(page, practice_manager, "Save the due date", rf"/items/{item.pk}/$")
+
+    expect(page.get_by_label("Why change the due date?")).to_have_value("The supplier can only come the week after")
+    expect(page.get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    item.refresh_from_db()
+    assert item.due_on == due_on  # nothing saved meanwhile
