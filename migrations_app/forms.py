@@ -115,6 +115,12 @@ class OwnerForm(RevisionForm):
         super().__init__(*args, item=item, **kwargs)
         self.people: dict[str, User] = {}
         roles: dict[str, list[str]] = {}
+        if item.is_gate:
+            # access.owner_memberships offers only the people who may sign it.
+            role = item.get_responsible_role_display().lower()
+            self.fields["owner"].error_messages["invalid_choice"] = (
+                f"Choose someone who can sign off this gate (the {role}). Nothing was changed."
+            )
         for membership in memberships:
             self.people[str(membership.user_id)] = membership.user
             roles.setdefault(str(membership.user_id), []).append(membership.get_role_display())

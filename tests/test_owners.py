@@ -14,7 +14,7 @@ from django.db import connection, transaction
 from django.utils.html import escape
 
 from migrations_app import access
-from migrations_app.models import ChecklistItem, Event, Membership, Role
+from migrations_app.models import ChecklistItem, Event, ItemKind, Membership, Role
 from migrations_app.models.checklist_items import StaleItemError
 from tests.conftest import TODAY
 from tests.factories import MembershipFactory, UserFactory
@@ -272,6 +272,29 @@ def test_an_owner_who_may_not_own_the_item_is_refused_and_nothing_changes(
     assert state(task) == before
 
 
+def test_a_gate_is_offered_only_to_the_people_who_may_sign_it_and_refused_to_others(
+    client, migration, practice_manager, practice_staff, clinical_lead
+):
+    gate = migration.items.filter(kind=ItemKind.GATE, responsible_role=Role.CLINICAL_LEAD).first()
+    before = state(gate)
+    client.force_login(practice_manager)
+
+    page = client.get(item_url("item_detail", gate)).content.decode()
+    offered = set(re.findall(r'<option value="(\d+)"', page))
+    response = client.post(item_url("item_owner", gate), {"revision": gate.revision, "owner": practice_staff.pk})
+
+    assert offered == {str(clinical_lead.pk)}
+    assert response.status_code == 400
+    assert "Choose someone who can sign off this gate (the clinical lead). Nothing was changed." in error_summary(
+        response.content.decode()
+    )
+    assert state(gate) == before
+    given = client.post(item_url("item_owner", gate), {"revision": gate.revision, "owner": clinical_lead.pk})
+    assert given.status_code == 302
+    gate.refresh_from_db()
+    assert gate.owner == clinical_lead
+
+
 def test_a_stale_owner_form_says_someone_else_changed_the_item(
     client, migration, practice_manager, clinical_lead, practice_staff
 ):
@@ -336,7 +359,7 @@ def test_the_checklist_shows_the_owner_and_this_week_marks_the_viewers_own_items
 def test_the_migration_page_with_owners_runs_the_same_queries(client, django_assert_num_queries):
     migration, manager = migration_of(30)
     people = [manager, *(MembershipFactory(practice=migration.practice, role=Role.PRACTICE_STAFF).user for _ in "ab")]
-    for number, each in enumerate(migration.items.all()[:12]):
+    for number, each in enumerate(migration.items.filter(kind=ItemKind.TASK)[:12]):
         each.assign_owner(manager, people[number % 3], memberships=access.owner_memberships(each))
     client.force_login(manager)
 

@@ -209,8 +209,13 @@ def owner_memberships(item: ChecklistItem) -> QuerySet[Membership]:
     """Who may own `item`: active people holding any role on its practice (`memberships_at`: the
     practice's own people, its delivery partner's, its ICB's), through these memberships. The item
     page offers them (forms.OwnerForm) and `ChecklistItem.assign_owner` checks the choice against
-    them under lock; the models import nothing of this module, so the caller passes them in."""
-    return memberships_at(item.migration.practice).filter(user__is_active=True)
+    them under lock; the models import nothing of this module, so the caller passes them in. A
+    sign-off gate is owned by someone who may sign it (its responsible role): given to anyone else,
+    it would leave the signers' lists and reminders for someone who cannot sign it."""
+    memberships = memberships_at(item.migration.practice).filter(user__is_active=True)
+    if item.is_gate and Permission.SIGN_GATES in GRANTS[item.responsible_role]:
+        memberships = memberships.filter(role=item.responsible_role)
+    return memberships
 
 
 def signers_of(gate: ChecklistItem) -> QuerySet[User]:
