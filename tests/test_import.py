@@ -3,6 +3,7 @@ does it all in one transaction or nothing; each kind of bad input is named by ro
 
 import csv
 import io
+import re
 from datetime import date, datetime, timedelta
 
 import openpyxl
@@ -28,7 +29,7 @@ from migrations_app.portfolio import importing
 from migrations_app.portfolio.importing import RowKind
 from migrations_app.portfolio.tracker_file import MAX_ROWS, FileProblem, TrackerFile
 from tests.conftest import with_two_factor_device
-from tests.factories import GO_LIVE_ON, MembershipFactory, SupplierFactory, UserFactory
+from tests.factories import GO_LIVE_ON, MembershipFactory, PracticeFactory, SupplierFactory, UserFactory
 from tests.pages import element, text
 
 pytestmark = pytest.mark.django_db
@@ -638,6 +639,104 @@ def test_an_existing_practice_in_another_icb_than_the_file_says_is_an_error(impo
     )
 
     assert problems(preview) == [(2, "ICB code", f"{hilltop} is in {hilltop.icb} ({hilltop.icb.code}).")]
+
+
+def test_a_row_naming_another_practice_than_its_ods_code_is_refused_and_changes_nothing(client, importer, migration):
+    # H85001 is the demo practice, Riverside Medical Centre, whose migration is under way.
+    row = ["H85001", "Hillview Medical Centre", *UPDATE_ROW[2:]]
+    response = upload_file(client, importer, csv_bytes(row), "orders.csv")
+    before = database_state()
+
+    page = client.get(response.url).content.decode()
+    confirmed = client.post(response.url, follow=True)
+
+    message = "H85001 is Riverside Medical Centre in the tracker, not Hillview Medical Centre: check the ODS code."
+    assert f"Row 2, ODS code: {message}" in text(page)
+    assert text(element(page, "row-2")).startswith("Row 2 Practice Riverside Medical Centre (H85001)")
+    assert "Hillview Medical Centre (H85001)" not in text(page)
+    assert "The file has rows with errors" in text(confirmed.content.decode())
+    assert database_state() == before
+    migration.refresh_from_db()
+    assert migration.go_live_on == GO_LIVE_ON
+    assert MigrationImport.objects.get().applied_at is None
+
+
+@pytest.mark.parametrize(
+    ("given", "kind"),
+    [
+        ("ST MARY'S AND ST JOHN'S SURGERY", "New"),
+        ("  St  Mary's & St John's   Surgery. ", "New"),
+        ("St Mary\u2019s and St John\u2019s Surgery", "New"),
+        ("St Marys and St Johns Surgery", "Error"),
+        ("Hillview Medical Centre", "Error"),
+    ],
+    ids=["capitals", "spacing, ampersand and full stop", "curly apostrophes", "apostrophes left out", "another name"],
+)
+def test_a_known_practice_is_shown_by_the_trackers_name_and_matched_leniently(
+    client, importer, delivery_partner, icb, given, kind
+):
+    PracticeFactory(
+        ods_code="Y90003", name="St Mary's and St John's Surgery", icb=icb, delivery_partner=delivery_partner
+    )
+    response = upload_file(client, importer, csv_bytes(["Y90003", given, *NEW_ROW[2:]]), "orders.csv")
+
+    row = text(element(client.get(response.url).content.decode(), "row-2"))
+
+    assert row.startswith(f"Row 2 Practice St Mary's and St John's Surgery (Y90003) What happens {kind}")
+    mismatch = f"Y90003 is St Mary's and St John's Surgery in the tracker, not {given}: check the ODS code."
+    assert (mismatch in row) == (kind == "Error")
+
+
+def test_a_row_with_a_bad_cell_still_says_its_ods_code_is_another_practices(importer, delivery_partner, migration):
+    row = ["H85001", "Hillview Medical Centre", *UPDATE_ROW[2:5], "next week", UPDATE_ROW[6]]
+
+    preview = preview_of(csv_bytes(row), importer, delivery_partner)
+
+    assert problems(preview) == [
+        (2, "Order date", "Order date must be a date, for example 27/03/2027 or 2027-03-27"),
+        (
+            2,
+            "ODS code",
+            "H85001 is Riverside Medical Centre in the tracker, not Hillview Medical Centre: check the ODS code.",
+        ),
+    ]
+
+
+def upload_page_columns(client, user) -> dict[str, str]:
+    """The upload page's table of columns: each column's heading -> what it says is needed."""
+    page = client.get(reverse("migrations:import_upload")).content.decode()
+    table = page.split("The columns</caption>", 1)[1].split("</table>", 1)[0]
+    rows = re.findall(r"<tr[^>]*>(.*?)</tr>", table.split("<tbody", 1)[1], re.DOTALL)
+    cells = [[text(cell) for cell in re.findall(r"<td[^>]*>(.*?)</td>", row, re.DOTALL)] for row in rows]
+    return {heading: needed for heading, needed, _ in cells}
+
+
+def test_the_upload_page_says_which_columns_and_cells_are_needed(client, importer):
+    client.force_login(importer)
+
+    needed = upload_page_columns(client, importer)
+
+    assert needed["ODS code"] == "Yes, in every row"
+    assert needed["New system"] == "Yes, in every row"
+    assert needed["Order date"] == (
+        "The column. A cell may be empty only for a practice whose migration is under way: "
+        "its order date stays as it is."
+    )
+    assert needed["Planned go-live"] == "The column. A cell may be empty until the date is agreed."
+    assert needed["IDP"] == needed["Project manager's e-mail"] == "No"
+
+
+def test_the_cells_the_upload_page_says_may_be_empty_are_taken_empty(importer, delivery_partner, migration):
+    new_without_go_live = [*NEW_ROW[:6], ""]
+    new_without_order = ["K82002", "Second Road Surgery", *NEW_ROW[2:5], "", NEW_ROW[6]]
+    update_without_order = [*UPDATE_ROW[:5], "", UPDATE_ROW[6]]
+
+    preview = preview_of(
+        csv_bytes(new_without_go_live, new_without_order, update_without_order), importer, delivery_partner
+    )
+
+    assert [row.kind for row in preview.rows] == [RowKind.NEW, RowKind.ERROR, RowKind.UPDATE]
+    assert problems(preview) == [(3, "Order date", "Enter the order date.")]
 
 
 # --- files that cannot be read at all: refused on upload, nothing saved -----------------------------------

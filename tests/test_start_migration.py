@@ -168,6 +168,37 @@ def test_a_new_practice_the_model_refuses_is_not_added(
     assert state() == before
 
 
+@pytest.mark.parametrize(
+    "name", ['=HYPERLINK("http://example.com","Surgery")', "@SUM(1+1)", "+44 Surgery", "-1+1 Surgery", " =1+1"]
+)
+def test_a_new_practice_name_the_import_would_refuse_as_a_formula_is_refused(
+    client, delivery_partner_user, icb, form_data, guide_version, name
+):
+    client.force_login(delivery_partner_user)
+    data = form_data | {"practice": "new", "new_name": name, "new_ods_code": "K82001", "new_icb": icb.pk}
+    before = state()
+
+    response = client.post(URL, data)
+
+    assert response.status_code == 400
+    assert response.context["form"].errors["new_name"] == ["The practice name must not start with =, +, - or @"]
+    assert "There is a problem" in response.content.decode()
+    assert "The practice name must not start with =, +, - or @" in response.content.decode()
+    assert state() == before
+
+
+def test_a_practice_name_with_those_characters_inside_it_is_taken(
+    client, delivery_partner_user, icb, form_data, guide_version
+):
+    client.force_login(delivery_partner_user)
+    data = form_data | {"practice": "new", "new_name": "Smith-Jones & Partners +", "new_ods_code": "K82001"}
+
+    response = client.post(URL, data | {"new_icb": icb.pk})
+
+    assert response.status_code == 302
+    assert Practice.objects.get(ods_code="K82001").name == "Smith-Jones & Partners +"
+
+
 def test_a_new_practice_with_bad_dates_is_not_added_either(
     client, delivery_partner_user, icb, form_data, guide_version
 ):

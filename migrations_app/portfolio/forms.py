@@ -26,7 +26,14 @@ from migrations_app.models import (
     User,
 )
 from migrations_app.portfolio import importing
-from migrations_app.portfolio.tracker_file import MAX_BYTES, FileProblem, TrackerFile, check_size
+from migrations_app.portfolio.tracker_file import (
+    FORMULA_STARTS,
+    MAX_BYTES,
+    FileProblem,
+    TrackerFile,
+    check_size,
+    looks_like_formula,
+)
 
 NEW_PRACTICE = "new"
 SEARCH_RESULTS = 20
@@ -209,6 +216,11 @@ class StartMigrationForm(forms.Form):
         missing = [name for name in required if not cleaned.get(name) and name not in self.errors]
         for name in missing:
             self.add_error(name, required[name])
+        if looks_like_formula(cleaned.get("new_name")) and "new_name" not in self.errors:
+            # The import's rule for a cell (tracker_file.looks_like_formula): a name it would refuse in
+            # a file as a formula is refused here too.
+            starts = ", ".join(FORMULA_STARTS[:-1]) + " or " + FORMULA_STARTS[-1]
+            self.add_error("new_name", f"The practice name must not start with {starts}")
         practice = Practice(
             ods_code=cleaned.get("new_ods_code", ""),
             name=cleaned.get("new_name", ""),

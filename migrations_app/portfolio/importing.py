@@ -57,6 +57,11 @@ COLUMN_OF_FIELD = {milestone.field_name: key for key, milestone in DATE_COLUMNS.
     "ods_code": "ods_code",
     "name": "practice_name",
 }
+# What a practice's name may differ by in a file and still be the name the tracker has: curly quotes
+# and dashes are what Excel's autocorrect types for straight ones (compared_name).
+TYPED_ALIKE = str.maketrans(
+    {"\u2018": "'", "\u2019": "'", "`": "'", "\u201c": '"', "\u201d": '"', "\u2013": "-", "\u2014": "-"}
+)
 ISO_DATE = re.compile(r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})")
 DAY_MONTH_YEAR = re.compile(r"([0-9]{1,2}) *[/.\- ] *([0-9]{1,2}) *[/.\- ] *([0-9]{4})")
 
@@ -113,6 +118,11 @@ class Row:
     # Of an import applied already: what applying it did to the row (`kind`, from row_kinds), not
     # what it would do now.
     applied: bool = False
+
+    @property
+    def display_name(self) -> str:
+        """The practice's name as the tracker has it when it knows the practice, else as the file gives it."""
+        return self.practice.name if self.practice else self.practice_name
 
     @property
     def dates_given(self) -> list[tuple[str, date]]:
@@ -422,14 +432,14 @@ class _Context:
             user, partner_ids = managers.setdefault(membership.user.email, (membership.user, set()))
             partner_ids.add(membership.delivery_partner_id)
         for row in rows:
+            row.practice = practices.get(row.ods_code)
+            migration = unfinished.get(row.practice.pk) if row.practice else None
             if not row.problems:
-                row.practice = practices.get(row.ods_code)
-                self._classify(row, unfinished.get(row.practice.pk) if row.practice else None, managers)
-            elif row.source and row.target:
+                self._classify(row, migration, managers)
+            elif self._names_its_practice(row) and row.source and row.target:
                 # A cell that could not be read stops the row, but its other checks still run, so
                 # that one upload names every problem the row has.
-                practice = practices.get(row.ods_code)
-                self._check_migration(row, unfinished.get(practice.pk) if practice else None, practice, managers)
+                self._check_migration(row, migration, row.practice, managers)
             if row.problems:
                 row.kind = RowKind.ERROR
             yield row
@@ -528,9 +538,29 @@ class _Context:
                 )
             row.project_manager = user
 
+    def _names_its_practice(self, row: Row) -> bool:
+        """Whether the row's name is that of the practice its ODS code is in the tracker (or the
+        code is new to it); a problem if not, as the code is more likely mistyped than the name,
+        and the row's other checks would be about another practice. A name with a problem of its
+        own (none, too long, a formula) is not compared."""
+        practice = row.practice
+        heading = self.headings["practice_name"]
+        if practice is None or not row.practice_name or any(each.column == heading for each in row.problems):
+            return True
+        if compared_name(row.practice_name) == compared_name(practice.name):
+            return True
+        self._problem(
+            row,
+            "ods_code",
+            f"{practice.ods_code} is {practice.name} in the tracker, not {row.practice_name}: check the ODS code.",
+        )
+        return False
+
     def _classify(self, row: Row, migration: PracticeMigration | None, managers) -> None:
         """New, update or unchanged, or the problems that stop the row."""
         practice = row.practice
+        if not self._names_its_practice(row):
+            return
         if practice is not None:
             if practice.delivery_partner_id is None and not self.starter.every_practice:
                 self._problem(
@@ -572,6 +602,15 @@ class _Context:
         if row.project_manager_email and row.project_manager.pk != migration.project_manager_id:
             row.changes.append(Change("Project manager", migration.project_manager, row.project_manager))
         row.kind = RowKind.UPDATE if row.changes else RowKind.UNCHANGED
+
+
+def compared_name(name: str) -> str:
+    """A practice's name as a file's is compared with the tracker's: any case and spacing, "&" for
+    "and", with or without a full stop at the end, curly quotes and dashes for straight ones. Other
+    differences ("St Marys" for "St Mary's", "HC" for "Health Centre") are another name: the file
+    is corrected, not guessed at."""
+    words = name.translate(TYPED_ALIKE).replace("&", " and ").casefold().split()
+    return " ".join(words).removesuffix(".").rstrip()
 
 
 def _kept_date(field: str, row: Row, migration: PracticeMigration | None) -> str:

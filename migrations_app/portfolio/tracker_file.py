@@ -40,7 +40,17 @@ class Column:
     key: str
     heading: str  # as in the template file
     aliases: tuple[str, ...]
-    required: bool
+    required: bool  # the file must have the column
+    # When a cell of a column the file must have may still be empty, as importing.py's checks allow;
+    # "" when every row needs it.
+    empty_cells: str = ""
+
+    @property
+    def needed(self) -> str:
+        """What the import page says the column needs."""
+        if not self.required:
+            return "No"
+        return f"The column. {self.empty_cells}" if self.empty_cells else "Yes, in every row"
 
 
 COLUMNS = (
@@ -51,8 +61,20 @@ COLUMNS = (
         "current_system", "Current system", ("Current supplier", "Source system", "Old system", "From system"), True
     ),
     Column("new_system", "New system", ("New supplier", "Target system", "To system"), True),
-    Column("order_date", "Order date", ("Order accepted", "Order accepted date", "Date ordered"), True),
-    Column("go_live", "Planned go-live", ("Go-live", "Go-live date", "Planned go-live date", "Go live"), True),
+    Column(
+        "order_date",
+        "Order date",
+        ("Order accepted", "Order accepted date", "Date ordered"),
+        True,
+        "A cell may be empty only for a practice whose migration is under way: its order date stays as it is.",
+    ),
+    Column(
+        "go_live",
+        "Planned go-live",
+        ("Go-live", "Go-live date", "Planned go-live date", "Go live"),
+        True,
+        "A cell may be empty until the date is agreed.",
+    ),
     Column("idp", "IDP", ("IDP date", "Initial data production"), False),
     Column("fdp", "FDP", ("FDP date", "Final data production"), False),
     Column(
