@@ -286,3 +286,13 @@ def test_resuming_from_a_page_opened_before_someone_else_changed_the_dates_keeps
     assert resumed.status_code == 302
     migration.refresh_from_db()
     assert (migration.status, migration.go_live_on) == (PracticeMigration.Status.ACTIVE, date(2025, 6, 16))
+
+
+@pytest.mark.parametrize("page", ["milestones_edit", "conditions_edit"])
+def test_back_to_the_checklist_opens_the_page_at_the_checklist(page, client, migration, practice_manager):
+    client.force_login(practice_manager)
+
+    html = client.get(reverse(f"migrations:{page}", kwargs={"pk": migration.pk})).content.decode()
+
+    back = re.search(r'class="nhsuk-back-link" href="([^"]+)">Back to the checklist', html).group(1)
+    assert back == detail_url(migration) + "#checklist"
