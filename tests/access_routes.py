@@ -394,7 +394,8 @@ def assert_removed(member: User, migration: PracticeMigration, user: User) -> No
 
 # Starting migrations: a practice new to the tracker, in the demo practice's ICB.
 NEW_PRACTICE_ODS = "K82001"
-# An order tracker's route target: an upload made by the persona (anyone else's is a 404, tests/test_import.py).
+# An order tracker's route target: an upload made by the persona (its delivery partner's colleagues may open it;
+# anyone else gets a 404, tests/test_import.py).
 IMPORT_TARGET = "own import"
 
 

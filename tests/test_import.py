@@ -868,16 +868,36 @@ def test_an_overlong_value_is_shown_cut_short_beside_its_error(client, importer)
     assert len(html) < 40_000
 
 
-def test_someone_elses_upload_is_a_404(client, importer, delivery_partner):
+def test_a_colleague_at_the_same_delivery_partner_opens_and_applies_an_upload(client, importer, delivery_partner):
     upload = uploaded(csv_bytes(NEW_ROW), importer, delivery_partner)
     colleague = with_two_factor_device(UserFactory())
     Membership.objects.create(user=colleague, role=Role.DELIVERY_PARTNER, delivery_partner=delivery_partner)
     client.force_login(colleague)
     url = reverse("migrations:import_preview", kwargs={"pk": upload.pk})
 
+    page = client.get(url)
+    client.post(url)
+
+    assert page.status_code == 200 and "New Road Surgery" in page.content.decode()
+    assert Practice.objects.get(ods_code="K82001").delivery_partner == delivery_partner
+    upload.refresh_from_db()
+    assert (upload.uploaded_by, upload.applied_by) == (importer, colleague)
+
+
+def test_an_upload_is_a_404_at_another_delivery_partner(client, importer, delivery_partner, other_migration):
+    upload = uploaded(csv_bytes(NEW_ROW), importer, delivery_partner)
+    stranger = with_two_factor_device(UserFactory())
+    Membership.objects.create(
+        user=stranger, role=Role.DELIVERY_PARTNER, delivery_partner=other_migration.practice.delivery_partner
+    )
+    client.force_login(stranger)
+    url = reverse("migrations:import_preview", kwargs={"pk": upload.pk})
+
     assert client.get(url).status_code == 404
     assert client.post(url).status_code == 404
     assert not Practice.objects.filter(ods_code="K82001").exists()
+    upload.refresh_from_db()
+    assert upload.applied_at is None
 
 
 def test_someone_who_may_not_start_migrations_gets_403_on_an_upload(client, importer, delivery_partner, icb_user):

@@ -1,11 +1,11 @@
 """Starting migrations, one by one or from an order tracker: for which practices a person may start
-them, who may be named a migration's project manager, and whose uploads are whose."""
+them, who may be named a migration's project manager, and who may open an upload (its delivery partner's)."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from django.core.exceptions import PermissionDenied
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.shortcuts import get_object_or_404
 
 from migrations_app.access.standing import standing_of
@@ -78,8 +78,13 @@ def project_managers(partner_ids: Iterable[int]) -> QuerySet[User]:
 
 
 def get_import(user, pk: int) -> tuple[MigrationImport, Starter]:
-    """An uploaded order tracker, for someone who may start migrations (else 403). It belongs to
-    whoever uploaded it: to anyone else it is a 404, as if it did not exist."""
+    """An uploaded order tracker, for someone who may start migrations (else 403). It is its
+    delivery partner's work: whoever uploaded it, and anyone who may import for that delivery
+    partner (Starter.may_act_for), may open it and apply it if it is still pending (apply() locks
+    the row, so two colleagues confirming at once apply it once). To anyone else it is a 404, as if
+    it did not exist. An upload from before the delivery partner was kept is its uploader's only."""
     may_start = starter(user)
     uploads = MigrationImport.objects.select_related("delivery_partner")
-    return get_object_or_404(uploads, pk=pk, uploaded_by=user), may_start
+    if not may_start.every_practice:
+        uploads = uploads.filter(Q(uploaded_by=user) | Q(delivery_partner_id__in=may_start.partner_ids))
+    return get_object_or_404(uploads, pk=pk), may_start

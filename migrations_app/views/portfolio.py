@@ -1,6 +1,7 @@
 """Starting migrations: one with the start form, or many from an ICB's order tracker (upload,
 preview, confirm), and the tracker's template file. Who may, and for which practices, is
-access.starter(); an upload belongs to whoever made it (access.get_import)."""
+access.starter(); an upload is its delivery partner's, open to those who may import for it
+(access.get_import)."""
 
 from django.contrib import messages
 from django.core.exceptions import ValidationError
