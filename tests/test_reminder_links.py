@@ -180,3 +180,13 @@ def test_a_tampered_unsubscribe_link_is_404_however_old(client, practice_manager
 
     assert (page.status_code, one_click.status_code) == (404, 404)
     assert not is_unsubscribed(practice_manager)
+
+
+def test_the_calendar_feed_answers_head_as_get_without_a_body(practice_manager):
+    url = calendar_url(practice_manager)
+
+    head, get = Client().head(url), Client().get(url)
+
+    assert (head.status_code, get.status_code) == (200, 200)
+    assert head["Content-Type"] == get["Content-Type"] == "text/calendar; charset=utf-8"
+    assert head.content == b"" and get.content.startswith(b"BEGIN:VCALENDAR")

@@ -17,7 +17,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import csrf_exempt
-from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django.views.decorators.http import require_http_methods, require_POST, require_safe
 
 from migrations_app import access
 from migrations_app.models import ReminderPreference
@@ -102,7 +102,7 @@ def unsubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 @login_not_required
 @never_cache
-@require_GET
+@require_safe  # calendar clients and link checkers may ask with HEAD first
 def calendar_feed_view(request: HttpRequest, token: str) -> HttpResponse:
     """The private iCalendar feed: milestones of the person's migrations and their open items. A
     link that stopped working (password changed, account deactivated) is a 404, as a wrong one is."""
