@@ -313,7 +313,7 @@ def test_the_second_of_two_editors_saving_the_same_draft_is_told_and_overwrites_
     response = second.post(change_url(phase), second_data)
 
     assert response.status_code == 200
-    assert "Someone else saved this draft since you opened it" in response.content.decode()
+    assert "saved again since you opened this page (by someone else, or by you in another" in response.content.decode()
     item = phase.items.get(key="agree-provisional-go-live-date")
     assert (item.title, item.offset_days) == ("First editor's title", -7)
     assert revision_of(draft) == 2
@@ -325,7 +325,7 @@ def test_publishing_a_draft_changed_since_the_publish_page_opened_is_refused(edi
 
     response = editor_client.post(version_url(draft, "publish"), {"change_note": "Done.", "seen_revision": seen})
 
-    assert "Someone else saved this draft since you opened it" in response.content.decode()
+    assert "saved again since you opened this page (by someone else, or by you in another" in response.content.decode()
     assert TemplateVersion.objects.get(pk=draft.pk).status == "draft"
 
 

@@ -177,7 +177,7 @@ def test_an_edit_from_an_old_revision_is_refused_and_changes_nothing(guide_versi
     draft = guide_version.copy_as_draft()
     draft.record_edit(1)
 
-    with pytest.raises(DraftConflictError, match="Someone else saved this draft"):
+    with pytest.raises(DraftConflictError, match="This draft was saved again since you opened this page"):
         TemplateVersion.objects.get(pk=draft.pk).record_edit(1)
 
     assert TemplateVersion.objects.get(pk=draft.pk).revision == 2

@@ -25,12 +25,13 @@ class PublishedVersionError(ValidationError):
 
 
 class DraftConflictError(ValidationError):
-    """Raised when a draft was saved by someone else since the editor opened it."""
+    """Raised when a draft was saved since the editor opened it: by someone else, or by the same
+    editor in another tab (the message cannot tell which, so it does not say "someone else")."""
 
     def __init__(self) -> None:
         super().__init__(
-            "Someone else saved this draft since you opened it, so nothing was saved. "
-            "Reload the page to see their changes, then make yours again."
+            "This draft was saved again since you opened this page (by someone else, or by you in another tab), "
+            "so nothing was saved. Reload the page to see the draft as it is now, then make your changes again."
         )
 
 
