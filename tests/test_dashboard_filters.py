@@ -169,7 +169,7 @@ BAD_FILTERS = [
     ({"page": "0"}, "Enter a page number, 1 or more"),
     ({"page": "two"}, "Enter a page number, 1 or more"),
     ({"search": "x" * 101}, "Search for at most 100 characters"),
-    ({"search": "Riv\x00"}, "Null characters are not allowed."),
+    ({"search": "Riv\x00"}, "Search for letters, numbers and punctuation only"),
 ]
 
 

@@ -27,7 +27,11 @@ class DashboardForm(forms.Form):
         label="Practice name or ODS code",
         required=False,
         max_length=SEARCH_MAX,
-        error_messages={"max_length": f"Search for at most {SEARCH_MAX} characters"},
+        error_messages={
+            "max_length": f"Search for at most {SEARCH_MAX} characters",
+            # A NUL (%00 in the address): not in any name, and the databases cannot search for one.
+            "null_characters_not_allowed": "Search for letters, numbers and punctuation only",
+        },
     )
     icb = _choice("ICB", "Select an ICB from the list")
     delivery_partner = _choice("Delivery partner", "Select a delivery partner from the list")
