@@ -154,6 +154,18 @@ def test_the_model_refuses_an_expiry_over_a_year_ahead(practice_manager):
         token.full_clean()
 
 
+@pytest.mark.parametrize("typed", [" weekly REPORT ", "Weekly   report"])
+def test_a_name_differing_only_in_capitals_or_spaces_is_the_same_name(typed, client, practice_manager):
+    make_token(practice_manager, name="Weekly report")
+    client.force_login(practice_manager)
+
+    refused = client.post(PAGE_URL, form_data(name=typed))
+
+    assert refused.status_code == 400
+    assert "You already have a token called Weekly report." in refused.content.decode()
+    assert ApiToken.objects.filter(user=practice_manager).count() == 1
+
+
 def test_a_name_is_used_once_until_its_token_is_revoked(client, practice_manager):
     token, _ = make_token(practice_manager, name="Weekly report")
     client.force_login(practice_manager)

@@ -59,12 +59,14 @@ class ApiTokenForm(OneDateInput, forms.Form):
         return self.today + timedelta(days=DEFAULT_DAYS)
 
     def clean_name(self) -> str:
-        name = self.cleaned_data["name"].strip()
-        taken = ApiToken.objects.owned_by(self.user).unrevoked().filter(name=name).select_related("user")
+        # Runs of spaces as one, and names told apart by their letters only, not by their capitals:
+        # "Weekly report" and " weekly  REPORT " would be two tokens no one could tell apart in the list.
+        name = " ".join(self.cleaned_data["name"].split())
+        taken = ApiToken.objects.owned_by(self.user).unrevoked().filter(name__iexact=name).select_related("user")
         # A token stopped by a password change gives its name back (ApiToken.issue marks it revoked).
-        if any(token.matches_account for token in taken):
+        if clash := next((token for token in taken if token.matches_account), None):
             raise ValidationError(
-                f"You already have a token called {name}. Choose another name, or revoke that token first"
+                f"You already have a token called {clash.name}. Choose another name, or revoke that token first"
             )
         return name
 
