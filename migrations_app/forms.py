@@ -8,6 +8,7 @@ from datetime import date, timedelta
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
+from django.utils import timezone
 from django.utils.dates import MONTHS
 
 from migrations_app import scheduling
@@ -307,7 +308,9 @@ class MilestonesForm(forms.Form):
     def warnings(self) -> list[str]:
         """What to check about the dates typed (scheduling.milestone_warnings): shown before they are
         saved, never a reason to refuse them."""
-        return [warning.message for warning in scheduling.milestone_warnings(self.dates)]
+        warnings = scheduling.milestone_warnings(self.dates)
+        warnings += scheduling.past_date_warnings(self.changes(), timezone.localdate())
+        return [warning.message for warning in warnings]
 
     def changes(self) -> dict[str, date | None]:
         """Only the milestones whose date differs from the migration's."""

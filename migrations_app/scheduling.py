@@ -269,6 +269,16 @@ def milestone_warnings(dates: dict[str, date | None]) -> list[MilestoneWarning]:
                 "involved has time to plan how the practice will work during the cutover.",
             )
         )
+    survey = dates.get(Milestone.TECHNICAL_SURVEY)
+    if survey and go_live and survey > go_live:
+        warnings.append(
+            MilestoneWarning(
+                Milestone.TECHNICAL_SURVEY,
+                f"The technical survey is on {_long_date(survey)}, after go-live ({_long_date(go_live)}). In the "
+                "guide it comes shortly after kick-off, to check the practice's hardware and software before the "
+                "migration: check the date.",
+            )
+        )
     if fdp and go_live and fdp == go_live:
         warnings.append(
             MilestoneWarning(
@@ -293,6 +303,20 @@ def milestone_warnings(dates: dict[str, date | None]) -> list[MilestoneWarning]:
         )
     order = list(Milestone)
     return sorted(warnings, key=lambda warning: order.index(warning.milestone))
+
+
+def past_date_warnings(changes: dict[str, date | None], today: date) -> list[MilestoneWarning]:
+    """A milestone moved to a day before `today` (keyed by milestone value, as `changes`): allowed,
+    to record what happened, but its open items would be overdue at once, so worth a second look."""
+    return [
+        MilestoneWarning(
+            milestone,
+            f"{_sentence_start(milestone)} would be on {_long_date(day)}, which has passed: open items due from it "
+            "would be overdue at once. Check the date, or mark those items done once they are.",
+        )
+        for milestone in Milestone
+        if (day := changes.get(milestone.value)) is not None and day < today
+    ]
 
 
 def _sentence_start(milestone: Milestone) -> str:

@@ -185,6 +185,30 @@ def test_the_milestones_preview_warns_of_go_live_on_the_day_of_fdp(client, migra
     assert SAME_DAY in callout(preview.content.decode())
 
 
+def test_a_technical_survey_after_go_live_gets_a_warning():
+    assert messages({"technical_survey": date(2025, 6, 11), "go_live": date(2025, 6, 9)}) == [
+        "The technical survey is on Wednesday 11 June 2025, after go-live (Monday 9 June 2025). In the guide it "
+        "comes shortly after kick-off, to check the practice's hardware and software before the migration: check "
+        "the date."
+    ]
+    assert messages({"technical_survey": date(2025, 6, 9), "go_live": date(2025, 6, 9)}) == []
+
+
+def test_the_milestones_preview_warns_of_a_date_moved_into_the_past_only(client, migration, practice_manager):
+    url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
+    client.force_login(practice_manager)
+    yesterday = date(2025, 4, 9)  # the clock stands at 10 April 2025; the order date passed long ago, unchanged
+
+    preview = client.post(url, milestone_data(migration, technical_survey=yesterday), follow=True)
+
+    warnings = callout(preview.content.decode())
+    assert (
+        "The technical survey would be on Wednesday 9 April 2025, which has passed: open items due from it would be "
+        "overdue at once." in warnings
+    )
+    assert "The order date would be" not in warnings
+
+
 def test_the_milestones_preview_has_no_callout_without_warnings(client, migration, practice_manager):
     url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
     client.force_login(practice_manager)
