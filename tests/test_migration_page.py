@@ -361,13 +361,17 @@ def test_the_page_gives_the_rag_status_the_dashboard_gives(
     assert expected is None or page.startswith(f"RAG status: {expected} ")
 
 
-def test_the_page_links_from_its_top_to_the_checklist_at_its_end(client, migration, practice_manager):
+def test_the_checklist_comes_before_what_changes_seldom_and_the_top_links_to_each(client, migration, practice_manager):
     client.force_login(practice_manager)
 
     html = client.get(detail_url(migration)).content.decode()
 
-    link = html.index('<a href="#checklist">Go to the checklist</a>')
-    assert link < html.index('id="this-week"') < html.index('<div id="checklist"')
+    links = element(html, "on-this-page")
+    assert re.findall(r'href="#([a-z-]+)"', links) == ["checklist", "milestones", "conditions", "people"]
+    marks = ('id="on-this-page"', 'id="this-week"', 'id="check-ins"', '<div id="checklist"')
+    order = [html.index(mark) for mark in marks]
+    order += [html.index(f'id="{section}"') for section in ("milestones", "conditions", "people")]
+    assert order == sorted(order)
 
 
 def test_overdue_items_due_before_the_migration_was_added_are_pointed_out_to_catch_up_on(
