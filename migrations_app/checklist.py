@@ -43,6 +43,8 @@ VIEWS = {
     "open": ("Open", "No open items"),
     "overdue": ("Overdue", "No overdue items"),
     "next-30-days": ("Due in the next 30 days", "No open items fall due in the next 30 days"),
+    # Done or not applicable: where an item closed by mistake is found again, to reopen it.
+    "closed": ("Closed", "No item is done or not applicable yet"),
     "all": ("All", "No items"),
 }
 # Everyone starts on the open items: the page is for what is left to do, and the rest is one link away.
@@ -299,6 +301,8 @@ def in_view(view: str, item: ChecklistItem, today: date, paused: bool = False) -
     the viewer's open ones (access.Relations: owned by them, or unowned with their role)."""
     if view == "all":
         return True
+    if view == "closed":
+        return not item.is_open
     if not item.is_open:
         return False
     if view == "mine":
@@ -532,7 +536,8 @@ def _focus(checklist: Checklist) -> None:
     current = checklist.current_phase
     for phase in checklist.phases:
         if phase.is_finished:
-            phase.shown, phase.collapsed = phase.groups, True
+            # Collapsed, but in the Closed view, which is there to show its items.
+            phase.shown, phase.collapsed = phase.groups, checklist.view != "closed"
         else:
             phase.shown = [
                 Group(group.title, members)

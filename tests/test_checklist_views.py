@@ -215,16 +215,35 @@ def test_htmx_gets_the_checklist_alone_in_the_chosen_view(
 # --- collapsed phases -----------------------------------------------------------------------------------
 
 
-def test_a_finished_phase_is_collapsed_with_its_progress_shown_in_every_view(client, migration, practice_manager):
+def test_a_finished_phase_is_collapsed_with_its_progress_shown_in_every_view_but_closed(
+    client, migration, practice_manager
+):
     first = migration.phases.order_by("position").first()
     mark_done(migration.items.filter(phase=first).exclude(status=ItemStatus.NOT_APPLICABLE), practice_manager)
     done = migration.items.filter(phase=first, status=ItemStatus.DONE).count()
 
-    for view in checklist.VIEWS:
+    for view in set(checklist.VIEWS) - {"closed"}:
         section = phase_section(open_page(client, practice_manager, migration, view), first)
         before, details = section.split('<details class="nhsuk-details tracker-phase__details">')
         assert f"{done} of {done} applicable items done." in text(before)
         assert f"Show the {migration.items.filter(phase=first).count()} closed items" in text(details)
+
+
+def test_the_closed_view_shows_the_done_and_not_applicable_items_to_reopen_from_every_phase(
+    client, migration, practice_manager
+):
+    first = migration.phases.order_by("position").first()
+    mark_done(migration.items.filter(phase=first).exclude(status=ItemStatus.NOT_APPLICABLE), practice_manager)
+    later = migration.items.exclude(phase=first).filter(status=ItemStatus.TO_DO).first()
+    mark_done(migration.items.filter(pk=later.pk), practice_manager)
+    closed = migration.items.exclude(status__in=[ItemStatus.TO_DO, ItemStatus.BLOCKED])
+
+    built = open_page(client, practice_manager, migration, "closed").context["checklist"]
+
+    shown = {each.pk for phase in built.phases for group in phase.shown for each in group.items}
+    assert shown == set(closed.values_list("pk", flat=True))
+    assert not built.phases[0].collapsed  # finished, and open in this view to reopen from
+    assert ("closed", closed.count()) in {(view.key, view.count) for view in built.views}
 
 
 def test_the_open_view_collapses_later_phases_with_nothing_due_in_the_next_30_days(client, migration, practice_manager):
