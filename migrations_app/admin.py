@@ -10,6 +10,8 @@ from django.contrib.auth.forms import AdminUserCreationForm, UserChangeForm
 from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.text import Truncator, capfirst
 from django_otp.plugins.otp_totp.admin import TOTPDeviceAdmin as OTPTOTPDeviceAdmin
 from django_otp.plugins.otp_totp.models import TOTPDevice
 
@@ -17,6 +19,7 @@ from migrations_app import access
 from migrations_app.audit import log_security_event
 from migrations_app.checklist_templates import upgrades
 from migrations_app.forms import UpgradeForm
+from migrations_app.invitations.people import role_phrase
 from migrations_app.models import (
     ICB,
     ApiToken,
@@ -29,10 +32,12 @@ from migrations_app.models import (
     Practice,
     PracticeMigration,
     ReminderPreference,
+    Role,
     Supplier,
     TemplateVersion,
     User,
 )
+from migrations_app.models.choices import PRACTICE_ROLES
 
 admin.site.unregister(TOTPDevice)
 
@@ -71,8 +76,48 @@ class SupplierAdmin(admin.ModelAdmin):
     search_fields = ["name", "system_name"]
 
 
+# The organisation each role belongs to, as the constraint membership_role_matches_organisation
+# (models.people.role_matches_organisation) has it: a practice role a practice, the others their own.
+ORGANISATION_OF_ROLE = {
+    **dict.fromkeys(PRACTICE_ROLES, "practice"),
+    Role.DELIVERY_PARTNER: "delivery_partner",
+    Role.ICB_LEAD: "icb",
+}
+ORGANISATION_NAMES = {"practice": "a practice", "delivery_partner": "a delivery partner", "icb": "an ICB"}
+
+
+class MembershipForm(forms.ModelForm):
+    """A role in the wrong kind of organisation is explained on its row, before the database's
+    constraint is reached (whose message names only the constraint)."""
+
+    def clean(self):
+        cleaned = super().clean()
+        role = cleaned.get("role")
+        if role not in ORGANISATION_OF_ROLE:
+            return cleaned  # no role, or one the field refused already
+        needed = ORGANISATION_OF_ROLE[role]
+        others = [name for name in ORGANISATION_NAMES if name != needed and cleaned.get(name)]
+        if cleaned.get(needed) and not others:
+            return cleaned
+        person = capfirst(role_phrase(role))  # "A practice manager", "Practice staff"
+        verb = "belongs" if person.startswith(("A ", "An ")) else "belong"
+        belongs = f"{person} {verb} to {ORGANISATION_NAMES[needed]}"
+        if cleaned.get(needed):
+            named = " and ".join(ORGANISATION_NAMES[name] for name in others)
+            message, field = f"{belongs} only: leave out {named}.", others[0]
+        else:
+            kind = ORGANISATION_NAMES[needed].split(" ", 1)[1]  # "practice", "delivery partner", "ICB"
+            named = " or ".join(ORGANISATION_NAMES[name] for name in others)
+            message, field = f"{belongs}: choose the {kind}" + (f", not {named}." if others else "."), needed
+        # On a field rather than the row: a field with an error is left out of the model's validation,
+        # so the constraint's own message ("Constraint ... is violated") does not follow this one.
+        self.add_error(field, message)
+        return cleaned
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
+    form = MembershipForm
     extra = 1
     autocomplete_fields = ["practice", "delivery_partner", "icb"]
     # When is read, not typed: one column fewer for the table to fit the page.
@@ -197,7 +242,9 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
         """A new project manager and changed conditions are made as the migration page makes them,
         through the model, so each is written to the history and the checklist follows the
         conditions (an item whose condition no longer holds is not applicable): the form's values
-        are put back as they were, the rest saved, then each change made."""
+        are put back as they were, the rest saved, then each change made. Changed systems (only
+        here: the pages do not change them) are saved with the rest, and written to the history
+        by name."""
         reason = "Changed in the administration"
         manager_changed, manager = "project_manager" in form.changed_data, obj.project_manager
         if manager_changed:
@@ -205,8 +252,22 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
         conditions = {name: getattr(obj, name) for name in Condition.values if name in form.changed_data}
         for name in conditions:
             setattr(obj, name, form.initial[name])
+        systems = [name for name in ("source_supplier", "target_supplier") if name in form.changed_data]
+        systems_before = Supplier.objects.in_bulk([form.initial[name] for name in systems])
         with transaction.atomic():
             super().save_model(request, obj, form, True)
+            Event.objects.bulk_create(
+                Event(
+                    migration=obj,
+                    actor=request.user,
+                    kind=Event.Kind.ATTRIBUTE,
+                    field=name,
+                    old_value=systems_before[form.initial[name]].system_name,
+                    new_value=getattr(obj, name).system_name,
+                    reason=reason,
+                )
+                for name in systems
+            )
             if manager_changed:
                 obj.change_project_manager(manager, by=request.user, reason=reason)
             followed = obj.change_conditions(conditions, by=request.user, reason=reason) if conditions else []
@@ -272,27 +333,66 @@ class PracticeMigrationAdmin(admin.ModelAdmin):
             self.message_user(request, f"{upgraded} checklists upgraded.", messages.SUCCESS)
 
 
+# The event list's item titles and values are cut short to this, for the list to fit the screen: the
+# event's page has them whole.
+EVENT_CELL_CHARACTERS = 40
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
-    """The append-only log, readable by admins and never editable."""
+    """The append-only log, readable by admins and never editable. The list fits a 1,280 px screen
+    (static/admin-theme/admin.css): long titles and values are cut short there, and read whole on
+    the event's page."""
 
-    list_display = ["at", "kind", "migration", "item", "actor", "field", "old", "new"]
+    list_display = ["when", "kind", "organisation", "item_title", "actor", "field_label", "old_short", "new_short"]
+    list_display_links = ["when"]
     list_filter = ["kind"]
-    # Who acted, too: support is asked what someone did.
+    # By practice, whether the event is a migration's or the practice's own (people changes: an
+    # invitation, a membership); by delivery partner or ICB; by item; and who acted, as support is
+    # asked what someone did.
     search_fields = [
         "migration__practice__name",
         "migration__practice__ods_code",
+        "practice__name",
+        "practice__ods_code",
+        "delivery_partner__name",
+        "icb__name",
         "item__title",
         "actor__email",
         "actor__full_name",
     ]
-    list_select_related = ["migration__practice", "item", "actor"]
+    search_help_text = (
+        "Search by practice name or ODS code, delivery partner or ICB, checklist item, or the e-mail address "
+        "or name of who made the change."
+    )
+    # Each row names its organisation, item and actor: all read with the page's one query.
+    list_select_related = ["migration__practice", "practice", "delivery_partner", "icb", "item", "actor"]
     # The latest first, as the API's events and the migration's history list them.
     ordering = ["-at", "-pk"]
     # An event's page: the values as labels and dates, as the list and the history give them.
     fields = ["at", "kind", "migration", "item", "practice", "delivery_partner", "organisation_icb", "actor"]
-    fields += ["field", "old", "new", "reason"]
+    fields += ["field_label", "old", "new", "reason"]
     readonly_fields = [*fields]
+
+    @admin.display(description="when", ordering="at")
+    def when(self, event: Event) -> str:
+        return f"{timezone.localtime(event.at):%-d %b %Y, %H:%M}"
+
+    @admin.display(description="practice or organisation")
+    def organisation(self, event: Event):
+        """The practice of the event's migration, or the organisation a people change was made in."""
+        practice = event.migration.practice if event.migration_id else event.practice
+        return practice or event.delivery_partner or event.icb or self.get_empty_value_display()
+
+    @admin.display(description="item", ordering="item__title")
+    def item_title(self, event: Event) -> str:
+        if event.item_id is None:
+            return self.get_empty_value_display()
+        return Truncator(event.item.title).chars(EVENT_CELL_CHARACTERS)
+
+    @admin.display(description="field", ordering="field")
+    def field_label(self, event: Event) -> str:
+        return event.field_label() if event.field else self.get_empty_value_display()
 
     @admin.display(description="ICB")
     def organisation_icb(self, event: Event):
@@ -305,6 +405,14 @@ class EventAdmin(admin.ModelAdmin):
     @admin.display(description="new value")
     def new(self, event: Event) -> str:
         return event.new_display()
+
+    @admin.display(description="old value")
+    def old_short(self, event: Event) -> str:
+        return Truncator(event.old_display()).chars(EVENT_CELL_CHARACTERS)
+
+    @admin.display(description="new value")
+    def new_short(self, event: Event) -> str:
+        return Truncator(event.new_display()).chars(EVENT_CELL_CHARACTERS)
 
     def has_add_permission(self, request) -> bool:
         return False

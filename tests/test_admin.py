@@ -5,8 +5,18 @@ from datetime import UTC, datetime
 import pytest
 from django.urls import reverse
 
-from migrations_app.models import ChecklistItem, Condition, Event, ItemStatus, Practice, PracticeMigration, Role
-from tests.factories import MILESTONE_DATES, DeliveryPartnerFactory, MembershipFactory
+from migrations_app.models import (
+    ChecklistItem,
+    Condition,
+    Event,
+    ItemStatus,
+    Membership,
+    Practice,
+    PracticeMigration,
+    Role,
+    User,
+)
+from tests.factories import MILESTONE_DATES, DeliveryPartnerFactory, MembershipFactory, SupplierFactory
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
@@ -231,6 +241,112 @@ def test_a_condition_changed_in_the_admin_makes_the_checklist_follow_and_is_in_t
         ItemStatus.NOT_APPLICABLE
     }
     assert f"{len(items)} checklist items no longer apply." in text(withdrawn.content.decode())
+
+
+def test_systems_changed_in_the_admin_are_in_the_migrations_history_by_name(
+    client, migration, support_admin, source_supplier, target_supplier
+):
+    vision = SupplierFactory(name="Cegedim", system_name="Vision")
+    url = reverse("admin:migrations_app_practicemigration_change", args=[migration.pk])
+    client.force_login(support_admin)
+
+    response = client.post(
+        url, change_form_data(client, url, source_supplier=vision.pk, target_supplier=source_supplier.pk)
+    )
+
+    assert response.status_code == 302
+    migration.refresh_from_db()
+    assert (migration.source_supplier, migration.target_supplier) == (vision, source_supplier)
+    events = Event.objects.filter(migration=migration, field__in=["source_supplier", "target_supplier"])
+    assert sorted((event.field, event.old_value, event.new_value) for event in events) == [
+        ("source_supplier", "EMIS Web", "Vision"),
+        ("target_supplier", "SystmOne", "EMIS Web"),
+    ]
+    assert {(event.actor, event.kind, event.reason) for event in events} == {
+        (support_admin, Event.Kind.ATTRIBUTE, "Changed in the administration")
+    }
+
+
+def test_saving_a_migration_with_its_systems_unchanged_logs_no_system_change(client, migration, support_admin):
+    url = reverse("admin:migrations_app_practicemigration_change", args=[migration.pk])
+    client.force_login(support_admin)
+
+    response = client.post(url, change_form_data(client, url))
+
+    assert response.status_code == 302
+    assert not Event.objects.filter(migration=migration, field__in=["source_supplier", "target_supplier"]).exists()
+
+
+def new_person_with_membership(**membership) -> dict:
+    """The admin's add-person form, with one membership row."""
+    return {
+        "email": "new.person@example.nhs.uk",
+        "full_name": "Nell New",
+        "usable_password": "true",
+        "password1": "a long enough password 42",
+        "password2": "a long enough password 42",
+        "memberships-TOTAL_FORMS": "1",
+        "memberships-INITIAL_FORMS": "0",
+        "memberships-MIN_NUM_FORMS": "0",
+        "memberships-MAX_NUM_FORMS": "1000",
+        **{f"memberships-0-{name}": value for name, value in membership.items()},
+    }
+
+
+@pytest.mark.parametrize(
+    ("role", "organisations", "message"),
+    [
+        (Role.PRACTICE_MANAGER, ["icb"], "A practice manager belongs to a practice: choose the practice, not an ICB."),
+        (Role.CLINICAL_LEAD, [], "A clinical lead belongs to a practice: choose the practice."),
+        (
+            Role.PRACTICE_STAFF,
+            ["practice", "delivery_partner"],
+            "Practice staff belong to a practice only: leave out a delivery partner.",
+        ),
+        (
+            Role.DELIVERY_PARTNER,
+            ["practice"],
+            "A delivery partner project manager belongs to a delivery partner: choose the delivery partner, "
+            "not a practice.",
+        ),
+        (
+            Role.ICB_LEAD,
+            ["practice", "delivery_partner"],
+            "An ICB lead belongs to an ICB: choose the ICB, not a practice or a delivery partner.",
+        ),
+    ],
+)
+def test_a_membership_in_the_wrong_kind_of_organisation_is_explained_on_its_row(
+    client, admin_user, practice, role, organisations, message
+):
+    chosen = {"practice": practice, "delivery_partner": practice.delivery_partner, "icb": practice.icb}
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:migrations_app_user_add"),
+        new_person_with_membership(role=role, **{name: chosen[name].pk for name in organisations}),
+    )
+
+    page = text(response.content.decode())
+    assert response.status_code == 200
+    assert message in page
+    assert "is violated" not in page
+    assert not User.objects.filter(email="new.person@example.nhs.uk").exists()
+
+
+def test_a_membership_in_the_right_kind_of_organisation_is_saved(client, admin_user, practice):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:migrations_app_user_add"),
+        new_person_with_membership(role=Role.PRACTICE_MANAGER, practice=practice.pk),
+    )
+
+    assert response.status_code == 302
+    person = User.objects.get(email="new.person@example.nhs.uk")
+    assert list(Membership.objects.filter(user=person).values_list("role", "practice")) == [
+        (Role.PRACTICE_MANAGER, practice.pk)
+    ]
 
 
 def test_the_two_factor_devices_are_named_and_searched_as_people_know_them(client, admin_user, practice_manager):

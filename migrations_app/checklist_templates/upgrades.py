@@ -11,6 +11,7 @@ does it, re-planned under the migration's lock. What differs is found by diffs.p
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from functools import cached_property
 
 from django.db import transaction
 from django.utils import timezone
@@ -32,6 +33,7 @@ from migrations_app.models import (
 )
 from migrations_app.models.checklist_items import condition_reason
 from migrations_app.models.choices import OPEN_STATUSES
+from migrations_app.models.events import FIELD_LABELS
 
 # Items are matched by key, so an item an upgrade keeps takes every other copied field from its template.
 REWRITTEN_FIELDS = tuple(name for name in ItemTemplate.COPIED_FIELDS if name != "key")
@@ -40,19 +42,6 @@ REWRITTEN_FIELDS = tuple(name for name in ItemTemplate.COPIED_FIELDS if name != 
 PLAIN_FIELDS = tuple(
     name for name in diffs.CONTENT_FIELDS if name not in ("anchor", "offset_days", "condition", "depends_on")
 )
-# How a reviewer reads each change.
-LABELS = {
-    "title": "Title",
-    "group": "Question",
-    "guide_url": "Guide link",
-    "responsible_role": "Responsible",
-    "due_rule": "When it is due",
-    "kind": "Kind",
-    "condition": "Applies",
-    "depends_on": "Waits for",
-    "phase": "Phase",
-    "order": "Order in its phase",
-}
 
 
 @dataclass(frozen=True)
@@ -65,7 +54,8 @@ class FieldChange:
 
     @property
     def label(self) -> str:
-        return LABELS[self.field]
+        # The event log records the change under the same name (_write): both read it the same way.
+        return FIELD_LABELS[self.field]
 
 
 @dataclass
@@ -117,6 +107,16 @@ class Plan:
     phases: list[diffs.PhaseChange] = field(default_factory=list)
     # Kept items whose position number changes only because others were added or removed around them.
     renumbered: list[tuple[ChecklistItem, ItemTemplate]] = field(default_factory=list)
+
+    @cached_property
+    def versions(self) -> list[TemplateVersion]:
+        """The published versions the upgrade brings in, oldest first: each after the migration's, up
+        to the target. A reviewer reads the change note of every one, not only the target's."""
+        return list(
+            TemplateVersion.objects.published()
+            .filter(template_id=self.target.template_id, number__gt=self.source.number, number__lte=self.target.number)
+            .order_by("number")
+        )
 
     def added_overdue(self, day: date) -> list[AddedItem]:
         """The items added that are overdue on `day` as soon as they are: the RAG status counts them."""

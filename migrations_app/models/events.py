@@ -8,7 +8,43 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
-from migrations_app.models.choices import CheckInRag, ItemStatus, MigrationStatus
+from migrations_app.models.choices import CheckInRag, Condition, ItemStatus, MigrationStatus, Milestone, Role
+
+# How people read the field an event names: events store the model field's name (or the workflow's,
+# as "membership"). A name not here reads as itself in words (Event.field_label).
+FIELD_LABELS = {
+    "status": "Status",
+    "note": "Note",
+    "due_on": "Due date",
+    "owner": "Owner",
+    "archived_at": "In the checklist",
+    "project_manager": "Project manager",
+    "source_supplier": "Current system",
+    "target_supplier": "New system",
+    "template_version": "Checklist version",
+    "check_in_weekday": "Check-in day",
+    "membership": "Membership",
+    "invitation": "Invitation",
+    **{milestone.field_name: milestone.label for milestone in Milestone},
+    **{condition.value: condition.label for condition in Condition},
+    # A check-in is logged as "<side>_check_in" (CheckIn.give), a retrospective as the role of the side
+    # that wrote it (Retrospective.write).
+    "practice_check_in": "Practice check-in",
+    "delivery_partner_check_in": "Delivery partner check-in",
+    **{role.value: role.label for role in (Role.PRACTICE_MANAGER, Role.DELIVERY_PARTNER)},
+    # An item's content an upgrade changed: the upgrade review (checklist_templates.upgrades) names it
+    # so too.
+    "title": "Title",
+    "group": "Question",
+    "guide_url": "Guide link",
+    "responsible_role": "Responsible",
+    "due_rule": "When it is due",
+    "kind": "Kind",
+    "condition": "Applies",
+    "depends_on": "Waits for",
+    "phase": "Phase",
+    "order": "Order in its phase",
+}
 
 
 class EventQuerySet(models.QuerySet):
@@ -137,6 +173,10 @@ class Event(models.Model):
 
     def delete(self, *args, **kwargs):
         raise TypeError("The event log is append-only.")
+
+    def field_label(self) -> str:
+        """The field as people read it: "Due date", not "due_on"."""
+        return FIELD_LABELS.get(self.field) or self.field.replace("_", " ").capitalize()
 
     def old_display(self) -> str:
         return self._display(self.old_value)
