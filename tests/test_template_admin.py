@@ -145,6 +145,15 @@ def test_staff_without_a_second_factor_are_sent_to_set_one_up(client, draft, tem
 # --- published versions are read-only ------------------------------------------------------------------
 
 
+def test_every_input_of_a_drafts_phase_rows_is_named_for_screen_readers(editor_client, draft):
+    page = editor_client.get(change_url(draft)).content.decode()
+
+    phase = draft.phases.order_by("position").first()
+    names = re.findall(r'aria-label="([^"]*) of: ' + re.escape(phase.title) + '"', page)
+    assert "Position" in names
+    assert all(name.strip() for name in names), names
+
+
 def test_a_published_version_page_is_read_only(editor_client, guide_version):
     page = editor_client.get(change_url(guide_version)).content.decode()
     phase_page = editor_client.get(change_url(guide_version.phases.first())).content.decode()

@@ -16,6 +16,7 @@ from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import models, transaction
 from django.db.models import Count, F
 from django.forms.models import BaseInlineFormSet
+from django.forms.utils import pretty_name
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
@@ -89,8 +90,10 @@ class LabelledRowsFormSet(BaseInlineFormSet):
     def add_fields(self, form, index) -> None:
         super().add_fields(form, index)
         row = getattr(form.instance, "title", "") or "the new row"
-        for field in form.fields.values():
-            label = str(field.label or "")
+        for name, field in form.fields.items():
+            # A field declared on the form without a label (the position) is named as Django's
+            # heading names it, from the field's name.
+            label = str(field.label or pretty_name(name))
             field.widget.attrs["aria-label"] = f"{label[:1].upper()}{label[1:]} of: {row}"
 
 
