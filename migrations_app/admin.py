@@ -18,6 +18,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from migrations_app import access
 from migrations_app.audit import log_security_event
 from migrations_app.checklist_templates import upgrades
+from migrations_app.checklist_templates.admin import LabelledRowsFormSet
 from migrations_app.forms import UpgradeForm
 from migrations_app.invitations.people import role_phrase
 from migrations_app.models import (
@@ -115,9 +116,20 @@ class MembershipForm(forms.ModelForm):
         return cleaned
 
 
+class MembershipRows(LabelledRowsFormSet):
+    """Each box of a membership's row named for screen readers ("Practice of: the practice
+    manager membership"), as the template tables' rows are; by its role, read without a query."""
+
+    def row_name(self, form) -> str:
+        if form.instance.pk:
+            return f"the {form.instance.get_role_display().lower()} membership"
+        return "the new membership"
+
+
 class MembershipInline(admin.TabularInline):
     model = Membership
     form = MembershipForm
+    formset = MembershipRows
     extra = 1
     autocomplete_fields = ["practice", "delivery_partner", "icb"]
     # When is read, not typed: one column fewer for the table to fit the page.

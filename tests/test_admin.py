@@ -1,5 +1,6 @@
 """Admins set up organisations and migrations in the Django admin."""
 
+import re
 from datetime import UTC, datetime
 
 import pytest
@@ -393,3 +394,13 @@ def test_an_event_is_named_in_uk_time_as_its_fields_show_it(
     assert "To do" in text(page) and "to_do" not in text(page)
     assert ">ICB:<" in page and "Icb" not in page
     assert "None" not in text(page)  # an event with no ICB of its own shows the admin's empty value
+
+
+def test_each_box_of_a_membership_row_is_named_for_screen_readers(client, admin_user, practice_manager):
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:migrations_app_user_change", args=[practice_manager.pk])).content.decode()
+
+    role = re.search(r'<select name="memberships-0-role"[^>]*>', page).group(0)
+    assert 'aria-label="Role of: the practice manager membership"' in role
+    assert 'aria-label="Role of: the new membership"' in page

@@ -89,12 +89,15 @@ class LabelledRowsFormSet(BaseInlineFormSet):
 
     def add_fields(self, form, index) -> None:
         super().add_fields(form, index)
-        row = getattr(form.instance, "title", "") or "the new row"
+        row = self.row_name(form)
         for name, field in form.fields.items():
             # A field declared on the form without a label (the position) is named as Django's
             # heading names it, from the field's name.
             label = str(field.label or pretty_name(name))
             field.widget.attrs["aria-label"] = f"{label[:1].upper()}{label[1:]} of: {row}"
+
+    def row_name(self, form) -> str:
+        return getattr(form.instance, "title", "") or "the new row"
 
 
 class UniqueKeyInVersion(forms.ModelForm):
