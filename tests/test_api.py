@@ -209,6 +209,19 @@ def test_the_detail_is_the_row_and_its_phases(client, practice_manager, migratio
     assert sum(phase["open"] for phase in body["phases"]) > 0
 
 
+def test_each_migrations_detail_is_its_own_row_for_a_reader_of_every_migration(
+    client, admin_user, settings, world, migration, other_migration
+):
+    # Unchecked, as in production: a statement kept for another migration's detail would be run.
+    settings.CHECK_REMEMBERED_SQL = False
+    client.force_login(admin_user)
+
+    details = [client.get(detail_url(pk)).json() for pk in (migration.pk, other_migration.pk, migration.pk)]
+
+    assert [detail["id"] for detail in details] == [migration.pk, other_migration.pk, migration.pk]
+    assert details[1]["ods_code"] == other_migration.practice.ods_code
+
+
 def test_a_migration_the_caller_cannot_see_is_a_404_problem(client, delivery_partner_user, other_migration):
     client.force_login(delivery_partner_user)
 

@@ -83,8 +83,7 @@ def migration_detail(request: Request, pk: int) -> Response:
     migration, migration_access = access.get_migration(request.user, pk)
     today = timezone.localdate()
     options = rows.options_for(request.user, facets=False)
-    found = rows.Found(request.user, rows.Filters(status="all"), today, options)
-    found.migrations = found.migrations.filter(pk=migration.pk)
+    found = rows.Found(request.user, rows.Filters(status="all"), today, options, migration_pk=migration.pk)
     row = next(iter(found[:1]), None)
     if row is None:  # gone since get_migration read it
         raise NotFound

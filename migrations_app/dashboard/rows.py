@@ -18,7 +18,6 @@ row in the same order, a chunk at a time (Found.chunks, export.py).
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
-from functools import cached_property
 from typing import Any
 
 from django.db import connection
@@ -383,21 +382,38 @@ class Found:
         *,
         with_last_change: bool = False,
         count_stale: bool = True,
+        migration_pk: int | None = None,
     ) -> None:
+        """`migration_pk`: that migration's row only (the API's one migration), if it matches."""
         self.user, self.filters, self.count_stale, self.with_last_change = user, filters, count_stale, with_last_change
+        self.migration_pk = migration_pk
         self.fields = (*ROW_FIELDS, "last_change_at") if with_last_change else ROW_FIELDS
         self.today, self.options = today, options
         self.total: int | None = None
-        # What the statements of these rows depend on (WRITTEN): the page's number is not one.
-        self.key = (access.visibility_key(user), replace(filters, page=1), today, count_stale, with_last_change)
+        # What the statements of these rows depend on (WRITTEN): every argument but the options
+        # (names, read in Python) and the page's number.
+        self.key = (
+            access.visibility_key(user),
+            replace(filters, page=1),
+            today,
+            count_stale,
+            with_last_change,
+            migration_pk,
+        )
+        self._migrations: QuerySet | None = None
 
-    @cached_property
+    @property
     def migrations(self) -> QuerySet:
-        """The matching migrations, built (matching()) when a statement not yet written needs them."""
-        migrations = matching(self.user, self.filters, self.today, count_stale=self.count_stale)
-        if self.with_last_change:
-            migrations = migrations.annotate(last_change_at=_last_change())
-        return migrations
+        """The matching migrations, built (matching()) when a statement not yet written needs them.
+        Read-only: narrowed from outside, the statements kept for `key` would be another query's."""
+        if self._migrations is None:
+            migrations = matching(self.user, self.filters, self.today, count_stale=self.count_stale)
+            if self.with_last_change:
+                migrations = migrations.annotate(last_change_at=_last_change())
+            if self.migration_pk is not None:
+                migrations = migrations.filter(pk=self.migration_pk)
+            self._migrations = migrations
+        return self._migrations
 
     def rows_of(self, name: str, write: Callable[[QuerySet], QuerySet]) -> list[tuple]:
         """The rows of the values_list queryset `write(self.migrations)`, which depends on nothing
