@@ -105,14 +105,15 @@ class MembershipForm(forms.ModelForm):
         belongs = f"{person} {verb} to {ORGANISATION_NAMES[needed]}"
         if cleaned.get(needed):
             named = " and ".join(ORGANISATION_NAMES[name] for name in others)
-            message, field = f"{belongs} only: leave out {named}.", others[0]
+            message = f"{belongs} only: leave out {named}."
         else:
             kind = ORGANISATION_NAMES[needed].split(" ", 1)[1]  # "practice", "delivery partner", "ICB"
             named = " or ".join(ORGANISATION_NAMES[name] for name in others)
-            message, field = f"{belongs}: choose the {kind}" + (f", not {named}." if others else "."), needed
-        # On a field rather than the row: a field with an error is left out of the model's validation,
-        # so the constraint's own message ("Constraint ... is violated") does not follow this one.
-        self.add_error(field, message)
+            message = f"{belongs}: choose the {kind}" + (f", not {named}." if others else ".")
+        # On the role, the row's first box: seen at any width (the row's table scrolls sideways on
+        # a narrow screen), and a field with an error is left out of the model's validation, so the
+        # constraint's own message ("Constraint ... is violated") does not follow this one.
+        self.add_error("role", message)
         return cleaned
 
 

@@ -5,6 +5,7 @@ from datetime import UTC, datetime
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from migrations_app.models import (
     ChecklistItem,
@@ -332,6 +333,9 @@ def test_a_membership_in_the_wrong_kind_of_organisation_is_explained_on_its_row(
     assert response.status_code == 200
     assert message in page
     assert "is violated" not in page
+    # On the row's first box, the role, which shows at any width (the row's table scrolls sideways).
+    row = re.search(r'<td class="field-role">.*?</td>', response.content.decode(), re.DOTALL).group(0)
+    assert escape(message) in row
     assert not User.objects.filter(email="new.person@example.nhs.uk").exists()
 
 
