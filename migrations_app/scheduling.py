@@ -270,11 +270,12 @@ def milestone_warnings(dates: dict[str, date | None]) -> list[MilestoneWarning]:
             )
         )
     survey = dates.get(Milestone.TECHNICAL_SURVEY)
-    if survey and go_live and survey > go_live:
+    if survey and go_live and survey >= go_live:
+        when = "on the day of" if survey == go_live else "after"
         warnings.append(
             MilestoneWarning(
                 Milestone.TECHNICAL_SURVEY,
-                f"The technical survey is on {_long_date(survey)}, after go-live ({_long_date(go_live)}). In the "
+                f"The technical survey is on {_long_date(survey)}, {when} go-live ({_long_date(go_live)}). In the "
                 "guide it comes shortly after kick-off, to check the practice's hardware and software before the "
                 "migration: check the date.",
             )
@@ -311,8 +312,8 @@ def past_date_warnings(changes: dict[str, date | None], today: date) -> list[Mil
     return [
         MilestoneWarning(
             milestone,
-            f"{_sentence_start(milestone)} would be on {_long_date(day)}, which has passed: open items due from it "
-            "would be overdue at once. Check the date, or mark those items done once they are.",
+            f"{_sentence_start(milestone)} would be on {_long_date(day)}, which has passed. That is right for "
+            "something that has already happened; otherwise check the date: open items due from it count as overdue.",
         )
         for milestone in Milestone
         if (day := changes.get(milestone.value)) is not None and day < today

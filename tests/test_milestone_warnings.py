@@ -191,7 +191,12 @@ def test_a_technical_survey_after_go_live_gets_a_warning():
         "comes shortly after kick-off, to check the practice's hardware and software before the migration: check "
         "the date."
     ]
-    assert messages({"technical_survey": date(2025, 6, 9), "go_live": date(2025, 6, 9)}) == []
+    assert messages({"technical_survey": date(2025, 6, 9), "go_live": date(2025, 6, 9)}) == [
+        "The technical survey is on Monday 9 June 2025, on the day of go-live (Monday 9 June 2025). In the guide it "
+        "comes shortly after kick-off, to check the practice's hardware and software before the migration: check "
+        "the date."
+    ]
+    assert messages({"technical_survey": date(2025, 6, 6), "go_live": date(2025, 6, 9)}) == []
 
 
 def test_the_milestones_preview_warns_of_a_date_moved_into_the_past_only(client, migration, practice_manager):
@@ -203,8 +208,8 @@ def test_the_milestones_preview_warns_of_a_date_moved_into_the_past_only(client,
 
     warnings = callout(preview.content.decode())
     assert (
-        "The technical survey would be on Wednesday 9 April 2025, which has passed: open items due from it would be "
-        "overdue at once." in warnings
+        "The technical survey would be on Wednesday 9 April 2025, which has passed. That is right for something "
+        "that has already happened; otherwise check the date: open items due from it count as overdue." in warnings
     )
     assert "The order date would be" not in warnings
 
