@@ -79,3 +79,12 @@ def test_setting_a_password_from_a_reset_link_says_plainly_when_the_two_differ(c
     assert done.status_code == 302
     practice_manager.refresh_from_db()
     assert practice_manager.check_password(NEW)
+
+
+def test_the_sign_in_security_page_links_to_changing_the_password(client, practice_manager):
+    client.force_login(practice_manager)
+
+    page = client.get(reverse("two_factor_manage")).content.decode()
+
+    assert "<h1>Sign-in security</h1>" in page
+    assert f'<a href="{reverse("password_change")}">Change your password</a>' in page
