@@ -372,6 +372,7 @@ def test_the_checklist_comes_before_what_changes_seldom_and_the_top_links_to_eac
     order = [html.index(mark) for mark in marks]
     order += [html.index(f'id="{section}"') for section in ("milestones", "conditions", "people")]
     assert order == sorted(order)
+    assert re.search(r'<div id="checklist"[^>]*>\s*(?:\{#.*?#\}\s*)?<h2[^>]*>Checklist</h2>', html)
 
 
 def test_overdue_items_due_before_the_migration_was_added_are_pointed_out_to_catch_up_on(
