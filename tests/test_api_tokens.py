@@ -154,7 +154,7 @@ def test_the_model_refuses_an_expiry_over_a_year_ahead(practice_manager):
         token.full_clean()
 
 
-@pytest.mark.parametrize("typed", [" weekly REPORT ", "Weekly   report"])
+@pytest.mark.parametrize("typed", [" weekly REPORT ", "Weekly   report", "Weekly report\u200b", "\uff37eekly report"])
 def test_a_name_differing_only_in_capitals_or_spaces_is_the_same_name(typed, client, practice_manager):
     make_token(practice_manager, name="Weekly report")
     client.force_login(practice_manager)

@@ -1,6 +1,7 @@
 """The form that makes a personal API token on the account's API tokens page: a name, a scope and
 an expiry date (an NHS.UK date input, `expires_on-day`, `-month`, `-year`)."""
 
+import unicodedata
 from datetime import date, timedelta
 
 from django import forms
@@ -61,7 +62,9 @@ class ApiTokenForm(OneDateInput, forms.Form):
     def clean_name(self) -> str:
         # Runs of spaces as one, and names told apart by their letters only, not by their capitals:
         # "Weekly report" and " weekly  REPORT " would be two tokens no one could tell apart in the list.
-        name = " ".join(self.cleaned_data["name"].split())
+        # NFKC first (a full-width "Ｗ" is a "W"), and invisible characters (a zero-width space) left out.
+        typed = unicodedata.normalize("NFKC", self.cleaned_data["name"])
+        name = " ".join("".join(char for char in typed if unicodedata.category(char) != "Cf").split())
         taken = ApiToken.objects.owned_by(self.user).unrevoked().filter(name__iexact=name).select_related("user")
         # A token stopped by a password change gives its name back (ApiToken.issue marks it revoked).
         if clash := next((token for token in taken if token.matches_account), None):
