@@ -879,6 +879,7 @@ def test_a_colleague_at_the_same_delivery_partner_opens_and_applies_an_upload(cl
     client.post(url)
 
     assert page.status_code == 200 and "New Road Surgery" in page.content.decode()
+    assert f"uploaded by {importer} on " in page.content.decode()  # whose it is, before applying it
     assert Practice.objects.get(ods_code="K82001").delivery_partner == delivery_partner
     upload.refresh_from_db()
     assert (upload.uploaded_by, upload.applied_by) == (importer, colleague)

@@ -84,7 +84,7 @@ def get_import(user, pk: int) -> tuple[MigrationImport, Starter]:
     the row, so two colleagues confirming at once apply it once). To anyone else it is a 404, as if
     it did not exist. An upload from before the delivery partner was kept is its uploader's only."""
     may_start = starter(user)
-    uploads = MigrationImport.objects.select_related("delivery_partner")
+    uploads = MigrationImport.objects.select_related("delivery_partner", "uploaded_by")
     if not may_start.every_practice:
         uploads = uploads.filter(Q(uploaded_by=user) | Q(delivery_partner_id__in=may_start.partner_ids))
     return get_object_or_404(uploads, pk=pk), may_start
