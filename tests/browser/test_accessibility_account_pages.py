@@ -150,7 +150,7 @@ def test_unsubscribed_page(page, practice_manager):
 def test_two_factor_page_when_it_is_off(page, sign_in, practice_manager):
     sign_in(page, practice_manager)
     page.goto("/accounts/two-factor/")
-    expect(heading(page)).to_have_text("Two-factor sign-in")
+    expect(heading(page)).to_have_text("Sign-in security")
     expect(page.get_by_role("link", name="Set up two-factor sign-in")).to_be_visible()
 
     assert_no_axe_violations(page)
@@ -159,7 +159,7 @@ def test_two_factor_page_when_it_is_off(page, sign_in, practice_manager):
 def test_two_factor_page_when_the_role_needs_it(page, sign_in, delivery_partner_user):
     sign_in(page, delivery_partner_user)
     page.goto("/accounts/two-factor/")
-    expect(heading(page)).to_have_text("Two-factor sign-in")
+    expect(heading(page)).to_have_text("Sign-in security")
     expect(page.locator("main")).to_contain_text("it cannot be turned off")
 
     assert_no_axe_violations(page)
@@ -169,7 +169,7 @@ def test_two_factor_page_when_it_can_be_turned_off(page, sign_in, practice_manag
     give_two_factor_device(practice_manager)
     sign_in(page, practice_manager)
     page.goto("/accounts/two-factor/")
-    expect(heading(page)).to_have_text("Two-factor sign-in")
+    expect(heading(page)).to_have_text("Sign-in security")
     expect(page.get_by_role("button", name="Turn off two-factor sign-in")).to_be_visible()
 
     assert_no_axe_violations(page)
@@ -180,7 +180,7 @@ def test_two_factor_page_after_turning_it_off(page, sign_in, practice_manager):
     sign_in(page, practice_manager)
     page.goto("/accounts/two-factor/")
     page.get_by_role("button", name="Turn off two-factor sign-in").click()
-    expect(heading(page)).to_have_text("Two-factor sign-in")
+    expect(heading(page)).to_have_text("Sign-in security")
     expect(page.locator("main")).to_contain_text("Two-factor sign-in is turned off.")
     assert not TOTPDevice.objects.devices_for_user(practice_manager).exists()
 
