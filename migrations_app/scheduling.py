@@ -320,6 +320,21 @@ def past_date_warnings(changes: dict[str, date | None], today: date) -> list[Mil
     ]
 
 
+def due_date_notes(due_on: date | None, *, is_open: bool, today: date) -> list[str]:
+    """What is worth a second look about a due date set by hand (allowed all the same): one that
+    has passed makes an open item overdue at once, and one on a weekend or a bank holiday is a day
+    the practice and its suppliers are mostly closed (a worked-out date never falls on one)."""
+    if due_on is None:
+        return []
+    notes = []
+    if is_open and due_on < today:
+        notes.append(f"{_long_date(due_on)} has passed, so the item is overdue now.")
+    if reason := non_working_reason(due_on):
+        kind = "" if reason == "a weekend" else ", a bank holiday"
+        notes.append(f"{_long_date(due_on)} is {reason}{kind}: check the date if the work needs the practice open.")
+    return notes
+
+
 def _sentence_start(milestone: Milestone) -> str:
     words = _IN_A_SENTENCE[milestone]
     return words[0].upper() + words[1:]

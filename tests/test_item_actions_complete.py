@@ -459,3 +459,44 @@ def test_a_gates_refusal_lists_each_open_item_it_waits_for_once_all_of_them(clie
     assert [refusal.count(each.title) for each in waiting] == [1] * len(waiting)
     gate.refresh_from_db()
     assert gate.status == ItemStatus.TO_DO
+
+
+@pytest.mark.parametrize(
+    ("due_on", "note"),
+    [
+        (date(2025, 4, 7), "Monday 7 April 2025 has passed, so the item is overdue now."),
+        (date(2025, 4, 19), "Saturday 19 April 2025 is a weekend: check the date if the work needs the practice open."),
+        (date(2025, 4, 21), "Monday 21 April 2025 is Easter Monday, a bank holiday: check the date"),
+    ],
+)
+def test_a_due_date_set_by_hand_that_has_passed_or_is_not_a_working_day_is_saved_with_a_warning(
+    client, migration, practice_manager, due_on, note
+):
+    task = item(migration, OVERDUE_KEY)
+    client.force_login(practice_manager)
+
+    response = client.post(
+        item_url("item_due_date", task),
+        {"revision": task.revision, "reason": DUE_REASON, **date_boxes(due_on)},
+        follow=True,
+    )
+
+    task.refresh_from_db()
+    assert task.due_on == due_on
+    page = text(response.content.decode())
+    assert f"Warning: {note}" in page
+    assert page.count("Warning:") == 1
+
+
+def test_a_working_day_to_come_set_by_hand_gets_no_warning(client, migration, practice_manager):
+    task = item(migration, OVERDUE_KEY)
+    client.force_login(practice_manager)
+
+    response = client.post(
+        item_url("item_due_date", task),
+        {"revision": task.revision, "reason": DUE_REASON, **date_boxes(date(2025, 4, 14))},
+        follow=True,
+    )
+
+    assert "Warning:" not in text(response.content.decode())
+    assert "Due date set by hand, 14 April 2025" in text(response.content.decode())

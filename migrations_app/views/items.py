@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET
 
-from migrations_app import access, checklist
+from migrations_app import access, checklist, scheduling
 from migrations_app.access import Permission
 from migrations_app.forms import DueDateForm, NoteForm, OwnerForm, ReasonForm, ReopenForm, SignOffForm
 from migrations_app.models import ChecklistItem, ItemStatus
@@ -199,6 +199,9 @@ def item_due_date(request: HttpRequest, pk: int, item_pk: int) -> HttpResponse:
             when = f"{item.due_on.day} {item.due_on:%B %Y}" if item.due_on else "not agreed yet"
             how = "set by hand" if item.manual_due_on else "worked out from the plan"
             messages.success(request, f"Due date {how}, {when}: {item.title}")
+            if item.manual_due_on:
+                for note in scheduling.due_date_notes(item.due_on, is_open=item.is_open, today=timezone.localdate()):
+                    messages.warning(request, note)
             return redirect("migrations:item_detail", pk=pk, item_pk=item_pk)
     status = 409 if _is_stale(form) else 400
     item.refresh_from_db()
