@@ -107,6 +107,7 @@ urlpatterns = [
         name="invitation_cancel",
     ),
     path("migrations/<int:pk>/people/<int:membership_pk>/remove/", people_views.member_remove, name="member_remove"),
+    path("migrations/<int:pk>/people/<int:membership_pk>/role/", people_views.member_role, name="member_role"),
     path("team/", people_views.team, name="team"),
     path(
         "team/delivery-partners/<int:partner_pk>/check-in-day/",

@@ -387,6 +387,15 @@ def assert_invitation_cancelled(invitation: Invitation, migration: PracticeMigra
     assert people_event_by(user, migration, "invitation")
 
 
+def role_data(target, migration: PracticeMigration) -> dict:
+    return {"role": Role.CLINICAL_LEAD}
+
+
+def assert_role_changed(member: User, migration: PracticeMigration, user: User) -> None:
+    assert Membership.objects.get(user=member, practice=migration.practice).role == Role.CLINICAL_LEAD
+    assert people_event_by(user, migration, "membership")
+
+
 def assert_removed(member: User, migration: PracticeMigration, user: User) -> None:
     assert not Membership.objects.filter(user=member, practice=migration.practice).exists()
     assert people_event_by(user, migration, "membership")
@@ -659,6 +668,8 @@ MATRIX = [
     ),
     Route("migrations:member_remove", "GET", INVITE_TO_PRACTICE, "member"),
     Route("migrations:member_remove", "POST", INVITE_TO_PRACTICE, "member", no_data, assert_removed),
+    Route("migrations:member_role", "GET", INVITE_TO_PRACTICE, "member"),
+    Route("migrations:member_role", "POST", INVITE_TO_PRACTICE, "member", role_data, assert_role_changed),
     # Starting migrations (access.starter): delivery partners for their practices, support admins for
     # any. These pages are about no one migration, so everyone else gets a 403, an outsider too.
     Route("migrations:migration_start", "GET", START_MIGRATIONS, "dashboard"),

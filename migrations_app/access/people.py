@@ -103,14 +103,26 @@ def get_practice_invitation(user, pk: int, invitation_pk: int) -> tuple[Practice
 
 def get_practice_member(user, pk: int, membership_pk: int) -> tuple[PracticeMigration, Membership]:
     """A membership of the practice of a migration `user` can see (else 404) that they may end (else 403)."""
+    migration, membership, _ = _practice_member(user, pk, membership_pk, refuse_own=_refuse_removing_oneself)
+    return migration, membership
+
+
+def get_practice_member_to_change(user, pk: int, membership_pk: int) -> tuple[PracticeMigration, Membership, tuple]:
+    """A membership of the practice of a migration `user` can see (else 404) whose role they may
+    change (else 403): one they may end (`may_remove`), to one of the roles they may give there
+    (returned with it). Nobody changes their own."""
+    return _practice_member(user, pk, membership_pk, refuse_own=_refuse_changing_own_role)
+
+
+def _practice_member(user, pk: int, membership_pk: int, *, refuse_own) -> tuple[PracticeMigration, Membership, tuple]:
     migration, roles = get_people_of(user, pk)
     members = Membership.objects.select_related("user")
     membership = get_object_or_404(members, pk=membership_pk, practice_id=migration.practice_id)
     membership.practice = migration.practice
-    _refuse_removing_oneself(user, membership)
+    refuse_own(user, membership)
     if not may_remove(user, membership, roles):
         raise PermissionDenied
-    return migration, membership
+    return migration, membership, roles
 
 
 def get_team_invitation(user, invitation_pk: int) -> Invitation:
@@ -140,4 +152,11 @@ def _refuse_removing_oneself(user, membership: Membership) -> None:
     if membership.user_id == user.pk:
         raise PermissionDenied(
             f"You cannot remove yourself from {membership.organisation}. Ask someone else who manages its people."
+        )
+
+
+def _refuse_changing_own_role(user, membership: Membership) -> None:
+    if membership.user_id == user.pk:
+        raise PermissionDenied(
+            f"You cannot change your own role at {membership.organisation}. Ask someone else who manages its people."
         )

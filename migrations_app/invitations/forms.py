@@ -63,6 +63,23 @@ class InviteForm(forms.Form):
         return cleaned
 
 
+class RoleForm(forms.Form):
+    """Another role for someone at a practice, from those the person changing it may give there
+    (`access.roles_to_invite`), with the hints the invite form gives."""
+
+    role = forms.ChoiceField(
+        label="New role", widget=forms.RadioSelect, error_messages={"required": "Select their new role"}
+    )
+
+    def __init__(self, *args, current: str, roles: tuple[str, ...], **kwargs) -> None:
+        super().__init__(*args, **kwargs)
+        self.current = current
+        self.fields["role"].choices = [(role, Role(role).label) for role in roles if role != current]
+
+    def role_options(self) -> list[tuple[object, str]]:
+        return [(option, ROLE_HINTS.get(option.data["value"], "")) for option in self["role"]]
+
+
 class NewAccountForm(SetPasswordMixin, forms.Form):
     """The name and password of someone joining from an invitation, checked with Django's password
     validators (AUTH_PASSWORD_VALIDATORS) against their name and address too."""

@@ -30,6 +30,7 @@ from migrations_app.models import (
     PracticeMigration,
     User,
 )
+from migrations_app.models.choices import ItemKind
 from migrations_app.models.invitations import InvitationState, new_nonce
 
 
@@ -255,6 +256,42 @@ def remove_member(membership: Membership, *, by: User) -> bool:
             old_value=_member_text(person, membership.get_role_display()),
             **organisation_fields(organisation),
         )
+    return True
+
+
+def change_role(membership: Membership, role: str, *, by: User) -> bool:
+    """Give the holder of `membership` (a practice's) `role` there instead of the one they hold:
+    what they did stays theirs, and the items they own stay theirs, but for the sign-off gates of
+    a role that signs (access.GRANTS) other than the new one, which go back to that role for whoever
+    holds it (a gate's owner must be able to sign it: access.owner_memberships). Nobody changes
+    their own role. False when the membership is gone (removed in another tab) or already holds
+    `role` (changed in another tab)."""
+    if membership.user_id == by.pk:
+        raise InvitationRefused("You cannot change your own role.")
+    with transaction.atomic():
+        locked = Membership.objects.select_for_update().filter(pk=membership.pk, practice__isnull=False).first()
+        if locked is None or locked.role == role:
+            return False
+        old_label = locked.get_role_display()
+        locked.role = role
+        locked.save(update_fields=["role"])
+        person = membership.user
+        organisation = membership.organisation
+        signing_roles = [each for each in access.GRANTS if access.Permission.SIGN_GATES in access.GRANTS[each]]
+        ChecklistItem.objects.filter(
+            _items_of(organisation),
+            kind=ItemKind.GATE,
+            responsible_role__in=[each for each in signing_roles if each != role],
+        ).hand_back_to_role(by=by, owner=person, reason=f"No longer {role_phrase(membership.role)} at {organisation}")
+        Event.objects.create(
+            kind=Event.Kind.PEOPLE,
+            actor=by,
+            field="membership",
+            old_value=_member_text(person, old_label),
+            new_value=_member_text(person, locked.get_role_display()),
+            **organisation_fields(organisation),
+        )
+        membership.role = role
     return True
 
 

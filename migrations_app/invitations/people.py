@@ -38,6 +38,7 @@ class Person:
     membership: Membership | None = None
     is_you: bool = False
     remove_url: str = ""
+    role_url: str = ""  # to change their role (a practice's people only)
 
 
 @dataclass(frozen=True)
@@ -80,10 +81,20 @@ def practice_people(user: User, migration: PracticeMigration, user_access: acces
                 label,
                 each,
                 is_you=each.user_id == user.pk,
-                remove_url=(
-                    reverse("migrations:member_remove", kwargs={"pk": migration.pk, "membership_pk": each.pk})
+                **(
+                    {
+                        "remove_url": reverse(
+                            "migrations:member_remove", kwargs={"pk": migration.pk, "membership_pk": each.pk}
+                        ),
+                        # Another role only if there is one they may give (a role of their own they may).
+                        "role_url": reverse(
+                            "migrations:member_role", kwargs={"pk": migration.pk, "membership_pk": each.pk}
+                        )
+                        if set(roles) - {each.role}
+                        else "",
+                    }
                     if access.may_remove(user, each, roles)
-                    else ""
+                    else {}
                 ),
             )
             for each in holders

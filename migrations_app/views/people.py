@@ -22,7 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from migrations_app import access, checklist
 from migrations_app.audit import log_security_event
 from migrations_app.invitations import inviting, people
-from migrations_app.invitations.forms import InviteForm, NewAccountForm
+from migrations_app.invitations.forms import InviteForm, NewAccountForm, RoleForm
 from migrations_app.middleware import start_session
 from migrations_app.models import ICB, DeliveryPartner, Invitation, Membership, PracticeMigration, User
 from migrations_app.models.invitations import INVITATION_DAYS, InvitationState
@@ -68,6 +68,37 @@ def member_remove(request: HttpRequest, pk: int, membership_pk: int) -> HttpResp
         _remove(request, membership)
         return redirect(back_url)
     return render(request, "migrations_app/member_remove.html", {"membership": membership, "back_url": back_url})
+
+
+@require_http_methods(["GET", "POST"])
+def member_role(request: HttpRequest, pk: int, membership_pk: int) -> HttpResponse:
+    """Give someone at the practice another role, without inviting them again."""
+    migration, membership, roles = access.get_practice_member_to_change(request.user, pk, membership_pk)
+    back_url = _people_url(migration)
+    form = RoleForm(request.POST if request.method == "POST" else None, current=membership.role, roles=roles)
+    if request.method == "POST" and form.is_valid():
+        old_role, new_role = membership.role, form.cleaned_data["role"]
+        if inviting.change_role(membership, new_role, by=request.user):
+            messages.success(
+                request,
+                f"{membership.user} is now {people.role_phrase(membership.role)} at {membership.organisation}, "
+                f"no longer {people.role_phrase(old_role)}.",
+                extra_tags=AT_PEOPLE,
+            )
+        else:
+            messages.info(
+                request,
+                f"Nothing changed: {membership.user} is already {people.role_phrase(new_role)} at "
+                f"{membership.organisation}, or no longer there. Someone else may have changed it.",
+                extra_tags=AT_PEOPLE,
+            )
+        return redirect(back_url)
+    return render(
+        request,
+        "migrations_app/member_role.html",
+        {"membership": membership, "form": form, "back_url": back_url},
+        status=400 if form.errors else 200,
+    )
 
 
 def _people_url(migration: PracticeMigration) -> str:
