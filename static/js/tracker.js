@@ -349,6 +349,17 @@ document.body.addEventListener("htmx:beforeOnLoad", (event) => {
   }
 });
 
+// The session ended (the answer sends the browser to sign in: HX-Redirect, middleware.py): what was
+// typed in the page's other forms and not sent yet (a note half written in another row) is kept too,
+// and put back with the rest once the person has signed in again.
+document.body.addEventListener("htmx:beforeOnLoad", (event) => {
+  if (!event.detail.xhr.getResponseHeader("HX-Redirect")) return;
+  const sent = event.detail.elt?.closest?.("form");
+  document.querySelectorAll("form").forEach((form) => {
+    if (form !== sent) keepTyped(form);
+  });
+});
+
 document.body.addEventListener("htmx:load", (event) => {
   if (waiting.length && event.detail.elt instanceof Element) restoreWaiting(event.detail.elt);
 });

@@ -78,6 +78,34 @@ def test_a_note_sent_after_the_session_ended_is_put_back_in_its_row(page, sign_i
     expect(page.get_by_text(PUT_BACK)).to_have_count(0)
 
 
+def test_a_note_half_written_in_one_row_is_put_back_when_another_rows_tick_meets_the_ended_session(
+    page, sign_in, practice_manager, current_migration
+):
+    item = current_migration.items.get(key=ITEM_KEY)
+    ticked = (
+        current_migration.items.filter(status="to_do", kind="task", responsible_role=item.responsible_role)
+        .exclude(pk=item.pk)
+        .order_by("phase__position", "position")
+        .first()
+    )
+    sign_in(page, practice_manager)
+    row = page.locator(f"#item-{item.pk}")
+    row.locator("summary").click()
+    row.get_by_label("Note").fill(NOTE)
+    Session.objects.all().delete()  # the idle time-out
+
+    page.locator(f"#item-{ticked.pk}").get_by_role("button", name="Mark as done").click()
+    page.wait_for_url(re.compile(r"/accounts/login/\?next="))
+    sign_in_again(page, practice_manager)
+
+    page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/"))
+    note = page.locator(f"#item-{item.pk}").get_by_label("Note")
+    expect(note).to_have_value(NOTE)
+    expect(page.locator(f"#item-{item.pk}").get_by_role("status").filter(has_text=PUT_BACK)).to_be_visible()
+    assert ChecklistItem.objects.get(pk=item.pk).note == ""
+    assert ChecklistItem.objects.get(pk=ticked.pk).status == "to_do"  # the tick was not saved either
+
+
 def test_someone_else_signing_in_on_the_browser_gets_none_of_it(
     page, sign_in, practice_manager, practice_staff, current_migration
 ):
