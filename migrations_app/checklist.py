@@ -91,6 +91,8 @@ class Phase:
     shown: list[Group] = field(default_factory=list)
     shown_count: int = 0
     collapsed: bool = False
+    soon: bool = False  # an item it shows is overdue or due in the next DUE_WITHIN_DAYS
+    summary_text: str = ""  # the link that opens it collapsed (summary())
     # Confirmations to show at the phase (views/pages.py): of a change that took an item out of view.
     messages: list = field(default_factory=list)
 
@@ -98,6 +100,19 @@ class Phase:
     def is_finished(self) -> bool:
         """Every item closed: the phase is shown collapsed, with its progress, in every view."""
         return self.open_count == 0 and any(group.items for group in self.groups)
+
+    def summary(self, view: str) -> str:
+        """What the link that opens the phase collapsed says it shows (`focus_phase` has counted
+        it for `view`): the closed items of a finished phase; the open ones, in the Open and My
+        items views, with whether any is due soon; the items, in any other."""
+        count, items = self.shown_count, "item" if self.shown_count == 1 else "items"
+        if self.is_finished:
+            return f"Show the {count} closed {items}"
+        if view not in ("open", "mine"):
+            return f"Show the {count} {items}"
+        whose = "your " if view == "mine" else ""
+        due = "" if self.soon else f", none due in the next {DUE_WITHIN_DAYS} days"
+        return f"Show {whose}{count} open {items}{due}"
 
 
 @dataclass
@@ -532,28 +547,37 @@ def _focus(checklist: Checklist) -> None:
     queries), and count every view for its link. A finished phase is collapsed with all its items;
     in the Open and My items views so is a later phase with nothing overdue or due within
     DUE_WITHIN_DAYS, which leaves expanded what needs attention now."""
-    today, paused = checklist.today, checklist.migration.is_paused
     current = checklist.current_phase
     for phase in checklist.phases:
+        focus_phase(phase, checklist.view, checklist.today, checklist.migration.is_paused)
         if phase.is_finished:
             # Collapsed, but in the Closed view, which is there to show its items.
-            phase.shown, phase.collapsed = phase.groups, checklist.view != "closed"
+            phase.collapsed = checklist.view != "closed"
         else:
-            phase.shown = [
-                Group(group.title, members)
-                for group in phase.groups
-                if (members := [item for item in group.items if in_view(checklist.view, item, today, paused)])
-            ]
-            soon = any(
-                in_view("overdue", item, today, paused) or in_view("next-30-days", item, today, paused)
-                for group in phase.shown
-                for item in group.items
-            )
-            phase.collapsed = checklist.view in ("open", "mine") and phase is not current and not soon
+            phase.collapsed = checklist.view in ("open", "mine") and phase is not current and not phase.soon
         if phase.phase.pk == checklist.expand:
             phase.collapsed = False
-        phase.shown_count = sum(len(group.items) for group in phase.shown)
     _count_views(checklist)
+
+
+def focus_phase(phase: Phase, view: str, today: date, paused: bool) -> None:
+    """What `view` shows of `phase` (all of it when finished), how many items, and whether one of
+    them is overdue or due soon (a phase that is not current stays open for it)."""
+    if phase.is_finished:
+        phase.shown, phase.soon = phase.groups, False
+    else:
+        phase.shown = [
+            Group(group.title, members)
+            for group in phase.groups
+            if (members := [item for item in group.items if in_view(view, item, today, paused)])
+        ]
+        phase.soon = any(
+            in_view("overdue", item, today, paused) or in_view("next-30-days", item, today, paused)
+            for group in phase.shown
+            for item in group.items
+        )
+    phase.shown_count = sum(len(group.items) for group in phase.shown)
+    phase.summary_text = phase.summary(view)
 
 
 def _count_views(checklist: Checklist) -> None:

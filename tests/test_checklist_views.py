@@ -429,3 +429,37 @@ def test_a_later_phase_collapsed_in_my_items_counts_the_viewers_own_items(client
 
     items = "item" if last.shown_count == 1 else "items"
     assert f"Show your {last.shown_count} open {items}, none due in the next 30 days" in text(section)
+
+
+@pytest.mark.parametrize(("view", "whose"), [("open", ""), ("mine", "your ")])
+def test_an_item_ticked_in_a_collapsed_phase_updates_what_its_link_counts(
+    client, migration, practice_manager, view, whose
+):
+    built = open_page(client, practice_manager, migration, view).context["checklist"]
+    last = built.phases[-1]
+    assert last.collapsed and last.shown_count > 1
+    task = next(each for group in last.shown for each in group.items if each.kind == "task")
+    page_address = f"http://testserver{detail_url(migration)}?show={view}&phase={last.phase.pk}"
+
+    answer = client.post(
+        item_url("item_complete", task), headers={"HX-Request": "true", "HX-Current-URL": page_address}
+    ).content.decode()
+
+    summary = element(answer, f"phase-{last.phase.pk}-summary")
+    assert 'hx-swap-oob="true"' in summary
+    count = last.shown_count - 1
+    items = "item" if count == 1 else "items"
+    assert f"Show {whose}{count} open {items}, none due in the next 30 days" in text(summary)
+
+
+def test_a_collapsed_phases_link_in_another_view_counts_all_it_shows(client, migration, practice_manager):
+    first = open_page(client, practice_manager, migration, "all").context["checklist"].phases[0]
+    task = next(each for group in first.groups for each in group.items if each.kind == "task")
+    page_address = f"http://testserver{detail_url(migration)}?show=all"
+
+    answer = client.post(
+        item_url("item_complete", task), headers={"HX-Request": "true", "HX-Current-URL": page_address}
+    ).content.decode()
+
+    count = migration.items.filter(phase=first.phase).count()
+    assert f"Show the {count} items" in text(element(answer, f"phase-{first.phase.pk}-summary"))

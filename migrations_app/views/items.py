@@ -375,6 +375,11 @@ def _item_fragment(
     the item's main button; with `focus="forms"`, to the row's forms. `shown`: a message shown in
     the row (an action that changed nothing)."""
     row = change.item if change else checklist.marked(item, timezone.localdate())
+    if change:
+        # The view the page is in (its address, as htmx sends it): what its collapsed phase's link counts.
+        page_query = parse_qs(urlsplit(request.htmx.current_url or "").query)
+        view = checklist.view_of(page_query.get("show", [""])[0])
+        checklist.focus_phase(change.phase, view, change.checklist.today, item.migration.is_paused)
     _set_flags(row, user_access)
     if shown:
         row.messages = [shown]  # in the row, seen (item_rows.row)
