@@ -87,6 +87,18 @@ class LogEntry:
 
 
 @dataclass(frozen=True)
+class MilestoneChange:
+    """One milestone's change of date: when, by whom, from and to which date, and why."""
+
+    at: datetime
+    by: str
+    milestone: str
+    old_on: date | None
+    new_on: date | None
+    reason: str
+
+
+@dataclass(frozen=True)
 class EventCount:
     label: str
     count: int
@@ -126,6 +138,7 @@ class MigrationRecord:
     checklist_version: str
     generated_at: datetime
     milestones: list[MilestoneLine]
+    milestone_changes: list["MilestoneChange"]
     phases: list[PhaseSection]
     gates: list[ItemLine]
     archived: list[ItemLine]
@@ -201,6 +214,18 @@ def build(migration: PracticeMigration, now: datetime | None = None) -> Migratio
         checklist_version=str(migration.template_version),
         generated_at=now or timezone.now(),
         milestones=_milestones(migration, events),
+        milestone_changes=[
+            MilestoneChange(
+                at=event.at,
+                by=_name(event.actor) or "The system",
+                milestone=event.field_label(),
+                old_on=date.fromisoformat(event.old_value) if event.old_value else None,
+                new_on=date.fromisoformat(event.new_value) if event.new_value else None,
+                reason=event.reason,
+            )
+            for event in events
+            if event.kind == Event.Kind.MILESTONE
+        ],
         phases=list(phases.values()),
         gates=[lines[item.pk] for item in live if item.kind == ItemKind.GATE],
         archived=[lines[item.pk] for item in items if item.archived_at is not None],

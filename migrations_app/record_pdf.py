@@ -130,6 +130,25 @@ class RecordPDF(FPDF):
             ],
             (40, 22, 22, 16),
         )
+        self.heading("Changes of date", 2)
+        if record.milestone_changes:
+            self.grid(
+                ("When", "By", "Milestone", "From", "To", "Reason"),
+                [
+                    (
+                        _moment(change.at),
+                        change.by,
+                        change.milestone,
+                        _day(change.old_on) or "Not agreed",
+                        _day(change.new_on) or "Not agreed",
+                        change.reason,
+                    )
+                    for change in record.milestone_changes
+                ],
+                (15, 15, 16, 13, 13, 28),
+            )
+        else:
+            self.paragraph("No milestone's date has changed since the migration was started.")
         self.heading("Sign-off gates", 1)
         self.grid(
             ("Gate", "Status", "Signed by", "When", "Reason"),

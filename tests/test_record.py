@@ -156,6 +156,21 @@ def test_a_replanned_milestone_shows_its_first_planned_and_final_dates(client, m
         assert squashed(f"Go-live {day(first)} 23 June 2025 2") in content
         assert squashed(f"Final data production (FDP) {day(MILESTONE_DATES['fdp_on'])}") in content
         assert squashed("Milestone changed 2") in content
+        # Each change of date, with who, when, from, to and why.
+        assert squashed(f"Siân O'Brien Go-live {day(first)} 16 June 2025 Supplier moved it") in content
+        assert squashed("Siân O'Brien Go-live 16 June 2025 23 June 2025 And again") in content
+
+
+def test_a_record_with_no_change_of_date_says_so(client, migration, sian):
+    client.force_login(sian)
+
+    page, pdf = page_and_pdf(client, migration)
+    detail = client.get(f"/migrations/{migration.pk}/").content.decode()
+
+    for content in (page, pdf):
+        assert squashed("No milestone's date has changed since the migration was started.") in content
+    assert f'href="/migrations/{migration.pk}/record/#milestone-changes"' in detail
+    assert "How the dates changed, by whom and why" in detail
 
 
 def test_a_cancelled_migration_has_its_final_record_with_the_reason(client, migration, delivery_partner_user, sian):
