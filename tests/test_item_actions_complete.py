@@ -93,6 +93,22 @@ def test_a_blocked_item_offers_reopen_with_a_reason_in_its_row_and_on_its_page(c
         assert "Why reopen it? (optional)" in html
 
 
+def test_a_done_item_is_reopened_on_its_page_with_an_optional_reason(client, migration, practice_staff):
+    task = item(migration, STAFF_TASK_KEY)
+    task.complete(practice_staff)
+    client.force_login(practice_staff)
+
+    page = client.get(item_url("item_detail", task)).content.decode()
+    response = client.post(item_url("item_reopen", task), {"revision": task.revision, "reason": REASON})
+
+    assert f'id="reopen-reason-{task.pk}"' in page
+    assert "Why reopen it? (optional)" in page
+    assert response.status_code == 302
+    task.refresh_from_db()
+    assert task.status == ItemStatus.TO_DO
+    assert reopen_events(task) == [(practice_staff.email, ItemStatus.DONE, REASON)]
+
+
 def test_a_reopen_reason_too_long_is_refused_at_the_item_and_nothing_changes(client, migration, practice_staff):
     task = item(migration, STAFF_TASK_KEY)
     task.mark_blocked(practice_staff, "Waiting for the supplier")
