@@ -296,3 +296,24 @@ def test_back_to_the_checklist_opens_the_page_at_the_checklist(page, client, mig
 
     back = re.search(r'class="nhsuk-back-link" href="([^"]+)">Back to the checklist', html).group(1)
     assert back == detail_url(migration) + "#checklist"
+
+
+@pytest.mark.parametrize(("moved_by", "folded"), [("go_live", True), ("kick_off", False)])
+def test_a_long_list_of_due_dates_that_move_is_folded_so_that_saving_stays_near(
+    client, migration, practice_manager, moved_by, folded
+):
+    url = reverse("migrations:milestones_edit", kwargs={"pk": migration.pk})
+    current = getattr(migration, Milestone(moved_by).field_name) + timedelta(days=1)
+    client.force_login(practice_manager)
+
+    preview = client.post(
+        url,
+        milestone_data(migration, **{moved_by: (str(current.day), str(current.month), str(current.year))}),
+        follow=True,
+    )
+
+    moves = preview.context["moves"]
+    html = preview.content.decode()
+    assert moves and (len(moves) > 10) == folded
+    assert (f"Show the {len(moves)} items and their new due dates" in text(html)) == folded
+    assert html.count('<tr class="nhsuk-table__row">') == len(moves) + 1  # every move listed, folded or not

@@ -288,9 +288,10 @@ function restoreInto(form, entry) {
   text.textContent = RESTORED;
   notice.append(text);
   form.before(notice);
-  // The focus in the first box put back, and the notice above the form in view (a check-in's box
-  // is below its radios: focused alone, the notice would be scrolled off the top).
-  filled[0].focus({ preventScroll: true });
+  // The focus in the first box put back that differs from what the page shows (a preview carries
+  // every date, changed or not), and the notice above the form in view (a check-in's box is below
+  // its radios: focused alone, the notice would be scrolled off the top).
+  (filled.find((field) => field.value !== field.defaultValue) || filled[0]).focus({ preventScroll: true });
   notice.scrollIntoView({ block: "start" });
   return true;
 }

@@ -205,6 +205,8 @@ def test_dates_checked_on_the_preview_then_sent_after_the_session_ended_are_put_
     expect(boxes.get_by_label("Day")).to_have_value(str(moved.day))
     expect(boxes.get_by_label("Month")).to_have_value(str(moved.month))
     expect(page.get_by_label("Reason for the change (optional)")).to_have_value("The supplier moved the go-live")
+    # The focus on the date that was changed, not on the first of those the preview carried.
+    expect(boxes.get_by_label("Day")).to_be_focused()
     current_migration.refresh_from_db()
     assert current_migration.go_live_on == go_live  # nothing saved meanwhile
 
