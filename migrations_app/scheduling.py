@@ -306,6 +306,18 @@ def milestone_warnings(dates: dict[str, date | None]) -> list[MilestoneWarning]:
     return sorted(warnings, key=lambda warning: order.index(warning.milestone))
 
 
+def past_go_live_warning(go_live: date | None, today: date) -> str:
+    """For a new migration whose go-live has passed (allowed: one tracked from after its go-live),
+    what to check: every item due before it would start overdue, and a year typed wrongly is the
+    likelier cause. "" when go-live is not agreed or still to come."""
+    if go_live is None or go_live >= today:
+        return ""
+    return (
+        f"Go-live, {go_live.day} {go_live:%B %Y}, has passed: the migration would start with every item "
+        "due before it overdue. Check the year."
+    )
+
+
 def past_date_warnings(changes: dict[str, date | None], today: date) -> list[MilestoneWarning]:
     """A milestone moved to a day before `today` (keyed by milestone value, as `changes`): allowed,
     to record what happened, but its open items would be overdue at once, so worth a second look."""

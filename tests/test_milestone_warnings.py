@@ -267,7 +267,7 @@ def test_the_migration_page_shows_each_warning_next_to_its_milestone(client, mig
 # --- the start form ---------------------------------------------------------------------------------------
 
 
-def test_starting_a_migration_with_a_weekend_go_live_lands_on_its_page_with_the_warning(
+def test_starting_a_migration_with_a_weekend_go_live_asks_to_check_it_then_lands_on_its_page_with_the_warning(
     client, delivery_partner_user, delivery_partner, source_supplier, target_supplier, guide_version
 ):
     hilltop = PracticeFactory(ods_code="K81002", name="Hilltop Surgery", delivery_partner=delivery_partner)
@@ -276,7 +276,11 @@ def test_starting_a_migration_with_a_weekend_go_live_lands_on_its_page_with_the_
     for milestone, day in (("order_accepted", date(2025, 3, 3)), ("go_live", SATURDAY)):
         data |= {f"{milestone}-day": day.day, f"{milestone}-month": day.month, f"{milestone}-year": day.year}
 
-    response = client.post(reverse("migrations:migration_start"), data, follow=True)
+    checking = client.post(reverse("migrations:migration_start"), data)
+    assert not PracticeMigration.objects.filter(practice=hilltop).exists()
+    assert WEEKEND_GO_LIVE in text(checking.content.decode())
+    warned = re.search(r'name="warned_dates" value="([^"]+)"', checking.content.decode()).group(1)
+    response = client.post(reverse("migrations:migration_start"), data | {"warned_dates": warned}, follow=True)
 
     started = PracticeMigration.objects.get(practice=hilltop)
     html = response.content.decode()

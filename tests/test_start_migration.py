@@ -1,13 +1,15 @@
 """Starting one migration with the start form: found or new practice, the model's checks shown next
 to their fields with nothing saved, and a checklist from the latest published version."""
 
+import re
+
 import pytest
 from django.urls import reverse
 
 from migrations_app.models import Event, Practice, PracticeMigration, Role, TemplateVersion
 from tests.factories import MembershipFactory, PracticeFactory, UserFactory
 
-pytestmark = pytest.mark.django_db
+pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
 URL = reverse("migrations:migration_start")
 
@@ -320,3 +322,40 @@ def test_the_dashboard_offers_starting_and_importing_to_those_who_may(client, re
 
     assert ("Start a migration" in page) is shown
     assert ("Import migrations" in page) is shown
+
+
+def test_a_go_live_that_has_passed_is_shown_to_check_and_nothing_is_started_until_sent_again(
+    client, delivery_partner_user, hilltop, form_data
+):
+    client.force_login(delivery_partner_user)
+    before = state()
+    data = form_data | {"practice": hilltop.pk} | dates(go_live="2/4/2025")  # a Wednesday, eight days ago
+
+    checking = client.post(URL, data)
+
+    html = checking.content.decode()
+    assert checking.status_code == 200
+    assert state() == before  # nothing saved
+    assert "Check these dates before starting" in html
+    assert "Go-live, 2 April 2025, has passed: the migration would start with every item due before it overdue." in html
+    key = re.search(r'name="warned_dates" value="([^"]+)"', html).group(1)
+    assert 'name="go_live-day" type="text" inputmode="numeric" value="2"' in html  # the dates as typed
+
+    # Changed meanwhile, the dates are checked again; sent again as they were shown, it starts.
+    changed = client.post(URL, data | dates(go_live="3/4/2025") | {"warned_dates": key})
+    started = client.post(URL, data | {"warned_dates": key})
+
+    assert "Go-live, 3 April 2025, has passed" in changed.content.decode()
+    assert state() != before
+    migration = PracticeMigration.objects.get(practice=hilltop)
+    assert started.url == reverse("migrations:migration_detail", kwargs={"pk": migration.pk})
+    assert str(migration.go_live_on) == "2025-04-02"
+
+
+def test_dates_with_nothing_to_check_start_at_once(client, delivery_partner_user, hilltop, form_data):
+    client.force_login(delivery_partner_user)
+
+    response = client.post(URL, form_data | {"practice": hilltop.pk})
+
+    assert response.status_code == 302
+    assert PracticeMigration.objects.filter(practice=hilltop).exists()

@@ -12,8 +12,9 @@ from django import forms
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
 
-from migrations_app import access
+from migrations_app import access, scheduling
 from migrations_app.forms import PARTS, DateInputError, DateParts, conditions_field, parse_date
 from migrations_app.models import (
     ICB,
@@ -104,6 +105,8 @@ class StartMigrationForm(forms.Form):
         required=False,
         empty_label="Not named yet",
     )
+    # The dates whose warnings the person was shown (dates_key): sent again unchanged, they start it.
+    warned_dates = forms.CharField(required=False, max_length=400, widget=forms.HiddenInput)
 
     def __init__(self, *args, starter: access.Starter, search: str = "", **kwargs) -> None:
         super().__init__(*args, **kwargs)
@@ -155,6 +158,24 @@ class StartMigrationForm(forms.Form):
                 )
             )
         return inputs
+
+    def dates_key(self) -> str:
+        """The dates as typed and read (clean()), as one string: what the warnings were about."""
+        return ";".join(f"{name}={day.isoformat()}" for name, day in sorted(self.dates.items()) if day)
+
+    @cached_property
+    def warnings(self) -> list[str]:
+        """What is worth a second look about the dates (allowed all the same), once they are read:
+        scheduling's milestone warnings, and a go-live that has passed, as the import warns."""
+        found = [warning.message for warning in scheduling.milestone_warnings(self.dates)]
+        if passed := scheduling.past_go_live_warning(self.dates.get(Milestone.GO_LIVE), timezone.localdate()):
+            found.append(passed)
+        return found
+
+    def needs_checking(self) -> bool:
+        """Valid, with warnings the person has not been shown for these dates: the page shows them
+        and asks to start it again (nothing is saved meanwhile)."""
+        return bool(self.warnings) and self.cleaned_data.get("warned_dates") != self.dates_key()
 
     # --- validation ---------------------------------------------------------------------------------------
 

@@ -197,14 +197,10 @@ def preview(migration_import: MigrationImport, starter: access.Starter, *, show:
         if row.kind in (RowKind.NEW, RowKind.UPDATE):
             dates = (row.migration.milestone_dates() if row.migration else {}) | row.dates
             row.warnings = [warning.message for warning in scheduling.milestone_warnings(dates)]
-            go_live = row.dates.get(Milestone.GO_LIVE)
-            if row.kind == RowKind.NEW and go_live is not None and go_live < timezone.localdate():
-                # Allowed (a migration tracked from after its go-live), but every item due before
-                # it would start overdue: more often a year typed wrongly.
-                row.warnings.append(
-                    f"Go-live, {go_live.day} {go_live:%B %Y}, has passed: the migration would start with every item "
-                    "due before it overdue. Check the year."
-                )
+            if row.kind == RowKind.NEW and (
+                passed := scheduling.past_go_live_warning(row.dates.get(Milestone.GO_LIVE), timezone.localdate())
+            ):
+                row.warnings.append(passed)
     return result
 
 

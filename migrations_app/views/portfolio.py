@@ -34,6 +34,9 @@ def migration_start(request: HttpRequest) -> HttpResponse:
             return render(request, "migrations_app/_practice_results.html", {"form": form, "swap": True})
         return render(request, "migrations_app/migration_start.html", {"form": form})
     form = StartMigrationForm(request.POST, starter=starter, search=request.POST.get("search", ""))
+    if form.is_valid() and form.needs_checking():
+        # Allowed, but worth a second look before anything is saved: sent again unchanged, it starts.
+        return render(request, "migrations_app/migration_start.html", {"form": form, "checking": True})
     if form.is_valid():
         try:
             migration = form.save(created_by=request.user)

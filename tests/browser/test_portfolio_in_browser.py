@@ -6,13 +6,14 @@ page and error state (with JavaScript on: axe is a script)."""
 import csv
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from migrations_app.models import Event, MigrationImport, Practice, PracticeMigration
+from migrations_app.working_days import next_working_day, previous_working_day
 from tests.browser.test_accessibility import assert_no_axe_violations
 from tests.factories import PracticeFactory
 
@@ -25,6 +26,13 @@ HEADER = ["ODS code", "Practice name", "ICB code", "Current system", "New system
 def hilltop(delivery_partner, icb, guide_version, source_supplier, target_supplier) -> Practice:
     """A practice the demo delivery partner supports, with no migration yet."""
     return PracticeFactory(ods_code="K81002", name="Hilltop Surgery", icb=icb, delivery_partner=delivery_partner)
+
+
+def working_dates() -> tuple[date, date]:
+    """An order date today or the working day before, and a go-live on a working day 14 weeks on:
+    dates the start form has nothing to warn about (a weekend would ask to check them first)."""
+    order = previous_working_day(timezone.localdate() + timedelta(days=1))
+    return order, next_working_day(order + timedelta(weeks=14) - timedelta(days=1))
 
 
 def fill_date(page: Page, legend: str, day) -> None:
@@ -74,9 +82,9 @@ def test_a_delivery_partner_starts_a_migration(page, sign_in, delivery_partner_u
     expect(new_name).to_be_visible()
     page.get_by_role("radio", name="Hilltop Surgery (K81002)").check()
     expect(new_name).to_be_hidden()
-    today = timezone.localdate()
-    fill_date(page, "Order date", today)
-    fill_date(page, "Go-live", today + timedelta(weeks=14))
+    order, go_live = working_dates()
+    fill_date(page, "Order date", order)
+    fill_date(page, "Go-live", go_live)
     page.get_by_role("checkbox", name="Dispensing practice").check()
     page.get_by_label("Delivery partner's project manager").select_option(
         label=f"Dana Partner ({delivery_partner_user.email})"
@@ -103,9 +111,9 @@ def test_back_after_starting_a_migration_offers_the_start_form_afresh(
     # Its button rather than the search as it is typed, which needs the page's scripts running first.
     page.get_by_role("button", name="Search").click()
     page.get_by_role("radio", name="Hilltop Surgery (K81002)").check()
-    today = timezone.localdate()
-    fill_date(page, "Order date", today)
-    fill_date(page, "Go-live", today + timedelta(weeks=14))
+    order, go_live = working_dates()
+    fill_date(page, "Order date", order)
+    fill_date(page, "Go-live", go_live)
     choose_systems(page)
     page.get_by_role("button", name="Start the migration").click()
     page.wait_for_url(re.compile(r"/migrations/\d+/$"))
@@ -136,7 +144,7 @@ def test_a_new_practice_is_added_with_javascript_off(page_without_js, sign_in, d
     page.get_by_label("ODS code", exact=True).fill("K8200")
     page.get_by_label("ICB", exact=True).select_option(label="NHS South West London Integrated Care Board")
     choose_systems(page)
-    fill_date(page, "Order date", timezone.localdate())
+    fill_date(page, "Order date", working_dates()[0])
     page.get_by_role("button", name="Start the migration").click()
 
     expect(page.locator(".nhsuk-error-summary")).to_contain_text("Enter a GP practice ODS code")
