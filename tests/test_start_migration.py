@@ -359,3 +359,24 @@ def test_dates_with_nothing_to_check_start_at_once(client, delivery_partner_user
 
     assert response.status_code == 302
     assert PracticeMigration.objects.filter(practice=hilltop).exists()
+
+
+@pytest.mark.parametrize(
+    ("stored", "typed"),
+    [
+        ("Walker's Surgery", "walker\u2019s"),  # a phone's apostrophe finds the straight one
+        ("Walker\u2019s Surgery", "Walker's"),  # and the other way round
+        ("St Mary's Surgery", "st  mary's  surgery"),  # a run of spaces is one
+    ],
+)
+def test_the_search_takes_apostrophes_and_spaces_as_people_type_them(
+    client, delivery_partner_user, delivery_partner, guide_version, stored, typed
+):
+    PracticeFactory(ods_code="K81003", name=stored, delivery_partner=delivery_partner)
+    PracticeFactory(ods_code="K81004", name="Walkers Lane Surgery", delivery_partner=delivery_partner)
+    client.force_login(delivery_partner_user)
+
+    found = client.get(URL, {"search": typed}).content.decode()
+
+    assert "(K81003)" in found
+    assert "(K81004)" not in found

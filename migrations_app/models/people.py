@@ -53,6 +53,24 @@ class DeliveryPartner(models.Model):
         return self.name
 
 
+APOSTROPHES = "'\u2019\u2018"
+"""A straight apostrophe, and the typographic ones phones and Macs type for it (’ and ‘)."""
+
+
+def name_contains(search: str, field: str = "name") -> Q:
+    """`field` (a name, or a lookup to one such as "practice__name") containing `search` as people
+    type it: any case, a run of spaces as one, and an apostrophe of any kind for either kind, so
+    that "Walker’s" typed on a phone finds "Walker's" and the other way round."""
+    text = " ".join(search.split())
+    if not any(mark in text for mark in APOSTROPHES):
+        return Q(**{f"{field}__icontains": text})
+    variants = {text.translate(str.maketrans(dict.fromkeys(APOSTROPHES, each))) for each in APOSTROPHES}
+    found = Q()
+    for variant in sorted(variants):
+        found |= Q(**{f"{field}__icontains": variant})
+    return found
+
+
 class Practice(models.Model):
     ods_code = OdsCodeField("ODS code", max_length=6, unique=True, validators=[validate_ods_practice_code])
     name = models.CharField(max_length=200)

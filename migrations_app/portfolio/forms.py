@@ -26,6 +26,7 @@ from migrations_app.models import (
     Supplier,
     User,
 )
+from migrations_app.models.people import name_contains
 from migrations_app.portfolio import importing
 from migrations_app.portfolio.tracker_file import (
     FORMULA_STARTS,
@@ -47,13 +48,14 @@ NEW_PRACTICE_FIELDS = {"ods_code": "new_ods_code", "name": "new_name", "icb": "n
 
 def practices_found(starter: access.Starter, search: str) -> QuerySet[Practice]:
     """Practices the person may start a migration for whose ODS code starts with, or whose name
-    contains, `search`; each marked with whether it has an unfinished migration."""
+    contains, `search` (people.name_contains: spaces and apostrophes as people type them); each
+    marked with whether it has an unfinished migration."""
     text = search.strip()
     if not text:
         return Practice.objects.none()
     return (
         starter.practices()
-        .filter(Q(ods_code__istartswith=text) | Q(name__icontains=text))
+        .filter(Q(ods_code__istartswith=text) | name_contains(text))
         .select_related("icb")
         .annotate(has_unfinished=Exists(PracticeMigration.objects.unfinished().filter(practice=OuterRef("pk"))))
         .order_by("name", "ods_code")[:SEARCH_RESULTS]
