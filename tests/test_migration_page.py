@@ -390,8 +390,8 @@ def test_overdue_items_due_before_the_migration_was_added_are_pointed_out_to_cat
     assert (
         f"{before_added} overdue items were due before this migration was added to the tracker on "
         f"{TODAY:%-d %B %Y}. If they were done before then, mark them as done here: a sign-off gate is signed off "
-        f"by its signer. Until {TODAY + timedelta(days=CATCH_UP_DAYS):%-d %B %Y}, a gate among them makes the "
-        "migration amber, not red. See the overdue items"
+        f"by its signer. Until {TODAY + timedelta(days=CATCH_UP_DAYS):%-d %B %Y}, an overdue gate among them does "
+        "not by itself make the migration red. See the overdue items"
     ) in started_late
     assert '<a href="?show=overdue#checklist">See the overdue items</a>' in started_late_html
     assert "added to the tracker" not in started_on_time
@@ -407,7 +407,7 @@ def test_once_the_catch_up_time_is_over_the_note_no_longer_promises_amber(
     note = text(element(client.get(detail_url(migration)).content.decode(), "rag-status"))
 
     assert "a sign-off gate is signed off by its signer. See the overdue items" in note
-    assert "amber, not red" not in note
+    assert "not by itself make the migration red" not in note
     assert note.startswith("RAG status: Red")
 
 
