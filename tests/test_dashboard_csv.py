@@ -42,6 +42,7 @@ def test_the_csv_has_the_tables_columns_then_its_own_and_every_row_of_the_filter
         "Checklist",
         "Delivery partner",
         "Status",
+        "Status reason",
         "IDP",
         "FDP",
         "Old system access ends",
@@ -83,6 +84,7 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "Checklist in step with the dates",
         migration.practice.delivery_partner.name,
         "In progress",
+        "",  # no status reason: only a migration on hold or cancelled has one
         "2025-04-14",
         "2025-06-06",
         "2025-09-07",
@@ -130,6 +132,17 @@ def test_csv_cells_that_a_spreadsheet_would_run_as_formulas_are_quoted(client, g
     response = open_dashboard(client, admin_user, url=CSV_URL)
 
     assert csv_rows(response)[1][0] == '\'=HYPERLINK("http://x")'
+
+
+def test_a_status_reason_that_a_spreadsheet_would_run_as_a_formula_is_quoted(
+    client, migration, delivery_partner_user, admin_user
+):
+    migration.hold(delivery_partner_user, "=cmd|' /C calc'!A0")
+
+    header, line = csv_rows(open_dashboard(client, admin_user, url=CSV_URL))
+
+    values = dict(zip(header, line, strict=True))
+    assert (values["Status"], values["Status reason"]) == ("On hold", "'=cmd|' /C calc'!A0")
 
 
 def test_the_csv_of_many_rows_is_sent_in_chunks(client, guide_version, admin_user, monkeypatch):

@@ -85,9 +85,22 @@ def test_the_summary_and_the_csv_say_on_hold(client, paused, admin_user):
     header, *rows = csv_rows(csv)
     lines = {line[0]: dict(zip(header, line, strict=True)) for line in rows}
     assert lines["Riverside Medical Centre"]["RAG status"] == "On hold"
-    assert lines["Riverside Medical Centre"]["Status"] == f"On hold: {HOLD_REASON}"
     assert lines["Riverside Medical Centre"]["Overdue"] == "0"
     assert lines["Faraway Practice"]["RAG status"] == "Cancelled"
+
+
+def test_the_csv_gives_the_status_alone_and_its_reason_in_the_next_column(client, paused, admin_user):
+    # A spreadsheet filters the Status column by its few values, not by one value per reason.
+    header, *lines = csv_rows(open_dashboard(client, admin_user, {"status": "all"}, url=CSV_URL))
+
+    assert header[header.index("Status") + 1] == "Status reason"
+    statuses = {line[0]: (line[header.index("Status")], line[header.index("Status reason")]) for line in lines}
+    assert statuses == {
+        "Riverside Medical Centre": ("On hold", HOLD_REASON),
+        "Faraway Practice": ("Cancelled", CANCEL_REASON),
+        "Hilltop Surgery": ("In progress", ""),
+        "Valley Health Centre": ("In progress", ""),
+    }
 
 
 def test_the_dashboard_with_migrations_on_hold_and_cancelled_runs_the_same_queries(

@@ -195,10 +195,8 @@ class Row:
         return f"{self.source} to {self.target}"
 
     @property
-    def status_text(self) -> str:
-        """The status, with the reason a migration is on hold or was cancelled."""
-        label = PracticeMigration.Status(self.status).label
-        return f"{label}: {self.status_reason}" if self.status in NOT_RATED and self.status_reason else label
+    def status_label(self) -> str:
+        return PracticeMigration.Status(self.status).label
 
     @property
     def days_to_go_text(self) -> str:
@@ -685,7 +683,10 @@ COLUMNS = [
     # The CSV's own columns.
     Column("checklist", "Checklist", lambda row: row.checklist_text, in_table=False),
     Column("delivery_partner", "Delivery partner", lambda row: row.delivery_partner_name or "", in_table=False),
-    Column("status", "Status", lambda row: row.status_text, in_table=False),
+    # The status alone, so that a spreadsheet filters by it; the reason is the next column (only on
+    # hold and cancelled migrations have one: practicemigration_hold_and_cancel_have_reason).
+    Column("status", "Status", lambda row: row.status_label, in_table=False),
+    Column("status_reason", "Status reason", lambda row: row.status_reason, in_table=False),
     Column("idp", "IDP", lambda row: _date(row.idp_on), in_table=False),
     Column("fdp", "FDP", lambda row: _date(row.fdp_on), in_table=False),
     # As the migration page gives it: the agreed date or, until one is agreed, the expected one

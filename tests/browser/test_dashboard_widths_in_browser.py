@@ -147,7 +147,7 @@ def test_the_downloaded_csv_has_the_reporting_columns(page, sign_in, delivery_pa
 
     by_practice = {line["Practice"]: line for line in lines}
     held_line = by_practice["Abbey Road Surgery"]
-    assert held_line["Status"] == "On hold: Waiting for the ICB's funding"
+    assert (held_line["Status"], held_line["Status reason"]) == ("On hold", "Waiting for the ICB's funding")
     assert held_line["Delivery partner"] == held.practice.delivery_partner.name
     live_line = by_practice[live.practice.name]
     assert (live_line["IDP"], live_line["FDP"], live_line["Old system access ends"]) == (
