@@ -1,7 +1,8 @@
 """The dashboard's summary panel, made in Python (dashboard/panel.py), against the template it
-replaced: the same markup for every branch (one migration or many; statuses with no RAG status or
-none; go-lives to come, more than are named, or none; months or none; cutovers or none; medians
-whole and halved) and for values that must be escaped."""
+replaced (with the wording changed since): the same markup for every branch (one migration or
+many; statuses with no RAG status or none; go-lives to come, more than are named, or none; months
+or none, a month with no go-lives; cutovers or none, live migrations left out of them for want of
+an FDP date or none; medians whole and halved) and for values that must be escaped."""
 
 import re
 from dataclasses import replace
@@ -14,7 +15,9 @@ from migrations_app.dashboard import panel
 from migrations_app.dashboard.rag import Rag
 from migrations_app.dashboard.summary import Cutover, Month, PhaseCount, Segment, Soon, Summary
 
-# The panel as the dashboard's template wrote it before dashboard/panel.py.
+# The panel as the dashboard's template wrote it before dashboard/panel.py, with the wording of the
+# chart's description and of the cutover lengths changed since (and their note of the live
+# migrations left out).
 TEMPLATE = """
 <section class="tracker-summary" aria-labelledby="summary-heading">
   <h2 class="nhsuk-heading-m" id="summary-heading">{% if summary.total == 0 %}Summary: no migrations found{% elif summary.total == 1 %}Summary of this migration{% else %}Summary of these {{ summary.total }} migrations{% endif %}</h2>
@@ -71,7 +74,7 @@ TEMPLATE = """
 
   <figure class="tracker-chart" aria-labelledby="chart-heading">
     <h3 class="nhsuk-heading-s" id="chart-heading">Migrations by go-live month and current phase</h3>
-    <p class="nhsuk-body-s">The bars show the figures of the table after them. Each bar is a go-live month, in parts for the phases its migrations are in.</p>
+    <p class="nhsuk-body-s">The bars show the figures of the table after them. Each bar is a go-live month, in parts for the phases its migrations are in. {% if summary.months_filled %}Every month from the first go-live to the last has a bar: a month with no go-lives shows 0.{% else %}Only months with go-lives have a bar: the first and the last are more than three years apart.{% endif %}</p>
     <ul class="tracker-chart__legend" aria-hidden="true">
       {% for phase in summary.phases %}<li><span class="tracker-chart__swatch tracker-chart__segment--{{ phase.index }}"></span>{{ phase.title }}</li>{% endfor %}
     </ul>
@@ -111,7 +114,7 @@ TEMPLATE = """
 
   <div class="tracker-table-scroll" role="region" aria-label="Cutover length by systems" tabindex="0">
   <table class="nhsuk-table nhsuk-table--compact">
-    <caption class="nhsuk-table__caption nhsuk-table__caption--s">Cutover length (FDP to go-live) of the migrations that are live, by systems</caption>
+    <caption class="nhsuk-table__caption nhsuk-table__caption--s">Cutover length (FDP to go-live) of the live migrations with an FDP date, by systems</caption>
     <thead class="nhsuk-table__head">
       <tr class="nhsuk-table__row">
         <th scope="col" class="nhsuk-table__header">Systems (current to new)</th>
@@ -129,11 +132,12 @@ TEMPLATE = """
         <td class="nhsuk-table__cell nhsuk-table__cell--numeric">{{ cutover.longest_days }}</td>
       </tr>
       {% empty %}
-      <tr class="nhsuk-table__row"><td class="nhsuk-table__cell" colspan="4">None of these migrations is live yet.</td></tr>
+      <tr class="nhsuk-table__row"><td class="nhsuk-table__cell" colspan="4">{% if summary.live_without_fdp %}None of the live migrations has an FDP date.{% else %}None of these migrations is live yet.{% endif %}</td></tr>
       {% endfor %}
     </tbody>
   </table>
   </div>
+  {% if summary.live_without_fdp %}<p class="nhsuk-body-s">{{ summary.live_without_fdp }} live migration{{ summary.live_without_fdp|pluralize }} without an FDP date {{ summary.live_without_fdp|pluralize:"is,are" }} left out.</p>{% endif %}
 </section>
 """  # noqa: E501
 
@@ -159,6 +163,8 @@ BASE = Summary(
             [2, 0, 1],
             [Segment(PHASES[0], 2, 0.0, 66.66666), Segment(PHASES[2], 1, 66.66666, 33.33333)],
         ),
+        Month("February 2027", 0, [0, 0, 0], []),
+        Month("March 2027", 1, [1, 0, 0], [Segment(PHASES[0], 1, 0.0, 33.333333)]),
         Month("Go-live not agreed", 1, [0, 0, 1], [Segment(PHASES[2], 1, 0.0, 33.333333)]),
     ],
     cutovers=[
@@ -174,6 +180,10 @@ SUMMARIES = [
     replace(BASE, soon=[], soon_count=0),
     replace(BASE, soon_count=25),
     replace(BASE, months=[], cutovers=[]),
+    replace(BASE, live_without_fdp=1),
+    replace(BASE, live_without_fdp=2),
+    replace(BASE, cutovers=[], live_without_fdp=2),
+    replace(BASE, months_filled=False),
     replace(BASE, not_rated=[("on_hold", "On hold", 2), ("cancelled", "Cancelled", 1)]),
 ]
 

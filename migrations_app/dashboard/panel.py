@@ -60,7 +60,7 @@ _OPENING = """
 _CHART = """
   <figure class="tracker-chart" aria-labelledby="chart-heading">
     <h3 class="nhsuk-heading-s" id="chart-heading">Migrations by go-live month and current phase</h3>
-    <p class="nhsuk-body-s">The bars show the figures of the table after them. Each bar is a go-live month, in parts for the phases its migrations are in.</p>
+    <p class="nhsuk-body-s">The bars show the figures of the table after them. Each bar is a go-live month, in parts for the phases its migrations are in. {}</p>
     <ul class="tracker-chart__legend" aria-hidden="true">
       {}
     </ul>
@@ -101,7 +101,7 @@ _MONTH_ROW = """
 _CUTOVERS = """
   <div class="tracker-table-scroll" role="region" aria-label="Cutover length by systems" tabindex="0">
   <table class="nhsuk-table nhsuk-table--compact">
-    <caption class="nhsuk-table__caption nhsuk-table__caption--s">Cutover length (FDP to go-live) of the migrations that are live, by systems</caption>
+    <caption class="nhsuk-table__caption nhsuk-table__caption--s">Cutover length (FDP to go-live) of the live migrations with an FDP date, by systems</caption>
     <thead class="nhsuk-table__head">
       <tr class="nhsuk-table__row">
         <th scope="col" class="nhsuk-table__header">Systems (current to new)</th>
@@ -115,6 +115,7 @@ _CUTOVERS = """
     </tbody>
   </table>
   </div>
+{}
 </section>
 """  # noqa: E501
 _CUTOVER_ROW = """
@@ -236,10 +237,16 @@ def _chart(summary: Summary) -> SafeString:
             '<tr class="nhsuk-table__row"><td class="nhsuk-table__cell" colspan="{}">No migrations.</td></tr>',
             len(summary.phases) + 2,
         )
-    return html(_CHART, legend, bars, headings, months)
+    months_shown = (
+        "Every month from the first go-live to the last has a bar: a month with no go-lives shows 0."
+        if summary.months_filled
+        else "Only months with go-lives have a bar: the first and the last are more than three years apart."
+    )
+    return html(_CHART, months_shown, legend, bars, headings, months)
 
 
 def _cutovers(summary: Summary) -> SafeString:
+    """The cutover lengths, and how many live migrations they leave out for want of an FDP date."""
     if summary.cutovers:
         rows = html_join(
             "",
@@ -251,7 +258,20 @@ def _cutovers(summary: Summary) -> SafeString:
         )
     else:
         rows = html(
-            '<tr class="nhsuk-table__row"><td class="nhsuk-table__cell" colspan="4">'
-            "None of these migrations is live yet.</td></tr>"
+            '<tr class="nhsuk-table__row"><td class="nhsuk-table__cell" colspan="4">{}</td></tr>',
+            "None of the live migrations has an FDP date."
+            if summary.live_without_fdp
+            else "None of these migrations is live yet.",
         )
-    return html(_CUTOVERS, rows)
+    left_out = summary.live_without_fdp
+    note = (
+        html(
+            '<p class="nhsuk-body-s">{} live {} without an FDP date {} left out.</p>',
+            left_out,
+            "migration" if left_out == 1 else "migrations",
+            "is" if left_out == 1 else "are",
+        )
+        if left_out
+        else ""
+    )
+    return html(_CUTOVERS, rows, note)
