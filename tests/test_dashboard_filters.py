@@ -105,6 +105,18 @@ def test_search_by_practice_name_or_ods_code_ignores_case(search, client, world,
     assert set(listed(response)) == expected
 
 
+@pytest.mark.parametrize("search", ["walker\u2019s", "Walker's", "walker\u2018s  lane"])
+def test_search_takes_a_phones_apostrophe_for_a_straight_one_and_a_run_of_spaces_as_one(
+    search, client, guide_version, admin_user
+):
+    walkers = going_live(TODAY, practice=PracticeFactory(name="Walker's Lane Surgery"), template_version=guide_version)
+    going_live(TODAY, practice=PracticeFactory(name="Walkers Lane Surgery"), template_version=guide_version)
+
+    response = open_dashboard(client, admin_user, {"search": search})
+
+    assert listed(response) == [walkers.pk]
+
+
 def test_the_form_shows_the_filters_in_force(client, world, admin_user, icb):
     response = open_dashboard(client, admin_user, {"icb": icb.pk, "rag": "red", "search": "Riv", "sort": "-go_live"})
 

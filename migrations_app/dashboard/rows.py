@@ -54,6 +54,7 @@ from migrations_app.models import (
 from migrations_app.models.checklist_items import Progress, day_count_subqueries
 from migrations_app.models.choices import CheckInRag, Milestone, Role
 from migrations_app.models.compiled import Remembered
+from migrations_app.models.people import name_contains
 from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
 
 CLOSED_PHASE = ("closed", "All items closed")
@@ -553,7 +554,7 @@ def _matching(migrations, filters: Filters, today: date):
         migrations = migrations.filter(current_phase=PHASE_KEYS.index(filters.phase))
     if filters.search:
         migrations = migrations.filter(
-            Q(practice__name__icontains=filters.search) | Q(practice__ods_code__icontains=filters.search)
+            name_contains(filters.search, "practice__name") | Q(practice__ods_code__icontains=filters.search.strip())
         )
     if filters.icb is not None:
         migrations = migrations.filter(practice__icb_id=filters.icb)
