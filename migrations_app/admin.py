@@ -65,10 +65,35 @@ class DeliveryPartnerAdmin(admin.ModelAdmin):
 
 @admin.register(Practice)
 class PracticeAdmin(admin.ModelAdmin):
+    """Support admins correct a practice here (migration 0024): each change of its name, ODS code,
+    ICB or delivery partner is written to the event log, as a migration's are."""
+
     list_display = ["name", "ods_code", "icb", "delivery_partner"]
     list_filter = ["icb", "delivery_partner"]
     search_fields = ["name", "ods_code"]
-    autocomplete_fields = ["icb", "delivery_partner"]
+    # Plain lists (a few dozen ICBs and delivery partners): an autocomplete box would ask the ICB's
+    # and the delivery partner's admin pages, which support admins may not open.
+
+    def save_model(self, request, obj, form, change) -> None:
+        if not change:
+            super().save_model(request, obj, form, change)
+            return
+        before = Practice.objects.select_related("icb", "delivery_partner").get(pk=obj.pk)
+        with transaction.atomic():
+            super().save_model(request, obj, form, change)
+            Event.objects.bulk_create(
+                Event(
+                    practice=obj,
+                    actor=request.user,
+                    kind=Event.Kind.ATTRIBUTE,
+                    field=name,
+                    old_value=str(getattr(before, name) or ""),
+                    new_value=str(getattr(obj, name) or ""),
+                    reason="Changed in the administration",
+                )
+                for name in ("name", "ods_code", "icb", "delivery_partner")
+                if name in form.changed_data
+            )
 
 
 @admin.register(Supplier)

@@ -118,16 +118,23 @@ def template_editor(db) -> User:
 
 
 STAFF_GROUPS_MIGRATION = importlib.import_module("migrations_app.migrations.0010_staff_groups")
+PRACTICE_CORRECTIONS_MIGRATION = importlib.import_module(
+    "migrations_app.migrations.0024_support_admins_correct_practices"
+)
 
 
 def in_group(user: User, name: str) -> User:
-    """Add `user` to the group migration 0010 makes (made again, with its permissions, when a
-    transactional test has emptied the database)."""
+    """Add `user` to the group migration 0010 makes, with what later migrations add to it (made
+    again, with its permissions, when a transactional test has emptied the database)."""
     group, created = Group.objects.get_or_create(name=name)
     if created:
         group.permissions.set(
             Permission.objects.filter(
-                content_type__app_label="migrations_app", codename__in=STAFF_GROUPS_MIGRATION.GROUPS[name]
+                content_type__app_label="migrations_app",
+                codename__in=[
+                    *STAFF_GROUPS_MIGRATION.GROUPS[name],
+                    *PRACTICE_CORRECTIONS_MIGRATION.ADDED.get(name, []),
+                ],
             )
         )
     user.groups.add(group)

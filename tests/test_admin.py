@@ -18,7 +18,7 @@ from migrations_app.models import (
     Role,
     User,
 )
-from tests.factories import MILESTONE_DATES, DeliveryPartnerFactory, MembershipFactory, SupplierFactory
+from tests.factories import MILESTONE_DATES, DeliveryPartnerFactory, ICBFactory, MembershipFactory, SupplierFactory
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
@@ -408,3 +408,44 @@ def test_each_box_of_a_membership_row_is_named_for_screen_readers(client, admin_
     role = re.search(r'<select name="memberships-0-role"[^>]*>', page).group(0)
     assert 'aria-label="Role of: the practice manager membership"' in role
     assert 'aria-label="Role of: the new membership"' in page
+
+
+def test_a_support_admin_corrects_a_practices_details_and_each_change_is_in_the_event_log(
+    client, migration, support_admin
+):
+    practice = migration.practice
+    other_icb = ICBFactory(name="NHS Other Integrated Care Board")
+    url = reverse("admin:migrations_app_practice_change", args=(practice.pk,))
+    client.force_login(support_admin)
+    old_name, old_icb = practice.name, practice.icb
+
+    response = client.post(url, change_form_data(client, url, name="Riverside Medical Practice", icb=other_icb.pk))
+
+    assert response.status_code == 302
+    practice.refresh_from_db()
+    assert (practice.name, practice.icb) == ("Riverside Medical Practice", other_icb)
+    changes = Event.objects.filter(practice=practice, kind=Event.Kind.ATTRIBUTE, actor=support_admin)
+    assert sorted(changes.values_list("field", "old_value", "new_value")) == [
+        ("icb", str(old_icb), str(other_icb)),
+        ("name", old_name, "Riverside Medical Practice"),
+    ]
+    assert {event.field_label() for event in changes} == {"ICB", "Practice name"}
+
+
+def test_a_support_admin_neither_adds_nor_deletes_practices_and_others_change_none(
+    client, migration, support_admin, template_editor
+):
+    practice = migration.practice
+    change = reverse("admin:migrations_app_practice_change", args=(practice.pk,))
+    client.force_login(support_admin)
+
+    statuses = [
+        client.get(reverse("admin:migrations_app_practice_add")).status_code,
+        client.get(reverse("admin:migrations_app_practice_delete", args=(practice.pk,))).status_code,
+    ]
+    client.force_login(template_editor)
+    statuses.append(client.post(change, {"name": "Renamed", "ods_code": practice.ods_code}).status_code)
+
+    assert statuses == [403, 403, 403]
+    practice.refresh_from_db()
+    assert practice.name != "Renamed"

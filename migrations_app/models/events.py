@@ -24,6 +24,11 @@ FIELD_LABELS = {
     "template_version": "Checklist version",
     "check_in_weekday": "Check-in day",
     "membership": "Membership",
+    # A practice corrected in the administration (admin.PracticeAdmin).
+    "name": "Practice name",
+    "ods_code": "ODS code",
+    "icb": "ICB",
+    "delivery_partner": "Delivery partner",
     "invitation": "Invitation",
     **{milestone.field_name: milestone.label for milestone in Milestone},
     **{condition.value: condition.label for condition in Condition},

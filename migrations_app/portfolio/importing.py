@@ -548,7 +548,8 @@ class _Context:
         self._problem(
             row,
             "ods_code",
-            f"{practice.ods_code} is {practice.name} in the tracker, not {row.practice_name}: check the ODS code.",
+            f"{practice.ods_code} is {practice.name} in the tracker, not {row.practice_name}: check the ODS code. "
+            "If the tracker has the name wrong, a support admin can correct it.",
         )
         return False
 
