@@ -34,6 +34,8 @@ from tests.pages import element, text
 
 pytestmark = pytest.mark.django_db
 
+CORRECTED_BY_SUPPORT = " If the tracker has the name wrong, a support admin can correct it."
+
 HEADER = [
     "ODS code",
     "Practice name",
@@ -650,7 +652,10 @@ def test_a_row_naming_another_practice_than_its_ods_code_is_refused_and_changes_
     page = client.get(response.url).content.decode()
     confirmed = client.post(response.url, follow=True)
 
-    message = "H85001 is Riverside Medical Centre in the tracker, not Hillview Medical Centre: check the ODS code. If the tracker has the name wrong, a support admin can correct it."
+    message = (
+        "H85001 is Riverside Medical Centre in the tracker, not Hillview Medical Centre: check the ODS code."
+        + CORRECTED_BY_SUPPORT
+    )
     assert f"Row 2, ODS code: {message}" in text(page)
     assert text(element(page, "row-2")).startswith("Row 2 Practice Riverside Medical Centre (H85001)")
     assert "Hillview Medical Centre (H85001)" not in text(page)
@@ -683,7 +688,10 @@ def test_a_known_practice_is_shown_by_the_trackers_name_and_matched_leniently(
     row = text(element(client.get(response.url).content.decode(), "row-2"))
 
     assert row.startswith(f"Row 2 Practice St Mary's and St John's Surgery (Y90003) What happens {kind}")
-    mismatch = f"Y90003 is St Mary's and St John's Surgery in the tracker, not {given}: check the ODS code. If the tracker has the name wrong, a support admin can correct it."
+    mismatch = (
+        f"Y90003 is St Mary's and St John's Surgery in the tracker, not {given}: check the ODS code."
+        + CORRECTED_BY_SUPPORT
+    )
     assert (mismatch in row) == (kind == "Error")
 
 
@@ -697,7 +705,8 @@ def test_a_row_with_a_bad_cell_still_says_its_ods_code_is_another_practices(impo
         (
             2,
             "ODS code",
-            "H85001 is Riverside Medical Centre in the tracker, not Hillview Medical Centre: check the ODS code. If the tracker has the name wrong, a support admin can correct it.",
+            "H85001 is Riverside Medical Centre in the tracker, not Hillview Medical Centre: check the ODS code."
+            + CORRECTED_BY_SUPPORT,
         ),
     ]
 
