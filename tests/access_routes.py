@@ -666,6 +666,7 @@ MATRIX = [
     Route(
         "migrations:invitation_cancel", "POST", INVITE_TO_PRACTICE, "invitation", no_data, assert_invitation_cancelled
     ),
+    Route("migrations:invitation_cancel", "GET", INVITE_TO_PRACTICE, "invitation"),
     Route("migrations:member_remove", "GET", INVITE_TO_PRACTICE, "member"),
     Route("migrations:member_remove", "POST", INVITE_TO_PRACTICE, "member", no_data, assert_removed),
     Route("migrations:member_role", "GET", INVITE_TO_PRACTICE, "member"),
@@ -777,6 +778,7 @@ PERSONAL = [
     PersonalRoute("migrations:team", "GET"),
     PersonalRoute("migrations:team", "POST"),
     PersonalRoute("migrations:team_invitation_resend", "POST", target="team invitation"),
+    PersonalRoute("migrations:team_invitation_cancel", "GET", target="team invitation"),
     PersonalRoute("migrations:team_invitation_cancel", "POST", target="team invitation"),
     PersonalRoute("migrations:team_member_remove", "GET", target="team member"),
     PersonalRoute("migrations:team_member_remove", "POST", target="team member"),

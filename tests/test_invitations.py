@@ -315,6 +315,49 @@ def test_a_cancelled_invitation_link_gets_410(client, migration, delivery_partne
     assert people_events(practice=migration.practice)[-1] == (practice_manager.email, "invitation", "Cancelled")
 
 
+def test_cancelling_an_invitation_asks_first_and_changes_nothing_until_confirmed(
+    client, migration, delivery_partner_user, practice_manager
+):
+    invitation = make_invitation(invited_by=delivery_partner_user, practice=migration.practice)
+    url = reverse("migrations:invitation_cancel", kwargs={"pk": migration.pk, "invitation_pk": invitation.pk})
+    client.force_login(practice_manager)
+
+    people = client.get(detail_url(migration)).content.decode()
+    confirm = client.get(url)
+
+    assert f'href="{url}"' in people  # a link to the question, not a button that cancels
+    page = text(confirm.content.decode())
+    assert f"Cancel the invitation to {invitation.email}?" in page
+    assert "Keep it" in page
+    invitation.refresh_from_db()
+    assert invitation.state() == InvitationState.PENDING
+
+    client.post(url)
+    again = client.get(url, follow=True)
+
+    assert again.redirect_chain == [(detail_url(migration) + "#people", 302)]
+    assert f"The invitation to {invitation.email} was cancelled already." in text(again.content.decode())
+
+
+def test_a_team_invitation_is_cancelled_after_a_confirmation_too(client, delivery_partner, delivery_partner_user):
+    invitation = make_invitation(
+        invited_by=delivery_partner_user, practice=None, delivery_partner=delivery_partner, role=Role.DELIVERY_PARTNER
+    )
+    url = reverse("migrations:team_invitation_cancel", kwargs={"invitation_pk": invitation.pk})
+    client.force_login(delivery_partner_user)
+
+    confirm = client.get(url)
+    invitation.refresh_from_db()
+    state_after_question = invitation.state()
+    cancelled = client.post(url)
+
+    assert f"Cancel the invitation to {invitation.email}?" in text(confirm.content.decode())
+    assert state_after_question == InvitationState.PENDING
+    assert cancelled.url == reverse("migrations:team")
+    invitation.refresh_from_db()
+    assert invitation.state() == InvitationState.CANCELLED
+
+
 def test_an_expired_invitation_link_gets_410_and_says_who_to_ask(
     client, migration, delivery_partner_user, time_machine
 ):

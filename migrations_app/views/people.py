@@ -52,11 +52,14 @@ def invitation_resend(request: HttpRequest, pk: int, invitation_pk: int) -> Http
     return _back_to_people(migration)
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def invitation_cancel(request: HttpRequest, pk: int, invitation_pk: int) -> HttpResponse:
+    """A confirmation page, then the cancelling."""
     migration, invitation = access.get_practice_invitation(request.user, pk, invitation_pk)
-    _cancel(request, invitation)
-    return _back_to_people(migration)
+    if request.method == "POST":
+        _cancel(request, invitation)
+        return _back_to_people(migration)
+    return _confirm_cancel(request, invitation, _people_url(migration))
 
 
 @require_http_methods(["GET", "POST"])
@@ -159,10 +162,23 @@ def team_invitation_resend(request: HttpRequest, invitation_pk: int) -> HttpResp
     return redirect("migrations:team")
 
 
-@require_POST
+@require_http_methods(["GET", "POST"])
 def team_invitation_cancel(request: HttpRequest, invitation_pk: int) -> HttpResponse:
-    _cancel(request, access.get_team_invitation(request.user, invitation_pk))
-    return redirect("migrations:team")
+    """A confirmation page, then the cancelling."""
+    invitation = access.get_team_invitation(request.user, invitation_pk)
+    if request.method == "POST":
+        _cancel(request, invitation)
+        return redirect("migrations:team")
+    return _confirm_cancel(request, invitation, reverse("migrations:team"))
+
+
+def _confirm_cancel(request: HttpRequest, invitation: Invitation, back_url: str) -> HttpResponse:
+    """Whether to cancel `invitation`: it is not undone (a new one would be sent), so asked first."""
+    if invitation.state() in (InvitationState.ACCEPTED, InvitationState.CANCELLED):
+        done = "accepted" if invitation.state() == InvitationState.ACCEPTED else "cancelled"
+        messages.info(request, f"The invitation to {invitation.email} was {done} already.", extra_tags=AT_PEOPLE)
+        return redirect(back_url)
+    return render(request, "migrations_app/invitation_cancel.html", {"invitation": invitation, "back_url": back_url})
 
 
 @require_http_methods(["GET", "POST"])
