@@ -35,8 +35,10 @@ def test_an_invitation_sent_is_confirmed_in_the_people_section(
     expect(sent).to_be_in_viewport()
     expect(page.locator("#people").get_by_role("status")).to_have_count(1)
 
-    # Cancelled from the list in the section: confirmed there too.
-    page.locator("#people").get_by_role("button", name=re.compile("^Cancel")).click()
+    # Cancelled from the list in the section, after a page that asks: confirmed there too.
+    page.locator("#people").get_by_role("link", name=re.compile("^Cancel")).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Cancel the invitation to new.colleague@example.nhs.uk?")
+    page.get_by_role("button", name="Cancel the invitation").click()
     page.wait_for_url(re.compile(rf"/migrations/{current_migration.pk}/#people$"))
     expect(confirmation(page, "The invitation to new.colleague@example.nhs.uk is cancelled")).to_be_in_viewport()
 
