@@ -22,9 +22,26 @@ def navigation(request: HttpRequest) -> dict:
         "shows_team_link": partial(access.has_a_team, user),
         "shows_reminders_link": partial(access.gets_reminders, user),
         "shows_api_tokens_link": partial(access.may_use_the_api, user),
+        # The header's menu: the dashboard, for those who land on it, and starting and importing
+        # migrations, for those who may.
+        "shows_dashboard_link": partial(_lands_on_dashboard, user),
+        "shows_start_links": partial(_may_start, user),
         "home_is_admin": partial(_home_is_admin, user),
     }
 
 
 def _home_is_admin(user) -> bool:
     return user.is_authenticated and user.is_staff and access.standing_of(user).reads_no_migration
+
+
+def _lands_on_dashboard(user) -> bool:
+    """Whether the person reads more than one practice's migrations (their home is then the
+    dashboard, not one migration): from their standing, which the page has read already."""
+    if not user.is_authenticated:
+        return False
+    standing = access.standing_of(user)
+    return not (standing.reads_no_migration or standing.sees_one_practice)
+
+
+def _may_start(user) -> bool:
+    return user.is_authenticated and access.may_start_migrations(user)
