@@ -63,8 +63,23 @@ class DeliveryPartnerAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
 
+class SavedNameInHeading:
+    """A change form sent back with errors names the record as it is saved, not as the refused
+    values would have it (Django's heading is the instance the form has filled in: "SystmOne to
+    SystmOne" after a refused change of systems)."""
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        form = context.get("adminform")
+        if change and obj is not None and obj.pk is not None and form is not None and form.form.errors:
+            saved = type(obj)._default_manager.filter(pk=obj.pk).first()
+            if saved is not None:
+                context["subtitle"] = str(saved)  # the heading
+                context["original"] = saved  # the breadcrumbs
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+
 @admin.register(Practice)
-class PracticeAdmin(admin.ModelAdmin):
+class PracticeAdmin(SavedNameInHeading, admin.ModelAdmin):
     """Support admins correct a practice here (migration 0024): each change of its name, ODS code,
     ICB or delivery partner is written to the event log, as a migration's are."""
 
@@ -221,7 +236,7 @@ class PracticeMigrationAdminForm(forms.ModelForm):
 
 
 @admin.register(PracticeMigration)
-class PracticeMigrationAdmin(admin.ModelAdmin):
+class PracticeMigrationAdmin(SavedNameInHeading, admin.ModelAdmin):
     """Adding a migration here copies the latest published checklist onto it."""
 
     form = PracticeMigrationAdminForm

@@ -449,3 +449,18 @@ def test_a_support_admin_neither_adds_nor_deletes_practices_and_others_change_no
     assert statuses == [403, 403, 403]
     practice.refresh_from_db()
     assert practice.name != "Renamed"
+
+
+def test_a_change_refused_keeps_the_saved_name_in_the_heading(client, migration, support_admin):
+    url = reverse("admin:migrations_app_practicemigration_change", args=[migration.pk])
+    client.force_login(support_admin)
+    saved = str(migration)
+    same = migration.target_supplier_id
+
+    response = client.post(url, change_form_data(client, url, source_supplier=same, target_supplier=same))
+
+    html = response.content.decode()
+    assert "The new system must be different from the current system." in html
+    assert f"<h2>{escape(saved)}</h2>" in html
+    target = migration.target_supplier.system_name
+    assert f"{target} to {target}" not in text(html)
