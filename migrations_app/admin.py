@@ -78,6 +78,18 @@ class SavedNameInHeading:
         return super().render_change_form(request, context, add, change, form_url, obj)
 
 
+def _keep_a_delivery_partner(form):
+    """A practice's delivery partner can be changed for another, not taken away: its project
+    managers would lose its migrations (the practice's ICB and people keep them)."""
+    partner = form.cleaned_data.get("delivery_partner")
+    if partner is None:
+        raise ValidationError(
+            "Choose the delivery partner that supports the practice now: taking it away would leave its "
+            "migrations without one, and its project managers could no longer open them."
+        )
+    return partner
+
+
 @admin.register(Practice)
 class PracticeAdmin(SavedNameInHeading, admin.ModelAdmin):
     """Support admins correct a practice here (migration 0024): each change of its name, ODS code,
@@ -88,6 +100,21 @@ class PracticeAdmin(SavedNameInHeading, admin.ModelAdmin):
     search_fields = ["name", "ods_code"]
     # Plain lists (a few dozen ICBs and delivery partners): an autocomplete box would ask the ICB's
     # and the delivery partner's admin pages, which support admins may not open.
+
+    def formfield_for_dbfield(self, db_field, request, **kwargs):
+        if db_field.name == "ods_code":
+            # Room for spaces pasted around the code, which the model trims (OdsCodeField) before
+            # checking its six characters: a box of six would cut the code itself.
+            return forms.CharField(
+                label="ODS code", max_length=20, help_text="One letter then five digits, for example A81001."
+            )
+        return super().formfield_for_dbfield(db_field, request, **kwargs)
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if obj is not None and obj.delivery_partner_id is not None:
+            form = type("PracticeChangeForm", (form,), {"clean_delivery_partner": _keep_a_delivery_partner})
+        return form
 
     def save_model(self, request, obj, form, change) -> None:
         if not change:
@@ -101,7 +128,7 @@ class PracticeAdmin(SavedNameInHeading, admin.ModelAdmin):
                     practice=obj,
                     actor=request.user,
                     kind=Event.Kind.ATTRIBUTE,
-                    field=name,
+                    field=f"practice_{name}",
                     old_value=str(getattr(before, name) or ""),
                     new_value=str(getattr(obj, name) or ""),
                     reason="Changed in the administration",

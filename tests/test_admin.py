@@ -426,8 +426,8 @@ def test_a_support_admin_corrects_a_practices_details_and_each_change_is_in_the_
     assert (practice.name, practice.icb) == ("Riverside Medical Practice", other_icb)
     changes = Event.objects.filter(practice=practice, kind=Event.Kind.ATTRIBUTE, actor=support_admin)
     assert sorted(changes.values_list("field", "old_value", "new_value")) == [
-        ("icb", str(old_icb), str(other_icb)),
-        ("name", old_name, "Riverside Medical Practice"),
+        ("practice_icb", str(old_icb), str(other_icb)),
+        ("practice_name", old_name, "Riverside Medical Practice"),
     ]
     assert {event.field_label() for event in changes} == {"ICB", "Practice name"}
 
@@ -464,3 +464,21 @@ def test_a_change_refused_keeps_the_saved_name_in_the_heading(client, migration,
     assert f"<h2>{escape(saved)}</h2>" in html
     target = migration.target_supplier.system_name
     assert f"{target} to {target}" not in text(html)
+
+
+def test_a_practices_delivery_partner_is_changed_for_another_never_taken_away(client, migration, support_admin):
+    practice = migration.practice
+    url = reverse("admin:migrations_app_practice_change", args=(practice.pk,))
+    client.force_login(support_admin)
+
+    refused = client.post(url, change_form_data(client, url, delivery_partner=""))
+    padded = client.post(
+        url, change_form_data(client, url, ods_code=f"  {practice.ods_code.lower()} ", name="  A   Name ")
+    )
+
+    assert refused.status_code == 200
+    assert "Choose the delivery partner that supports the practice now" in refused.content.decode()
+    assert padded.status_code == 302
+    practice.refresh_from_db()
+    assert practice.delivery_partner_id is not None
+    assert practice.name == "A Name"  # spaces as the pages show them and searches find them

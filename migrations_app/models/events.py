@@ -24,11 +24,11 @@ FIELD_LABELS = {
     "template_version": "Checklist version",
     "check_in_weekday": "Check-in day",
     "membership": "Membership",
-    # A practice corrected in the administration (admin.PracticeAdmin).
-    "name": "Practice name",
-    "ods_code": "ODS code",
-    "icb": "ICB",
-    "delivery_partner": "Delivery partner",
+    # A practice corrected in the administration (admin.PracticeAdmin: "practice_" and its field).
+    "practice_name": "Practice name",
+    "practice_ods_code": "ODS code",
+    "practice_icb": "ICB",
+    "practice_delivery_partner": "Delivery partner",
     "invitation": "Invitation",
     **{milestone.field_name: milestone.label for milestone in Milestone},
     **{condition.value: condition.label for condition in Condition},

@@ -88,6 +88,10 @@ class Practice(models.Model):
     def __str__(self) -> str:
         return f"{self.name} ({self.ods_code})"
 
+    def clean(self) -> None:
+        # A name as pages show it and searches find it (name_contains): no run of spaces, none at the ends.
+        self.name = " ".join(self.name.split())
+
 
 class Supplier(models.Model):
     """A clinical system supplier and its system, e.g. EMIS Health's EMIS Web."""
