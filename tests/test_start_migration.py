@@ -337,6 +337,8 @@ def test_a_go_live_that_has_passed_is_shown_to_check_and_nothing_is_started_unti
     assert checking.status_code == 200
     assert state() == before  # nothing saved
     assert "Check these dates before starting" in html
+    assert "<title>Check the dates: Start a migration" in html
+    assert 'id="date-warnings" tabindex="-1" autofocus' in html  # focused, as an error summary is
     assert "Go-live, 2 April 2025, has passed: the migration would start with every item due before it overdue." in html
     key = re.search(r'name="warned_dates" value="([^"]+)"', html).group(1)
     assert 'name="go_live-day" type="text" inputmode="numeric" value="2"' in html  # the dates as typed
