@@ -127,3 +127,21 @@ def test_only_those_who_manage_the_practices_people_change_roles(
     assert "Change role" not in people
     membership.refresh_from_db()
     assert membership.role == Role.PRACTICE_MANAGER
+
+
+def test_changing_the_only_practice_manager_says_what_the_practice_is_left_without(
+    client, migration, practice_manager, practice_staff, delivery_partner_user
+):
+    manager = Membership.objects.get(user=practice_manager, practice=migration.practice)
+    staff = Membership.objects.get(user=practice_staff, practice=migration.practice)
+    client.force_login(delivery_partner_user)
+
+    only = text(client.get(role_url(migration, manager)).content.decode())
+    other = text(client.get(role_url(migration, staff)).content.decode())
+    staff.role = Role.PRACTICE_MANAGER
+    staff.save()
+    one_of_two = text(client.get(role_url(migration, manager)).content.decode())
+
+    assert "The practice's only practice manager" in only
+    assert "The practice's only practice manager" not in other
+    assert "The practice's only practice manager" not in one_of_two

@@ -28,6 +28,7 @@ from migrations_app.models import (
     Membership,
     Practice,
     PracticeMigration,
+    Role,
     User,
 )
 from migrations_app.models.choices import ItemKind
@@ -257,6 +258,17 @@ def remove_member(membership: Membership, *, by: User) -> bool:
             **organisation_fields(organisation),
         )
     return True
+
+
+def is_only_practice_manager(membership: Membership) -> bool:
+    """Whether `membership` is its practice's only practice manager: without one, nobody signs the
+    practice manager's gates, gives the practice's check-in or invites its people."""
+    return (
+        membership.role == Role.PRACTICE_MANAGER
+        and not Membership.objects.filter(practice_id=membership.practice_id, role=Role.PRACTICE_MANAGER)
+        .exclude(pk=membership.pk)
+        .exists()
+    )
 
 
 def change_role(membership: Membership, role: str, *, by: User) -> bool:

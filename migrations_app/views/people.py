@@ -99,7 +99,12 @@ def member_role(request: HttpRequest, pk: int, membership_pk: int) -> HttpRespon
     return render(
         request,
         "migrations_app/member_role.html",
-        {"membership": membership, "form": form, "back_url": back_url},
+        {
+            "membership": membership,
+            "form": form,
+            "back_url": back_url,
+            "only_manager": inviting.is_only_practice_manager(membership),
+        },
         status=400 if form.errors else 200,
     )
 
