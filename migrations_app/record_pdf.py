@@ -141,7 +141,7 @@ class RecordPDF(FPDF):
                         change.milestone,
                         _day(change.old_on) or "Not agreed",
                         _day(change.new_on) or "Not agreed",
-                        change.reason,
+                        change.reason or "No reason given",
                     )
                     for change in record.milestone_changes
                 ],

@@ -161,6 +161,19 @@ def test_a_replanned_milestone_shows_its_first_planned_and_final_dates(client, m
         assert squashed("Siân O'Brien Go-live 16 June 2025 23 June 2025 And again") in content
 
 
+def test_a_change_of_date_without_a_reason_says_so(client, migration, sian):
+    migration.change_milestones({"go_live": date(2025, 6, 16)}, by=sian)
+    client.force_login(sian)
+
+    page, pdf = page_and_pdf(client, migration)
+
+    for content in (page, pdf):
+        assert (
+            squashed(f"Siân O'Brien Go-live {day(MILESTONE_DATES['go_live_on'])} 16 June 2025 No reason given")
+            in content
+        )
+
+
 def test_a_record_with_no_change_of_date_says_so(client, migration, sian):
     client.force_login(sian)
 
