@@ -151,6 +151,12 @@ def second_gate(data: dict, **fields) -> None:
             lambda data: data["phases"][0]["items"][1].update(offset_days=99999),
             "Phase 1, item 2: 'offset_days' must be between -365 and 365 days.",
         ),
+        (
+            # A task the gate waits for, on the same milestone, due after it.
+            lambda data: data["phases"][0]["items"][0].update(offset_days=5),
+            "Phase 2, item 2: the gate falls due 0 days from its milestone, before 'task-a' (5 days), which it "
+            "waits for.",
+        ),
     ],
 )
 def test_a_checklist_no_one_could_follow_is_refused_with_where_and_why(spoil, problem):
@@ -159,6 +165,13 @@ def test_a_checklist_no_one_could_follow_is_refused_with_where_and_why(spoil, pr
     spoil(data)
 
     assert guide_file.problems(data) == [problem]
+
+
+def test_a_waited_for_item_on_another_milestone_is_not_compared():
+    data = small_guide(depends_on=["task-a"])
+    data["phases"][0]["items"][0].update(anchor="go_live", offset_days=5)
+
+    assert guide_file.problems(data) == []
 
 
 def test_gates_waiting_for_each_other_through_a_third_are_one_loop():

@@ -28,7 +28,7 @@ from tests.pages import element, text
 pytestmark = pytest.mark.django_db
 
 RENAMED = "check-dates-against-availability"  # early phases, kick-off + 0
-RESCHEDULED = "secure-dates-and-peoples-time"  # kick-off + 3, becomes kick-off + 10
+RESCHEDULED = "secure-dates-and-peoples-time"  # kick-off + 3, becomes kick-off + 4 (before its gate, + 7)
 DATED_BY_HAND = "agree-provisional-go-live-date"  # order accepted - 7, becomes - 14, but dated by hand
 WORKED_ON_REMOVED = "prepared-for-idp"  # ticked, then dropped: archived (no gate waits for it)
 UNTOUCHED_REMOVED = "target-supplier-test-criteria"  # dropped, never worked on: deleted (no gate waits for it)
@@ -62,7 +62,7 @@ def next_edition(version: TemplateVersion) -> dict:
     data = copy.deepcopy(guide_file.export(version))
     items = items_by_key(data)
     items[RENAMED]["title"] = NEW_TITLE
-    items[RESCHEDULED]["offset_days"] = 10
+    items[RESCHEDULED]["offset_days"] = 4
     items[DATED_BY_HAND]["offset_days"] = -14
     for phase in data["phases"]:
         phase["items"] = [item for item in phase["items"] if item["key"] not in (WORKED_ON_REMOVED, UNTOUCHED_REMOVED)]
@@ -135,12 +135,12 @@ def test_plan_lists_items_added_removed_changed_and_the_due_dates_that_move(work
     assert set(changed) == {RENAMED, RESCHEDULED, DATED_BY_HAND}
     assert [(change.field, change.new) for change in changed[RENAMED]] == [("title", NEW_TITLE)]
     assert [(change.field, change.old, change.new) for change in changed[RESCHEDULED]] == [
-        ("due_rule", "3 days after kick-off", "10 days after kick-off")
+        ("due_rule", "3 days after kick-off", "4 days after kick-off")
     ]
     # The item dated by hand keeps its date: only the rescheduled open item moves.
     kick_off = MILESTONE_DATES["kick_off_on"]
     assert [(move.title, move.old_due_on, move.new_due_on) for move in plan.moves] == [
-        (worked_on.items.get(key=RESCHEDULED).title, kick_off + timedelta(days=3), kick_off + timedelta(days=10))
+        (worked_on.items.get(key=RESCHEDULED).title, kick_off + timedelta(days=3), kick_off + timedelta(days=4))
     ]
     assert plan.summary() == (
         f"From {worked_on.template_version} to {version_2}: 2 items added, 3 items changed, 1 item archived, "
@@ -200,7 +200,7 @@ def test_an_upgrade_keeps_ticks_notes_reasons_and_history_of_every_item_that_sta
     hand_dated = ChecklistItem.objects.get(key=DATED_BY_HAND, migration=worked_on)
     assert (hand_dated.due_on, hand_dated.manual_due_on, hand_dated.offset_days) == (HAND_DATE, HAND_DATE, -14)
     rescheduled = ChecklistItem.objects.get(key=RESCHEDULED, migration=worked_on)
-    assert rescheduled.due_on == MILESTONE_DATES["kick_off_on"] + timedelta(days=10)
+    assert rescheduled.due_on == MILESTONE_DATES["kick_off_on"] + timedelta(days=4)
 
 
 def test_a_removed_item_that_was_worked_on_is_archived_with_its_events_and_an_untouched_one_disappears(
@@ -246,7 +246,7 @@ def test_the_upgrade_is_recorded_in_the_event_log(worked_on, version_2, admin_us
     renamed = worked_on.items.get(key=RENAMED)
     assert renamed.events.filter(kind=Event.Kind.UPGRADE, field="title", new_value=NEW_TITLE).exists()
     moved = worked_on.items.get(key=RESCHEDULED).events.get(kind=Event.Kind.UPGRADE, field="due_on")
-    assert moved.new_value == (MILESTONE_DATES["kick_off_on"] + timedelta(days=10)).isoformat()
+    assert moved.new_value == (MILESTONE_DATES["kick_off_on"] + timedelta(days=4)).isoformat()
 
 
 def test_progress_counts_are_right_after_an_upgrade(worked_on, version_2, admin_user):

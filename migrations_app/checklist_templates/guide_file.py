@@ -117,7 +117,32 @@ def _dependency_problems(phases: list, item_keys: set) -> list[str]:
                     problems.append(f"{where}: a gate cannot wait for itself.")
                 if len(set(keys)) != len(keys):
                     problems.append(f"{where}: 'depends_on' names an item twice.")
-    return problems + _dependency_loops(phases)
+    return problems + _gates_due_first(phases) + _dependency_loops(phases)
+
+
+def _gates_due_first(phases: list) -> list[str]:
+    """A gate falls due no earlier than the items it waits for that follow the same milestone: one
+    due before them would be overdue, unsignable without an override, while they are still on time.
+    (Items that follow other milestones are not compared: how far apart those fall is the plan's.)"""
+    items = _items_by_key(phases)
+    problems = []
+    for where, gate in items.values():
+        if gate.get("kind") != ItemKind.GATE or not isinstance(gate.get("depends_on"), list):
+            continue
+        for waited_key in gate["depends_on"]:
+            waited = items.get(waited_key, (None, None))[1] if isinstance(waited_key, str) else None
+            if (
+                waited is not None
+                and waited.get("anchor") == gate.get("anchor")
+                and isinstance(waited.get("offset_days"), int)
+                and isinstance(gate.get("offset_days"), int)
+                and waited["offset_days"] > gate["offset_days"]
+            ):
+                problems.append(
+                    f"{where}: the gate falls due {gate['offset_days']} days from its milestone, before "
+                    f"'{waited_key}' ({waited['offset_days']} days), which it waits for."
+                )
+    return problems
 
 
 def _items_by_key(phases: list) -> dict[str, tuple[str, dict]]:
