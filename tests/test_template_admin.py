@@ -507,3 +507,41 @@ def test_the_admin_offers_view_site_only_to_someone_with_a_site_to_view(editor_c
     # The editor reads no migration: the site's home page would send them back to the admin.
     assert "View site" not in as_editor
     assert "View site" in as_support
+
+
+@pytest.mark.parametrize(
+    ("link", "refused"),
+    [
+        ("http://www.england.nhs.uk/guide/", True),
+        ("not a link", True),
+        ("https://www.england.nhs.uk/guide/", False),
+    ],
+)
+def test_an_items_guide_link_must_be_https_when_it_is_saved(editor_client, guide_version, link, refused):
+    editor_client.post(version_url(guide_version, "new_draft"))
+    phase = TemplateVersion.objects.get(status="draft").phases.get(key="early-phases")
+    page = editor_client.get(change_url(phase))
+    data = form_data(page)
+    prefix = item_prefix(page, "agree-provisional-go-live-date")
+    data[prefix + "guide_url"] = link
+
+    response = editor_client.post(change_url(phase), data)
+
+    saved = phase.items.get(key="agree-provisional-go-live-date").guide_url
+    if refused:
+        assert response.status_code == 200
+        assert "Enter the guide link as an https address" in response.content.decode()
+        assert saved != link
+    else:
+        assert response.status_code == 302
+        assert saved == link
+
+
+def test_a_phase_is_not_deleted_from_its_versions_page(editor_client, guide_version):
+    editor_client.post(version_url(guide_version, "new_draft"))
+    draft = TemplateVersion.objects.get(status="draft")
+
+    page = editor_client.get(change_url(draft)).content.decode()
+
+    assert "phases-0-DELETE" not in page
+    assert "To delete a phase, open it and choose Delete" in page

@@ -13,6 +13,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.utils import unquote
 from django.core.exceptions import PermissionDenied, ValidationError
+from django.core.validators import URLValidator
 from django.db import models, transaction
 from django.db.models import Count, F
 from django.forms.models import BaseInlineFormSet
@@ -255,14 +256,29 @@ class ItemRowsFormSet(LabelledRowsFormSet):
                 form.add_error("depends_on", message)
 
 
+def guide_link() -> forms.URLField:
+    """The guide link as publishing takes it (guide_file: an https address), checked as it is typed."""
+    return forms.URLField(
+        label="Guide link",
+        max_length=500,
+        required=False,
+        assume_scheme="https",
+        validators=[URLValidator(schemes=["https"])],
+        help_text="The page of the guide the item comes from: an https address.",
+        error_messages={"invalid": "Enter the guide link as an https address, like https://www.england.nhs.uk/..."},
+    )
+
+
 class ItemInlineForm(UniqueKeyInVersion, PositionedForm):
     depends_on = waits_for()
     offset_days = offset_days()
+    guide_url = guide_link()
 
 
 class ItemAdminForm(DraftForm, UniqueKeyInVersion, KnownKeysInVersion):
     depends_on = waits_for()
     offset_days = offset_days()
+    guide_url = guide_link()
 
 
 CHANGE_NOTE_MAX = 5000
@@ -441,6 +457,9 @@ class PhaseInline(FrozenWhenPublishedInline, admin.TabularInline):
     readonly_fields = ["item_count"]
     show_change_link = True
     extra = 0
+    # A phase is deleted from its own page, which lists the items that go with it and asks first
+    # (a box ticked here took them all at the next save, unasked; the version's page says so).
+    can_delete = False
 
     def get_queryset(self, request):
         return super().get_queryset(request).annotate(item_total=Count("items"))
@@ -553,7 +572,9 @@ class TemplateVersionAdmin(DraftPartAdmin):
                 else:
                     self.log_change(request, draft, f"Published as version {draft.number}: {draft.change_note}")
                     self.message_user(
-                        request, f"Published {draft}. New migrations use it; migrations under way keep their copy."
+                        request,
+                        f"Published {draft}. New migrations use it; migrations under way keep their copy until "
+                        "an upgrade to it is reviewed and applied (by their delivery partner or a support admin).",
                     )
                     return HttpResponseRedirect(self._change_url(draft))
         else:
