@@ -247,6 +247,8 @@ def test_the_upgrade_is_recorded_in_the_event_log(worked_on, version_2, admin_us
     assert renamed.events.filter(kind=Event.Kind.UPGRADE, field="title", new_value=NEW_TITLE).exists()
     moved = worked_on.items.get(key=RESCHEDULED).events.get(kind=Event.Kind.UPGRADE, field="due_on")
     assert moved.new_value == (MILESTONE_DATES["kick_off_on"] + timedelta(days=4)).isoformat()
+    added = worked_on.items.get(key=ADDED).events.get(kind=Event.Kind.UPGRADE)
+    assert (added.actor, added.field, added.new_value) == (admin_user, "archived_at", f"Added ({version_2})")
 
 
 def test_progress_counts_are_right_after_an_upgrade(worked_on, version_2, admin_user):

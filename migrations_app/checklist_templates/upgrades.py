@@ -423,6 +423,8 @@ def _write(result: Plan, actor, now: datetime) -> None:
         updated, [*REWRITTEN_FIELDS, "phase", "status", "reason", "due_on", "archived_at", "revision"]
     )
     ChecklistItem.all_objects.bulk_create(created)
+    # Each item the upgrade adds has its history from its first day, as one a migration starts with.
+    events += [event(item, "archived_at", "Not in the checklist", f"Added ({target})") for item in created]
     deleted = [removed.item.pk for removed in result.deleted]
     if deleted:
         ChecklistItem.all_objects.filter(pk__in=deleted).delete()
