@@ -9,6 +9,7 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils.html import escape
 
 from migrations_app.checklist_templates import guide_file
 from migrations_app.models import ItemTemplate, PhaseTemplate, TemplateVersion
@@ -545,3 +546,21 @@ def test_a_phase_is_not_deleted_from_its_versions_page(editor_client, guide_vers
 
     assert "phases-0-DELETE" not in page
     assert "To delete a phase, open it and choose Delete" in page
+
+
+def test_deleting_an_item_a_gate_of_its_phase_waits_for_says_so_at_the_gate(editor_client, guide_version):
+    editor_client.post(version_url(guide_version, "new_draft"))
+    phase = TemplateVersion.objects.get(status="draft").phases.get(key="early-phases")
+    waited = phase.items.get(key="business-justification-completed")
+    page = editor_client.get(change_url(phase))
+    data = form_data(page)
+    data[item_prefix(page, "business-justification-completed") + "DELETE"] = "on"
+
+    response = editor_client.post(change_url(phase), data)
+
+    assert response.status_code == 200
+    assert (
+        f"This gate waits for {escape(waited.title)} (business-justification-completed), which you are deleting: "
+        "take it out of Waits for first."
+    ) in response.content.decode()
+    assert phase.items.filter(key="business-justification-completed").exists()

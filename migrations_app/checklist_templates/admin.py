@@ -195,13 +195,18 @@ def in_admin_terms(problem: str) -> str:
     )
 
 
-def unknown_keys_message(keys: list[str] | None, known: set[str]) -> str:
+def unknown_keys_message(keys: list[str] | None, known: set[str], deleting: dict[str, str] | None = None) -> str:
     """Why a gate's "waits for" `keys` are refused ("" if each names one of the `known` items):
     refused as they are typed, where the editor is; publishing checks the rest (loops, and keys of
-    items deleted since)."""
+    items deleted since). `deleting`: the items being deleted in the same save, by key, with their
+    titles: the gate still waits for them, which is what to say."""
     unknown = [key for key in keys or [] if key not in known]
     if not unknown:
         return ""
+    deleted = [key for key in unknown if key in (deleting or {})]
+    if deleted:
+        titles = "; ".join(f"{deleting[key]} ({key})" for key in deleted)
+        return f"This gate waits for {titles}, which you are deleting: take it out of Waits for first."
     return (
         f"No item of this version has the key {', '.join(repr(key) for key in unknown)}: "
         "use the keys of the items it waits for, as the Key column gives them."
@@ -248,11 +253,16 @@ class ItemRowsFormSet(LabelledRowsFormSet):
         kept = [form for form in rows if not form.cleaned_data.get("DELETE")]
         known = version_keys(self.instance.version_id, except_phase=self.instance.pk)
         known |= {form.cleaned_data.get("key") for form in kept if form.cleaned_data.get("key")}
+        deleting = {
+            form.instance.key: form.instance.title
+            for form in rows
+            if form.cleaned_data.get("DELETE") and form.instance.pk is not None
+        }
         for form in kept:
             keys = form.cleaned_data.get("depends_on")
             if keys and form.cleaned_data.get("kind", ItemKind.GATE) != ItemKind.GATE:
                 form.add_error("depends_on", TASK_WAITS)
-            elif message := unknown_keys_message(keys, known):
+            elif message := unknown_keys_message(keys, known, deleting):
                 form.add_error("depends_on", message)
 
 
