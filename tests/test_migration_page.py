@@ -247,8 +247,8 @@ def migration_of(size: int) -> tuple[PracticeMigration, User]:
 # too), the migration, its items, the people they name (owners and who completed them: none on a
 # checklist that names nobody), its phases; the People section: the memberships relating people to
 # the practice (with their users) and its pending invitations (with who sent them); its weekly
-# check-ins (with who gave them).
-MIGRATION_PAGE_QUERIES = 10
+# check-ins (with who gave them); a checklist upgrade applied in the last two weeks (with who applied it).
+MIGRATION_PAGE_QUERIES = 11
 # An htmx tick or reopen: session, user, standing (access.standing_of, with the person's roles);
 # the item locked with its migration and its practice (access.get_item); the change (update, the
 # migration's counts in ChecklistProgress, event); the migration's items again, in the change's

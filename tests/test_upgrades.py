@@ -594,3 +594,22 @@ def test_only_moves_into_the_past_count_as_newly_overdue():
     plan = upgrades.Plan(migration=None, source=None, target=None, moves=moves)
 
     assert [move.item_id for move in plan.moved_overdue(day)] == [1, 4]
+
+
+def test_the_migration_page_says_the_checklist_was_upgraded_for_two_weeks(
+    client, worked_on, version_2, delivery_partner_user, practice_manager, time_machine
+):
+    time_machine.move_to(datetime(2025, 4, 10, 9, 30, tzinfo=ZoneInfo("Europe/London")), tick=False)
+    upgrades.apply([worked_on], version_2, delivery_partner_user)
+    client.force_login(practice_manager)
+    url = reverse("migrations:migration_detail", kwargs={"pk": worked_on.pk})
+
+    shown = client.get(url).content.decode()
+    time_machine.shift(timedelta(days=PracticeMigration.UPGRADE_SHOWN_DAYS))
+    later = client.get(url).content.decode()
+
+    notice = text(element(shown, "recent-upgrade"))
+    assert f"The checklist was upgraded to {version_2} on" in notice
+    assert f"by {delivery_partner_user}" in notice
+    assert "2 items added" in notice
+    assert 'id="recent-upgrade"' not in later

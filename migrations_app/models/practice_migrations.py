@@ -4,7 +4,7 @@ checklist, and its lifecycle (on hold, resumed, cancelled, completed: TRANSITION
 
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 
 from django.conf import settings
 from django.core.exceptions import EmptyResultSet, ValidationError
@@ -663,6 +663,20 @@ class PracticeMigration(models.Model):
         """The event of the last change of status: who made it, when and why (the status banner)."""
         return (
             self.events.filter(kind=Event.Kind.MIGRATION_STATUS, item=None)
+            .select_related("actor")
+            .order_by("-at", "-pk")
+            .first()
+        )
+
+    UPGRADE_SHOWN_DAYS = 14
+    """How long the migration page says its checklist was upgraded (latest_upgrade)."""
+
+    def latest_upgrade(self, today: date) -> Event | None:
+        """The checklist upgrade applied in the last UPGRADE_SHOWN_DAYS, with who applied it: the
+        page says so, as the items it added or moved may be overdue at once."""
+        since = today - timedelta(days=self.UPGRADE_SHOWN_DAYS)
+        return (
+            self.events.filter(kind=Event.Kind.UPGRADE, item=None, field="template_version", at__date__gt=since)
             .select_related("actor")
             .order_by("-at", "-pk")
             .first()

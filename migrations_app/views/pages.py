@@ -66,6 +66,8 @@ def migration_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "checklist": built,
             "countdown": checklist.go_live_countdown(migration, today),
             "newer_version": upgrades.newer_version(migration) if user_access.can_upgrade_checklist else None,
+            # An upgrade applied lately: what it changed may have turned items overdue (one query).
+            "recent_upgrade": migration.latest_upgrade(today),
             # Who put it on hold, cancelled or completed it, and when (the status banner).
             "status_change": migration.latest_status_change() if migration.status != migration.Status.ACTIVE else None,
             "people": people.practice_people(request.user, migration, user_access),
