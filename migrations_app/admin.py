@@ -386,11 +386,13 @@ class PracticeMigrationAdmin(SavedNameInHeading, admin.ModelAdmin):
             for reason in skipped:
                 self.message_user(request, f"{reason} Skipped.", messages.WARNING)
             return None
+        today = timezone.localdate()
         context = {
             **self.admin_site.each_context(request),
             "title": "Review checklist upgrade",
             "opts": self.model._meta,
-            "reviews": reviews,
+            # Each plan with what it would make overdue at once, as a migration's own review says.
+            "reviews": [(plan, len(plan.added_overdue(today)), len(plan.moved_overdue(today))) for plan in reviews],
             "skipped": skipped,
             "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
         }

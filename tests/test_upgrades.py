@@ -581,6 +581,24 @@ def test_the_review_warns_of_items_added_already_past_their_due_date(
     assert worked_on.template_version != version_2  # a review saves nothing
 
 
+@pytest.mark.parametrize(("today", "overdue"), [(date(2025, 4, 10), False), (date(2025, 6, 1), True)])
+def test_the_admins_review_of_many_warns_of_what_turns_overdue_as_a_migrations_own_review_does(
+    client, worked_on, version_2, admin_user, time_machine, today, overdue
+):
+    time_machine.move_to(datetime.combine(today, time(9), tzinfo=ZoneInfo("Europe/London")), tick=False)
+    client.force_login(admin_user)
+
+    page = client.post(
+        reverse("admin:migrations_app_practicemigration_changelist"),
+        {"action": "review_checklist_upgrade", "_selected_action": [worked_on.pk]},
+    ).content.decode()
+
+    warned = "Overdue as soon as it is upgraded: 1 of the items added. Its RAG status may turn amber or red."
+    assert (warned in text(page)) == overdue
+    worked_on.refresh_from_db()
+    assert worked_on.template_version != version_2
+
+
 def test_only_moves_into_the_past_count_as_newly_overdue():
     day = date(2025, 6, 1)
     moves = [
