@@ -12,6 +12,7 @@ from django.core import mail
 from django.db import transaction
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
 
 from config.celery import app as celery_app
 from migrations_app import access
@@ -309,6 +310,12 @@ def test_a_cancelled_invitation_link_gets_410(client, migration, delivery_partne
     assert cancelled.url == detail_url(migration) + "#people"
     assert (page.status_code, posted.status_code) == (410, 410)
     assert "This invitation was cancelled" in text(page.content.decode())
+    invitation.refresh_from_db()
+    assert (
+        f"{practice_manager} cancelled it on {timezone.localtime(invitation.cancelled_at):%-d %B %Y}. "
+        f"If you should still join {migration.practice}, "
+        f"ask {delivery_partner_user}, who invited you, to send you a new invitation."
+    ) in text(page.content.decode())
     assert not User.objects.filter(email=NEW_ADDRESS).exists()
     invitation.refresh_from_db()
     assert (invitation.state(), invitation.cancelled_by) == (InvitationState.CANCELLED, practice_manager)
