@@ -1,5 +1,7 @@
 """The Django admin: organisations, people and migrations. Template editing grows here too."""
 
+import os
+
 from axes import admin as axes_admin
 from axes.models import AccessAttempt
 from django import forms
@@ -420,6 +422,18 @@ class PracticeMigrationAdmin(SavedNameInHeading, admin.ModelAdmin):
 EVENT_CELL_CHARACTERS = 40
 
 
+def cell_text(value: str, other: str) -> str:
+    """`value` cut to EVENT_CELL_CHARACTERS for the events list, where it stands beside `other`
+    (an old value beside the new one): from its end when the two begin alike for longer than
+    that, so that what differs shows ("…version 3", "…, Clinical lead"), not the same start twice."""
+    if len(value) <= EVENT_CELL_CHARACTERS:
+        return value
+    alike = len(os.path.commonprefix([value, other]))
+    if alike >= EVENT_CELL_CHARACTERS - 1:
+        return "…" + value[-(EVENT_CELL_CHARACTERS - 1) :]
+    return Truncator(value).chars(EVENT_CELL_CHARACTERS)
+
+
 @admin.register(Event)
 class EventAdmin(admin.ModelAdmin):
     """The append-only log, readable by admins and never editable. The list fits a 1,280 px screen
@@ -490,11 +504,11 @@ class EventAdmin(admin.ModelAdmin):
 
     @admin.display(description="old value")
     def old_short(self, event: Event) -> str:
-        return Truncator(event.old_display()).chars(EVENT_CELL_CHARACTERS)
+        return cell_text(event.old_display(), event.new_display())
 
     @admin.display(description="new value")
     def new_short(self, event: Event) -> str:
-        return Truncator(event.new_display()).chars(EVENT_CELL_CHARACTERS)
+        return cell_text(event.new_display(), event.old_display())
 
     def has_add_permission(self, request) -> bool:
         return False

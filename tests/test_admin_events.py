@@ -9,6 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
+from migrations_app.admin import EVENT_CELL_CHARACTERS, cell_text
 from migrations_app.invitations import inviting
 from migrations_app.models import Event, Role
 from tests.factories import ICBFactory, PracticeFactory
@@ -115,3 +116,15 @@ def test_a_long_value_is_cut_short_in_the_list_and_read_whole_on_the_events_page
     assert LONG_NOTE in text(opened)
     [cell] = column(listed, "new_short")
     assert cell.endswith("…") and LONG_NOTE.startswith(cell[:-1].strip())
+
+
+def test_a_long_value_beside_one_that_begins_alike_is_cut_from_its_end_so_that_what_differs_shows():
+    person = "Castle Street Practice staff (y90004.staff@demo.migration-tracker.localhost)"
+    old, new = f"{person}, Practice staff", f"{person}, Clinical lead"
+
+    assert cell_text(old, new) == "…" + old[-(EVENT_CELL_CHARACTERS - 1) :]
+    assert cell_text(new, old).endswith(", Clinical lead")
+    assert len(cell_text(new, old)) == EVENT_CELL_CHARACTERS
+    # Beside a different value, a long one is cut at its end as before; a short one is whole.
+    assert cell_text(old, "") == old[: EVENT_CELL_CHARACTERS - 1] + "…"
+    assert cell_text("Practice staff", "Clinical lead") == "Practice staff"
