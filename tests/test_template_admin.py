@@ -381,7 +381,7 @@ def test_a_file_with_problems_is_refused_listing_them_and_nothing_is_saved(edito
 
 
 def test_deleting_a_draft_item_is_logged_on_its_version(editor_client, template_editor, draft):
-    item = draft.items().get(key="check-dates-against-availability")
+    item = draft.items().get(key="what-is-a-technical-survey")  # no gate waits for it
 
     response = editor_client.post(reverse("admin:migrations_app_itemtemplate_delete", args=[item.pk]), {"post": "yes"})
 
@@ -389,7 +389,7 @@ def test_deleting_a_draft_item_is_logged_on_its_version(editor_client, template_
     assert not ItemTemplate.objects.filter(pk=item.pk).exists()
     entry = LogEntry.objects.filter(object_id=str(draft.pk), content_type__model="templateversion").latest("pk")
     assert entry.user == template_editor
-    assert entry.get_change_message() == "Deleted item template “Checking the dates against availability”."
+    assert entry.get_change_message() == f"Deleted item template “{item.title}”."
 
 
 def test_a_published_item_cannot_be_deleted_in_the_admin(editor_client, guide_version):
@@ -515,6 +515,7 @@ def test_the_admin_offers_view_site_only_to_someone_with_a_site_to_view(editor_c
     [
         ("http://www.england.nhs.uk/guide/", True),
         ("not a link", True),
+        ("javascript:alert(1)", True),
         ("https://www.england.nhs.uk/guide/", False),
     ],
 )
@@ -531,7 +532,7 @@ def test_an_items_guide_link_must_be_https_when_it_is_saved(editor_client, guide
     saved = phase.items.get(key="agree-provisional-go-live-date").guide_url
     if refused:
         assert response.status_code == 200
-        assert "Enter the guide link as an https address" in response.content.decode()
+        assert response.content.decode().count("Enter the guide link as an https address") == 1
         assert saved != link
     else:
         assert response.status_code == 302
@@ -564,3 +565,34 @@ def test_deleting_an_item_a_gate_of_its_phase_waits_for_says_so_at_the_gate(edit
         "take it out of Waits for first."
     ) in response.content.decode()
     assert phase.items.filter(key="business-justification-completed").exists()
+
+
+def test_an_item_a_gate_of_another_phase_waits_for_is_not_deleted_from_its_phase_or_its_own_page(
+    editor_client, guide_version
+):
+    editor_client.post(version_url(guide_version, "new_draft"))
+    draft = TemplateVersion.objects.get(status="draft")
+    waited = draft.items().get(key="third-parties-switched-back-on")
+    gate = draft.items().get(key="migration-complete")
+    # The gate of another phase waits for it too.
+    other_gate = draft.items().get(key="go-live-sign-off")
+    other_gate.depends_on = [*other_gate.depends_on, waited.key]
+    other_gate.save()
+    phase = waited.phase
+    page = editor_client.get(change_url(phase))
+    data = form_data(page)
+    data[item_prefix(page, waited.key) + "DELETE"] = "on"
+
+    from_phase = editor_client.post(change_url(phase), data)
+    own_page = reverse("admin:migrations_app_itemtemplate_delete", args=[waited.pk])
+    asked = editor_client.get(own_page, follow=True)
+    posted = editor_client.post(own_page, {"post": "yes"})
+
+    assert from_phase.status_code == 200
+    message = f"{escape(other_gate.title)} waits for {escape(waited.title)}: take it out of that gate’s Waits for first"
+    assert message in from_phase.content.decode()
+    # Its own page counts every gate that waits for it, those of its own phase too.
+    both = sorted([escape(gate.title), escape(other_gate.title)], key=asked.content.decode().index)
+    assert f"{'; '.join(both)} wait for {escape(waited.title)}: take it out of those" in asked.content.decode()
+    assert posted.status_code == 302
+    assert draft.items().filter(key=waited.key).exists()

@@ -216,6 +216,28 @@ def unknown_keys_message(keys: list[str] | None, known: set[str], deleting: dict
 TASK_WAITS = "Only a sign-off gate waits for items: leave Waits for empty, or make this item a gate"
 
 
+def gates_waiting_for(version_id: int, keys: set[str], *, except_phase: int | None = None) -> dict[str, list[str]]:
+    """The titles of the gates of the version (outside `except_phase`) that wait for each of `keys`:
+    an item a gate waits for is taken out of its Waits for before it is deleted (publishing would
+    refuse the gate otherwise, after the item has gone)."""
+    gates = ItemTemplate.objects.filter(phase__version_id=version_id, kind=ItemKind.GATE)
+    if except_phase is not None:
+        gates = gates.exclude(phase_id=except_phase)
+    waiting: dict[str, list[str]] = {}
+    for title, depends_on in gates.order_by("phase__position", "position").values_list("title", "depends_on"):
+        for key in set(depends_on or []) & keys:
+            waiting.setdefault(key, []).append(title)
+    return waiting
+
+
+def waited_for_message(title: str, gates: list[str]) -> str:
+    names = "; ".join(gates)
+    return (
+        f"{names} {'waits' if len(gates) == 1 else 'wait'} for {title}: take it out of "
+        f"{'that gate’s' if len(gates) == 1 else 'those gates’'} Waits for first, then delete it."
+    )
+
+
 def version_keys(version_id: int, *, except_phase: int | None = None) -> set[str]:
     items = ItemTemplate.objects.filter(phase__version_id=version_id)
     if except_phase is not None:
@@ -258,6 +280,9 @@ class ItemRowsFormSet(LabelledRowsFormSet):
             for form in rows
             if form.cleaned_data.get("DELETE") and form.instance.pk is not None
         }
+        elsewhere = gates_waiting_for(self.instance.version_id, set(deleting), except_phase=self.instance.pk)
+        if elsewhere:
+            raise ValidationError([waited_for_message(deleting[key], gates) for key, gates in elsewhere.items()])
         for form in kept:
             keys = form.cleaned_data.get("depends_on")
             if keys and form.cleaned_data.get("kind", ItemKind.GATE) != ItemKind.GATE:
@@ -266,14 +291,17 @@ class ItemRowsFormSet(LabelledRowsFormSet):
                 form.add_error("depends_on", message)
 
 
+class HttpsURLField(forms.URLField):
+    default_validators = [URLValidator(schemes=["https"])]  # in place of any scheme: one message, not two
+
+
 def guide_link() -> forms.URLField:
     """The guide link as publishing takes it (guide_file: an https address), checked as it is typed."""
-    return forms.URLField(
+    return HttpsURLField(
         label="Guide link",
         max_length=500,
         required=False,
         assume_scheme="https",
-        validators=[URLValidator(schemes=["https"])],
         help_text="The page of the guide the item comes from: an https address.",
         error_messages={"invalid": "Enter the guide link as an https address, like https://www.england.nhs.uk/..."},
     )
@@ -704,6 +732,15 @@ class ItemTemplateAdmin(DraftPartAdmin):
 
     def has_add_permission(self, request) -> bool:
         return False
+
+    def delete_view(self, request, object_id, extra_context=None):
+        item = self.get_object(request, unquote(object_id))
+        if item is not None and self.has_delete_permission(request, item):
+            waiting = gates_waiting_for(item.phase.version_id, {item.key}, except_phase=None)
+            if waiting:
+                self.message_user(request, waited_for_message(item.title, waiting[item.key]), messages.ERROR)
+                return HttpResponseRedirect(reverse("admin:migrations_app_itemtemplate_change", args=[item.pk]))
+        return super().delete_view(request, object_id, extra_context)
 
     @admin.display(description="phase", ordering="phase__position")
     def phase_link(self, item: ItemTemplate) -> str:
