@@ -24,6 +24,7 @@ from migrations_app.models import (
     Role,
     TemplateVersion,
 )
+from migrations_app.scheduling import due_rule
 
 # The guide is data, kept in its own folder; this module reads and writes its format. The current
 # edition, and every earlier one as published (previous/, numbered, never edited again).
@@ -139,10 +140,16 @@ def _gates_due_first(phases: list) -> list[str]:
                 and waited["offset_days"] > gate["offset_days"]
             ):
                 problems.append(
-                    f"{where}: the gate falls due {gate['offset_days']} days from its milestone, before "
-                    f"'{waited_key}' ({waited['offset_days']} days), which it waits for."
+                    f"{where} ({gate.get('title')}): the gate falls due "
+                    f"{_rule(gate)}, before '{waited_key}' ({_rule(waited)}), which it waits for. "
+                    "Make the gate due later, or the item earlier."
                 )
     return problems
+
+
+def _rule(item: dict) -> str:
+    """An item's due-date rule in words, as the upgrade review writes it ("3 days after go-live")."""
+    return due_rule(item["anchor"], item["offset_days"]).lower() if item.get("anchor") in Milestone.values else "?"
 
 
 def _items_by_key(phases: list) -> dict[str, tuple[str, dict]]:
