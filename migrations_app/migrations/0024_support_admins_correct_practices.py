@@ -8,32 +8,26 @@ from django.db import migrations
 ADDED = {"Support admins": ["change_practice"]}
 
 
-def add_permissions(apps, schema_editor) -> None:
+def _permissions(apps, schema_editor, *, add: bool) -> None:
     Group = apps.get_model("auth", "Group")
     Permission = apps.get_model("auth", "Permission")
     alias = schema_editor.connection.alias
     for name, codenames in ADDED.items():
         group = Group.objects.using(alias).filter(name=name).first()
-        if group is not None:
-            group.permissions.add(
-                *Permission.objects.using(alias).filter(
-                    content_type__app_label="migrations_app", codename__in=codenames
-                )
-            )
+        if group is None:
+            continue
+        permissions = Permission.objects.using(alias).filter(
+            content_type__app_label="migrations_app", codename__in=codenames
+        )
+        (group.permissions.add if add else group.permissions.remove)(*permissions)
+
+
+def add_permissions(apps, schema_editor) -> None:
+    _permissions(apps, schema_editor, add=True)
 
 
 def remove_permissions(apps, schema_editor) -> None:
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    alias = schema_editor.connection.alias
-    for name, codenames in ADDED.items():
-        group = Group.objects.using(alias).filter(name=name).first()
-        if group is not None:
-            group.permissions.remove(
-                *Permission.objects.using(alias).filter(
-                    content_type__app_label="migrations_app", codename__in=codenames
-                )
-            )
+    _permissions(apps, schema_editor, add=False)
 
 
 class Migration(migrations.Migration):
