@@ -17,7 +17,15 @@ ROLE_HINTS = {
 }
 
 
-class InviteForm(forms.Form):
+class RoleOptions:
+    """A form with a `role` field of radios, shown with each role's hint (_role_radios.html)."""
+
+    def role_options(self) -> list[tuple[object, str]]:
+        """The radios with their hints, for the template."""
+        return [(option, ROLE_HINTS.get(option.data["value"], "")) for option in self["role"]]
+
+
+class InviteForm(RoleOptions, forms.Form):
     """An address and a role from those the inviter may give there (`access.roles_to_invite`;
     with one role, as on a team's page, there is nothing to choose). The address is normalised as
     sign-in normalises it, and refused when inviting.refusal says so."""
@@ -45,10 +53,6 @@ class InviteForm(forms.Form):
         else:
             self.fields["role"].choices = [(role, Role(role).label) for role in roles]
 
-    def role_options(self) -> list[tuple[object, str]]:
-        """The radios with their hints, for the template."""
-        return [(option, ROLE_HINTS.get(option.data["value"], "")) for option in self["role"]]
-
     def clean_email(self) -> str:
         return account_name(self.cleaned_data["email"])
 
@@ -63,7 +67,7 @@ class InviteForm(forms.Form):
         return cleaned
 
 
-class RoleForm(forms.Form):
+class RoleForm(RoleOptions, forms.Form):
     """Another role for someone at a practice, from those the person changing it may give there
     (`access.roles_to_invite`), with the hints the invite form gives."""
 
@@ -75,9 +79,6 @@ class RoleForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.current = current
         self.fields["role"].choices = [(role, Role(role).label) for role in roles if role != current]
-
-    def role_options(self) -> list[tuple[object, str]]:
-        return [(option, ROLE_HINTS.get(option.data["value"], "")) for option in self["role"]]
 
 
 class NewAccountForm(SetPasswordMixin, forms.Form):
