@@ -176,6 +176,23 @@ def test_the_practice_manager_gives_a_check_in_through_the_page(client, migratio
     )
 
 
+def test_a_check_in_sent_again_unchanged_is_not_logged_again_and_says_so(client, migration, practice_manager):
+    client.force_login(practice_manager)
+    client.post(check_ins_url(migration), {"rag": "amber", "note": NOTE})
+    given = migration.check_ins.get()
+
+    response = client.post(check_ins_url(migration), {"rag": "amber", "note": f"  {NOTE}  "}, follow=True)
+
+    page = text(response.content.decode())
+    assert "This week's check-in as the practice manager is unchanged" in page
+    assert "check-in updated" not in page
+    assert Event.objects.filter(migration=migration, kind=Event.Kind.CHECK_IN).count() == 1
+    assert migration.check_ins.get().given_at == given.given_at
+    # A change of status alone is a change.
+    client.post(check_ins_url(migration), {"rag": "red", "note": NOTE})
+    assert Event.objects.filter(migration=migration, kind=Event.Kind.CHECK_IN).count() == 2
+
+
 def test_a_check_in_notes_lines_are_kept_on_the_migration_page_and_the_check_ins_page(
     client, migration, practice_manager
 ):

@@ -136,7 +136,8 @@ class CheckIn(models.Model):
         cls, migration: PracticeMigration, *, side: str, rag: str, note: str, by, at: datetime | None = None
     ) -> tuple["CheckIn", bool]:
         """Record `side`'s check-in for this week, or replace the one it gave this week already
-        (returns it, and whether it is new). Written to the event log; the migration's last
+        (returns it, and whether it is new; `changed` on it is false when this week's was given
+        already with the same status and note, and nothing is saved). Written to the event log; the migration's last
         check-in day and worst self-assessment (ChecklistProgress) are kept in the same
         transaction, with the migration's row locked so two check-ins at once queue. Refused
         (ValidationError) unless the migration is in progress. Who may give `side` is the
@@ -162,11 +163,16 @@ class CheckIn(models.Model):
             week_on = week_of(today, weekday_of(locked.practice))
             check_in = cls.objects.filter(migration=locked, side=side, week_on=week_on).first()
             created = check_in is None
+            if not created and (check_in.rag, check_in.note) == (rag, note):
+                # Given again as it stands (a form sent twice, or saved to look at it): nothing to log.
+                check_in.changed = False
+                return check_in, False
             old_rag = "" if created else check_in.rag
             if created:
                 check_in = cls(migration=locked, side=side, week_on=week_on)
             check_in.rag, check_in.note, check_in.given_by, check_in.given_at = rag, note, by, now
             check_in.save()
+            check_in.changed = True
             Event.objects.create(
                 migration=locked,
                 actor=by,

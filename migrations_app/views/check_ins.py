@@ -32,13 +32,18 @@ def migration_check_ins(request: HttpRequest, pk: int) -> HttpResponse:
         except ValidationError as error:
             form.add_error(None, error)
         else:
-            verb = "given" if created else "updated"
-            messages.success(
-                request,
-                f"This week's check-in {verb}, as the {check_in.get_side_display()[0].lower()}"
-                f"{check_in.get_side_display()[1:]}.",
-                extra_tags=checklist.at_place("check-ins"),
-            )
+            side = f"{check_in.get_side_display()[0].lower()}{check_in.get_side_display()[1:]}"
+            if check_in.changed:
+                verb = "given" if created else "updated"
+                messages.success(
+                    request, f"This week's check-in {verb}, as the {side}.", extra_tags=checklist.at_place("check-ins")
+                )
+            else:
+                messages.info(
+                    request,
+                    f"This week's check-in as the {side} is unchanged: it already had that status and note.",
+                    extra_tags=checklist.at_place("check-ins"),
+                )
             return redirect(reverse("migrations:migration_detail", kwargs={"pk": pk}) + "#check-ins")
     return _page(request, migration, form, status=400 if form is not None and form.errors else 200)
 
