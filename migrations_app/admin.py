@@ -453,12 +453,13 @@ class EventAdmin(admin.ModelAdmin):
         "practice__ods_code",
         "delivery_partner__name",
         "icb__name",
+        "icb__code",
         "item__title",
         "actor__email",
         "actor__full_name",
     ]
     search_help_text = (
-        "Search by practice name or ODS code, delivery partner or ICB, checklist item, or the e-mail address "
+        "Search by practice name or ODS code, delivery partner, ICB name or code, checklist item, or the e-mail address "
         "or name of who made the change."
     )
     # Each row names its organisation, item and actor: all read with the page's one query.

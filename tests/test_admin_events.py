@@ -58,6 +58,16 @@ def test_support_finds_a_practices_people_changes_by_its_ods_code_and_its_name(
     assert [event.migration for event in of_migration.context["cl"].result_list] == [migration]
 
 
+def test_support_finds_an_icbs_people_changes_by_its_code(client, support_admin, icb, people_changes):
+    other = ICBFactory()
+    inviting.invite(by=support_admin, email="other.lead@example.nhs.uk", role=Role.ICB_LEAD, organisation=other)
+    client.force_login(support_admin)
+
+    found = client.get(CHANGELIST, {"q": icb.code.lower(), "kind__exact": Event.Kind.PEOPLE})
+
+    assert list(found.context["cl"].result_list) == [event for event in people_changes if event.icb_id == icb.pk]
+
+
 def test_each_event_is_listed_with_its_practice_or_organisation_in_as_many_queries_however_many_events(
     client, support_admin, migration, practice, delivery_partner, icb, people_changes, practice_manager
 ):
