@@ -41,6 +41,7 @@ from migrations_app.models import (
     User,
 )
 from migrations_app.models.choices import PRACTICE_ROLES
+from migrations_app.models.people import validate_ods_practice_code
 
 admin.site.unregister(TOTPDevice)
 
@@ -92,6 +93,13 @@ def _keep_a_delivery_partner(form):
     return partner
 
 
+class OdsCodeFormField(forms.CharField):
+    """An ODS code as OdsCodeField takes it: trimmed (the form field's default) and in capitals."""
+
+    def to_python(self, value):
+        return super().to_python(value).upper()
+
+
 @admin.register(Practice)
 class PracticeAdmin(SavedNameInHeading, admin.ModelAdmin):
     """Support admins correct a practice here (migration 0024): each change of its name, ODS code,
@@ -107,8 +115,14 @@ class PracticeAdmin(SavedNameInHeading, admin.ModelAdmin):
         if db_field.name == "ods_code":
             # Room for spaces pasted around the code, which the model trims (OdsCodeField) before
             # checking its six characters: a box of six would cut the code itself.
-            return forms.CharField(
-                label="ODS code", max_length=20, help_text="One letter then five digits, for example A81001."
+            # Checked here, as the model would, so that a code of the wrong length gets the one
+            # message of its form rather than that and a count of its characters.
+            return OdsCodeFormField(
+                label="ODS code",
+                max_length=20,
+                help_text="One letter then five digits, for example A81001.",
+                validators=[validate_ods_practice_code],
+                widget=forms.TextInput(attrs={"autocapitalize": "characters", "spellcheck": "false"}),
             )
         return super().formfield_for_dbfield(db_field, request, **kwargs)
 
@@ -116,6 +130,8 @@ class PracticeAdmin(SavedNameInHeading, admin.ModelAdmin):
         form = super().get_form(request, obj, change=change, **kwargs)
         if obj is not None and obj.delivery_partner_id is not None:
             form = type("PracticeChangeForm", (form,), {"clean_delivery_partner": _keep_a_delivery_partner})
+            # Nothing to offer that would be refused (the form's fields are its own: made for this request).
+            form.base_fields["delivery_partner"].empty_label = None
         return form
 
     def save_model(self, request, obj, form, change) -> None:
@@ -459,8 +475,8 @@ class EventAdmin(admin.ModelAdmin):
         "actor__full_name",
     ]
     search_help_text = (
-        "Search by practice name or ODS code, delivery partner, ICB name or code, checklist item, or the e-mail address "
-        "or name of who made the change."
+        "Search by practice name or ODS code, delivery partner, ICB name or code, checklist item, or the "
+        "e-mail address or name of who made the change."
     )
     # Each row names its organisation, item and actor: all read with the page's one query.
     list_select_related = ["migration__practice", "practice", "delivery_partner", "icb", "item", "actor"]

@@ -120,6 +120,19 @@ def test_admin_explains_an_invalid_practice_code(client, admin_user, icb):
     assert not Practice.objects.filter(name="Brook Surgery").exists()
 
 
+def test_a_practice_code_of_the_wrong_length_gets_one_message(client, admin_user, icb, delivery_partner):
+    client.force_login(admin_user)
+
+    response = client.post(
+        reverse("admin:migrations_app_practice_add"),
+        {"ods_code": "B82 005", "name": "Brook Surgery", "icb": icb.pk, "delivery_partner": delivery_partner.pk},
+    )
+
+    errors = response.context["adminform"].form.errors["ods_code"]
+    assert len(errors) == 1 and "one letter followed by five digits" in errors[0]
+    assert not Practice.objects.filter(name="Brook Surgery").exists()
+
+
 def test_a_read_only_field_links_to_another_admin_page_only_for_someone_who_may_open_it(
     client, migration, support_admin, admin_user
 ):
@@ -471,11 +484,15 @@ def test_a_practices_delivery_partner_is_changed_for_another_never_taken_away(cl
     url = reverse("admin:migrations_app_practice_change", args=(practice.pk,))
     client.force_login(support_admin)
 
+    page = client.get(url).content.decode()
     refused = client.post(url, change_form_data(client, url, delivery_partner=""))
     padded = client.post(
         url, change_form_data(client, url, ods_code=f"  {practice.ods_code.lower()} ", name="  A   Name ")
     )
 
+    # Nothing is offered that would be refused.
+    partner_select = re.search(r'<select name="delivery_partner".*?</select>', page, re.DOTALL).group()
+    assert "<option" in partner_select and "---------" not in partner_select
     assert refused.status_code == 200
     assert "Choose the delivery partner that supports the practice now" in refused.content.decode()
     assert padded.status_code == 302
