@@ -9,12 +9,15 @@ from django.contrib.auth.models import Group
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import escape
 
 from migrations_app.checklist_templates import guide_file
 from migrations_app.models import ItemTemplate, PhaseTemplate, TemplateVersion
 from tests.conftest import with_two_factor_device
 from tests.factories import UserFactory
+from tests.pages import text
 
 pytestmark = pytest.mark.django_db
 
@@ -153,6 +156,18 @@ def test_every_input_of_a_drafts_phase_rows_is_named_for_screen_readers(editor_c
     names = re.findall(r'aria-label="([^"]*) of: ' + re.escape(phase.title) + '"', page)
     assert "Position" in names
     assert all(name.strip() for name in names), names
+
+
+def test_the_versions_list_names_each_version_once_with_its_publication_day(editor_client, guide_version, draft):
+    page = editor_client.get(reverse("admin:migrations_app_templateversion_changelist")).content.decode()
+
+    body = re.search(r'<table id="result_list">.*?<tbody>(.*?)</tbody>', page, re.DOTALL).group(1)
+    rows = [text(row) for row in re.findall(r"<tr[^>]*>(.*?)</tr>", body, re.DOTALL)]
+    published_on = date_format(timezone.localtime(guide_version.published_at), "j M Y")
+    assert any(row.startswith(f"Version {guide_version.number} ") and published_on in row for row in rows), rows
+    assert any(row.startswith("Draft ") for row in rows), rows
+    # The template's name once a row: in its own column, not again in the version's link.
+    assert all(row.count(guide_version.template.name) == 1 for row in rows), rows
 
 
 def test_a_published_version_page_is_read_only(editor_client, guide_version):

@@ -21,6 +21,8 @@ from django.forms.utils import pretty_name
 from django.http import Http404, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.formats import date_format
 from django.utils.html import format_html
 
 from migrations_app.checklist_templates import diffs, guide_file, publishing
@@ -513,13 +515,23 @@ class TemplateVersionAdmin(DraftPartAdmin):
 
     change_form_template = "admin/migrations_app/templateversion/change_form.html"
     change_list_template = "admin/migrations_app/templateversion/change_list.html"
-    list_display = ["__str__", "template", "status", "number", "published_at", "short_change_note"]
+    # The version's number first, as its link (the template is the next column: its full name, the
+    # version's __str__, said it twice and widened the list past a 1,280 px screen).
+    list_display = ["version_number", "template", "status", "published_on", "short_change_note"]
     list_filter = ["template", "status"]
     search_fields = ["template__name", "template__slug", "change_note"]
     list_select_related = ["template"]
     fields = ["template", "status", "number", "published_at", "created_at", "revision", "change_note"]
     readonly_fields = ["template", "status", "number", "published_at", "created_at", "revision"]
     inlines = [PhaseInline]
+
+    @admin.display(description="version", ordering="number")
+    def version_number(self, version: TemplateVersion) -> str:
+        return f"Version {version.number}" if version.number is not None else "Draft"
+
+    @admin.display(description="published", ordering="published_at")
+    def published_on(self, version: TemplateVersion) -> str:
+        return date_format(timezone.localtime(version.published_at), "j M Y") if version.published_at else "-"
 
     @admin.display(description="change note")
     def short_change_note(self, version: TemplateVersion) -> str:
