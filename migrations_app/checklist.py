@@ -47,6 +47,8 @@ VIEWS = {
     "closed": ("Closed", "No item is done or not applicable yet"),
     "all": ("All", "No items"),
 }
+# The views that show a finished phase's items (collapsed in All); the others say it is finished.
+FINISHED_PHASE_VIEWS = ("all", "closed")
 # Everyone starts on the open items: the page is for what is left to do, and the rest is one link away.
 DEFAULT_VIEW = "open"
 
@@ -98,7 +100,8 @@ class Phase:
 
     @property
     def is_finished(self) -> bool:
-        """Every item closed: the phase is shown collapsed, with its progress, in every view."""
+        """Every item closed: the phase is shown with its progress in every view, and its items in
+        FINISHED_PHASE_VIEWS."""
         return self.open_count == 0 and any(group.items for group in self.groups)
 
     def summary(self, view: str) -> str:
@@ -564,7 +567,9 @@ def focus_phase(phase: Phase, view: str, today: date, paused: bool) -> None:
     """What `view` shows of `phase` (all of it when finished), how many items, and whether one of
     them is overdue or due soon (a phase that is not current stays open for it)."""
     if phase.is_finished:
-        phase.shown, phase.soon = phase.groups, False
+        # Its items are closed: shown in the views of closed items, and only named in the others
+        # (the Overdue view offering done items to reopen read as if they were overdue).
+        phase.shown, phase.soon = (phase.groups if view in FINISHED_PHASE_VIEWS else []), False
     else:
         phase.shown = [
             Group(group.title, members)

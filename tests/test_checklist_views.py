@@ -215,18 +215,24 @@ def test_htmx_gets_the_checklist_alone_in_the_chosen_view(
 # --- collapsed phases -----------------------------------------------------------------------------------
 
 
-def test_a_finished_phase_is_collapsed_with_its_progress_shown_in_every_view_but_closed(
+def test_a_finished_phase_shows_its_progress_in_every_view_and_its_closed_items_only_in_all_and_closed(
     client, migration, practice_manager
 ):
     first = migration.phases.order_by("position").first()
     mark_done(migration.items.filter(phase=first).exclude(status=ItemStatus.NOT_APPLICABLE), practice_manager)
     done = migration.items.filter(phase=first, status=ItemStatus.DONE).count()
+    an_item = f'id="item-{migration.items.filter(phase=first).first().pk}"'
 
-    for view in set(checklist.VIEWS) - {"closed"}:
+    collapsed = phase_section(open_page(client, practice_manager, migration, "all"), first)
+    before, details = collapsed.split('<details class="nhsuk-details tracker-phase__details">')
+    assert f"{done} of {done} applicable items done." in text(before)
+    assert f"Show the {migration.items.filter(phase=first).count()} closed items" in text(details)
+    for view in set(checklist.VIEWS) - {"closed", "all"}:
         section = phase_section(open_page(client, practice_manager, migration, view), first)
-        before, details = section.split('<details class="nhsuk-details tracker-phase__details">')
-        assert f"{done} of {done} applicable items done." in text(before)
-        assert f"Show the {migration.items.filter(phase=first).count()} closed items" in text(details)
+        assert f"{done} of {done} applicable items done." in text(section), view
+        assert "Every item in this phase is done or not applicable: see them in the Closed view" in text(section)
+        assert f"?show=closed#phase-{first.pk}-heading" in section
+        assert "<details" not in section and an_item not in section, view
 
 
 def test_the_closed_view_shows_the_done_and_not_applicable_items_to_reopen_from_every_phase(
