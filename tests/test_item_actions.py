@@ -657,6 +657,32 @@ def test_signing_a_gate_with_earlier_items_open_needs_a_reason_and_saves_nothing
     assert status_events(gate) == []
 
 
+def test_a_gate_is_not_marked_not_applicable_over_open_items_it_waits_for(client, migration, clinical_lead):
+    gate = item(migration, GATE_KEY)
+    waiting = list(gate.open_dependencies())
+    assert waiting
+    client.force_login(clinical_lead)
+
+    refused = client.post(item_url("item_not_applicable", gate), {"revision": gate.revision, "reason": "Not needed"})
+
+    assert refused.status_code == 400
+    assert f"This gate waits for {len(waiting)} items still open. Finish them or mark them not applicable first" in (
+        error_summary(refused.content.decode())
+    )
+    assert "Not needed" in refused.content.decode()  # what was typed is kept
+    gate.refresh_from_db()
+    assert (gate.status, gate.reason) == (ItemStatus.TO_DO, "")
+    assert status_events(gate) == []
+    # Once nothing it waits for is open, it may be.
+    for each in waiting:
+        each.mark_not_applicable(clinical_lead, "Not for this practice")
+    gate.refresh_from_db()
+    accepted = client.post(item_url("item_not_applicable", gate), {"revision": gate.revision, "reason": "Not needed"})
+    assert accepted.status_code == 302
+    gate.refresh_from_db()
+    assert gate.status == ItemStatus.NOT_APPLICABLE
+
+
 def test_signing_a_gate_with_an_override_reason_stores_it_and_shows_it_in_the_history(client, migration, clinical_lead):
     gate = item(migration, GATE_KEY)
     client.force_login(clinical_lead)

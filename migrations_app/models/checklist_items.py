@@ -398,7 +398,24 @@ class ChecklistItem(models.Model):
         """Back to "to do". An optional `reason` (why it is worked on again) is kept in the log."""
         self._change(by, status=ItemStatus.TO_DO, reason=reason, expected_revision=expected_revision)
 
-    def mark_not_applicable(self, by, reason: str, *, expected_revision: int | None = None) -> None:
+    def mark_not_applicable(
+        self, by, reason: str, *, expected_revision: int | None = None, by_condition: bool = False
+    ) -> None:
+        """Not applicable, with the `reason`. A gate is refused while items it waits for are open
+        (marked so, it would pass over them unlike a sign-off, which asks for a reason for that):
+        they are finished or marked not applicable first. Unless `by_condition`: a condition of
+        the migration that does not hold closes the gate with the items that depend on it."""
+        if self.is_gate and not by_condition:
+            waiting = self.open_dependencies().count()
+            if waiting:
+                items = "1 item" if waiting == 1 else f"{waiting} items"
+                them = "it" if waiting == 1 else "them"
+                raise ValidationError(
+                    {
+                        "reason": f"This gate waits for {items} still open. Finish {them} or mark {them} "
+                        "not applicable first."
+                    }
+                )
         self._change(by, status=ItemStatus.NOT_APPLICABLE, reason=reason, expected_revision=expected_revision)
         self._request_sign_offs_on_commit()
 

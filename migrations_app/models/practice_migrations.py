@@ -627,7 +627,7 @@ class PracticeMigration(models.Model):
                 if changed[item.condition] and by_condition:
                     item.reopen(by)
                 elif not changed[item.condition] and item.status == ItemStatus.TO_DO:
-                    item.mark_not_applicable(by, item.condition_reason())
+                    item.mark_not_applicable(by, item.condition_reason(), by_condition=True)
                 else:
                     continue
                 followed.append(item)
