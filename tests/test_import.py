@@ -538,13 +538,25 @@ def test_a_formula_in_an_xlsx_cell_is_an_error_whatever_it_computes(importer, de
     assert problems(preview) == [(2, "Order date", "Order date holds a formula: type the value itself.")]
 
 
-def test_a_practice_another_delivery_partner_supports_is_an_error(importer, delivery_partner, other_migration):
+@pytest.mark.parametrize("its_name", [True, False])
+def test_a_practice_another_delivery_partner_supports_is_an_error_that_does_not_name_it(
+    importer, delivery_partner, other_migration, its_name
+):
     practice = other_migration.practice
-    row = [practice.ods_code, practice.name, practice.icb.code, "EMIS Web", "SystmOne", "01/04/2025", ""]
+    name = practice.name if its_name else "Some Other Surgery"
+    row = [practice.ods_code, name, practice.icb.code, "EMIS Web", "SystmOne", "01/04/2025", ""]
 
     preview = preview_of(csv_bytes(row), importer, delivery_partner)
 
-    assert problems(preview) == [(2, "ODS code", f"Another delivery partner supports {practice}.")]
+    # Whose it is first, whatever the name: the name the tracker has is not shown.
+    assert problems(preview) == [
+        (
+            2,
+            "ODS code",
+            f"Another delivery partner supports the practice {practice.ods_code}: if it has moved to yours, "
+            "a support admin can change its delivery partner.",
+        )
+    ]
 
 
 def test_a_practice_whose_unfinished_migration_has_other_systems_is_an_error(importer, delivery_partner):

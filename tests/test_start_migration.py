@@ -170,6 +170,26 @@ def test_a_new_practice_the_model_refuses_is_not_added(
     assert state() == before
 
 
+def test_a_new_practice_with_the_code_of_another_partners_practice_says_who_may_help_without_naming_it(
+    client, delivery_partner_user, other_migration, icb, form_data
+):
+    elsewhere = other_migration.practice
+    client.force_login(delivery_partner_user)
+    data = form_data | {"practice": "new", "new_name": "New Road Surgery", "new_ods_code": elsewhere.ods_code}
+    before = state()
+
+    response = client.post(URL, data | {"new_icb": icb.pk})
+
+    assert response.status_code == 400
+    (error,) = response.context["form"].errors["new_ods_code"]
+    assert error == (
+        f"Another delivery partner supports the practice {elsewhere.ods_code}: if it has moved to yours, "
+        "a support admin can change its delivery partner"
+    )
+    assert elsewhere.name not in response.content.decode()
+    assert state() == before
+
+
 @pytest.mark.parametrize(
     "name", ['=HYPERLINK("http://example.com","Surgery")', "@SUM(1+1)", "+44 Surgery", "-1+1 Surgery", " =1+1"]
 )

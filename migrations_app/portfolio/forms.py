@@ -261,11 +261,17 @@ class StartMigrationForm(forms.Form):
                 # letter and five digits either, and that says what to type.
                 each = errors[0]
                 if each.code == "unique":
-                    each = ValidationError(
-                        f"{practice.ods_code} is in the tracker already: search for it above", code="unique"
-                    )
+                    each = ValidationError(self._known_code(practice.ods_code), code="unique")
                 self.add_error(field, each)
         return practice
+
+    def _known_code(self, ods_code: str) -> str:
+        """What to do about an ODS code the tracker has already: search for its practice, when the
+        person may start its migration; else who may (without naming a practice they cannot see)."""
+        known = Practice.objects.filter(ods_code=ods_code).first()
+        if known is None or self.starter.may_start_for(known):
+            return f"{ods_code} is in the tracker already: search for it above"
+        return importing.unsupported_practice_message(ods_code, has_partner=known.delivery_partner_id is not None)
 
     def migration(self, practice: Practice | None, *, by: User | None) -> PracticeMigration:
         """The migration the form describes, not saved."""

@@ -73,6 +73,17 @@ class RowKind(models.TextChoices):
     ERROR = "error", "Error"
 
 
+def unsupported_practice_message(ods_code: str, *, has_partner: bool) -> str:
+    """Why a practice in the tracker is not the starter's to start (access.Starter), by the code they
+    typed: the practice is not named, as they may not see it. Without a full stop (a form's message)."""
+    if has_partner:
+        return (
+            f"Another delivery partner supports the practice {ods_code}: if it has moved to yours, "
+            "a support admin can change its delivery partner"
+        )
+    return f"The practice {ods_code} has no delivery partner in the tracker: ask a support admin to start its migration"
+
+
 @dataclass(frozen=True)
 class Problem:
     row: int
@@ -556,21 +567,19 @@ class _Context:
     def _classify(self, row: Row, migration: PracticeMigration | None, managers) -> None:
         """New, update or unchanged, or the problems that stop the row."""
         practice = row.practice
-        if not self._names_its_practice(row):
-            return
         if practice is not None:
+            # Whose the practice is comes first: a practice of another delivery partner is not named
+            # (nor its name compared) to someone who cannot see it.
             if practice.delivery_partner_id is None and not self.starter.every_practice:
-                self._problem(
-                    row,
-                    "ods_code",
-                    f"{practice} has no delivery partner in the tracker: ask a support admin to start its migration.",
-                )
+                self._problem(row, "ods_code", unsupported_practice_message(practice.ods_code, has_partner=False) + ".")
                 return
             if not self.starter.may_start_for(practice) or practice.delivery_partner_id not in (None, self.partner.pk):
-                self._problem(row, "ods_code", f"Another delivery partner supports {practice}.")
+                self._problem(row, "ods_code", unsupported_practice_message(practice.ods_code, has_partner=True) + ".")
                 return
-            if practice.icb_id != row.icb.pk:
-                self._problem(row, "icb_code", f"{practice} is in {practice.icb} ({practice.icb.code}).")
+        if not self._names_its_practice(row):
+            return
+        if practice is not None and practice.icb_id != row.icb.pk:
+            self._problem(row, "icb_code", f"{practice} is in {practice.icb} ({practice.icb.code}).")
         if migration is not None and (migration.source_supplier_id, migration.target_supplier_id) != (
             row.source.pk,
             row.target.pk,
