@@ -480,7 +480,7 @@ def invite_page(migration) -> str:
             " Practice.Manager@Example.NHS.uk ",
             Role.CLINICAL_LEAD,
             "practice.manager@example.nhs.uk is already a practice manager at Riverside Medical Centre (H85001). "
-            "To give them another role, remove them first, then invite them again.",
+            "To give them another role, choose Change role beside their name in the list of people.",
         ),
         (
             "waiting@example.nhs.uk",

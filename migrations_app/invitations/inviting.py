@@ -74,6 +74,12 @@ def refusal(email: str, role: str, organisation: Practice | DeliveryPartner | IC
     if held is not None and held.role == role:
         return f"{email} is already {role_phrase(role)} at {organisation}."
     if held is not None:
+        if isinstance(organisation, Practice):
+            # A practice member's role is changed in place (change_role), keeping their account.
+            return (
+                f"{email} is already {role_phrase(held.role)} at {organisation}. To give them another role, "
+                "choose Change role beside their name in the list of people."
+            )
         return (
             f"{email} is already {role_phrase(held.role)} at {organisation}. To give them another role, "
             "remove them first, then invite them again."
