@@ -257,9 +257,14 @@ def _actions(item: ChecklistItem, csrf_input: str, focus: bool | str) -> SafeStr
     )
 
 
+def _first_lower(words: str) -> str:
+    return words[:1].lower() + words[1:]
+
+
 def _due(item: ChecklistItem) -> str:
     if not item.due_on:
-        return "Due date not agreed yet."
+        # Its milestone has no date yet: which one, so that a set go-live does not read as undecided.
+        return f"Due date not agreed yet ({_first_lower(item.due_rule)})."
     if item.manual_due_on:
         why = " (set by hand)"
     else:

@@ -424,3 +424,19 @@ def test_one_ordinary_item_due_before_the_migration_was_added_is_named_as_one(cl
         "1 overdue item was due before this migration was added to the tracker on "
         f"{TODAY:%-d %B %Y}. If it was done before then, mark it as done here. See the overdue item"
     ) in note
+
+
+def test_an_item_whose_milestone_has_no_date_says_which_milestone_it_waits_for(
+    client, practice_manager, guide_version, practice
+):
+    undated = make_migration(practice=practice, template_version=guide_version, kick_off_on=None)
+    item = undated.items.filter(anchor="kick_off", offset_days=0).first()
+    client.force_login(practice_manager)
+
+    page = text(client.get(detail_url(undated), {"show": "all"}).content.decode())
+    item_page = text(
+        client.get(reverse("migrations:item_detail", kwargs={"pk": undated.pk, "item_pk": item.pk})).content.decode()
+    )
+
+    assert f"{item.title}" in page and "Due date not agreed yet (on kick-off)." in page
+    assert "Due Not agreed yet On kick-off" in item_page  # its page says so as it did
