@@ -229,10 +229,26 @@ class UserCreationForm(AdminUserCreationForm):
         fields = ["email", "full_name"]
 
 
+# The groups whose work is in the administration pages, which only staff open (admin_site).
+ADMINISTRATION_GROUPS = ("Template editors", "Support admins")
+
+
 class UserEditForm(UserChangeForm):
     class Meta:
         model = User
         fields = "__all__"
+
+    def clean(self):
+        cleaned = super().clean()
+        groups = cleaned.get("groups") or []
+        needing = [group.name for group in groups if group.name in ADMINISTRATION_GROUPS]
+        if needing and not cleaned.get("is_staff"):
+            names = " and ".join(needing)
+            self.add_error(
+                "is_staff",
+                f"Tick staff status as well: {names} work in the administration pages, which only staff can open.",
+            )
+        return cleaned
 
 
 @admin.register(User)

@@ -4,6 +4,7 @@ import re
 from datetime import UTC, datetime
 
 import pytest
+from django.contrib.auth.models import Group
 from django.urls import reverse
 from django.utils.html import escape
 
@@ -18,7 +19,14 @@ from migrations_app.models import (
     Role,
     User,
 )
-from tests.factories import MILESTONE_DATES, DeliveryPartnerFactory, ICBFactory, MembershipFactory, SupplierFactory
+from tests.factories import (
+    MILESTONE_DATES,
+    DeliveryPartnerFactory,
+    ICBFactory,
+    MembershipFactory,
+    SupplierFactory,
+    UserFactory,
+)
 from tests.pages import text
 
 pytestmark = pytest.mark.django_db
@@ -499,3 +507,23 @@ def test_a_practices_delivery_partner_is_changed_for_another_never_taken_away(cl
     practice.refresh_from_db()
     assert practice.delivery_partner_id is not None
     assert practice.name == "A Name"  # spaces as the pages show them and searches find them
+
+
+@pytest.mark.parametrize("group", ["Template editors", "Support admins"])
+def test_a_person_put_in_an_administration_group_must_be_staff(client, admin_user, group):
+    person = UserFactory()
+    url = reverse("admin:migrations_app_user_change", args=[person.pk])
+    client.force_login(admin_user)
+    chosen = Group.objects.get(name=group).pk
+    memberships = {f"memberships-{key}": "0" for key in ("TOTAL_FORMS", "INITIAL_FORMS", "MIN_NUM_FORMS")}
+    memberships["memberships-MAX_NUM_FORMS"] = "1000"
+    memberships |= {"date_joined_0": person.date_joined.date().isoformat(), "date_joined_1": "10:00:00"}
+
+    refused = client.post(url, change_form_data(client, url, groups=[chosen]) | memberships)
+    accepted = client.post(url, change_form_data(client, url, groups=[chosen], is_staff="on") | memberships)
+
+    assert refused.status_code == 200
+    assert f"Tick staff status as well: {group} work in the administration pages" in text(refused.content.decode())
+    assert accepted.status_code == 302
+    person.refresh_from_db()
+    assert person.is_staff and list(person.groups.values_list("name", flat=True)) == [group]
