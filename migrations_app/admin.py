@@ -20,7 +20,7 @@ from django_otp.plugins.otp_totp.models import TOTPDevice
 from migrations_app import access
 from migrations_app.audit import log_security_event
 from migrations_app.checklist_templates import upgrades
-from migrations_app.checklist_templates.admin import LabelledRowsFormSet
+from migrations_app.checklist_templates.admin import LabelledRowsFormSet, titled_filter
 from migrations_app.forms import UpgradeForm
 from migrations_app.invitations.people import role_phrase
 from migrations_app.models import (
@@ -584,7 +584,7 @@ class DeliveryAdmin(admin.ModelAdmin):
         "items_listed",
         "last_error",
     ]
-    list_filter = ["status", "kind", "on"]
+    list_filter = ["status", "kind", ("on", titled_filter(admin.DateFieldListFilter, "day it is for"))]
     search_fields = ["recipient__email", "key", "last_error"]
     list_select_related = ["recipient"]
     readonly_fields = [field.name for field in Delivery._meta.fields]

@@ -527,3 +527,13 @@ def test_a_person_put_in_an_administration_group_must_be_staff(client, admin_use
     assert accepted.status_code == 302
     person.refresh_from_db()
     assert person.is_staff and list(person.groups.values_list("name", flat=True)) == [group]
+
+
+def test_the_deliveries_and_item_templates_filters_say_what_they_filter_by(client, admin_user, guide_version):
+    client.force_login(admin_user)
+
+    deliveries = text(client.get(reverse("admin:migrations_app_delivery_changelist")).content.decode())
+    items = text(client.get(reverse("admin:migrations_app_itemtemplate_changelist")).content.decode())
+
+    assert "By day it is for" in deliveries and "By on " not in deliveries
+    assert "By phase " in items and "By key " not in items

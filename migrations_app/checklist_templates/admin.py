@@ -36,6 +36,17 @@ PARKED = 1_000_000
 MAX_IMPORT_BYTES = 1_000_000
 
 
+def titled_filter(filter_class: type[admin.ListFilter], title: str) -> type[admin.ListFilter]:
+    """`filter_class` headed "By <title>" in a list's filter panel rather than by its field's name
+    (a field named `on`, or a phase's `key` that read as the item's)."""
+
+    def __init__(self, *args, **kwargs):
+        filter_class.__init__(self, *args, **kwargs)
+        self.title = title
+
+    return type(f"Titled{filter_class.__name__}", (filter_class,), {"__init__": __init__})
+
+
 def version_of(obj) -> TemplateVersion:
     if isinstance(obj, TemplateVersion):
         return obj
@@ -735,7 +746,14 @@ class ItemTemplateAdmin(DraftPartAdmin):
 
     form = ItemAdminForm
     list_display = ["title", "key", "phase_link", "version", "responsible_role", "anchor", "offset_days", "kind"]
-    list_filter = ["responsible_role", "kind", "anchor", "condition", "phase__key", "phase__version__status"]
+    list_filter = [
+        "responsible_role",
+        "kind",
+        "anchor",
+        "condition",
+        ("phase__key", titled_filter(admin.AllValuesFieldListFilter, "phase")),
+        "phase__version__status",
+    ]
     search_fields = ["title", "key", "group"]
     list_select_related = ["phase__version__template"]
     fields = ["phase", *ITEM_FIELDS]
