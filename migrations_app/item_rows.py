@@ -80,12 +80,17 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool | str = False) -> Safe
             )
         )
     elif item.reason:
-        parts.append(html('<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Reason: {}</p>', item.reason))
+        parts.append(
+            html(
+                '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Reason: {}</p>',
+                shortened(item.reason, item.urls.detail, "reason", title),
+            )
+        )
     if item.note:
         parts.append(
             html(
                 '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1 tracker-item__note">Note: {}</p>',
-                linebreaksbr(item.note, autoescape=True),
+                shortened(item.note, item.urls.detail, "note", title, lines=True),
             )
         )
     urls = item.urls
@@ -277,6 +282,28 @@ def _status_tag(item: ChecklistItem) -> SafeString:
     if item.status == ItemStatus.DONE and item.is_gate:
         return _SIGNED_OFF
     return _STATUS_TAGS.get(item.status, _TO_DO)
+
+
+# How much of a note or a reason a row shows: a long one is cut at a word, with a link to the item's
+# page, where it is whole (a note may have 5,000 characters: screens of text on a phone before the
+# item's buttons).
+SHOWN_CHARACTERS = 300
+
+
+def shortened(words: str, page_url: str, what: str, title: str, *, lines: bool = False) -> SafeString:
+    """`words` as a row shows them (escaped; line breaks kept when `lines`): whole up to
+    SHOWN_CHARACTERS, else cut at the last space before, with "…" and a link to read them whole."""
+    if len(words) <= SHOWN_CHARACTERS:
+        return linebreaksbr(words, autoescape=True) if lines else html("{}", words)
+    cut = words[:SHOWN_CHARACTERS]
+    cut = (cut.rsplit(None, 1)[0] if " " in cut.strip() else cut).rstrip()
+    return html(
+        '{}… <a href="{}">Read the whole {}<span class="nhsuk-u-visually-hidden">: {}</span></a>',
+        linebreaksbr(cut, autoescape=True) if lines else cut,
+        page_url,
+        what,
+        title,
+    )
 
 
 def _day(value: date) -> str:

@@ -11,6 +11,7 @@ from datetime import UTC, date, datetime
 import pytest
 from django.template import engines
 from django.test import RequestFactory
+from django.urls import reverse
 
 from migrations_app import access, checklist
 from migrations_app.models import ItemStatus
@@ -83,6 +84,8 @@ def test_every_state_of_an_item_is_written_as_the_template_writes_it(status, is_
         {"completed_by": finisher, "completed_at": datetime(2026, 3, 1, 23, 30, tzinfo=UTC)},
         {"completed_by": None, "completed_at": None, "override_reason": "Agreed at the <board> & minuted"},
         {"revision": 12345},
+        {"note": "A <long> note & more.\n" * 40, "reason": "Waiting & waiting " * 40},
+        {"note": "x" * 400, "reason": "y" * 301},  # no space to cut at
     ]
     for changes, focus in itertools.product(variants, [False, True]):
         variant = copy_of_item(item, status=status, **changes)
@@ -122,3 +125,24 @@ def test_the_page_shows_the_rows_the_tag_makes(client, practice_manager, migrati
     assert squeezed(made) in squeezed(page)
     to_mark = [each for each in items if each.can_work_on and each.is_open and not each.is_gate]
     assert page.count(">Mark as done<") == len(to_mark) > 0
+
+
+def test_a_long_note_or_reason_is_cut_at_a_word_with_a_link_to_read_it_whole(client, practice_manager, migration):
+    task = migration.items.filter(kind="task").first()
+    note = "Called the supplier about the extract and the dates. " * 20 + "THE END"
+    task.set_note(practice_manager, note)
+    task.mark_blocked(practice_manager, "Short reason")
+    client.force_login(practice_manager)
+
+    page = client.get(reverse("migrations:migration_detail", kwargs={"pk": migration.pk}), {"show": "all"})
+
+    row = re.search(rf'<li[^>]*id="item-{task.pk}".*?</li>\n', page.content.decode(), re.DOTALL).group()
+    shown = re.search(r"Note: (.*?)</p>", row, re.DOTALL).group(1)
+    before_the_cut = shown.split("…")[0]
+    assert "THE END" not in shown and note.startswith(before_the_cut) and len(before_the_cut) <= 300
+    assert note[len(before_the_cut)] == " "  # cut at a word
+    detail = reverse("migrations:item_detail", kwargs={"pk": migration.pk, "item_pk": task.pk})
+    assert f'<a href="{detail}">Read the whole note<span class="nhsuk-u-visually-hidden">: {task.title}' in shown
+    assert "Reason: Short reason</p>" in row  # a short one whole, with no link
+    item_page = client.get(detail).content.decode()
+    assert "THE END" in item_page

@@ -36,3 +36,9 @@ def this_week(checklist, oob: bool = False) -> SafeString:
 @register.simple_tag
 def gate_readiness(gate, oob: bool = False) -> SafeString:
     return item_rows.readiness(gate, oob)
+
+
+@register.simple_tag
+def shortened(words: str, page_url: str, what: str, title: str, lines: bool = False) -> SafeString:
+    """A note or a reason as a row shows it (item_rows.shortened)."""
+    return item_rows.shortened(words, page_url, what, title, lines=lines)
