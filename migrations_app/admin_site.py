@@ -20,6 +20,9 @@ _request: ContextVar = ContextVar("admin_request", default=None)
 class TrackerAdminSite(admin.AdminSite):
     site_header = "GP migration tracker administration"
     site_title = "GP migration tracker"
+    # No menu of every model beside each page: the lists (migrations, items, events, deliveries)
+    # need the width at 1,280 px, and the home page and the breadcrumbs lead to every model.
+    enable_nav_sidebar = False
 
     def each_context(self, request):
         """No "View site" link for someone who reads no migration (a template editor): the site's

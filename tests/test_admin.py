@@ -537,3 +537,12 @@ def test_the_deliveries_and_item_templates_filters_say_what_they_filter_by(clien
 
     assert "By day it is for" in deliveries and "By on " not in deliveries
     assert "By phase " in items and "By key " not in items
+
+
+def test_admin_pages_leave_their_width_to_the_lists_without_a_menu_beside_them(client, admin_user):
+    client.force_login(admin_user)
+
+    page = client.get(reverse("admin:migrations_app_practicemigration_changelist")).content.decode()
+
+    assert 'id="nav-sidebar"' not in page
+    assert 'id="changelist"' in page
