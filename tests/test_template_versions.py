@@ -17,6 +17,7 @@ from migrations_app.models import (
     TemplateVersion,
 )
 from migrations_app.models.checklist_templates import DraftConflictError, PublishedVersionError
+from migrations_app.models.choices import Role
 from tests.factories import UserFactory, make_migration
 
 pytestmark = pytest.mark.django_db
@@ -214,16 +215,38 @@ def test_the_file_is_not_published_again_over_a_version_published_since(guide_ve
     assert TemplateVersion.objects.published().count() == 2
 
 
-def test_the_differences_list_what_changed_item_by_item(guide_version):
+def test_the_differences_list_what_changed_item_by_item_from_old_to_new_by_title(guide_version):
     draft = guide_version.copy_as_draft()
     items = ItemTemplate.objects.filter(phase__version=draft)
     items.filter(key="agree-provisional-go-live-date").update(offset_days=-14, title="Agree a provisional date")
     items.filter(key="check-dates-against-availability").delete()
+    first = draft.phases.order_by("position").first()
+    old_phase_title = first.title
+    PhaseTemplate.objects.filter(pk=first.pk).update(title="Before anything else")
 
     assert diffs.differences(guide_version, draft) == [
-        "Changed title and offset days of 'Agree a provisional date' (agree-provisional-go-live-date).",
-        "Removed 'Checking the dates against availability' (check-dates-against-availability).",
+        f"Renamed phase '{old_phase_title}' to 'Before anything else'.",
+        "Changed 'Agree a provisional Go Live date': title from 'Agree a provisional Go Live date' to "
+        "'Agree a provisional date'; offset days from -7 to -14.",
+        f"Removed 'Checking the dates against availability' from phase '{old_phase_title}'.",
     ]
+
+
+def test_the_differences_name_choices_by_label_and_the_items_waited_for_by_title(guide_version):
+    draft = guide_version.copy_as_draft()
+    gate = next(
+        each
+        for each in ItemTemplate.objects.filter(phase__version=draft, kind="gate", depends_on__isnull=False)
+        if len(each.depends_on) > 1 and each.responsible_role != "icb_lead"
+    )
+    waited = ItemTemplate.objects.get(phase__version=draft, key=gate.depends_on[0])
+    ItemTemplate.objects.filter(pk=gate.pk).update(responsible_role="icb_lead", depends_on=[waited.key])
+    old_role = Role(gate.responsible_role).label
+
+    (line,) = diffs.differences(guide_version, draft)
+
+    assert line.startswith(f"Changed '{gate.title}': responsible role from '{old_role}' to 'ICB lead'; waits for from ")
+    assert line.endswith(f" to '{waited.title}'.")
 
 
 # --- migrations under way keep their copy ------------------------------------------------------------

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from django.utils.text import get_text_list
 
 from migrations_app.models import ChecklistItem, ItemTemplate, MigrationPhase, PhaseTemplate, TemplateVersion
+from migrations_app.models.choices import Condition, ItemKind, Milestone, Role
 
 Item = ChecklistItem | ItemTemplate
 Phase = MigrationPhase | PhaseTemplate
@@ -143,21 +144,62 @@ def phases_reordered(old: Iterable[Phase], new: Iterable[Phase]) -> bool:
 
 
 def differences(old: TemplateVersion, new: TemplateVersion) -> list[str]:
-    """What changed from `old` to `new`, in words, naming fields as the item table does, for the
-    person about to publish `new`."""
+    """What changed from `old` to `new`, in words, naming fields as the item table does and items
+    and phases by title, each change from its old value to its new one, for the person about to
+    publish `new`."""
     old_phases, new_phases = list(old.phases.order_by("position")), list(new.phases.order_by("position"))
-    phases_changed = compare_phases(old_phases, new_phases) or phases_reordered(old_phases, new_phases)
-    lines = ["Phases added, removed, renamed or reordered."] if phases_changed else []
+    lines = [_phase_line(change) for change in compare_phases(old_phases, new_phases)]
+    if phases_reordered(old_phases, new_phases):
+        lines.append("Changed the order of the phases.")
     items = compare_items(old.items(), new.items())
+    titles = {item.key: item.title for item in (*(match.new for match in items.matches), *items.removed)}
     for match in items.matches:
         item = match.new
         if match.old is None:
-            lines.append(f"Added '{item.title}' ({item.key}) to phase {item.phase.key}.")
+            lines.append(f"Added '{item.title}' to phase '{item.phase.title}'.")
             continue
-        changed = [FIELD_LABELS[name] for name in match.changed]
-        changed += [FIELD_LABELS["phase"]] if match.moved_phase else []
-        if changed:
-            lines.append(f"Changed {get_text_list(changed, 'and')} of '{item.title}' ({item.key}).")
-    lines += [f"Removed '{item.title}' ({item.key})." for item in items.removed]
-    lines += [f"Reordered the items of phase {phase.key}." for phase in new_phases if items.reordered_in(phase.key)]
+        changes = [
+            f"{FIELD_LABELS[name]} from {_shown(name, getattr(match.old, name), titles)} to "
+            f"{_shown(name, getattr(item, name), titles)}"
+            for name in match.changed
+        ]
+        if match.moved_phase:
+            changes.append(f"{FIELD_LABELS['phase']} from '{match.old.phase.title}' to '{item.phase.title}'")
+        if changes:
+            lines.append(f"Changed '{match.old.title}': {'; '.join(changes)}.")
+    lines += [f"Removed '{item.title}' from phase '{item.phase.title}'." for item in items.removed]
+    lines += [
+        f"Changed the order of the items of phase '{phase.title}'."
+        for phase in new_phases
+        if items.reordered_in(phase.key)
+    ]
     return lines
+
+
+def _phase_line(change: PhaseChange) -> str:
+    if change.action == "added":
+        return f"Added phase '{change.new_title}'."
+    if change.action == "renamed":
+        return f"Renamed phase '{change.old_title}' to '{change.new_title}'."
+    if change.action == "restored":
+        return f"Restored phase '{change.new_title}'."
+    return f"Removed phase '{change.old_title}'."
+
+
+# The choices of the fields that have them, to show a value by its label.
+_CHOICES = {"responsible_role": Role, "anchor": Milestone, "kind": ItemKind, "condition": Condition}
+
+
+def _shown(name: str, value, titles: dict[str, str]) -> str:
+    """A field's value as an editor reads it: a choice by its label, the items waited for by title."""
+    if name == "depends_on":
+        if value is None:
+            return "the items above it in its phase"
+        return get_text_list([f"'{titles.get(key, key)}'" for key in value], "and") if value else "nothing"
+    if value in (None, ""):
+        return "none"
+    if name in _CHOICES:
+        return f"'{_CHOICES[name](value).label}'"
+    if name == "offset_days":
+        return str(value)
+    return f"'{value}'"
