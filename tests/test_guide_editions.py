@@ -154,7 +154,7 @@ def second_gate(data: dict, **fields) -> None:
         (
             # A task the gate waits for, on the same milestone, due after it.
             lambda data: data["phases"][0]["items"][0].update(offset_days=5),
-            "Phase 2, item 2 (Gate): the gate falls due on kick-off, before 'task-a' (5 days after kick-off), "
+            "Phase 2, item 2 (Gate): the gate falls due on kick-off, before 'Task A' (5 days after kick-off), "
             "which it waits for. Make the gate due later, or the item earlier.",
         ),
     ],

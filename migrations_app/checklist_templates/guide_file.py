@@ -141,7 +141,8 @@ def _gates_due_first(phases: list) -> list[str]:
             ):
                 problems.append(
                     f"{where} ({gate.get('title')}): the gate falls due "
-                    f"{_rule(gate)}, before '{waited_key}' ({_rule(waited)}), which it waits for. "
+                    f"{_rule(gate)}, before '{waited.get('title') or waited_key}' ({_rule(waited)}), which it "
+                    "waits for. "
                     "Make the gate due later, or the item earlier."
                 )
     return problems
