@@ -15,6 +15,7 @@ from django.contrib import auth
 from django.urls import reverse
 
 from migrations_app.models import ItemTemplate, ReminderPreference, TemplateVersion
+from tests.pages import text
 from tests.test_template_admin import change_url, form_data, item_prefix, version_url
 
 pytestmark = pytest.mark.django_db
@@ -131,10 +132,15 @@ def test_the_publish_page_names_changed_fields_as_the_item_table_does(editor_cli
 
     page = editor_client.get(version_url(draft, "publish")).content.decode()
 
+    shown = text(re.search(r'<ul class="template-differences">(.*?)</ul>', page, re.DOTALL).group(1))
+    assert "Changed 'Agree a provisional Go Live date': guide link from 'https://" in shown
+    assert "to 'https://example.org/guide'; responsible role from 'Practice manager' to 'Clinical lead'; " in shown
+    assert "offset days from -7 to -14." in shown
     assert (
-        "Changed guide link, responsible role and offset days of &#x27;Agree a provisional Go Live date&#x27;" in page
+        "Changed 'Checking the dates against availability': what it waits for from the items above it in its "
+        "phase to 'Do you have an agreed date for when the practice will Go Live on the new system?'; phase from "
+        in shown
     )
-    assert "Changed waits for and phase of &#x27;Checking the dates against availability&#x27;" in page
     for raw_name in ("offset_days", "guide_url", "responsible_role", "depends_on"):
         assert raw_name not in re.search(r'<ul class="template-differences">(.*?)</ul>', page, re.DOTALL).group(1)
 

@@ -245,7 +245,9 @@ def test_the_differences_name_choices_by_label_and_the_items_waited_for_by_title
 
     (line,) = diffs.differences(guide_version, draft)
 
-    assert line.startswith(f"Changed '{gate.title}': responsible role from '{old_role}' to 'ICB lead'; waits for from ")
+    assert line.startswith(
+        f"Changed '{gate.title}': responsible role from '{old_role}' to 'ICB lead'; what it waits for from "
+    )
     assert line.endswith(f" to '{waited.title}'.")
 
 

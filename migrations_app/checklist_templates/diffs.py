@@ -159,8 +159,8 @@ def differences(old: TemplateVersion, new: TemplateVersion) -> list[str]:
             lines.append(f"Added '{item.title}' to phase '{item.phase.title}'.")
             continue
         changes = [
-            f"{FIELD_LABELS[name]} from {_shown(name, getattr(match.old, name), titles)} to "
-            f"{_shown(name, getattr(item, name), titles)}"
+            f"{CHANGE_LABELS.get(name, FIELD_LABELS[name])} from {_shown(name, getattr(match.old, name), titles)} "
+            f"to {_shown(name, getattr(item, name), titles)}"
             for name in match.changed
         ]
         if match.moved_phase:
@@ -186,6 +186,8 @@ def _phase_line(change: PhaseChange) -> str:
     return f"Removed phase '{change.old_title}'."
 
 
+# A field named otherwise in "<field> from <old> to <new>" than its column heading.
+CHANGE_LABELS = {"depends_on": "what it waits for"}
 # The choices of the fields that have them, to show a value by its label.
 _CHOICES = {"responsible_role": Role, "anchor": Milestone, "kind": ItemKind, "condition": Condition}
 

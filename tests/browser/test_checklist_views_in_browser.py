@@ -120,7 +120,9 @@ def test_marking_an_item_done_works_inside_a_filtered_view(page, sign_in, practi
     assert task.status == ItemStatus.DONE
 
 
-def test_a_finished_phase_is_collapsed_with_its_progress_shown(page, sign_in, practice_manager, current_migration):
+def test_a_finished_phase_links_to_its_closed_items_and_is_collapsed_in_all(
+    page, sign_in, practice_manager, current_migration
+):
     first = current_migration.phases.order_by("position").first()
     for task in current_migration.items.filter(phase=first, kind=ItemKind.TASK).exclude(
         status__in=[ItemStatus.NOT_APPLICABLE, ItemStatus.DONE]
@@ -131,6 +133,11 @@ def test_a_finished_phase_is_collapsed_with_its_progress_shown(page, sign_in, pr
     )
     sign_in(page, practice_manager)
     section = page.locator(f"section[aria-labelledby='phase-{first.pk}-heading']")
+    # In the Open view, where the person lands: its progress, and the way to its closed items.
+    expect(section.locator(f"#phase-{first.pk}-progress")).to_be_visible()
+    expect(section).to_contain_text("Every item in this phase is done or not applicable")
+    expect(section.locator("li.tracker-item")).to_have_count(0)
+    page.get_by_role("navigation", name="Checklist views").get_by_role("link", name=re.compile("^All")).click()
     expect(section.locator(f"#phase-{first.pk}-progress")).to_be_visible()
     expect(section.locator("li.tracker-item").first).to_be_hidden()
 

@@ -31,7 +31,7 @@ def test_an_editor_drafts_edits_and_publishes_a_version(
 
     page.goto("/admin/migrations_app/templateversion/")
     snap(page, "1-versions")
-    page.get_by_role("link", name=str(guide_version), exact=True).click()
+    page.get_by_role("link", name=f"Version {guide_version.number}", exact=True).click()
     snap(page, "2-published-version")
     page.get_by_role("link", name="Make a new draft from this version").click()
     page.get_by_role("button", name="Make the draft").click()
