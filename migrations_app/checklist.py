@@ -477,18 +477,21 @@ def _read_for_change(migration: PracticeMigration) -> tuple[list[ChecklistItem],
 
 
 def _name_people(items: list[ChecklistItem]) -> None:
-    """Give `items` their owners and who completed them from one query over the few people they
-    name (none when they name nobody), each person one object that their items share. Joined to the
-    items' query instead, every item done would bring its own copy: on a checklist mostly done,
-    over a hundred objects for a handful of people, and the join itself, for most of the page's
-    reading time."""
+    """Give `items` their owners, who completed them and who marked them blocked or not applicable,
+    from one query over the few people they name (none when they name nobody), each person one
+    object that their items share. Joined to the items' query instead, every item done would bring
+    its own copy: on a checklist mostly done, over a hundred objects for a handful of people, and
+    the join itself, for most of the page's reading time."""
     ids = {item.owner_id for item in items} | {item.completed_by_id for item in items}
+    ids |= {item.marked_by_id for item in items}
     ids.discard(None)
     people = User.objects.order_by().in_bulk(ids) if ids else {}
     owner, completed_by = ChecklistItem.owner.field, ChecklistItem.completed_by.field
+    marked_by = ChecklistItem.marked_by.field
     for item in items:
         owner.set_cached_value(item, people.get(item.owner_id))
         completed_by.set_cached_value(item, people.get(item.completed_by_id))
+        marked_by.set_cached_value(item, people.get(item.marked_by_id))
 
 
 def marked(item: ChecklistItem, today: date) -> ChecklistItem:

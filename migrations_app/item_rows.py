@@ -82,7 +82,8 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool | str = False) -> Safe
     elif item.reason:
         parts.append(
             html(
-                '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">Reason: {}</p>',
+                '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">{}Reason: {}</p>',
+                _marked(item),
                 shortened(item.reason, item.urls.detail, "reason", title),
             )
         )
@@ -260,6 +261,15 @@ def _actions(item: ChecklistItem, csrf_input: str, focus: bool | str) -> SafeStr
         on_its_page,
         title,
     )
+
+
+def _marked(item: ChecklistItem) -> str:
+    """Who marked the item blocked or not applicable, and when, before its reason: "" when nobody
+    did (its condition closed it)."""
+    if item.marked_by_id is None or item.marked_at is None:
+        return ""
+    how = "Blocked" if item.status == ItemStatus.BLOCKED else "Marked not applicable"
+    return f"{how} by {item.marked_by} on {_day(timezone.localtime(item.marked_at).date())}. "
 
 
 def _first_lower(words: str) -> str:

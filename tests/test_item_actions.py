@@ -454,9 +454,15 @@ def test_marking_with_a_reason_saves_the_status_and_the_reason(route, label, sta
     )
     task.refresh_from_db()
     assert (task.status, task.reason, task.completed_by) == (status, "Waiting for the CSU", None)
+    assert (task.marked_by, task.marked_at) == (practice_staff, NOW)
     assert status_events(task) == [("status", practice_staff.email, "to_do", status, "Waiting for the CSU")]
-    page = client.get(detail_url(migration), {"show": "all"}).content.decode()  # a closed item is not "open"
-    assert "Reason: Waiting for the CSU" in page
+    page = text(client.get(detail_url(migration), {"show": "all"}).content.decode())  # a closed item is not "open"
+    how = "Blocked" if status == ItemStatus.BLOCKED else "Marked not applicable"
+    assert f"{how} by {practice_staff} on 10 April 2025. Reason: Waiting for the CSU" in page
+    # Reopened, it is nobody's mark.
+    client.post(item_url("item_reopen", task), {"revision": task.revision})
+    task.refresh_from_db()
+    assert (task.status, task.marked_by, task.marked_at) == (ItemStatus.TO_DO, None, None)
 
 
 # --- stale forms ----------------------------------------------------------------------------------------

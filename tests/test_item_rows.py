@@ -86,6 +86,7 @@ def test_every_state_of_an_item_is_written_as_the_template_writes_it(status, is_
         {"revision": 12345},
         {"note": "A <long> note & more.\n" * 40, "reason": "Waiting & waiting " * 40},
         {"note": "x" * 400, "reason": "y" * 301},  # no space to cut at
+        {"reason": "Waiting for the <CSU>", "marked_at": datetime(2026, 3, 1, 23, 30, tzinfo=UTC)},
     ]
     for changes, focus in itertools.product(variants, [False, True]):
         variant = copy_of_item(item, status=status, **changes)
@@ -103,6 +104,7 @@ def copy_of_item(item, **changes):
     for name in ("migration", "urls", "can_sign", "can_work_on", "due_state", "is_yours"):
         setattr(variant, name, getattr(item, name))
     variant.owner, variant.completed_by = item.owner, item.completed_by
+    variant.marked_by = UserFactory(full_name="Mo <Marker>") if "marked_at" in changes else None
     variant.is_ready_to_sign = getattr(item, "is_ready_to_sign", False)
     variant.waiting_on = getattr(item, "waiting_on", 0)
     if "status" in changes and changes["status"] == ItemStatus.DONE:

@@ -383,6 +383,8 @@ def _write(result: Plan, actor, now: datetime) -> None:
         if changed.new_status:
             old_status = item.status
             item.status, item.reason = changed.new_status
+            # Its condition, not a person, closes or opens it now.
+            item.marked_by, item.marked_at = None, None
             events.append(event(item, "status", old_status, item.status))
         updated.append(item)
     for item, template in result.renumbered:
@@ -420,7 +422,8 @@ def _write(result: Plan, actor, now: datetime) -> None:
         events.append(event(item, "archived_at", "In the checklist", f"Archived: not in {target}"))
 
     ChecklistItem.all_objects.bulk_update(
-        updated, [*REWRITTEN_FIELDS, "phase", "status", "reason", "due_on", "archived_at", "revision"]
+        updated,
+        [*REWRITTEN_FIELDS, "phase", "status", "reason", "marked_by", "marked_at", "due_on", "archived_at", "revision"],
     )
     ChecklistItem.all_objects.bulk_create(created)
     # Each item the upgrade adds has its history from its first day, as one a migration starts with.

@@ -214,6 +214,12 @@ class ChecklistItem(models.Model):
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
     )
     completed_at = models.DateTimeField(null=True, blank=True)
+    # Who marked the item blocked or not applicable, and when: its row says so beside the reason.
+    # Empty otherwise, and for an item a condition closed when its checklist was made.
+    marked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, null=True, blank=True, related_name="+", db_index=False
+    )
+    marked_at = models.DateTimeField(null=True, blank=True)
     note = models.TextField(blank=True)
     reason = models.TextField(blank=True, help_text="Why the item is not applicable or blocked.")
     override_reason = models.TextField(blank=True, help_text="Why a gate was signed with earlier items open.")
@@ -270,6 +276,7 @@ class ChecklistItem(models.Model):
             models.Index(
                 fields=["completed_by"], condition=Q(completed_by__isnull=False), name="checklistitem_completed_by"
             ),
+            models.Index(fields=["marked_by"], condition=Q(marked_by__isnull=False), name="checklistitem_marked_by"),
             # A migration's day figures (DayCounts; ChecklistProgress.count_day and, for a row not
             # counted for today, the dashboard's own query) read its overdue items with their kind
             # (gates count apart) and its next item due from this index alone: its open items in
@@ -587,11 +594,13 @@ class ChecklistItem(models.Model):
                 return
             item.status = status
             item.reason = reason if keeps_reason else ""
+            now = timezone.now()
             if status == ItemStatus.DONE:
-                item.completed_by, item.completed_at = by, timezone.now()
+                item.completed_by, item.completed_at = by, now
                 item.override_reason = override_reason
             else:
                 item.completed_by, item.completed_at, item.override_reason = None, None, ""
+            item.marked_by, item.marked_at = (by, now) if keeps_reason else (None, None)
             item.revision += 1
             item.save(
                 update_fields=[
@@ -599,6 +608,8 @@ class ChecklistItem(models.Model):
                     "reason",
                     "completed_by",
                     "completed_at",
+                    "marked_by",
+                    "marked_at",
                     "override_reason",
                     "revision",
                 ]
@@ -612,6 +623,7 @@ class ChecklistItem(models.Model):
                 migration_id=item.migration_id,
                 item=item,
                 actor=by,
+                at=now,  # as the item's completed_at or marked_at say
                 kind=kind,
                 field="status",
                 old_value=old_status,
@@ -626,6 +638,8 @@ class ChecklistItem(models.Model):
             "reason",
             "completed_by_id",
             "completed_at",
+            "marked_by_id",
+            "marked_at",
             "override_reason",
             "note",
             "due_on",
