@@ -549,12 +549,28 @@ def test_a_practice_another_delivery_partner_supports_is_an_error_that_does_not_
     preview = preview_of(csv_bytes(row), importer, delivery_partner)
 
     # Whose it is first, whatever the name: the name the tracker has is not shown.
+    assert [row.display_name for row in preview.rows] == [name]
     assert problems(preview) == [
         (
             2,
             "ODS code",
             f"Another delivery partner supports the practice {practice.ods_code}: if it has moved to yours, "
             "a support admin can change its delivery partner.",
+        )
+    ]
+
+
+def test_a_practice_with_no_delivery_partner_is_for_a_support_admin_to_start(importer, delivery_partner, icb):
+    orphan = PracticeFactory(ods_code="Y94001", name="Orphan Surgery", icb=icb, delivery_partner=None)
+    row = [orphan.ods_code, "Orphan Surgery", icb.code, "EMIS Web", "SystmOne", "01/04/2025", ""]
+
+    preview = preview_of(csv_bytes(row), importer, delivery_partner)
+
+    assert problems(preview) == [
+        (
+            2,
+            "ODS code",
+            "The practice Y94001 has no delivery partner in the tracker: ask a support admin to start its migration.",
         )
     ]
 

@@ -570,11 +570,17 @@ class _Context:
         if practice is not None:
             # Whose the practice is comes first: a practice of another delivery partner is not named
             # (nor its name compared) to someone who cannot see it.
-            if practice.delivery_partner_id is None and not self.starter.every_practice:
-                self._problem(row, "ods_code", unsupported_practice_message(practice.ods_code, has_partner=False) + ".")
-                return
-            if not self.starter.may_start_for(practice) or practice.delivery_partner_id not in (None, self.partner.pk):
-                self._problem(row, "ods_code", unsupported_practice_message(practice.ods_code, has_partner=True) + ".")
+            unsupported = practice.delivery_partner_id is None and not self.starter.every_practice
+            others = not self.starter.may_start_for(practice) or practice.delivery_partner_id not in (
+                None,
+                self.partner.pk,
+            )
+            if unsupported or others:
+                self._problem(
+                    row, "ods_code", unsupported_practice_message(practice.ods_code, has_partner=not unsupported) + "."
+                )
+                # Shown as the file names it: the tracker's name of a practice they cannot see is not theirs to read.
+                row.practice = None
                 return
         if not self._names_its_practice(row):
             return
