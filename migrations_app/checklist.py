@@ -413,7 +413,7 @@ def change_of(item: ChecklistItem, today: date, access: Access) -> Change:
     counted = next(each for each in items if each.pk == item.pk)
     item.due_state, item.is_yours = counted.due_state, counted.is_yours
     if item.is_gate:
-        item.is_ready_to_sign = counted.is_ready_to_sign
+        item.is_ready_to_sign, item.waiting_on = counted.is_ready_to_sign, counted.waiting_on
     gates = [each for each in items if each.is_gate and each.waits_for(item)]
     base = items_base(migration.pk)
     for gate in gates:

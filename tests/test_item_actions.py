@@ -689,6 +689,22 @@ def test_a_gate_is_not_marked_not_applicable_over_open_items_it_waits_for(client
     assert gate.status == ItemStatus.NOT_APPLICABLE
 
 
+def test_a_gate_refused_not_applicable_in_place_still_says_what_it_waits_for(client, migration, clinical_lead):
+    gate = item(migration, GATE_KEY)
+    waiting = gate.open_dependencies().count()
+    client.force_login(clinical_lead)
+
+    refused = client.post(
+        item_url("item_not_applicable", gate),
+        {"revision": gate.revision, "reason": "Not needed"},
+        HTTP_HX_REQUEST="true",
+    )
+
+    row = text(refused.content.decode())
+    assert f"This gate waits for {waiting} items still open" in row
+    assert f"Waits for {waiting} items still open" in row
+
+
 def test_signing_a_gate_with_an_override_reason_stores_it_and_shows_it_in_the_history(client, migration, clinical_lead):
     gate = item(migration, GATE_KEY)
     client.force_login(clinical_lead)
