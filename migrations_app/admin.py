@@ -244,9 +244,10 @@ class UserEditForm(UserChangeForm):
         needing = [group.name for group in groups if group.name in ADMINISTRATION_GROUPS]
         if needing and not cleaned.get("is_staff"):
             names = " and ".join(needing)
+            box = capfirst(User._meta.get_field("is_staff").verbose_name)  # as the box beside it is labelled
             self.add_error(
                 "is_staff",
-                f"Tick staff status as well: {names} work in the administration pages, which only staff can open.",
+                f'Tick "{box}" as well: {names} work in the administration pages, which only staff can open.',
             )
         return cleaned
 

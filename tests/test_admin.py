@@ -523,7 +523,7 @@ def test_a_person_put_in_an_administration_group_must_be_staff(client, admin_use
     accepted = client.post(url, change_form_data(client, url, groups=[chosen], is_staff="on") | memberships)
 
     assert refused.status_code == 200
-    assert f"Tick staff status as well: {group} work in the administration pages" in text(refused.content.decode())
+    assert f'Tick "Is staff" as well: {group} work in the administration pages' in text(refused.content.decode())
     assert accepted.status_code == 302
     person.refresh_from_db()
     assert person.is_staff and list(person.groups.values_list("name", flat=True)) == [group]
