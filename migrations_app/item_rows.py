@@ -306,7 +306,8 @@ def shortened(words: str, page_url: str, what: str, title: str, *, lines: bool =
     if len(words) <= SHOWN_CHARACTERS:
         return linebreaksbr(words, autoescape=True) if lines else html("{}", words)
     cut = words[:SHOWN_CHARACTERS]
-    cut = (cut.rsplit(None, 1)[0] if " " in cut.strip() else cut).rstrip()
+    # Not "left.…": the sentence's own stop gives way to the ellipsis.
+    cut = (cut.rsplit(None, 1)[0] if " " in cut.strip() else cut).rstrip(" .,;:")
     return html(
         '{}… <a href="{}">Read the whole {}<span class="nhsuk-u-visually-hidden">: {}</span></a>',
         linebreaksbr(cut, autoescape=True) if lines else cut,

@@ -13,7 +13,7 @@ from django.template import engines
 from django.test import RequestFactory
 from django.urls import reverse
 
-from migrations_app import access, checklist
+from migrations_app import access, checklist, item_rows
 from migrations_app.models import ItemStatus
 from tests.conftest import TODAY
 from tests.factories import UserFactory
@@ -148,3 +148,9 @@ def test_a_long_note_or_reason_is_cut_at_a_word_with_a_link_to_read_it_whole(cli
     assert "Reason: Short reason</p>" in row  # a short one whole, with no link
     item_page = client.get(detail).content.decode()
     assert "THE END" in item_page
+
+
+def test_a_cut_ends_in_one_ellipsis_not_after_a_full_stop():
+    shown = item_rows.shortened("The supplier has left. " * 30, "/item/", "reason", "An item")
+
+    assert shown.startswith("The supplier has left. ") and "left… <a" in shown and ".…" not in shown
