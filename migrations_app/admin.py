@@ -42,6 +42,7 @@ from migrations_app.models import (
 )
 from migrations_app.models.choices import PRACTICE_ROLES
 from migrations_app.models.people import validate_ods_practice_code
+from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
 
 admin.site.unregister(TOTPDevice)
 
@@ -326,6 +327,13 @@ class PracticeMigrationAdmin(SavedNameInHeading, admin.ModelAdmin):
         # Dates change through the migration page, which replans items and logs the change.
         milestone_fields = [field.name for field in obj._meta.fields if field.name.endswith("_on")]
         return [*self.readonly_fields, *milestone_fields, "practice"]
+
+    def has_change_permission(self, request, obj=None) -> bool:
+        """A completed or cancelled migration is read-only here too, as its page says (its systems,
+        conditions and project manager changed here would change a finished checklist)."""
+        if obj is not None and obj.status not in UNFINISHED_STATUSES:
+            return False
+        return super().has_change_permission(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         form = super().get_form(request, obj, change=change, **kwargs)

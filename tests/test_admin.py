@@ -546,3 +546,21 @@ def test_admin_pages_leave_their_width_to_the_lists_without_a_menu_beside_them(c
 
     assert 'id="nav-sidebar"' not in page
     assert 'id="changelist"' in page
+
+
+@pytest.mark.parametrize("finish", ["cancel", "complete"])
+def test_a_finished_migration_is_read_only_in_the_admin_as_on_its_page(client, migration, support_admin, finish):
+    if finish == "cancel":
+        migration.cancel(support_admin, reason="Practice merged")
+    else:
+        PracticeMigration.objects.filter(pk=migration.pk).update(status="completed", finished_at=datetime.now(UTC))
+    url = reverse("admin:migrations_app_practicemigration_change", args=[migration.pk])
+    client.force_login(support_admin)
+    before = PracticeMigration.objects.filter(pk=migration.pk).values().get()
+
+    page = client.get(url)
+    posted = client.post(url, {"dispensing": "on", "project_manager": ""})
+
+    assert page.status_code == 200 and 'name="_save"' not in page.content.decode()
+    assert posted.status_code == 403
+    assert PracticeMigration.objects.filter(pk=migration.pk).values().get() == before
