@@ -11,6 +11,7 @@ from django.test import Client
 from django.urls import reverse
 
 from migrations_app.models import User
+from tests.pages import text
 
 pytestmark = pytest.mark.django_db
 
@@ -190,10 +191,15 @@ def test_mismatched_new_passwords_are_shown_on_the_second_field(client, user):
 # --- sign out ------------------------------------------------------------------------------------
 
 
-def test_sign_out_is_post_only_and_ends_the_session(client, user):
+def test_sign_out_is_a_post_and_the_address_opened_as_a_page_asks_first(client, user):
     client.force_login(user)
 
-    assert client.get(reverse("logout")).status_code == 405
+    asked = client.get(reverse("logout"))
+
+    assert asked.status_code == 200
+    page = text(asked.content.decode())
+    assert f"Sign out You are signed in as {user.email}." in page
+    assert f'<form method="post" action="{reverse("logout")}"' in asked.content.decode()
     assert auth.get_user(client) == user
 
     response = client.post(reverse("logout"))
@@ -201,6 +207,13 @@ def test_sign_out_is_post_only_and_ends_the_session(client, user):
     assert response.status_code == 302
     assert response.url == reverse("login")
     assert not auth.get_user(client).is_authenticated
+
+
+def test_the_sign_out_address_opened_when_signed_out_leads_to_the_sign_in_not_back_to_itself(client):
+    response = client.get(reverse("logout"))
+
+    assert response.status_code == 302
+    assert response.url == reverse("login")
 
 
 @pytest.mark.parametrize("url", ["logout", "admin:logout"])

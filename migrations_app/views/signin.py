@@ -203,6 +203,15 @@ class SignInView(auth_views.LoginView):
 
 
 class SignOutView(auth_views.LogoutView):
+    # Signing out is a POST (Django's LogoutView); the address opened as a page asks first, or,
+    # for someone signed out already, leads to the sign-in (without coming back here after it).
+    http_method_names = ["get", "post", "options"]
+
+    def get(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        if not request.user.is_authenticated:
+            return redirect("login")
+        return render(request, "registration/sign_out.html")
+
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
         if request.user.is_authenticated:
             log_security_event("sign_out", request)
@@ -213,7 +222,7 @@ class SignOutView(auth_views.LogoutView):
 
 
 sign_in = two_factor_exempt(SignInView.as_view())
-sign_out = two_factor_exempt(SignOutView.as_view())
+sign_out = login_not_required(two_factor_exempt(SignOutView.as_view()))
 
 
 def locked_out(request: HttpRequest, credentials: dict | None = None, *args, **kwargs) -> HttpResponse:
