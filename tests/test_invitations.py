@@ -149,6 +149,8 @@ def test_a_new_person_sets_name_and_password_is_signed_in_and_lands_on_the_migra
         ("password1234", "password1234", "This password is too common."),
         ("short", "short", "This password is too short. It must contain at least 12 characters."),
         ("joblogs-example", "joblogs-example", "The password is too similar to the e-mail address."),
+        ("Bloggs-2026-Sunny", "Bloggs-2026-Sunny", "The password holds your name: choose one that does not."),
+        ("x-joblogs@work-99", "x-joblogs@work-99", "The password holds your e-mail address: choose one that does not."),
         (NEW_PASSWORD, NEW_PASSWORD + "x", "The passwords do not match: type the same password in both boxes"),
     ],
 )
