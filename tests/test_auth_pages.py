@@ -232,6 +232,21 @@ def test_signing_out_here_or_from_the_admin_says_so_on_the_sign_in_page_and_is_l
 # --- error pages ---------------------------------------------------------------------------------
 
 
+@pytest.mark.parametrize("page", ["migration_cancel", "migration_hold", "milestones_edit"])
+def test_a_page_of_a_cancelled_migration_says_it_can_no_longer_change_not_that_the_role_is_wrong(
+    client, migration, delivery_partner_user, page
+):
+    migration.cancel(delivery_partner_user, reason="Practice merged")
+    client.force_login(delivery_partner_user)
+
+    response = client.get(reverse(f"migrations:{page}", kwargs={"pk": migration.pk}))
+
+    assert response.status_code == 403
+    shown = text(response.content.decode())
+    assert "This migration can no longer change This migration is cancelled, so it is read-only" in shown
+    assert "Your role does not let you do this" not in shown
+
+
 @pytest.mark.parametrize("url", ["migrations:migration_start", "migrations:import_upload"])
 def test_a_refusal_tells_anyone_whom_to_ask_not_a_practice_manager_an_icb_lead_does_not_have(client, icb_user, url):
     client.force_login(icb_user)

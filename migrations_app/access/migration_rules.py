@@ -273,8 +273,21 @@ def get_migration(user, pk: int, need: Permission | None = None) -> tuple[Practi
         raise Http404
     access = access_to(user, migration)
     if need is not None and not access.can(need):
-        raise PermissionDenied
+        raise _refusal(access, migration)
     return migration, access
+
+
+def _refusal(access: Access, migration: PracticeMigration) -> PermissionDenied:
+    """The 403 for a permission missing on `migration`: a finished one says why (the page then
+    says so, not that the person's role does not let them: 403.html shows the message)."""
+    if access.is_read_only:
+        refusal = PermissionDenied(
+            f"This migration is {migration.get_status_display().lower()}, so it is read-only: "
+            "nothing about it can change."
+        )
+        refusal.heading = "This migration can no longer change"
+        return refusal
+    return PermissionDenied()
 
 
 def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = None, *, lock: bool = False):
@@ -293,7 +306,7 @@ def get_item(user, migration_pk: int, item_pk: int, need: Permission | None = No
         raise Http404
     access = access_to(user, item.migration)
     if need is not None and not access.can(need):
-        raise PermissionDenied
+        raise _refusal(access, item.migration)
     if lock:
         item.hold_for_change()
     return item, access
