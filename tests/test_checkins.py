@@ -389,6 +389,20 @@ def test_the_dashboard_shows_the_last_check_in_and_flags_a_missed_one(
     assert "Check-in missed</strong>" in html
 
 
+def test_the_dashboard_names_the_worse_side_not_the_last_check_ins_status(
+    client, migration, practice_manager, delivery_partner_user
+):
+    make_green(migration)
+    practice_side(migration, practice_manager, rag=CheckInRag.AMBER)
+    CheckIn.give(migration, side=CheckInSide.DELIVERY_PARTNER, rag="green", note=NOTE, by=delivery_partner_user)
+
+    page = text(open_dashboard(client, delivery_partner_user).content.decode())
+
+    day = f"{TODAY.day} {TODAY:%b}"
+    assert f"Last check-in {day}; worse of the latest: amber" in page
+    assert f"Last check-in {day}: amber" not in page
+
+
 def test_the_dashboard_lists_the_migrations_whose_check_in_is_missed_or_red(
     client, migration, practice, guide_version, practice_manager, delivery_partner_user, time_machine
 ):

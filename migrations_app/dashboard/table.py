@@ -148,7 +148,9 @@ def _check_in(row: Row, page: Page) -> SafeString:
     # Constant markup, part of the format string: only the text after it is a value (escaped).
     missed = '<strong class="nhsuk-tag nhsuk-tag--red">Check-in missed</strong> ' if row.check_in_missed else ""
     if row.last_check_in_on:
-        assessed = f": {row.check_in_rag_label.lower()}" if row.check_in_rag else ""
+        # The worse of the two sides' latest, which may be an earlier day's: not "4 Dec: amber" for
+        # a green check-in on 4 Dec after an amber one on 3 Dec.
+        assessed = f"; worse of the latest: {row.check_in_rag_label.lower()}" if row.check_in_rag else ""
         last = f"Last check-in {page.day(row.last_check_in_on, with_year=False)}{assessed}"
     elif row.status == "active":
         last = "No check-in yet"
