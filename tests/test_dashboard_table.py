@@ -28,7 +28,7 @@ TEMPLATE_ROW = """
           <td class="nhsuk-table__cell nhsuk-table__cell--numeric" role="cell" data-label="{{ cell_headings.percent }}">{{ row.percent }}%</td>
           <td class="nhsuk-table__cell nhsuk-table__cell--numeric" role="cell" data-label="{{ cell_headings.overdue }}">{{ row.overdue }}</td>
           <td class="nhsuk-table__cell nhsuk-table__cell--numeric" role="cell" data-label="{{ cell_headings.blocked }}">{{ row.blocked }}</td>
-          <td class="nhsuk-table__cell" role="cell" data-label="{{ cell_headings.next_due }}">{% if row.next_item_pk %}<span class="tracker-nowrap">{{ row.next_due_on|date:"j M Y" }}:</span> <a href="{% url 'migrations:item_detail' row.pk row.next_item_pk %}">{{ row.next_item_title|truncatechars:80 }}</a>{% elif row.overdue %}{% if row.applicable|add:0 > row.done|add:row.overdue %}No other open item has a due date yet{% else %}Nothing more: every open item is overdue{% endif %}{% elif row.applicable > row.done %}No open item has a due date yet{% else %}Nothing due{% endif %}</td>
+          <td class="nhsuk-table__cell" role="cell" data-label="{{ cell_headings.next_due }}">{% if row.status == "on_hold" %}Nothing is due: on hold{% elif row.status == "cancelled" %}Nothing is due: cancelled{% elif row.next_item_pk %}<span class="tracker-nowrap">{{ row.next_due_on|date:"j M Y" }}:</span> <a href="{% url 'migrations:item_detail' row.pk row.next_item_pk %}">{{ row.next_item_title|truncatechars:80 }}</a>{% elif row.overdue %}{% if row.applicable|add:0 > row.done|add:row.overdue %}No other open item has a due date yet{% else %}Nothing more: every open item is overdue{% endif %}{% elif row.applicable > row.done %}No open item has a due date yet{% else %}Nothing due{% endif %}</td>
           <td class="nhsuk-table__cell tracker-cell--rag" role="cell">{% if row.rag %}<strong class="nhsuk-tag {{ row.rag.tag_class }}">{{ row.rag.label }}</strong>{% else %}<strong class="nhsuk-tag nhsuk-tag--grey">{{ row.rag_label }}</strong>{% endif %} <span class="tracker-reason">{{ row.rag_reason|truncatechars:120 }}</span>
 <span class="tracker-reason tracker-check-in">{% if row.check_in_missed %}<strong class="nhsuk-tag nhsuk-tag--red">Check-in missed</strong> {% endif %}{% if row.last_check_in_on %}Last check-in {{ row.last_check_in_on|date:"j M" }}{% if row.check_in_rag %}; worse of the latest: {{ row.check_in_rag_label|lower }}{% endif %}{% elif row.status == "active" %}No check-in yet{% endif %}</span></td>
         </tr>
@@ -66,6 +66,7 @@ ROWS = [
     replace(BASE, rag=Rag.GREEN, days_to_go=-1, go_live_on=date(2026, 1, 1), next_item_pk=None),
     replace(BASE, days_to_go=-20, go_live_on=None, next_due_on=date(2026, 9, 1)),
     replace(BASE, status="on_hold", rag=None, rag_reason="", next_item_pk=None, days_to_go=None),
+    replace(BASE, status="cancelled", rag=None, rag_reason=""),  # its next item kept, and not shown
     replace(BASE, status="cancelled", rag=None, last_check_in_on=date(2026, 5, 4), check_in_rag="red"),
     replace(BASE, check_in_missed=True, last_check_in_on=date(2026, 6, 28), check_in_rag="amber"),
     replace(BASE, check_in_missed=True),

@@ -17,6 +17,7 @@ from django.utils.dates import MONTHS_3
 from django.utils.html import escape
 from django.utils.safestring import SafeString
 
+from migrations_app.dashboard.rag import NOT_RATED
 from migrations_app.dashboard.rows import TABLE_COLUMNS, Row
 from migrations_app.markup import html, html_join
 
@@ -107,7 +108,10 @@ def _nothing_due(row: Row) -> str:
 
 
 def _row(row: Row, page: Page) -> SafeString:
-    if row.next_item_pk:
+    if row.status in NOT_RATED:
+        # Nothing of a migration on hold or cancelled is due, as its own page says.
+        next_due = f"Nothing is due: {NOT_RATED[row.status].lower()}"
+    elif row.next_item_pk:
         next_due = html(
             '<span class="tracker-nowrap">{}:</span> <a href="{}">{}</a>',
             page.day(row.next_due_on),
