@@ -21,7 +21,8 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 ITEM_KEY = "secure-dates-and-peoples-time"  # the practice manager's, due tomorrow: in the "Open" view
 GATE_KEY = "technical-requirements-signed-off"  # the practice manager's gate
 STALE_MESSAGE = "Someone else changed this item"
-REFUSED_MESSAGE = "You do not have permission to do this."
+# A tick refused because the migration was cancelled behind the page: the refusal page's heading and its reason.
+REFUSED_MESSAGE = "This migration can no longer change. This migration is cancelled, so it is read-only"
 SERVER_MESSAGE = "Sorry, there is a problem with the service. Try again later."
 
 
@@ -160,7 +161,7 @@ def test_a_refused_tick_without_javascript_shows_the_refusal_page(
         page.locator(f"#item-{item.pk}").get_by_role("button", name="Mark as done").click()
 
     assert navigation.value.status == 403
-    expect(page.get_by_role("heading", level=1)).to_have_text("You do not have permission to do this")
+    expect(page.get_by_role("heading", level=1)).to_have_text("This migration can no longer change")
     assert ChecklistItem.objects.get(pk=item.pk).status == ItemStatus.TO_DO
 
 
