@@ -413,18 +413,19 @@ class ChecklistItem(models.Model):
         they are finished or marked not applicable first. Unless `by_condition`: a condition of
         the migration that does not hold closes the gate with the items that depend on it."""
         if self.is_gate and not by_condition:
-            waiting = self.open_dependencies().count()
-            if waiting:
-                items = "1 item" if waiting == 1 else f"{waiting} items"
-                them = "it" if waiting == 1 else "them"
-                raise ValidationError(
-                    {
-                        "reason": f"This gate waits for {items} still open. Finish {them} or mark {them} "
-                        "not applicable first."
-                    }
-                )
+            self._refuse_while_waiting("reason", "Finish {them} or mark {them} not applicable first.")
         self._change(by, status=ItemStatus.NOT_APPLICABLE, reason=reason, expected_revision=expected_revision)
         self._request_sign_offs_on_commit()
+
+    def _refuse_while_waiting(self, field: str, what_to_do: str) -> None:
+        """Refuse (a ValidationError on `field`) while items this gate waits for are open, saying how
+        many and `what_to_do` ("{them}": it or them). The count, not the titles: the page lists the
+        open items beside the form, once each."""
+        waiting = self.open_dependencies().count()
+        if waiting:
+            items = "1 item" if waiting == 1 else f"{waiting} items"
+            them = "it" if waiting == 1 else "them"
+            raise ValidationError({field: f"This gate waits for {items} still open. {what_to_do.format(them=them)}"})
 
     def mark_blocked(self, by, reason: str, *, expected_revision: int | None = None) -> None:
         self._change(by, status=ItemStatus.BLOCKED, reason=reason, expected_revision=expected_revision)
@@ -436,17 +437,9 @@ class ChecklistItem(models.Model):
             raise ValidationError("Only a sign-off gate can be signed off.")
         override_reason = override_reason.strip()
         if not override_reason:
-            # The count, not the titles: the page lists the open items beside the form, once each.
-            waiting = self.open_dependencies().count()
-            if waiting:
-                items = "1 item" if waiting == 1 else f"{waiting} items"
-                them = "it" if waiting == 1 else "them"
-                raise ValidationError(
-                    {
-                        "override_reason": f"This gate waits for {items} still open. Finish {them} first, "
-                        "or give a reason for signing off anyway."
-                    }
-                )
+            self._refuse_while_waiting(
+                "override_reason", "Finish {them} first, or give a reason for signing off anyway."
+            )
         self._change(
             by,
             status=ItemStatus.DONE,
