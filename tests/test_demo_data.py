@@ -23,6 +23,7 @@ from migrations_app.models import (
     User,
     checkins,
 )
+from migrations_app.models.checklist_items import DayCounts
 
 pytestmark = pytest.mark.django_db
 
@@ -143,6 +144,23 @@ def test_demo_migrations_were_tracked_from_their_start_so_none_asks_to_catch_up(
         assert timezone.localdate(migration.created_at) <= first_due
         page = client.get(f"/migrations/{migration.pk}/").content.decode()
         assert "added to the tracker" not in page, migration
+
+
+def test_demo_dashboard_figures_are_counted_as_the_migration_pages_count_them(seeded):
+    # The demo's migrations are dated back to their first item; their kept day figures (what the
+    # dashboard reads) are those of that date, so the dashboard and each page give the same RAG status.
+    for migration in PracticeMigration.objects.select_related("progress"):
+        kept = migration.progress
+        counted = DayCounts.of(migration.items.all(), TODAY, timezone.localdate(migration.created_at))
+        assert kept.counts_on == TODAY
+        assert (kept.overdue, kept.gates_overdue, kept.done_ahead, kept.next_due_on) == (
+            counted.overdue,
+            counted.gates_overdue,
+            counted.done_ahead,
+            counted.next_due_on,
+        ), migration
+    slipping = PracticeMigration.objects.get(practice__name="Harbour Lane Family Practice")
+    assert slipping.progress.gates_overdue > 0
 
 
 def test_demo_items_were_done_on_the_day_they_fell_due(seeded):
