@@ -279,11 +279,35 @@ def test_importing_the_same_file_twice_changes_nothing_the_second_time(importer,
 
     again = uploaded(content, importer, delivery_partner)
     preview = importing.preview(again, access.starter(importer))
-    counts = importing.apply(again, access.starter(importer), importer)
+    with pytest.raises(importing.ImportRefused, match="would change nothing"):
+        importing.apply(again, access.starter(importer), importer)
 
     assert preview.counts == {RowKind.UNCHANGED: 2}
-    assert counts == {RowKind.UNCHANGED: 2}
+    assert preview.changes_nothing
     assert database_state() == before
+    again.refresh_from_db()
+    assert again.applied_at is None
+
+
+def test_a_file_that_changes_nothing_offers_no_import_and_its_confirmation_is_refused(
+    client, importer, delivery_partner
+):
+    content = csv_bytes(UPDATE_ROW)
+    importing.apply(uploaded(content, importer, delivery_partner), access.starter(importer), importer)
+    again = uploaded(content, importer, delivery_partner)
+    before = database_state()
+    client.force_login(importer)
+    url = reverse("migrations:import_preview", kwargs={"pk": again.pk})
+
+    page = client.get(url).content.decode()
+    refused = client.post(url, follow=True).content.decode()
+
+    assert "there is nothing to import" in text(element(page, "changes-nothing"))
+    assert "Import these migrations" not in page
+    assert "importing it would change nothing. Nothing was imported." in refused
+    assert database_state() == before
+    again.refresh_from_db()
+    assert again.applied_at is None
 
 
 def test_an_applied_import_is_not_applied_again(client, importer, delivery_partner):

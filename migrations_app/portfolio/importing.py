@@ -146,6 +146,12 @@ class ImportRefused(Exception):
     """The file cannot be applied as it is; nothing was saved."""
 
 
+CHANGES_NOTHING = (
+    "Every row of this file matches the tracker as it is already, so importing it would change nothing. "
+    "Nothing was imported."
+)
+
+
 @dataclass
 class Preview:
     counts: Counter
@@ -167,6 +173,11 @@ class Preview:
     @property
     def can_apply(self) -> bool:
         return not self.counts[RowKind.ERROR]
+
+    @property
+    def changes_nothing(self) -> bool:
+        """Whether every row matches the tracker as it is (a file imported already): nothing to apply."""
+        return not (self.counts[RowKind.ERROR] or self.counts[RowKind.NEW] or self.counts[RowKind.UPDATE])
 
 
 def open_file(migration_import: MigrationImport) -> TrackerFile:
@@ -258,6 +269,8 @@ def apply(migration_import: MigrationImport, starter: access.Starter, by: User) 
                     replanning = []
                 counts[row.kind] += 1
                 kinds[str(row.number)] = row.kind.value
+        if not (counts[RowKind.NEW] or counts[RowKind.UPDATE]):
+            raise ImportRefused(CHANGES_NOTHING)
         starting.start()
         _replan(replanning, by, reason)
         replanned.extend(row.migration.pk for row in replanning)
