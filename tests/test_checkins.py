@@ -17,7 +17,7 @@ from migrations_app.models import CheckIn, ChecklistProgress, Event, PracticeMig
 from migrations_app.models.choices import CheckInRag, CheckInSide, Weekday
 from tests.conftest import TODAY, going_live
 from tests.factories import PracticeFactory
-from tests.pages import CSV_URL, csv_rows, detail_url, error_summary, listed, open_dashboard, text
+from tests.pages import CSV_URL, csv_rows, detail_url, element, error_summary, listed, open_dashboard, text
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
@@ -221,6 +221,21 @@ def test_once_given_the_page_offers_to_change_this_weeks_check_in(
     assert "Give this week's check-in" in before and "Change this week's check-in" not in before
     assert "Change this week's check-in" in after and "Give this week's check-in" not in after
     assert "Give this week's check-in" in partner
+
+
+def test_the_check_ins_page_heads_its_form_as_the_link_to_it_says(
+    client, migration, practice_manager, delivery_partner_user
+):
+    client.force_login(practice_manager)
+    before = element(client.get(check_ins_url(migration)).content.decode(), "give-heading")
+    client.post(check_ins_url(migration), {"rag": "amber", "note": NOTE})
+    after = element(client.get(check_ins_url(migration)).content.decode(), "give-heading")
+    client.force_login(delivery_partner_user)
+    partner = element(client.get(check_ins_url(migration)).content.decode(), "give-heading")
+
+    assert text(before) == "Give this week's check-in"
+    assert text(after) == "Change this week's check-in"
+    assert text(partner) == "Give this week's check-in"
 
 
 def test_the_delivery_partner_gives_its_own_side_whatever_the_form_says(client, migration, delivery_partner_user):

@@ -61,7 +61,15 @@ def _page(request: HttpRequest, migration: PracticeMigration, form: CheckInForm 
     history = checkins.of_migration(migration)
     state = checkins.state_of(migration, history, timezone.localdate())
     given = {side.side: side.this_week for side in state.sides}
-    context = {"migration": migration, "form": form, "history": history, "state": state, "given_this_week": given}
+    context = {
+        "migration": migration,
+        "form": form,
+        "history": history,
+        "state": state,
+        "given_this_week": given,
+        # Every side the form gives has this week's already: the form changes it (as the link to it says).
+        "changing": form is not None and all(given.get(side) for side in form.sides),
+    }
     return render(request, "migrations_app/check_ins.html", context, status=status)
 
 
