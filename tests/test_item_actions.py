@@ -32,7 +32,7 @@ from tests.pages import (
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
 
-STALE_MESSAGE = "Someone else changed this item"
+STALE_MESSAGE = "This item was changed since you opened the page"
 HEADING = re.compile(r'<span class="nhsuk-table-responsive__heading"[^>]*>[^<]*</span>')
 
 

@@ -283,8 +283,9 @@ def test_a_stale_due_date_form_is_a_conflict_and_saves_nothing(client, migration
 
     assert response.status_code == 409
     html = response.content.decode()
-    assert "Someone else changed this item since you opened the page. Check the item as it is now" in error_summary(
-        html
+    assert (
+        "This item was changed since you opened the page (by someone else, or by you in another tab or window). "
+        "Check the item as it is now" in error_summary(html)
     )
     # What the person typed is kept, to send again once they have looked.
     typed = task.due_on + timedelta(days=7)
@@ -375,7 +376,7 @@ def test_a_stale_form_sent_with_htmx_is_a_conflict_with_the_message_at_the_item(
     html = response.content.decode()
     assert response.status_code == 409
     assert html.lstrip().startswith(f'<li class="nhsuk-task-list__item tracker-item" id="item-{task.pk}"')
-    assert "Someone else changed this item" in text(html)
+    assert "This item was changed since you opened the page" in text(html)
     assert "<html" not in html
     task.refresh_from_db()
     assert task.note == "Supplier rang"

@@ -308,7 +308,7 @@ def test_a_stale_owner_form_says_someone_else_changed_the_item(
 
     html = response.content.decode()
     assert response.status_code == 400
-    assert "Someone else changed this item" in error_summary(html)
+    assert "This item was changed since you opened the page" in error_summary(html)
     assert f'name="revision" value="{task.revision}"' in html.split('id="change-owner"')[1]  # the form, anew
     assert state(task) == before
 

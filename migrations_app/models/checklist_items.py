@@ -44,7 +44,8 @@ class StaleItemError(ValidationError):
 
     def __init__(self) -> None:
         super().__init__(
-            "Someone else changed this item since you opened the page. Check the item as it is now, then try again."
+            "This item was changed since you opened the page (by someone else, or by you in another tab or "
+            "window). Check the item as it is now, then try again."
         )
 
 

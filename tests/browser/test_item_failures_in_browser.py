@@ -20,7 +20,7 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 ITEM_KEY = "secure-dates-and-peoples-time"  # the practice manager's, due tomorrow: in the "Open" view
 GATE_KEY = "technical-requirements-signed-off"  # the practice manager's gate
-STALE_MESSAGE = "Someone else changed this item"
+STALE_MESSAGE = "This item was changed since you opened the page"
 # A tick refused because the migration was cancelled behind the page: the refusal page's heading and its reason.
 REFUSED_MESSAGE = "This migration can no longer change. This migration is cancelled, so it is read-only"
 SERVER_MESSAGE = "Sorry, there is a problem with the service. Try again later."
