@@ -364,3 +364,18 @@ document.body.addEventListener("htmx:beforeOnLoad", (event) => {
 document.body.addEventListener("htmx:load", (event) => {
   if (waiting.length && event.detail.elt instanceof Element) restoreWaiting(event.detail.elt);
 });
+
+// --- the start form's practice search (migration_start.html) ------------------------------------------
+// A search run in place after a refused submit lists practices anew: the error summary and the
+// "Select the practice" error of that submit no longer describe the page, so they go. The other
+// fields' errors stay at their fields until the form is sent again.
+document.body.addEventListener("htmx:afterSwap", (event) => {
+  const results = event.detail.target;
+  if (!(results instanceof Element) || results.id !== "practice-results") return;
+  const group = results.closest(".nhsuk-form-group");
+  group?.classList.remove("nhsuk-form-group--error");
+  group?.querySelector("#practice-error")?.remove();
+  group?.querySelector("fieldset[aria-describedby='practice-error']")?.removeAttribute("aria-describedby");
+  document.querySelector(".nhsuk-error-summary")?.remove();
+  document.title = document.title.replace(/^Error: /, "");
+});

@@ -101,6 +101,30 @@ def test_a_delivery_partner_starts_a_migration(page, sign_in, delivery_partner_u
     assert started.items.exists()
 
 
+def test_a_search_after_a_refused_start_drops_the_errors_it_answers(
+    page, sign_in, delivery_partner_user, hilltop, current_migration
+):
+    sign_in(page, delivery_partner_user)
+    page.get_by_role("button", name="Start a migration").click()
+    page.get_by_role("button", name="Start the migration").click()
+    summary = page.locator(".nhsuk-error-summary")
+    expect(summary).to_contain_text("Select the practice")
+    expect(page.locator("#practice-error")).to_be_visible()
+
+    page.get_by_label("ODS code or practice name").fill("hillt")
+    page.get_by_role("button", name="Search").click()
+
+    # The practices are listed anew: the summary of the refused start, and its "Select the practice",
+    # no longer describe the page. The other fields keep their errors until the form is sent again.
+    expect(page.get_by_role("radio", name="Hilltop Surgery (K81002)")).to_be_visible()
+    expect(summary).to_have_count(0)
+    expect(page.locator("#practice-error")).to_have_count(0)
+    expect(page.locator(".nhsuk-form-group--error").filter(has_text="Choose the practice")).to_have_count(0)
+    expect(page.get_by_role("group", name="Order date")).to_contain_text("Enter the order date")
+    expect(page).not_to_have_title(re.compile(r"^Error: "))
+    assert_no_axe_violations(page)
+
+
 def test_back_after_starting_a_migration_offers_the_start_form_afresh(
     page, sign_in, delivery_partner_user, hilltop, current_migration
 ):
