@@ -615,6 +615,11 @@ class DeliveryAdmin(admin.ModelAdmin):
         from migrations_app.reminders import claims
 
         count = claims.retry_deliveries(list(queryset.values_list("pk", flat=True)))
+        if not count:
+            self.message_user(
+                request, "None of the selected e-mails had failed, so none was sent again.", messages.WARNING
+            )
+            return
         self.message_user(request, f"{count} failed e-mail{'s' if count != 1 else ''} queued again.")
 
 

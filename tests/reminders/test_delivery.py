@@ -256,6 +256,23 @@ def test_the_admin_can_send_a_failed_email_again(
     assert len(digests_to(practice_manager)) == 1
 
 
+def test_sending_again_e_mails_that_had_not_failed_says_none_was_sent(quiet, practice_manager, sweep_at, admin_client):
+    dated(quiet, PM_ITEMS[0], date(2025, 6, 2))
+    sweep_at(london(date(2025, 6, 3)))
+    delivery = Delivery.objects.get()
+    assert delivery.status == Delivery.Status.SENT
+
+    page = admin_client.post(
+        reverse("admin:migrations_app_delivery_changelist"),
+        {"action": "send_again", "_selected_action": [delivery.pk]},
+        follow=True,
+    ).content.decode()
+
+    assert "None of the selected e-mails had failed, so none was sent again." in page
+    assert "messagelist" in page and 'class="warning"' in page
+    assert len(digests_to(practice_manager)) == 1
+
+
 # --- queries grow with recipients, not items ------------------------------------------------------------------
 
 
