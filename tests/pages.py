@@ -74,6 +74,13 @@ def element(html: str, element_id: str) -> str:
     return match.group(0)
 
 
+def field_error(html: str, field_id: str) -> str:
+    """The error message shown at a form field (includes/_field.html), as a person reads it; empty
+    when the field has none."""
+    match = re.search(rf'<span class="nhsuk-error-message" id="{field_id}-error">(.*?)\n  </span>', html, re.DOTALL)
+    return text(match.group(1)) if match else ""
+
+
 def error_summary(html: str) -> str:
     """The messages of the page's error summary, as a person reads them."""
     match = re.search(r'<ul class="nhsuk-list nhsuk-error-summary__list">(.*?)</ul>', html, re.DOTALL)

@@ -21,7 +21,7 @@ from migrations_app.models import ChecklistItem, Event, Invitation, ItemKind, Me
 from migrations_app.models.invitations import INVITATION_DAYS, InvitationState
 from tests.conftest import NOW, with_two_factor_device
 from tests.factories import PASSWORD, MembershipFactory, PracticeFactory, UserFactory, make_invitation
-from tests.pages import detail_url, error_summary, text
+from tests.pages import detail_url, error_summary, field_error, text
 
 pytestmark = pytest.mark.django_db
 
@@ -164,6 +164,12 @@ def test_the_password_meets_djangos_validators(client, migration, delivery_partn
 
     assert response.status_code == 400
     assert message in error_summary(response.content.decode())
+    # At the box to change: the first, where the password is chosen; the second for a mismatch.
+    at, other = (
+        ("id_new_password2", "id_new_password1") if password1 != password2 else ("id_new_password1", "id_new_password2")
+    )
+    assert message in field_error(response.content.decode(), at)
+    assert message not in field_error(response.content.decode(), other)
     assert not User.objects.filter(email=invitation.email).exists()
     invitation.refresh_from_db()
     assert invitation.state() == InvitationState.PENDING

@@ -8,7 +8,7 @@ from django.utils.encoding import force_bytes
 from django.utils.http import urlsafe_base64_encode
 
 from tests.factories import PASSWORD
-from tests.pages import text
+from tests.pages import field_error, text
 
 pytestmark = pytest.mark.django_db
 
@@ -88,3 +88,20 @@ def test_the_sign_in_security_page_links_to_changing_the_password(client, practi
 
     assert "<h1>Sign-in security</h1>" in page
     assert f'<a href="{reverse("password_change")}">Change your password</a>' in page
+
+
+def test_a_password_the_validators_refuse_is_named_at_the_box_where_it_is_chosen(client, practice_manager):
+    client.force_login(practice_manager)
+    changed = client.post(
+        reverse("password_change"), {"old_password": PASSWORD, "new_password1": "short", "new_password2": "short"}
+    ).content.decode()
+    uid = urlsafe_base64_encode(force_bytes(practice_manager.pk))
+    client.logout()
+    link = reverse("password_reset_confirm", args=(uid, default_token_generator.make_token(practice_manager)))
+    reset = client.post(client.get(link).url, {"new_password1": "short", "new_password2": "short"}).content.decode()
+
+    for html in (changed, reset):
+        assert "This password is too short" in field_error(html, "id_new_password1")
+        assert field_error(html, "id_new_password2") == ""
+    practice_manager.refresh_from_db()
+    assert practice_manager.check_password(PASSWORD)

@@ -114,5 +114,6 @@ class NewAccountForm(SetPasswordMixin, forms.Form):
     def clean(self) -> dict:
         cleaned = super().clean()
         self.validate_passwords("new_password1", "new_password2")
-        self.validate_password_for_user(User(email=self.email, full_name=cleaned.get("full_name", "")), "new_password2")
+        # At the first box, where the password is chosen; a mismatch is at the second.
+        self.validate_password_for_user(User(email=self.email, full_name=cleaned.get("full_name", "")), "new_password1")
         return cleaned

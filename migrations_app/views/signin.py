@@ -60,6 +60,11 @@ class SetPasswordForm(auth_forms.SetPasswordForm):
         self.fields["new_password1"].error_messages["required"] = "Enter a new password"
         self.fields["new_password2"].error_messages["required"] = "Enter the new password again"
 
+    def validate_password_for_user(self, user, password_field_name: str = "new_password1") -> None:
+        """The password validators' errors at the first box, where the password is chosen and must
+        change, rather than at the box that repeats it, where Django's clean() puts them."""
+        super().validate_password_for_user(user, "new_password1")
+
     def save(self, commit: bool = True):
         """Set the password, and end the lock on the account that failed sign-ins put (django-axes):
         whoever set it has the account's mailbox (a reset link) or its password (a change), so
