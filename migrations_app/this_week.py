@@ -13,6 +13,7 @@ from django.utils.dates import MONTHS, WEEKDAYS
 from django.utils.safestring import SafeString
 
 from migrations_app.markup import html, html_join
+from migrations_app.models import ItemStatus
 
 _NOTHING = SafeString(
     '<p class="nhsuk-card__description">Nothing is overdue and nothing falls due in the next 7 days.</p>'
@@ -32,8 +33,10 @@ _HEADING = SafeString(
     '<div class="nhsuk-card__content">\n<h2 class="nhsuk-card__heading" id="this-week-heading">This week</h2>'
 )
 _END = SafeString("</div>\n</section>")
-# One item: its address, title, when it is due, who owns it and whether it is the viewer's.
-_ITEM = '<li><a href="{}">{}</a> <span class="nhsuk-u-secondary-text-colour">due {}, {}{}</span></li>'
+# One item: its address, title, whether it is blocked (as its row's tag says), when it is due, who
+# owns it and whether it is the viewer's.
+_ITEM = '<li><a href="{}">{}</a>{} <span class="nhsuk-u-secondary-text-colour">due {}, {}{}</span></li>'
+_BLOCKED = SafeString(' <strong class="nhsuk-tag nhsuk-tag--orange">Blocked</strong>')
 
 
 def section(checklist, oob: bool = False) -> SafeString:
@@ -119,6 +122,7 @@ def _items(items, view: str, day) -> SafeString:
             (
                 f"{view}#item-{item.pk}",
                 item.title,
+                _BLOCKED if item.status == ItemStatus.BLOCKED else "",
                 day(item.due_on) if isinstance(item.due_on, date) else "",
                 item.owner if item.owner else item.get_responsible_role_display(),
                 " (yours)" if item.is_yours else "",

@@ -11,7 +11,7 @@ from django.template import engines
 from django.test import RequestFactory
 
 from migrations_app import access, checklist, this_week
-from migrations_app.models import PracticeMigration
+from migrations_app.models import ItemStatus, PracticeMigration
 from tests.conftest import TODAY
 from tests.factories import UserFactory
 
@@ -35,7 +35,7 @@ TEMPLATE = """{% comment %}What is overdue and what falls due in the next 7 days
       <h3 class="nhsuk-heading-s nhsuk-u-margin-bottom-2" id="this-week-overdue">Overdue ({{ count }})</h3>
       <ul class="nhsuk-list">
         {% for item in most %}
-        <li><a href="{{ page_url }}?show=overdue#item-{{ item.pk }}">{{ item.title }}</a> <span class="nhsuk-u-secondary-text-colour">due {{ item.due_on|date:"j F" }}, {% if item.owner %}{{ item.owner }}{% else %}{{ item.get_responsible_role_display }}{% endif %}{% if item.is_yours %} (yours){% endif %}</span></li>
+        <li><a href="{{ page_url }}?show=overdue#item-{{ item.pk }}">{{ item.title }}</a>{% if item.status == "blocked" %} <strong class="nhsuk-tag nhsuk-tag--orange">Blocked</strong>{% endif %} <span class="nhsuk-u-secondary-text-colour">due {{ item.due_on|date:"j F" }}, {% if item.owner %}{{ item.owner }}{% else %}{{ item.get_responsible_role_display }}{% endif %}{% if item.is_yours %} (yours){% endif %}</span></li>
         {% endfor %}
       </ul>
       {% if count > most|length %}
@@ -53,7 +53,7 @@ TEMPLATE = """{% comment %}What is overdue and what falls due in the next 7 days
       <h3 class="nhsuk-heading-s nhsuk-u-margin-bottom-2">Due in the next 7 days ({{ checklist.due_soon|length }})</h3>
       <ul class="nhsuk-list">
         {% for item in checklist.soonest_due %}
-        <li><a href="{{ page_url }}?show=next-30-days#item-{{ item.pk }}">{{ item.title }}</a> <span class="nhsuk-u-secondary-text-colour">due {{ item.due_on|date:"l j F" }}, {% if item.owner %}{{ item.owner }}{% else %}{{ item.get_responsible_role_display }}{% endif %}{% if item.is_yours %} (yours){% endif %}</span></li>
+        <li><a href="{{ page_url }}?show=next-30-days#item-{{ item.pk }}">{{ item.title }}</a>{% if item.status == "blocked" %} <strong class="nhsuk-tag nhsuk-tag--orange">Blocked</strong>{% endif %} <span class="nhsuk-u-secondary-text-colour">due {{ item.due_on|date:"l j F" }}, {% if item.owner %}{{ item.owner }}{% else %}{{ item.get_responsible_role_display }}{% endif %}{% if item.is_yours %} (yours){% endif %}</span></li>
         {% endfor %}
       </ul>
       {% if checklist.due_soon|length > checklist.soonest_due|length %}
@@ -98,6 +98,8 @@ def test_the_panel_is_written_as_the_template_wrote_it(built, practice_manager):
         item.owner = owner if index % 2 else None
         item.is_yours = index % 3 == 0
     items[0].title = 'Check the "data" <quality> & sign'
+    # Blocked, one overdue and one due soon: said as the row's tag says it.
+    items[1].status = items[13].status = ItemStatus.BLOCKED
     items[12].title = "Agree the <cutover> & tell staff"
     cases = {
         "nothing due": ([], []),
@@ -121,6 +123,7 @@ def test_the_panel_is_written_as_the_template_wrote_it(built, practice_manager):
     # The last case: the 10 due soonest of 18, and a link to the rest.
     assert made.count("?show=next-30-days#item-") == checklist.SOONEST_DUE == 10
     assert "The 10 due soonest are above." in made
+    assert made.count(">Blocked</strong>") == 2
     # On hold: nothing is due, said as such (the page counts nothing as due while paused).
     built.overdue, built.due_soon = [], []
     built.migration.status = PracticeMigration.Status.ON_HOLD
