@@ -39,6 +39,7 @@ def test_the_csv_has_the_tables_columns_then_its_own_and_every_row_of_the_filter
     assert header == [column.heading for column in rows.COLUMNS]
     assert header[: len(table_headings)] == table_headings
     assert header[len(table_headings) :] == [
+        "RAG reason",
         "Checklist",
         "Delivery partner",
         "Status",
@@ -81,6 +82,7 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "0",
         row.next_due_on.isoformat(),
         row.rag.label,
+        row.rag_reason,  # as the table gives it under the status
         "Checklist in step with the dates",
         migration.practice.delivery_partner.name,
         "In progress",
@@ -97,6 +99,7 @@ def test_a_csv_line_holds_the_values_of_the_table_row(client, migration, deliver
         "No",
     ]
     assert row.next_item_owner == "Practice manager"  # no one named: the responsible role
+    assert row.rag_reason and row.rag_reason in page.content.decode()
 
 
 def test_the_csv_gives_the_expected_end_of_old_system_access_until_one_is_agreed(

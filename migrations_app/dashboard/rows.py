@@ -681,7 +681,8 @@ COLUMNS = [
     ),
     # Rows with no RAG status (on hold, cancelled) say so, and sort last.
     Column("rag", "RAG status", lambda row: row.rag_label, F("rag_rank")),
-    # The CSV's own columns.
+    # The CSV's own columns: first why the RAG status is what it is, as the table says under it.
+    Column("rag_reason", "RAG reason", lambda row: row.rag_reason, in_table=False),
     Column("checklist", "Checklist", lambda row: row.checklist_text, in_table=False),
     Column("delivery_partner", "Delivery partner", lambda row: row.delivery_partner_name or "", in_table=False),
     # The status alone, so that a spreadsheet filters by it; the reason is the next column (only on
