@@ -330,6 +330,27 @@ def test_phases_follow_the_target_added_renamed_and_dropped(migration, guide_ver
     assert migration.items.get(key=post["items"][1]["key"]).phase.key == "after-care"
 
 
+def test_the_admins_review_of_many_lists_the_phases_that_change_as_a_migrations_own_review_does(
+    client, migration, guide_version, admin_user
+):
+    data = copy.deepcopy(guide_file.export(guide_version))
+    old_title = data["phases"][0]["title"]
+    data["phases"][0]["title"] = "Before the migration"
+    target = publish(data)
+    client.force_login(admin_user)
+
+    review = client.post(
+        reverse("admin:migrations_app_practicemigration_changelist"),
+        {"action": "review_checklist_upgrade", "_selected_action": [migration.pk]},
+    ).content.decode()
+    own = client.get(reverse("migrations:upgrade_review", kwargs={"pk": migration.pk})).content.decode()
+
+    assert f"Renamed: {old_title} to Before the migration" in text(own)
+    assert f"Phase renamed {old_title} Renamed to Before the migration" in text(review)
+    assert "1 phase changed." in text(review)
+    assert migration.template_version == guide_version != target
+
+
 def test_applying_the_same_upgrade_twice_changes_nothing_the_second_time(worked_on, version_2, admin_user):
     upgrades.apply([worked_on], version_2, admin_user)
     before = state_of(worked_on), list(Event.objects.values_list("pk", flat=True))

@@ -155,6 +155,8 @@ class Plan:
         parts = [f"{count} item{'s' if count != 1 else ''} {word}" for count, word in counts]
         moves = len(self.moves)
         parts.append(f"{moves} due date{'s' if moves != 1 else ''} moved")
+        if self.phases:  # added, renamed, back or removed: said only when there are some
+            parts.append(f"{len(self.phases)} phase{'s' if len(self.phases) != 1 else ''} changed")
         return f"From {self.source} to {self.target}: {', '.join(parts)}."
 
 
