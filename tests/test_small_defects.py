@@ -135,7 +135,7 @@ def test_the_publish_page_names_changed_fields_as_the_item_table_does(editor_cli
     shown = text(re.search(r'<ul class="template-differences">(.*?)</ul>', page, re.DOTALL).group(1))
     assert "Changed 'Agree a provisional Go Live date': guide link from 'https://" in shown
     assert "to 'https://example.org/guide'; responsible role from 'Practice manager' to 'Clinical lead'; " in shown
-    assert "offset days from -7 to -14." in shown
+    assert "due date from '1 week before the order date' to '2 weeks before the order date'." in shown
     assert (
         "Changed 'Checking the dates against availability': what it waits for from the items above it in its "
         "phase to 'Do you have an agreed date for when the practice will Go Live on the new system?'; phase from "

@@ -227,7 +227,7 @@ def test_the_differences_list_what_changed_item_by_item_from_old_to_new_by_title
     assert diffs.differences(guide_version, draft) == [
         f"Renamed phase '{old_phase_title}' to 'Before anything else'.",
         "Changed 'Agree a provisional Go Live date': title from 'Agree a provisional Go Live date' to "
-        "'Agree a provisional date'; offset days from -7 to -14.",
+        "'Agree a provisional date'; due date from '1 week before the order date' to '2 weeks before the order date'.",
         f"Removed 'Checking the dates against availability' from phase '{old_phase_title}'.",
     ]
 
@@ -245,10 +245,33 @@ def test_the_differences_name_choices_by_label_and_the_items_waited_for_by_title
 
     (line,) = diffs.differences(guide_version, draft)
 
+    # The items it no longer waits for, by title, not the two lists whole with the one kept in both.
+    dropped = ItemTemplate.objects.filter(phase__version=draft, key__in=gate.depends_on[1:])
     assert line.startswith(
-        f"Changed '{gate.title}': responsible role from '{old_role}' to 'ICB lead'; what it waits for from "
+        f"Changed '{gate.title}': responsible role from '{old_role}' to 'ICB lead'; no longer waits for "
     )
-    assert line.endswith(f" to '{waited.title}'.")
+    assert all(f"'{item.title}'" in line for item in dropped)
+    assert waited.title not in line
+
+
+def test_the_differences_say_what_a_gate_now_also_waits_for_and_no_longer_waits_for(guide_version):
+    draft = guide_version.copy_as_draft()
+    gate = next(
+        each
+        for each in ItemTemplate.objects.filter(phase__version=draft, kind="gate", depends_on__isnull=False)
+        if len(each.depends_on) > 1
+    )
+    extra = ItemTemplate.objects.get(phase__version=draft, key=gate.depends_on[0])
+    newly = (
+        ItemTemplate.objects.filter(phase=gate.phase, position__lt=gate.position, kind="task")
+        .exclude(key__in=gate.depends_on)
+        .first()
+    )
+    ItemTemplate.objects.filter(pk=gate.pk).update(depends_on=[*gate.depends_on[1:], newly.key])
+
+    (line,) = diffs.differences(guide_version, draft)
+
+    assert line == (f"Changed '{gate.title}': now also waits for '{newly.title}'; no longer waits for '{extra.title}'.")
 
 
 # --- migrations under way keep their copy ------------------------------------------------------------

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 from django.utils.text import get_text_list
 
+from migrations_app import scheduling
 from migrations_app.models import ChecklistItem, ItemTemplate, MigrationPhase, PhaseTemplate, TemplateVersion
 from migrations_app.models.choices import Condition, ItemKind, Milestone, Role
 
@@ -158,11 +159,14 @@ def differences(old: TemplateVersion, new: TemplateVersion) -> list[str]:
         if match.old is None:
             lines.append(f"Added '{item.title}' to phase '{item.phase.title}'.")
             continue
-        changes = [
-            f"{CHANGE_LABELS.get(name, FIELD_LABELS[name])} from {_shown(name, getattr(match.old, name), titles)} "
-            f"to {_shown(name, getattr(item, name), titles)}"
-            for name in match.changed
-        ]
+        changes = [_change(name, match.old, item, titles) for name in match.changed if name not in _DUE_RULE]
+        if _DUE_RULE & set(match.changed):
+            # Its milestone and offset together, in words, as the upgrade review and the item's row say them.
+            changes.append(
+                f"due date from '{_due_rule(match.old)}' to '{_due_rule(item)}'"
+                if match.old.anchor and item.anchor
+                else "; ".join(_change(name, match.old, item, titles) for name in match.changed if name in _DUE_RULE)
+            )
         if match.moved_phase:
             changes.append(f"{FIELD_LABELS['phase']} from '{match.old.phase.title}' to '{item.phase.title}'")
         if changes:
@@ -174,6 +178,31 @@ def differences(old: TemplateVersion, new: TemplateVersion) -> list[str]:
         if items.reordered_in(phase.key)
     ]
     return lines
+
+
+_DUE_RULE = {"anchor", "offset_days"}
+
+
+def _due_rule(item) -> str:
+    return scheduling.due_rule(item.anchor, item.offset_days)
+
+
+def _change(name: str, old, new, titles: dict[str, str]) -> str:
+    """One field's change, from its old value to its new one; the items a gate waits for, by what
+    it now also waits for and no longer waits for (the same list less one item read as a whole)."""
+    before, after = getattr(old, name), getattr(new, name)
+    if name == "depends_on" and before and after:
+        added = [key for key in after if key not in before]
+        dropped = [key for key in before if key not in after]
+        parts = []
+        if added:
+            parts.append(f"now also waits for {_shown(name, added, titles)}")
+        if dropped:
+            parts.append(f"no longer waits for {_shown(name, dropped, titles)}")
+        if parts:
+            return "; ".join(parts)
+    label = CHANGE_LABELS.get(name, FIELD_LABELS[name])
+    return f"{label} from {_shown(name, before, titles)} to {_shown(name, after, titles)}"
 
 
 def _phase_line(change: PhaseChange) -> str:
