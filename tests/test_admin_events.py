@@ -128,13 +128,19 @@ def test_a_long_value_is_cut_short_in_the_list_and_read_whole_on_the_events_page
     assert cell.endswith("…") and LONG_NOTE.startswith(cell[:-1].strip())
 
 
-def test_a_long_value_beside_one_that_begins_alike_is_cut_from_its_end_so_that_what_differs_shows():
+def test_a_long_value_beside_one_that_begins_alike_keeps_its_start_and_shows_what_differs():
     person = "Castle Street Practice staff (y90004.staff@demo.migration-tracker.localhost)"
     old, new = f"{person}, Practice staff", f"{person}, Clinical lead"
 
-    assert cell_text(old, new) == "…" + old[-(EVENT_CELL_CHARACTERS - 1) :]
-    assert cell_text(new, old).endswith(", Clinical lead")
-    assert len(cell_text(new, old)) == EVENT_CELL_CHARACTERS
+    # Whose role it is, and the role: the start, then from just before where the two differ.
+    assert cell_text(old, new) == "Castle Street…Practice staff"
+    assert cell_text(new, old) == "Castle Street…Clinical lead"
+    assert len(cell_text(new, old)) <= EVENT_CELL_CHARACTERS
+    # A list that lost an item in its middle: the item lost shows, though both lists end alike.
+    first, lost, last = "Do you have a list of patient records", "Smartcards ordered", "Fix rechecked"
+    before, after = f"{first}; {lost}; {last}", f"{first}; {last}"
+    assert cell_text(before, after) == "Do you have a…Smartcards ordered; Fix r…"
+    assert len(cell_text(before, after)) <= EVENT_CELL_CHARACTERS
     # Beside a different value, a long one is cut at its end as before; a short one is whole.
     assert cell_text(old, "") == old[: EVENT_CELL_CHARACTERS - 1] + "…"
     assert cell_text("Practice staff", "Clinical lead") == "Practice staff"
