@@ -611,3 +611,21 @@ def test_an_item_a_gate_of_another_phase_waits_for_is_not_deleted_from_its_phase
     assert f"{'; '.join(both)} wait for {escape(waited.title)}: take it out of those" in asked.content.decode()
     assert posted.status_code == 302
     assert draft.items().filter(key=waited.key).exists()
+
+
+def test_saving_a_phase_whose_gate_falls_due_before_an_item_it_waits_for_saves_it_and_says_so(editor_client, draft):
+    gate, waited = next(
+        (gate, waited)
+        for gate in ItemTemplate.objects.filter(phase__version=draft, kind="gate", depends_on__isnull=False)
+        for waited in ItemTemplate.objects.filter(phase=gate.phase, key__in=gate.depends_on, anchor=gate.anchor)
+    )
+    page = editor_client.get(change_url(gate.phase))
+    data = form_data(page)
+    data[item_prefix(page, waited.key) + "offset_days"] = gate.offset_days + 5
+
+    saved = editor_client.post(change_url(gate.phase), data, follow=True).content.decode()
+
+    waited.refresh_from_db()
+    assert waited.offset_days == gate.offset_days + 5  # saved: the draft is the editor's to put right
+    assert "Saved, but the draft cannot be published until this is put right:" in text(saved)
+    assert f"before '{waited.title}'" in text(saved)

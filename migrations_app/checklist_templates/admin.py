@@ -430,6 +430,18 @@ class DraftPartAdmin(admin.ModelAdmin):
         else:
             super().save_formset(request, form, formset, change)
 
+    def response_change(self, request, obj):
+        # Saved, but a gate now due before an item it waits for would stop the draft's publishing:
+        # said now, where it was made, rather than only at publish.
+        if not isinstance(obj, TemplateVersion):
+            for problem in guide_file.gates_due_first(version_of(obj)):
+                self.message_user(
+                    request,
+                    f"Saved, but the draft cannot be published until this is put right: {problem}",
+                    messages.WARNING,
+                )
+        return super().response_change(request, obj)
+
     def log_change(self, request, obj, message):
         entry = super().log_change(request, obj, message)
         if not isinstance(obj, TemplateVersion):

@@ -121,6 +121,12 @@ def _dependency_problems(phases: list, item_keys: set) -> list[str]:
     return problems + _gates_due_first(phases) + _dependency_loops(phases)
 
 
+def gates_due_first(version: TemplateVersion) -> list[str]:
+    """The gates of `version` that fall due before an item they wait for (as publishing refuses
+    them, _gates_due_first): for the template admin to say so when a change is saved, not only at publish."""
+    return _gates_due_first(export(version)["phases"])
+
+
 def _gates_due_first(phases: list) -> list[str]:
     """A gate falls due no earlier than the items it waits for that follow the same milestone: one
     due before them would be overdue, unsignable without an override, while they are still on time.
