@@ -351,6 +351,37 @@ def test_the_admins_review_of_many_lists_the_phases_that_change_as_a_migrations_
     assert migration.template_version == guide_version != target
 
 
+def test_the_reviews_say_what_a_gate_no_longer_waits_for_and_the_event_log_keeps_both_lists(
+    client, migration, guide_version, admin_user
+):
+    data = copy.deepcopy(guide_file.export(guide_version))
+    gate = next(
+        item
+        for phase in data["phases"]
+        for item in phase["items"]
+        if item.get("kind") == "gate" and len(item.get("depends_on") or []) > 2
+    )
+    dropped_key = gate["depends_on"][1]
+    dropped = migration.items.get(key=dropped_key).title
+    gate["depends_on"] = [key for key in gate["depends_on"] if key != dropped_key]
+    target = publish(data)
+    client.force_login(admin_user)
+
+    own = text(client.get(reverse("migrations:upgrade_review", kwargs={"pk": migration.pk})).content.decode())
+    many = text(
+        client.post(
+            reverse("admin:migrations_app_practicemigration_changelist"),
+            {"action": "review_checklist_upgrade", "_selected_action": [migration.pk]},
+        ).content.decode()
+    )
+    upgrades.apply([migration], target, admin_user)
+
+    assert f"No longer waits for {dropped}" in own
+    assert f"No longer waits for {dropped}" in many
+    event = Event.objects.get(item__key=gate["key"], item__migration=migration, field="depends_on")
+    assert dropped in event.old_value and dropped not in event.new_value
+
+
 def test_applying_the_same_upgrade_twice_changes_nothing_the_second_time(worked_on, version_2, admin_user):
     upgrades.apply([worked_on], version_2, admin_user)
     before = state_of(worked_on), list(Event.objects.values_list("pk", flat=True))

@@ -51,11 +51,26 @@ class FieldChange:
     field: str
     old: str
     new: str
+    # What a gate waits for: the items it now also waits for, and those it no longer waits for, by
+    # title (the reviews say those rather than the two lists whole; the event log keeps the lists).
+    added: tuple[str, ...] = ()
+    dropped: tuple[str, ...] = ()
 
     @property
     def label(self) -> str:
         # The event log records the change under the same name (_write): both read it the same way.
         return FIELD_LABELS[self.field]
+
+    @property
+    def words(self) -> str:
+        """The change in words when it is better said than as old to new: "" otherwise."""
+        parts = []
+        if self.added:
+            parts.append(f"now also waits for {'; '.join(self.added)}")
+        if self.dropped:
+            parts.append(f"no longer waits for {'; '.join(self.dropped)}")
+        said = "; ".join(parts)
+        return said[:1].upper() + said[1:]
 
 
 @dataclass
@@ -259,8 +274,16 @@ def _plan_kept(
     if "condition" in match.changed:
         changes.append(FieldChange("condition", _applies(item.condition), _applies(template.condition)))
     if "depends_on" in match.changed:
+        before, after = item.depends_on, template.depends_on
+        both = before is not None and after is not None
         changes.append(
-            FieldChange("depends_on", _waits_for(item.depends_on, titles), _waits_for(template.depends_on, titles))
+            FieldChange(
+                "depends_on",
+                _waits_for(before, titles),
+                _waits_for(after, titles),
+                added=tuple(titles.get(key, key) for key in after if key not in before) if both else (),
+                dropped=tuple(titles.get(key, key) for key in before if key not in after) if both else (),
+            )
         )
     if match.moved_phase:
         changes.append(FieldChange("phase", item.phase.title, template.phase.title))
