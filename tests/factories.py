@@ -8,6 +8,7 @@ from factory.django import DjangoModelFactory
 
 from migrations_app.models import (
     ICB,
+    ChecklistProgress,
     DeliveryPartner,
     Invitation,
     Membership,
@@ -18,6 +19,7 @@ from migrations_app.models import (
     TemplateVersion,
     User,
 )
+from migrations_app.models.checklist_items import DayCounts
 from migrations_app.models.invitations import new_nonce
 
 PASSWORD = "correct-horse-battery-staple"
@@ -148,3 +150,15 @@ def added_at_its_start(migration: PracticeMigration) -> PracticeMigration:
     migration.created_at = added_at
     ChecklistProgress.count_day(timezone.localdate(), [migration.pk])
     return migration
+
+
+def kept_and_counted_day_figures(progress: ChecklistProgress, on: date) -> tuple[tuple, tuple]:
+    """A migration's day figures as its ChecklistProgress keeps them (what the dashboard reads), and
+    as DayCounts counts them from its items on `on` (what its page shows): overdue, gates overdue,
+    done ahead and next due."""
+    migration = progress.migration
+    counted = DayCounts.of(migration.items.all(), on, added_on=timezone.localdate(migration.created_at))
+    return (
+        (progress.overdue, progress.gates_overdue, progress.done_ahead, progress.next_due_on),
+        (counted.overdue, counted.gates_overdue, counted.done_ahead, counted.next_due_on),
+    )

@@ -6,17 +6,15 @@ from datetime import timedelta
 
 import pytest
 from django.urls import reverse
-from django.utils import timezone
 
 from migrations_app.dashboard import rows
 from migrations_app.dashboard.rag import Rag, assess
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemKind, ItemStatus
-from migrations_app.models.checklist_items import DayCounts
 from migrations_app.models.choices import OPEN_STATUSES
 from migrations_app.tasks import count_day
 from migrations_app.views import dashboard as dashboard_views
 from tests.conftest import NOW, TODAY
-from tests.factories import GO_LIVE_ON, added_at_its_start
+from tests.factories import GO_LIVE_ON, added_at_its_start, kept_and_counted_day_figures
 from tests.pages import DASHBOARD_URL, open_dashboard, table_row
 
 pytestmark = [pytest.mark.django_db, pytest.mark.usefixtures("frozen_now")]
@@ -107,15 +105,9 @@ def test_the_quarter_hourly_task_counts_the_day_figures_of_every_migration_count
 
     assert counted == 3
     for progress in ChecklistProgress.objects.select_related("migration"):
-        added_on = timezone.localdate(progress.migration.created_at)
-        expected = DayCounts.of(progress.migration.items.all(), TODAY, added_on=added_on)
+        kept, counted = kept_and_counted_day_figures(progress, TODAY)
         assert progress.counts_on == TODAY
-        assert (progress.overdue, progress.gates_overdue, progress.done_ahead, progress.next_due_on) == (
-            expected.overdue,
-            expected.gates_overdue,
-            expected.done_ahead,
-            expected.next_due_on,
-        )
+        assert kept == counted
     assert any(progress.overdue for progress in ChecklistProgress.objects.all())
     assert count_day() == 0
 

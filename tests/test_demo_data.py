@@ -23,7 +23,7 @@ from migrations_app.models import (
     User,
     checkins,
 )
-from migrations_app.models.checklist_items import DayCounts
+from tests.factories import kept_and_counted_day_figures
 
 pytestmark = pytest.mark.django_db
 
@@ -150,15 +150,9 @@ def test_demo_dashboard_figures_are_counted_as_the_migration_pages_count_them(se
     # The demo's migrations are dated back to their first item; their kept day figures (what the
     # dashboard reads) are those of that date, so the dashboard and each page give the same RAG status.
     for migration in PracticeMigration.objects.select_related("progress"):
-        kept = migration.progress
-        counted = DayCounts.of(migration.items.all(), TODAY, timezone.localdate(migration.created_at))
-        assert kept.counts_on == TODAY
-        assert (kept.overdue, kept.gates_overdue, kept.done_ahead, kept.next_due_on) == (
-            counted.overdue,
-            counted.gates_overdue,
-            counted.done_ahead,
-            counted.next_due_on,
-        ), migration
+        kept, counted = kept_and_counted_day_figures(migration.progress, TODAY)
+        assert migration.progress.counts_on == TODAY
+        assert kept == counted, migration
     slipping = PracticeMigration.objects.get(practice__name="Harbour Lane Family Practice")
     assert slipping.progress.gates_overdue > 0
 
