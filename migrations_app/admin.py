@@ -466,24 +466,29 @@ EVENT_CELL_CHARACTERS = 40
 def cell_text(value: str, other: str) -> str:
     """`value` cut to EVENT_CELL_CHARACTERS for the events list, where it stands beside `other`
     (an old value beside the new one). When the two begin alike for longer than that, its start
-    (whose or what it is: a person's name, the first item a gate waits for), then from a little
-    before where the two differ: "Castle Street…Clinical lead", not the same start twice
-    nor only the end, which can be alike too (a list that lost an item in its middle)."""
+    (whose or what it is: a person's name before their address, else its first words), then from
+    where the two differ: "Castle Street … Clinical lead", not the same start twice nor only the
+    end, which can be alike too (a list that lost an item in its middle)."""
     if len(value) <= EVENT_CELL_CHARACTERS:
         return value
     alike = len(os.path.commonprefix([value, other]))
     if alike < EVENT_CELL_CHARACTERS - 1:
         return Truncator(value).chars(EVENT_CELL_CHARACTERS)
-    head = value[:_CELL_HEAD].rstrip()
-    room = EVENT_CELL_CHARACTERS - len(head) - 1  # after the "…" between them
     # From the start of the word where they differ, unless that word is long (an e-mail address).
     space = value.rfind(" ", _CELL_HEAD, alike + 1)
     rest = value[
         space + 1 if space >= 0 and alike - space <= _CELL_CONTEXT else max(alike - _CELL_CONTEXT, _CELL_HEAD) :
     ]
+    # A person's name whole ("Riverside Surgery staff (…@…), Practice staff") when it leaves room
+    # for what differs; else the first characters.
+    name = value[: value.find(" (")] if " (" in value[:alike] else ""
+    shown_rest = min(len(rest), _CELL_HEAD)
+    head = name if name and len(name) + len(_CELL_GAP) + shown_rest <= EVENT_CELL_CHARACTERS else value[:_CELL_HEAD]
+    head = head.rstrip()
+    room = EVENT_CELL_CHARACTERS - len(head) - len(_CELL_GAP)
     if len(rest) > room:
         rest = rest[: room - 1] + "…"
-    return f"{head}…{rest}"
+    return f"{head}{_CELL_GAP}{rest}"
 
 
 _CELL_HEAD = 14
@@ -491,6 +496,8 @@ _CELL_HEAD = 14
 _CELL_CONTEXT = 8
 """cell_text: at most this many characters kept before the first that differs: from the start of
 its word, unless the word is longer."""
+_CELL_GAP = " … "
+"""cell_text: what stands for the characters left out between a value's start and where it differs."""
 
 
 @admin.register(Event)

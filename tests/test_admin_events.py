@@ -133,13 +133,18 @@ def test_a_long_value_beside_one_that_begins_alike_keeps_its_start_and_shows_wha
     old, new = f"{person}, Practice staff", f"{person}, Clinical lead"
 
     # Whose role it is, and the role: the start, then from just before where the two differ.
-    assert cell_text(old, new) == "Castle Street…Practice staff"
-    assert cell_text(new, old) == "Castle Street…Clinical lead"
+    assert cell_text(old, new) == "Castle Street … Practice staff"
+    assert cell_text(new, old) == "Castle Street … Clinical lead"
+    # A name that leaves room for the role is kept whole.
+    riverside = "Riverside Surgery staff (y90001.staff@demo.migration-tracker.localhost)"
+    assert cell_text(f"{riverside}, Practice staff", f"{riverside}, Clinical lead") == (
+        "Riverside Surgery staff … Practice staff"
+    )
     assert len(cell_text(new, old)) <= EVENT_CELL_CHARACTERS
     # A list that lost an item in its middle: the item lost shows, though both lists end alike.
     first, lost, last = "Do you have a list of patient records", "Smartcards ordered", "Fix rechecked"
     before, after = f"{first}; {lost}; {last}", f"{first}; {last}"
-    assert cell_text(before, after) == "Do you have a…Smartcards ordered; Fix r…"
+    assert cell_text(before, after) == "Do you have a … Smartcards ordered; Fix…"
     assert len(cell_text(before, after)) <= EVENT_CELL_CHARACTERS
     # Beside a different value, a long one is cut at its end as before; a short one is whole.
     assert cell_text(old, "") == old[: EVENT_CELL_CHARACTERS - 1] + "…"
