@@ -187,13 +187,17 @@ def _due_rule(item) -> str:
     return scheduling.due_rule(item.anchor, item.offset_days)
 
 
+def added_and_dropped(before: list[str], after: list[str]) -> tuple[list[str], list[str]]:
+    """The keys a gate now also waits for, and those it no longer waits for, each in its list's order."""
+    return [key for key in after if key not in before], [key for key in before if key not in after]
+
+
 def _change(name: str, old, new, titles: dict[str, str]) -> str:
     """One field's change, from its old value to its new one; the items a gate waits for, by what
     it now also waits for and no longer waits for (the same list less one item read as a whole)."""
     before, after = getattr(old, name), getattr(new, name)
     if name == "depends_on" and before and after:
-        added = [key for key in after if key not in before]
-        dropped = [key for key in before if key not in after]
+        added, dropped = added_and_dropped(before, after)
         parts = []
         if added:
             parts.append(f"now also waits for {_shown(name, added, titles)}")

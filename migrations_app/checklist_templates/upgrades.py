@@ -275,14 +275,14 @@ def _plan_kept(
         changes.append(FieldChange("condition", _applies(item.condition), _applies(template.condition)))
     if "depends_on" in match.changed:
         before, after = item.depends_on, template.depends_on
-        both = before is not None and after is not None
+        added, dropped = diffs.added_and_dropped(before, after) if before and after else ([], [])
         changes.append(
             FieldChange(
                 "depends_on",
                 _waits_for(before, titles),
                 _waits_for(after, titles),
-                added=tuple(titles.get(key, key) for key in after if key not in before) if both else (),
-                dropped=tuple(titles.get(key, key) for key in before if key not in after) if both else (),
+                added=tuple(titles.get(key, key) for key in added),
+                dropped=tuple(titles.get(key, key) for key in dropped),
             )
         )
     if match.moved_phase:
