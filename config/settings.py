@@ -194,8 +194,16 @@ else:
         # 1.1, not the default 4, which assumes spinning disks): with 4, a migration's 131 items
         # were joined to their owners and signers by hashing the whole user table, 4 ms a page
         # and growing with the country, instead of 131 index look-ups in 1.2 ms.
+        # The statements prepared on the server (DATABASE_PREPARED_STATEMENTS below, the only ones
+        # this app prepares) planned once, for any values: each reads one session, person, item or
+        # migration by its key. PostgreSQL's default would plan the tick's counts UPDATE again on
+        # every run (0.6 ms), where its generic plan runs in 0.45 ms against 0.25 ms of the other.
         options = DATABASES["default"].setdefault("OPTIONS", {})
-        options["options"] = f"{options.get('options', '')} -c jit=off -c random_page_cost=1.1".strip()
+        options["options"] = (
+            f"{options.get('options', '')} -c jit=off -c random_page_cost=1.1 -c plan_cache_mode=force_generic_plan"
+        ).strip()
+# The hot statements prepared on the server (models/compiled.py: prepared()), where connections are kept.
+DATABASE_PREPARED_STATEMENTS = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "migrations_app.User"

@@ -7,10 +7,12 @@ from datetime import date, datetime, timedelta
 import pytest
 from django.contrib.sessions.models import Session
 from django.core.exceptions import ImproperlyConfigured
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import BooleanField, F
+from django.db.models.expressions import RawSQL
 from django.db.models.signals import post_init
 from django.db.transaction import TransactionManagementError
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from migrations_app.models import ChecklistItem, ChecklistProgress, ItemStatus
@@ -269,3 +271,97 @@ def test_only_the_keys_used_last_are_kept(guide_version, settings):
         assert remembered.rows(name, counted(name)) == [(migration.pk,)]
     # "a" stayed in use: "b" was dropped for "c", and written again.
     assert written == ["a", "b", "c", "b"]
+
+
+# --- statements prepared on the server (PostgreSQL) ----------------------------------------------------
+
+on_postgresql = pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL prepares statements")
+
+
+def prepared_on_the_server() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT name FROM pg_prepared_statements")
+        return {name for (name,) in cursor.fetchall()}
+
+
+def session_statement() -> CompiledSelect:
+    return CompiledSelect(
+        Session, lambda key, now: Session.objects.filter(session_key=key, expire_date__gt=now), key=str, now=datetime
+    )
+
+
+@on_postgresql
+def test_on_postgresql_a_statement_is_prepared_once_and_runs_as_prepared(guide_version):
+    migration = make_migration()
+    statement = CompiledUpdate(ChecklistProgress, add_done, migration_id=int, done=int, on=date)
+    done = ChecklistProgress.objects.get(migration=migration).items_done
+
+    with CaptureQueriesContext(connection) as first:
+        assert statement.update(migration_id=migration.pk, done=2, on=date(2026, 5, 1)) == 1
+    with CaptureQueriesContext(connection) as second:
+        assert statement.update(migration_id=migration.pk, done=3, on=date(2026, 5, 2)) == 1
+
+    assert statement._name in prepared_on_the_server()
+    # Preparing it is not one of the connection's queries: a page's pinned count is the same on its first run.
+    assert [query["sql"].split(" (")[0] for query in first.captured_queries + second.captured_queries] == [
+        f"EXECUTE {statement._name}"
+    ] * 2
+    progress = ChecklistProgress.objects.get(migration=migration)
+    assert (progress.items_done, progress.counts_on) == (done + 5, date(2026, 5, 2))
+
+
+@on_postgresql
+@pytest.mark.django_db(transaction=True)
+def test_a_new_connection_prepares_the_statement_again():
+    statement = session_statement()
+    key = Session.objects.create(session_key="k" * 32, session_data="", expire_date=timezone.now() + timedelta(days=1))
+    assert [found.pk for found in statement.objects(key=key.pk, now=timezone.now())] == [key.pk]
+    first = connection.connection
+
+    # As after CONN_MAX_AGE, or a failed health check: the next query opens a new connection,
+    # which has prepared nothing.
+    connection.close()
+
+    assert [found.pk for found in statement.objects(key=key.pk, now=timezone.now())] == [key.pk]
+    assert connection.connection is not first
+    assert statement._name in prepared_on_the_server()
+
+
+@on_postgresql
+def test_a_statement_the_server_will_not_prepare_runs_as_it_is_and_the_transaction_goes_on(guide_version, caplog):
+    migration = make_migration()
+    # A parameter the server cannot give a type: asked only whether it is null.
+    statement = CompiledSelect(
+        ChecklistProgress,
+        lambda migration_id, label: (
+            ChecklistProgress.objects.filter(migration_id=migration_id)
+            .annotate(unset=RawSQL("%s IS NULL", (label,), output_field=BooleanField()))
+            .values_list("migration_id", "unset")
+        ),
+        migration_id=int,
+        label=str,
+    )
+
+    with transaction.atomic():
+        assert statement.rows(migration_id=migration.pk, label="first") == [(migration.pk, False)]
+        assert statement.rows(migration_id=migration.pk, label="second") == [(migration.pk, False)]
+        ChecklistProgress.objects.filter(migration=migration).update(items_done=7)
+
+    assert ChecklistProgress.objects.get(migration=migration).items_done == 7
+    assert statement._name not in prepared_on_the_server()
+    assert [record.message.split(":")[0] for record in caplog.records] == [
+        f"Statement {statement._name} not prepared, run as it is"
+    ]
+
+
+def test_statements_are_not_prepared_when_the_setting_says_so(guide_version, settings):
+    settings.DATABASE_PREPARED_STATEMENTS = False
+    migration = make_migration()
+    statement = CompiledUpdate(ChecklistProgress, add_done, migration_id=int, done=int, on=date)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert statement.update(migration_id=migration.pk, done=1, on=date(2026, 5, 1)) == 1
+
+    assert captured.captured_queries[0]["sql"].startswith('UPDATE "migrations_app_checklistprogress"')
+    if connection.vendor == "postgresql":
+        assert statement._name not in prepared_on_the_server()
