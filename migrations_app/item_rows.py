@@ -75,7 +75,7 @@ def row(item: ChecklistItem, csrf_input: str, focus: bool | str = False) -> Safe
                 '<p class="nhsuk-body-s nhsuk-u-margin-bottom-1">{} by {} on {}.{}</p>',
                 "Signed off" if item.is_gate else "Done",
                 item.completed_by,
-                _day(timezone.localtime(item.completed_at).date()) if item.completed_at else "",
+                day(timezone.localtime(item.completed_at).date()) if item.completed_at else "",
                 f" Signed with items it waits for still open: {item.override_reason}" if item.override_reason else "",
             )
         )
@@ -269,7 +269,7 @@ def _marked(item: ChecklistItem) -> str:
     if item.marked_by_id is None or item.marked_at is None:
         return ""
     how = "Blocked" if item.status == ItemStatus.BLOCKED else "Marked not applicable"
-    return f"{how} by {item.marked_by} on {_day(timezone.localtime(item.marked_at).date())}. "
+    return f"{how} by {item.marked_by} on {day(timezone.localtime(item.marked_at).date())}. "
 
 
 def _first_lower(words: str) -> str:
@@ -285,7 +285,7 @@ def _due(item: ChecklistItem) -> str:
     else:
         moved_from = item.due_date_moved_from
         why = f" ({moved_from})" if moved_from else ""
-    return f"Due {_day(item.due_on)}{why}."
+    return f"Due {day(item.due_on)}{why}."
 
 
 def _status_tag(item: ChecklistItem) -> SafeString:
@@ -317,6 +317,6 @@ def shortened(words: str, page_url: str, what: str, title: str, *, lines: bool =
     )
 
 
-def _day(value: date) -> str:
+def day(value: date) -> str:
     """As the date filter writes `value` with "j F Y" (MONTHS: the month's name in the language in force)."""
     return f"{value.day} {MONTHS[value.month]} {value.year}"
