@@ -139,6 +139,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django_otp.middleware.OTPMiddleware",
+    "migrations_app.middleware.ResolvedUserMiddleware",
     # Django's LoginRequiredMiddleware, back to the page a person was on (not to a form's POST).
     "migrations_app.middleware.SignInRequiredMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",

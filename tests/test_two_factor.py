@@ -5,6 +5,7 @@ import functools
 import re
 
 import pytest
+from django.contrib.auth.models import AnonymousUser
 from django.contrib.sessions.backends.db import SessionStore
 from django.contrib.sessions.models import Session
 from django.test import Client
@@ -246,3 +247,26 @@ def test_the_header_offers_no_page_that_would_send_back_to_the_security_code(
     assert account_links(signed_in) == ["Lessons", "Your team", "Reminders", "Sign-in security", "API tokens"]
     # Staff reach the administration from any page.
     assert account_links(staff)[0] == "Administration"
+
+
+def test_a_page_reads_the_person_and_their_verified_device_itself_not_through_lazy_proxies(
+    client, delivery_partner_user
+):
+    client.force_login(delivery_partner_user)
+
+    response = client.get(reverse("migrations:dashboard"))
+
+    assert response.status_code == 200
+    user = response.wsgi_request.user
+    assert type(user) is User
+    assert user.pk == delivery_partner_user.pk
+    assert user.is_verified()
+    assert user.otp_device == TOTPDevice.objects.get(user=delivery_partner_user)
+
+
+def test_a_page_reads_someone_signed_out_as_anonymous_itself(client):
+    response = client.get(reverse("login"))
+
+    assert response.status_code == 200
+    assert type(response.wsgi_request.user) is AnonymousUser
+    assert not response.wsgi_request.user.is_verified()
