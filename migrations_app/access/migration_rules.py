@@ -17,6 +17,7 @@ from migrations_app.access.relations import (
 from migrations_app.access.standing import standing_of
 from migrations_app.models import ChecklistItem, Membership, Practice, PracticeMigration, Role, User
 from migrations_app.models.compiled import CompiledSelect
+from migrations_app.models.expressions import AnyOf
 from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
 
 
@@ -65,7 +66,8 @@ def visible_migrations(user, migrations: QuerySet[PracticeMigration] | None = No
     with their standing, standing_of). One query: the practices are found through their own
     indexes (PostgreSQL ORs them), then their migrations; on ten times the national data set a
     delivery partner's 700 of 70,000 took 9 ms this way, against 65 ms with the memberships as
-    subqueries of the migrations' query, which PostgreSQL ran as a filter over every row."""
+    subqueries of the migrations' query, which PostgreSQL ran as a filter over every row. The
+    practices' ids are then looked up in the migrations' index (AnyOf), not joined to every practice."""
     if migrations is None:
         migrations = PracticeMigration.objects.all()
     if not user.is_authenticated or not user.is_active:
@@ -80,7 +82,7 @@ def visible_migrations(user, migrations: QuerySet[PracticeMigration] | None = No
         | Q(delivery_partner_id__in=sorted(standing.partner_ids))
         | Q(icb_id__in=sorted(standing.icb_ids))
     )
-    return migrations.filter(practice_id__in=practices.values("pk"))
+    return migrations.filter(AnyOf("practice_id", practices.values("pk")))
 
 
 def visibility_key(user) -> tuple:
