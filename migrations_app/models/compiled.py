@@ -87,7 +87,8 @@ def prepared(connection, name: str, sql: str, params) -> tuple[str, list]:
     EXECUTE of the statement prepared on the server as `name` (prepared now if this connection has
     not prepared it yet); otherwise `sql` itself. PostgreSQL plans a prepared statement once, or
     again when the tables it reads change, instead of on every run. A statement the server will not
-    prepare (it cannot tell a parameter's type) is run as it is, and said so in the log once."""
+    prepare (it cannot tell a parameter's type) is run as it is, and said so in the log once for
+    each connection."""
     if (
         connection.vendor != "postgresql"
         or not getattr(settings, "DATABASE_PREPARED_STATEMENTS", True)
