@@ -578,25 +578,43 @@ def add_names(rows: list[Row]) -> None:
     the few rows of three small tables, none when there are no rows."""
     if not rows:
         return
-
-    def names(model, kind: str, ids: set, column: str = "name"):
-        return (
-            model.objects.filter(pk__in=sorted(ids))
-            .order_by()
-            .annotate(kind=Value(kind))
-            .values_list("kind", "pk", column)
+    found = {
+        (kind, pk): name
+        for kind, pk, name in _names(
+            {row.icb_id for row in rows} - {None},
+            {row.delivery_partner_id for row in rows} - {None},
+            {row.source_id for row in rows} | {row.target_id for row in rows},
         )
-
-    icbs = names(ICB, "icb", {row.icb_id for row in rows})
-    partners = names(DeliveryPartner, "partner", {row.delivery_partner_id for row in rows} - {None})
-    suppliers = names(
-        Supplier, "supplier", {row.source_id for row in rows} | {row.target_id for row in rows}, "system_name"
-    )
-    found = {(kind, pk): name for kind, pk, name in icbs.union(partners, suppliers, all=True)}
+    }
     for row in rows:
         row.icb_name = found.get(("icb", row.icb_id), "")
         row.source, row.target = found.get(("supplier", row.source_id), ""), found.get(("supplier", row.target_id), "")
         row.delivery_partner_name = found.get(("partner", row.delivery_partner_id))
+
+
+def _names(icbs: set[int], partners: set[int], suppliers: set[int]) -> list[tuple[str, int, str]]:
+    """(kind, id, name) of the given ICBs, delivery partners and systems, in one statement. Written
+    as SQL (the names come from the models' metadata, quoted; every id is a parameter): the ORM's
+    union of three querysets took 1.5 ms of the delivery partner's page to build and compile, for
+    a statement PostgreSQL runs in a tenth of a millisecond."""
+    quote = connection.ops.quote_name
+    selects, params = [], []
+    for kind, model, column, ids in (
+        ("icb", ICB, "name", icbs),
+        ("partner", DeliveryPartner, "name", partners),
+        ("supplier", Supplier, "system_name", suppliers),
+    ):
+        if ids:
+            selects.append(
+                f"SELECT '{kind}', {quote('id')}, {quote(column)} FROM {quote(model._meta.db_table)}"
+                f" WHERE {quote('id')} IN ({', '.join(['%s'] * len(ids))})"
+            )
+            params += sorted(ids)
+    if not selects:
+        return []
+    with connection.cursor() as cursor:
+        cursor.execute(" UNION ALL ".join(selects), params)  # nosec B608: names quoted from the metadata
+        return cursor.fetchall()
 
 
 def add_next_items(rows: list[Row]) -> None:
