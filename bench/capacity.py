@@ -72,6 +72,7 @@ from bench.national_data import build  # noqa: E402
 from migrations_app import access  # noqa: E402
 from migrations_app.middleware import start_session  # noqa: E402
 from migrations_app.models import ItemKind, ItemStatus, PracticeMigration, Role, User  # noqa: E402
+from migrations_app.sessions import USER_BACKEND  # noqa: E402
 
 KINDS = ("page", "tick", "dp", "national", "floor")
 TARGETS = {"page": 100, "tick": 200, "dp": 60}  # requests per second at saturation (the tick: pairs count as two)
@@ -83,7 +84,7 @@ def signed_in_cookie(user: User) -> str:
     production cookie the server reads."""
     session = SessionStore()
     session[SESSION_KEY] = str(user.pk)
-    session[BACKEND_SESSION_KEY] = "django.contrib.auth.backends.ModelBackend"
+    session[BACKEND_SESSION_KEY] = USER_BACKEND
     session[HASH_SESSION_KEY] = user.get_session_auth_hash()
     device = TOTPDevice.objects.devices_for_user(user, confirmed=True).first()
     if device is None and access.two_factor_required(user):

@@ -138,7 +138,7 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django_otp.middleware.OTPMiddleware",
+    "migrations_app.sessions.TwoFactorDeviceMiddleware",  # django-otp's OTPMiddleware
     "migrations_app.middleware.ResolvedUserMiddleware",
     # Django's LoginRequiredMiddleware, back to the page a person was on (not to a form's POST).
     "migrations_app.middleware.SignInRequiredMiddleware",
@@ -224,7 +224,7 @@ CSRF_FAILURE_VIEW = "migrations_app.views.errors.csrf_failure"
 LOGIN_REDIRECT_URL = "migrations:home"
 LOGOUT_REDIRECT_URL = "login"
 # django-axes checks every sign-in before the password does, and counts failures.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "migrations_app.sessions.UserBackend"]
 
 # Failed sign-ins. An account is locked for a while after SIGN_IN_FAILURE_LIMIT failures
 # (django-axes; signing in to it successfully starts its count again). An address is locked after

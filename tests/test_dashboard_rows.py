@@ -122,6 +122,32 @@ def test_a_row_links_to_the_migration_page_and_its_next_item(client, migration, 
     assert f'href="{item_url}"' in html
 
 
+def test_each_row_names_the_first_open_item_due_on_its_own_next_date(client, world, admin_user, practice_manager):
+    # Migrations at different points, next due on different days, one with its first item of that
+    # day done so that another of the same day comes next: each row reads its own.
+    riverside = world["riverside"]
+    first_due = (
+        riverside.items.filter(status__in=OPEN_STATUSES, due_on__gte=TODAY)
+        .order_by("due_on", "phase__position", "position")
+        .first()
+    )
+    first_due.complete(practice_manager)
+
+    page = open_dashboard(client, admin_user, {"status": "all"}).context["page"].object_list
+
+    expected = {}
+    for migration in world.values():
+        following = (
+            ChecklistItem.objects.filter(migration=migration, status__in=OPEN_STATUSES, due_on__gte=TODAY)
+            .order_by("due_on", "phase__position", "position")
+            .first()
+        )
+        expected[migration.pk] = (following.due_on, following.pk, following.title) if following else (None, None, "")
+    assert {row.pk: (row.next_due_on, row.next_item_pk, row.next_item_title) for row in page} == expected
+    assert len({row.next_due_on for row in page if row.next_due_on}) >= 2
+    assert expected[riverside.pk][1] != first_due.pk
+
+
 def test_a_migration_whose_open_items_are_all_overdue_says_so_rather_than_nothing_due(client, migration, admin_user):
     added_at_its_start(migration)
     migration.items.filter(due_on__gte=TODAY).update(status=ItemStatus.DONE, completed_by=admin_user, completed_at=NOW)

@@ -53,7 +53,7 @@ from migrations_app.models import (
 )
 from migrations_app.models.checklist_items import Progress, day_count_subqueries
 from migrations_app.models.choices import CheckInRag, Milestone, Role
-from migrations_app.models.compiled import Remembered
+from migrations_app.models.compiled import CompiledSelect, Remembered
 from migrations_app.models.people import name_contains
 from migrations_app.models.practice_migrations import UNFINISHED_STATUSES
 
@@ -616,15 +616,31 @@ def _names(icbs: set[int], partners: set[int], suppliers: set[int]) -> list[tupl
         return cursor.fetchall()
 
 
+NEXT_ITEM_FIELDS = ("migration_id", "due_on", "pk", "title", "owner__full_name", "owner__email", "responsible_role")
+
+# Written by the ORM once (models/compiled.py), on PostgreSQL: every page of the dashboard runs it.
+_NEXT_DUE = CompiledSelect(
+    ChecklistItem,
+    lambda migration_ids, due_dates: ChecklistItem.objects.next_due_in_step(migration_ids, due_dates).values_list(
+        *NEXT_ITEM_FIELDS
+    ),
+    migration_ids=list,
+    due_dates=list,
+)
+
+
 def add_next_items(rows: list[Row]) -> None:
     """Fill in the next item due of each row: the first open item due on its next due date, and
     who holds it. One query; none when no row has an item due."""
     wanted = {row.pk: row for row in rows if row.next_due_on is not None}
     if not wanted:
         return
-    candidates = ChecklistItem.objects.next_due_candidates(
-        {pk: row.next_due_on for pk, row in wanted.items()}
-    ).values_list("migration_id", "due_on", "pk", "title", "owner__full_name", "owner__email", "responsible_role")
+    if connection.vendor == "postgresql":
+        candidates = _NEXT_DUE.rows(migration_ids=list(wanted), due_dates=[row.next_due_on for row in wanted.values()])
+    else:
+        candidates = ChecklistItem.objects.next_due_candidates(
+            {pk: row.next_due_on for pk, row in wanted.items()}
+        ).values_list(*NEXT_ITEM_FIELDS)
     for migration_id, due_on, item_pk, title, owner_name, owner_email, role in candidates:
         row = wanted[migration_id]
         if due_on == row.next_due_on and row.next_item_pk is None:

@@ -29,6 +29,7 @@ from migrations_app.models.choices import (
 )
 from migrations_app.models.compiled import CompiledUpdate
 from migrations_app.models.events import Event
+from migrations_app.models.expressions import InPairs
 
 PRACTICE_MIGRATION = "migrations_app.PracticeMigration"
 # The guide's last gate: signing it completes the migration, reopening it makes it active again
@@ -114,20 +115,29 @@ class ChecklistItemQuerySet(models.QuerySet):
     def next_due_candidates(self, next_due_on: dict[int, date]) -> models.QuerySet:
         """The open items that may be each migration's next item due: those of the given
         migrations due on their own given date (the caller keeps, per migration, the first one).
-        One condition per date, naming the migrations whose next item falls due on it, so only
-        those items are read (not every item of those migrations due on any of the dates)."""
+        On PostgreSQL, the first of each migration's only (next_due_in_step). Elsewhere, one
+        condition per date, naming the migrations whose next item falls due on it, so only those
+        items are read (not every item of those migrations due on any of the dates)."""
+        if connections[self.db].vendor == "postgresql":
+            return self.next_due_in_step(list(next_due_on), list(next_due_on.values()))
         by_date: dict[date, list[int]] = {}
         for migration_id, due_on in next_due_on.items():
             by_date.setdefault(due_on, []).append(migration_id)
         due_on_their_date = Q(pk__in=[])
         for due_on, migration_ids in by_date.items():
             due_on_their_date |= Q(due_on=due_on, migration_id__in=migration_ids)
-        candidates = (
-            self.open()
-            .filter(due_on_their_date)
-            .order_by("migration_id", "due_on", "phase__position", "position")
-            .values_list("migration_id", "due_on", "pk", "title")
-        )
+        return self._first_due(self.open().filter(due_on_their_date))
+
+    def next_due_in_step(self, migration_ids: list[int], due_dates: list[date]) -> models.QuerySet:
+        """On PostgreSQL, next_due_candidates() of the migrations `migration_ids`, each due on the
+        date in the same place of `due_dates`: one statement whatever their number (InPairs), so
+        that it is written and planned once (models/compiled.py). The dashboard's page of 50 rows
+        took the ORM about a millisecond to write as one condition per date, and PostgreSQL 0.6 ms
+        to plan, for 0.3 ms of reading (EXPLAIN ANALYZE on the national bench data)."""
+        return self._first_due(self.open().filter(InPairs("migration_id", "due_on", migration_ids, due_dates)))
+
+    def _first_due(self, candidates: models.QuerySet) -> models.QuerySet:
+        candidates = candidates.order_by("migration_id", "due_on", "phase__position", "position")
         if connections[self.db].features.can_distinct_on_fields:
             # PostgreSQL sends the first of each migration's only: on go-live day a migration has
             # a dozen items due, and a CSV chunk's 200 migrations held them all (1.5 MB at worst).

@@ -46,10 +46,13 @@ logger = logging.getLogger(__name__)
 
 # The markers for arguments of each type, by set (two sets: the statement is written twice).
 _MARKER_BASES = {
-    int: (-7_300_000_000_000, -8_300_000_000_000),
+    # Within a 32-bit integer column's range: Django finds that a value beyond it matches nothing.
+    int: (-2_050_000_000, -2_100_000_000),
     str: ("\x1fcompiled-first-", "\x1fcompiled-second-"),
     date: (date(1001, 1, 1), date(1501, 1, 1)),
     datetime: (datetime(1001, 1, 1, tzinfo=UTC), datetime(1501, 1, 1, tzinfo=UTC)),
+    # A list is one parameter (an array on PostgreSQL: expressions.InPairs), marked by a string.
+    list: ("\x1fcompiled-list-first-", "\x1fcompiled-list-second-"),
 }
 
 
@@ -57,7 +60,7 @@ def _marker(kind: type, number: int, which: int):
     base = _MARKER_BASES[kind][which]
     if kind in (date, datetime):
         return base.replace(year=base.year + number)
-    if kind is str:
+    if kind in (str, list):
         return f"{base}{number}"
     return base - number
 
@@ -224,10 +227,11 @@ class CompiledUpdate(_Statement):
 
 class CompiledSelect(_Statement):
     """`write(**arguments)` gives the queryset to run; `arguments` names each argument's type (int,
-    str, date or datetime). `objects(**arguments)` gives its model objects as iterating the
-    queryset would, with what it selects related (select_related, select_for_update: inside a
-    transaction); `rows(**arguments)` a values_list queryset's tuples. A queryset whose SQL changes with its
-    values (an `__in` of a list, a filter left out for a None) cannot be written once."""
+    str, date or datetime; or list, for a list passed as one parameter: expressions.InPairs).
+    `objects(**arguments)` gives its model objects as iterating the queryset would, with what it
+    selects related (select_related, select_for_update: inside a transaction); `rows(**arguments)`
+    a values_list queryset's tuples. A queryset whose SQL changes with its values (an `__in` of a
+    list, a filter left out for a None) cannot be written once."""
 
     def __init__(self, model: type[models.Model], write: Callable[..., models.QuerySet], **arguments):
         super().__init__(model, write, arguments)

@@ -1,5 +1,6 @@
 """Query expressions of our own."""
 
+from django.db import NotSupportedError
 from django.db.models import BooleanField, Expression, F, QuerySet, Subquery
 
 
@@ -41,3 +42,41 @@ class AnyOf(Expression):
     def as_postgresql(self, compiler, connection) -> tuple[str, tuple]:
         column, subquery, params = self._parts(compiler, connection)
         return f"{column} = ANY(ARRAY{subquery})", params
+
+
+class InPairs(Expression):
+    """A condition for filter(), on PostgreSQL: the pair of `first` and `second` (columns) is one of
+    the pairs that `firsts` and `seconds`, two lists of the same length, make in step:
+    `(first, second) IN (SELECT * FROM unnest(firsts, seconds))`. Its SQL is the same for any
+    number of pairs (each list is one parameter, an array), so a statement using it can be written
+    once and prepared (models/compiled.py, whose `list` arguments these are); with an index on the
+    two columns, PostgreSQL looks each pair up in it."""
+
+    conditional = True
+    output_field = BooleanField()
+
+    def __init__(self, first: str | Expression, second: str | Expression, firsts: list, seconds: list) -> None:
+        super().__init__(output_field=BooleanField())
+        self.first = F(first) if isinstance(first, str) else first
+        self.second = F(second) if isinstance(second, str) else second
+        self.firsts, self.seconds = firsts, seconds
+
+    def get_source_expressions(self) -> list:
+        return [self.first, self.second]
+
+    def set_source_expressions(self, expressions: list) -> None:
+        self.first, self.second = expressions
+
+    def as_sql(self, compiler, connection) -> tuple[str, tuple]:
+        raise NotSupportedError("InPairs needs PostgreSQL's arrays.")
+
+    def as_postgresql(self, compiler, connection) -> tuple[str, tuple]:
+        first, first_params = compiler.compile(self.first)
+        second, second_params = compiler.compile(self.second)
+        first_type = self.first.output_field.cast_db_type(connection)
+        second_type = self.second.output_field.cast_db_type(connection)
+        # The columns as the ORM writes them, their types from the fields; the pairs are parameters.
+        return (
+            f"({first}, {second}) IN (SELECT * FROM unnest(%s::{first_type}[], %s::{second_type}[]))",  # nosec B608
+            (*first_params, *second_params, self.firsts, self.seconds),
+        )

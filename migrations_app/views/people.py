@@ -26,6 +26,7 @@ from migrations_app.invitations.forms import InviteForm, NewAccountForm, RoleFor
 from migrations_app.middleware import start_session
 from migrations_app.models import ICB, DeliveryPartner, Invitation, Membership, PracticeMigration, User
 from migrations_app.models.invitations import INVITATION_DAYS, InvitationState
+from migrations_app.sessions import USER_BACKEND
 from migrations_app.views.signin import account_name
 
 # --- a practice's people, from its migration page ---------------------------------------------------
@@ -322,7 +323,7 @@ def _join_as_new_person(request: HttpRequest, invitation: Invitation, form: NewA
     except inviting.InvitationRefused as refused:
         form.add_error(None, refused)
         return False
-    login(request, user, backend="django.contrib.auth.backends.ModelBackend")
+    login(request, user, backend=USER_BACKEND)
     start_session(request.session, user)
     log_security_event("sign_in", request, user=user, through="invitation")
     _welcome(request, user, invitation)
