@@ -292,7 +292,7 @@ WHITENOISE_AUTOREFRESH = DEBUG
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {
-        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        "BACKEND": "migrations_app.static_storage.StaticFilesStorage"  # WhiteNoise's, see there
         if not DEBUG
         else "django.contrib.staticfiles.storage.StaticFilesStorage"
     },
