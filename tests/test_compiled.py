@@ -365,3 +365,39 @@ def test_statements_are_not_prepared_when_the_setting_says_so(guide_version, set
     assert captured.captured_queries[0]["sql"].startswith('UPDATE "migrations_app_checklistprogress"')
     if connection.vendor == "postgresql":
         assert statement._name not in prepared_on_the_server()
+
+
+def prepared_text(name: str) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements WHERE name = %s", [name])
+        return cursor.fetchone()[0]
+
+
+@on_postgresql
+def test_on_postgresql_the_constants_are_written_into_the_statement_and_only_the_arguments_are_parameters(
+    guide_version,
+):
+    """A prepared statement is planned once for any values of its parameters: a constant left a
+    parameter would hide from the planner that a partial index's condition holds (the open items'
+    statuses of checklistitem_open_migration)."""
+    migration = make_migration()
+    statement = CompiledSelect(
+        ChecklistItem,
+        lambda migration_id, after: (
+            ChecklistItem.objects.open()
+            .filter(migration_id=migration_id, due_on__gt=after, title__contains="100%")
+            .values_list("pk", flat=True)
+        ),
+        migration_id=int,
+        after=date,
+    )
+    open_ones = migration.items.filter(status=ItemStatus.TO_DO)
+    expected = sorted(open_ones.filter(due_on__gt=date(2025, 6, 1)).values_list("pk", flat=True))
+    migration.items.filter(pk__in=expected[:2]).update(title="Done 100% of it")
+
+    found = sorted(row[0] for row in statement.rows(migration_id=migration.pk, after=date(2025, 6, 1)))
+
+    text = prepared_text(statement._name)
+    assert "'to_do'" in text and "'blocked'" in text and "'%100\\%%'" in text
+    assert "$1" in text and "$2" in text and "$3" not in text
+    assert found == expected[:2]
