@@ -110,7 +110,7 @@ def _wait_after_failures(devices: list[TOTPDevice]) -> str:
         # A code already used (entered in another tab, or a moment ago) fails too, and looks right.
         f"That code did not work. Wait {seconds} second{'s' if seconds != 1 else ''}, then enter the "
         "code your app shows now. Until then no code is accepted, even a right one, and each wrong code "
-        "makes the wait longer. Each code can be used once only"
+        "makes the wait longer. Each code can be used once only."
     )
 
 
@@ -264,7 +264,7 @@ def two_factor_verify(request: HttpRequest) -> HttpResponse:
         log_security_event("two_factor_failed", request)
         failed = (
             _wait_after_failures(devices)
-            or "That code did not work. A code can be used once only: enter the next code your app shows"
+            or "That code did not work. A code can be used once only: enter the next code your app shows."
         )
         form.add_error("code", failed)
     return render(
