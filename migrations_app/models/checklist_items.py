@@ -115,11 +115,9 @@ class ChecklistItemQuerySet(models.QuerySet):
     def next_due_candidates(self, next_due_on: dict[int, date]) -> models.QuerySet:
         """The open items that may be each migration's next item due: those of the given
         migrations due on their own given date (the caller keeps, per migration, the first one).
-        On PostgreSQL, the first of each migration's only (next_due_in_step). Elsewhere, one
-        condition per date, naming the migrations whose next item falls due on it, so only those
-        items are read (not every item of those migrations due on any of the dates)."""
-        if connections[self.db].vendor == "postgresql":
-            return self.next_due_in_step(list(next_due_on), list(next_due_on.values()))
+        One condition per date, naming the migrations whose next item falls due on it, so only
+        those items are read (not every item of those migrations due on any of the dates). On
+        PostgreSQL the dashboard asks next_due_in_step() instead, one statement for any number."""
         by_date: dict[date, list[int]] = {}
         for migration_id, due_on in next_due_on.items():
             by_date.setdefault(due_on, []).append(migration_id)
