@@ -95,7 +95,9 @@ def test_a_statement_written_once_with_it_reads_the_pairs_of_each_run(guide_vers
     assert statement.rows(ids=[migration.pk], days=[days[0][1] + timedelta(days=9999)]) == []
 
 
-@pytest.mark.skipif(connection.vendor == "postgresql", reason="the other databases")
+@pytest.mark.skipif(
+    connection.vendor == "postgresql", reason="InPairs works on PostgreSQL: its refusal is seen on the other databases"
+)
 def test_elsewhere_it_says_it_needs_postgresql(guide_version):
     with pytest.raises(NotSupportedError, match="PostgreSQL"):
         list(ChecklistItem.objects.filter(InPairs("migration_id", "due_on", [1], [date(2026, 1, 1)])))
