@@ -1,7 +1,8 @@
-"""CompiledUpdate and CompiledSelect: a statement the ORM writes once, run with other values, does
+"""CompiledUpdate, CompiledInsert and CompiledSelect: a statement the ORM writes once, run with other values, does
 what the queryset's own update() or iteration does; a value derived from an argument, or an argument
 with no value, is refused rather than run wrong."""
 
+import re
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -15,8 +16,8 @@ from django.db.transaction import TransactionManagementError
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from migrations_app.models import ChecklistItem, ChecklistProgress, ItemStatus
-from migrations_app.models.compiled import CompiledSelect, CompiledUpdate, Remembered
+from migrations_app.models import ChecklistItem, ChecklistProgress, Event, ItemStatus
+from migrations_app.models.compiled import CompiledInsert, CompiledSelect, CompiledUpdate, Remembered
 from tests.factories import UserFactory, make_migration
 
 pytestmark = pytest.mark.django_db
@@ -401,3 +402,60 @@ def test_on_postgresql_the_constants_are_written_into_the_statement_and_only_the
     assert "'to_do'" in text and "'blocked'" in text and "'%100\\%%'" in text
     assert "$1" in text and "$2" in text and "$3" not in text
     assert found == expected[:2]
+
+
+def status_event(migration_id: int, item_id: int, actor_id: int, at: datetime, reason: str):
+    return Event(
+        migration_id=migration_id,
+        item_id=item_id,
+        actor_id=actor_id,
+        at=at,
+        kind=Event.Kind.STATUS,
+        field="status",
+        old_value="to_do",
+        new_value="done",
+        reason=reason,
+    )
+
+
+EVENT_COLUMNS = [field.attname for field in Event._meta.concrete_fields if field.attname != "id"]
+
+
+def test_an_insert_adds_the_row_that_saving_the_object_adds(guide_version):
+    migration = make_migration()
+    item, person = migration.items.first(), UserFactory()
+    statement = CompiledInsert(
+        Event, status_event, migration_id=int, item_id=int, actor_id=int, at=datetime, reason=str
+    )
+    at = timezone.now().replace(microsecond=123456)
+    values = {"migration_id": migration.pk, "item_id": item.pk, "actor_id": person.pk, "at": at}
+
+    with CaptureQueriesContext(connection) as inserted:
+        statement.insert(**values, reason="Checked with the supplier, 100% 'done'")
+    status_event(**values, reason="Checked with the supplier, 100% 'done'").save()
+    statement.insert(**values | {"at": at + timedelta(hours=1)}, reason="")
+
+    rows = list(Event.objects.filter(item=item, kind=Event.Kind.STATUS).order_by("at", "pk").values(*EVENT_COLUMNS))
+    assert len(inserted) == 1 and len(rows) == 3
+    assert rows[0] == rows[1]
+    assert rows[0]["reason"] == "Checked with the supplier, 100% 'done'" and rows[0]["at"] == at
+    assert rows[0]["practice_id"] is None and rows[0]["field"] == "status"
+    assert rows[2]["at"] == at + timedelta(hours=1) and rows[2]["reason"] == ""
+
+
+@on_postgresql
+def test_on_postgresql_an_insert_is_prepared_with_its_constants_written_in(guide_version):
+    migration = make_migration()
+    statement = CompiledInsert(
+        Event, status_event, migration_id=int, item_id=int, actor_id=int, at=datetime, reason=str
+    )
+    statement.insert(
+        migration_id=migration.pk,
+        item_id=migration.items.first().pk,
+        actor_id=UserFactory().pk,
+        at=timezone.now(),
+        reason="",
+    )
+    text = prepared_text(statement._name)
+    assert "'status'" in text and "'to_do'" in text and "NULL" in text
+    assert sorted(set(re.findall(r"\$\d+", text))) == ["$1", "$2", "$3", "$4", "$5"]
