@@ -110,6 +110,9 @@ def test_a_search_after_a_refused_start_drops_the_errors_it_answers(
     summary = page.locator(".nhsuk-error-summary")
     expect(summary).to_contain_text("Select the practice")
     expect(page.locator("#practice-error")).to_be_visible()
+    # The refused page's scripts run before the search: sent before htmx takes the search form over,
+    # the search is the whole page's, as without JavaScript, which has no refused start to keep.
+    page.wait_for_load_state("load")
 
     page.get_by_label("ODS code or practice name").fill("hillt")
     page.get_by_role("button", name="Search").click()
