@@ -1017,23 +1017,13 @@ def _log_status(item: ChecklistItem, by, at: datetime, kind: str, old_status: st
         "reason": reason,
     }
     if by is None:
-        Event.objects.create(field="status", **values)
+        _status_event(actor_id=None, **values).save()
     else:
         _STATUS_EVENT.insert(actor_id=by.pk, **values)
 
 
-def _status_event(migration_id: int, item_id: int, actor_id: int, at, kind: str, old_value, new_value, reason):
-    return Event(
-        migration_id=migration_id,
-        item_id=item_id,
-        actor_id=actor_id,
-        at=at,
-        kind=kind,
-        field="status",
-        old_value=old_value,
-        new_value=new_value,
-        reason=reason,
-    )
+def _status_event(**values) -> Event:
+    return Event(field="status", **values)
 
 
 _STATUS_EVENT = CompiledInsert(
