@@ -918,8 +918,9 @@ _RECORD_CHANGE = CompiledUpdate(
 
 
 # An item's change of status, written by the ORM once (compiled.py), as item.save(update_fields=...)
-# and Event.objects.create() would write them: every tick runs both (a third of its CPU in saving, of
-# which the ORM writing these two statements was most). One UPDATE for each way a status is held:
+# and Event.objects.create() would write them: every tick runs both, and the ORM writing them took
+# most of the 0.41 CPU-ms a tick spent saving (0.11 once written: README, bench/capacity.py's
+# figures). One UPDATE for each way a status is held:
 # done (who and when), blocked or not applicable (who marked it, why), to do (neither).
 def _status_update(**values):
     def write(item_id: int, revision: int, **arguments):
